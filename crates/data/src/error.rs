@@ -1,0 +1,40 @@
+//! Errors of the data layer.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// A volume directory cannot be used (missing, not a directory, not writable).
+    #[error("volume {path}: {reason}")]
+    Volume { path: PathBuf, reason: String },
+    /// Stored bytes failed their checksum or the file is malformed: never served.
+    #[error("corrupt data file {path}: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    /// The data file is gone (deleted by a concurrent overwrite, or lost).
+    #[error("data file {0} not found")]
+    NotFound(PathBuf),
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl DataError {
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            DataError::NotFound(path.to_path_buf())
+        } else {
+            DataError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    }
+    pub(crate) fn corrupt(path: &std::path::Path, reason: impl Into<String>) -> Self {
+        DataError::Corrupt {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Errors of the metadata layer.
+
+/// What can go wrong in the metadata store.
+#[derive(Debug, thiserror::Error)]
+pub enum MetaError {
+    /// A condition of a [`crate::Batch`] did not hold; nothing of the batch was applied.
+    #[error("a batch condition failed (check #{0})")]
+    Conflict(usize),
+    /// A stored record could not be decoded (corruption or an unknown format version).
+    #[error("corrupt metadata record: {0}")]
+    Corrupt(String),
+    /// The database file could not be opened, read or written.
+    #[error("metadata storage error: {0}")]
+    Storage(String),
+    /// The committer thread is gone (the server is shutting down).
+    #[error("metadata store is closed")]
+    Closed,
+}
+
+macro_rules! storage_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for MetaError {
+            fn from(e: $t) -> Self {
+                MetaError::Storage(e.to_string())
+            }
+        }
+    )*};
+}
+storage_from!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    std::io::Error
+);

@@ -1,0 +1,267 @@
+//! Records kept in the metadata store. Each value is one format-version byte followed by a
+//! MessagePack map with named fields (see `docs/format.md`), so fields can be added without
+//! rewriting old records.
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::MetaError;
+
+/// Version byte that prefixes every record.
+pub const RECORD_VERSION: u8 = 1;
+
+/// Encodes a record: version byte, then the named-field MessagePack body.
+pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {
+    let mut out = vec![RECORD_VERSION];
+    // Serializing plain structs of strings, integers and byte buffers into a Vec cannot fail.
+    rmp_serde::encode::write_named(&mut out, record).expect("record serialization is infallible");
+    out
+}
+
+/// Decodes a record written by [`encode`].
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, MetaError> {
+    match bytes.split_first() {
+        Some((&RECORD_VERSION, body)) => {
+            rmp_serde::from_slice(body).map_err(|e| MetaError::Corrupt(e.to_string()))
+        }
+        Some((v, _)) => Err(MetaError::Corrupt(format!("unknown record version {v}"))),
+        None => Err(MetaError::Corrupt("empty record".into())),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketRecord {
+    /// Creation time, milliseconds since the Unix epoch.
+    pub created_ms: i64,
+    /// Access key id of the owner.
+    pub owner: String,
+    pub region: String,
+}
+
+/// The checksum algorithms S3 defines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ChecksumAlgorithm {
+    Crc32,
+    Crc32c,
+    Crc64Nvme,
+    Sha1,
+    Sha256,
+}
+
+impl ChecksumAlgorithm {
+    pub const ALL: [ChecksumAlgorithm; 5] = [
+        Self::Crc32,
+        Self::Crc32c,
+        Self::Crc64Nvme,
+        Self::Sha1,
+        Self::Sha256,
+    ];
+
+    /// Name as S3 spells it in `x-amz-checksum-algorithm`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Crc32 => "CRC32",
+            Self::Crc32c => "CRC32C",
+            Self::Crc64Nvme => "CRC64NVME",
+            Self::Sha1 => "SHA1",
+            Self::Sha256 => "SHA256",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// Only the CRCs can be combined into a full-object checksum of a multipart upload.
+    pub fn supports_full_object_combine(self) -> bool {
+        matches!(self, Self::Crc32 | Self::Crc32c | Self::Crc64Nvme)
+    }
+}
+
+/// How a multipart checksum relates to the object's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChecksumType {
+    /// Checksum of the whole object's bytes.
+    FullObject,
+    /// Checksum of the concatenated binary part checksums, reported with a `-N` suffix.
+    Composite,
+}
+
+impl ChecksumType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FullObject => "FULL_OBJECT",
+            Self::Composite => "COMPOSITE",
+        }
+    }
+}
+
+/// A stored checksum. `value` is base64 of the raw digest, without any `-N` suffix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChecksumValue {
+    pub algorithm: ChecksumAlgorithm,
+    pub kind: ChecksumType,
+    pub value: String,
+}
+
+/// Standard and user metadata stored with an object and returned on GET/HEAD.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectMeta {
+    pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_language: Option<String>,
+    pub cache_control: Option<String>,
+    /// `Expires` as an HTTP date string.
+    pub expires: Option<String>,
+    /// `x-amz-meta-*` pairs, names lower-cased, sorted by name.
+    pub user: Vec<(String, String)>,
+}
+
+/// Where a stored blob lives: a data-layer file, striped as `layout` says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataRef {
+    /// 128-bit random id, 32 lower-case hex digits; also the file name.
+    pub id: String,
+    /// Logical (decoded) length in bytes.
+    pub size: u64,
+    /// Block size used to frame the file(s).
+    pub block_size: u32,
+    /// Data shards (1 without erasure coding).
+    pub data_shards: u8,
+    /// Parity shards (0 without erasure coding).
+    pub parity_shards: u8,
+    /// Volume index of each shard, in shard order.
+    pub volumes: Vec<u16>,
+}
+
+/// The bytes of one segment: kept inline in the record, or in the data layer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Body {
+    Inline(#[serde(with = "serde_bytes")] Vec<u8>),
+    Stored(DataRef),
+}
+
+impl Body {
+    pub fn data_ref(&self) -> Option<&DataRef> {
+        match self {
+            Body::Inline(_) => None,
+            Body::Stored(r) => Some(r),
+        }
+    }
+}
+
+/// A contiguous piece of an object: the whole body of a simple PUT, or one multipart part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    pub size: u64,
+    /// Hex MD5 of the segment's bytes (the part ETag, unquoted).
+    pub etag: String,
+    /// Base64 checksum of the segment in the object's checksum algorithm, if any.
+    pub checksum: Option<String>,
+    pub body: Body,
+}
+
+/// One object (the current version of a key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectRecord {
+    /// Unique id of this write; names the data files so an overwrite never touches them.
+    pub version_id: String,
+    pub size: u64,
+    /// ETag without quotes: hex MD5, or hex MD5-of-MD5s `-N` for multipart.
+    pub etag: String,
+    pub last_modified_ms: i64,
+    pub owner: String,
+    pub meta: ObjectMeta,
+    pub checksum: Option<ChecksumValue>,
+    /// True when made by CompleteMultipartUpload (then each segment is a part).
+    pub multipart: bool,
+    pub segments: Vec<Segment>,
+}
+
+/// An in-progress multipart upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadRecord {
+    pub bucket: String,
+    pub key: String,
+    pub upload_id: String,
+    pub initiated_ms: i64,
+    pub owner: String,
+    pub meta: ObjectMeta,
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    pub checksum_type: Option<ChecksumType>,
+}
+
+/// One uploaded part of a multipart upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartRecord {
+    pub number: u32,
+    pub last_modified_ms: i64,
+    pub segment: Segment,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_record_round_trips() {
+        let rec = ObjectRecord {
+            version_id: "v".into(),
+            size: 3,
+            etag: "abc".into(),
+            last_modified_ms: 1_700_000_000_000,
+            owner: "o".into(),
+            meta: ObjectMeta {
+                content_type: Some("text/plain".into()),
+                user: vec![("a".into(), "b".into())],
+                ..Default::default()
+            },
+            checksum: Some(ChecksumValue {
+                algorithm: ChecksumAlgorithm::Crc32,
+                kind: ChecksumType::FullObject,
+                value: "AAAAAA==".into(),
+            }),
+            multipart: false,
+            segments: vec![Segment {
+                size: 3,
+                etag: "abc".into(),
+                checksum: None,
+                body: Body::Inline(b"hey".to_vec()),
+            }],
+        };
+        let bytes = encode(&rec);
+        assert_eq!(bytes[0], RECORD_VERSION);
+        assert_eq!(decode::<ObjectRecord>(&bytes).unwrap(), rec);
+    }
+
+    #[test]
+    fn unknown_version_is_corrupt() {
+        let mut bytes = encode(&BucketRecord {
+            created_ms: 1,
+            owner: "o".into(),
+            region: "r".into(),
+        });
+        bytes[0] = 99;
+        assert!(matches!(
+            decode::<BucketRecord>(&bytes),
+            Err(MetaError::Corrupt(_))
+        ));
+        assert!(matches!(
+            decode::<BucketRecord>(&[]),
+            Err(MetaError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn algorithm_names_parse_case_insensitively() {
+        for a in ChecksumAlgorithm::ALL {
+            assert_eq!(
+                ChecksumAlgorithm::parse(&a.as_str().to_lowercase()),
+                Some(a)
+            );
+        }
+        assert_eq!(ChecksumAlgorithm::parse("md5"), None);
+    }
+}

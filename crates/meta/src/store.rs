@@ -1,0 +1,121 @@
+//! The backend-neutral interface: tables of ordered byte keys, scans that can seek, and batches
+//! that commit atomically only if their checks hold (compare-and-swap). A SQL backend maps a
+//! table to a relation with a `bytea` primary key and a batch to one serializable transaction.
+
+use crate::MetaError;
+
+/// The tables of the store. Keys are compared as raw bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    /// bucket name -> [`crate::BucketRecord`]
+    Buckets,
+    /// bucket NUL key -> [`crate::ObjectRecord`]
+    Objects,
+    /// bucket NUL key NUL upload-id -> [`crate::UploadRecord`]
+    Uploads,
+    /// upload-id NUL part-number(u32 BE) -> [`crate::PartRecord`]
+    Parts,
+    /// store-wide settings (format version)
+    System,
+}
+
+impl Table {
+    pub const ALL: [Table; 5] = [
+        Table::Buckets,
+        Table::Objects,
+        Table::Uploads,
+        Table::Parts,
+        Table::System,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Buckets => "buckets",
+            Table::Objects => "objects",
+            Table::Uploads => "uploads",
+            Table::Parts => "parts",
+            Table::System => "system",
+        }
+    }
+}
+
+/// A condition that must hold, at commit time, for a batch to apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// The key must not exist.
+    Absent(Table, Vec<u8>),
+    /// The key must exist (any value).
+    Present(Table, Vec<u8>),
+    /// The key must hold exactly these bytes (compare-and-swap on a value read earlier).
+    Equals(Table, Vec<u8>, Vec<u8>),
+    /// No key in `[start, end)` may exist (e.g. "bucket has no objects").
+    RangeEmpty(Table, Vec<u8>, Vec<u8>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Op {
+    Put(Table, Vec<u8>, Vec<u8>),
+    Delete(Table, Vec<u8>),
+}
+
+/// An atomic unit of change: every check holds and every op applies, or nothing does.
+#[derive(Debug, Default, Clone)]
+pub struct Batch {
+    pub(crate) checks: Vec<Check>,
+    pub(crate) ops: Vec<Op>,
+}
+
+impl Batch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn check(&mut self, c: Check) -> &mut Self {
+        self.checks.push(c);
+        self
+    }
+    pub fn put(&mut self, t: Table, key: Vec<u8>, value: Vec<u8>) -> &mut Self {
+        self.ops.push(Op::Put(t, key, value));
+        self
+    }
+    pub fn delete(&mut self, t: Table, key: Vec<u8>) -> &mut Self {
+        self.ops.push(Op::Delete(t, key));
+        self
+    }
+    pub fn is_empty(&self) -> bool {
+        self.checks.is_empty() && self.ops.is_empty()
+    }
+}
+
+/// What a scan visitor wants next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanStep {
+    /// Go on to the next key.
+    Next,
+    /// Jump forward to the first key `>= key` (delimiter listing skips a whole common prefix).
+    Seek(Vec<u8>),
+    /// End the scan.
+    Stop,
+}
+
+/// Ordered key-value storage with seekable scans and atomic, conditional batches.
+pub trait MetaStore: Send + Sync + 'static {
+    /// Point read from the latest committed state.
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError>;
+
+    /// Visits keys in `[start, end)` in byte order (an empty `end` means unbounded), from one
+    /// consistent snapshot. The visitor steers: next, seek forward, or stop.
+    fn scan(
+        &self,
+        table: Table,
+        start: &[u8],
+        end: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> ScanStep,
+    ) -> Result<(), MetaError>;
+
+    /// Applies `batch` atomically and durably. Returns [`MetaError::Conflict`] (and applies
+    /// nothing) when a check fails. Resolves only once the change is on stable storage.
+    fn commit(
+        &self,
+        batch: Batch,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), MetaError>> + Send + '_>>;
+}
