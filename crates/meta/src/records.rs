@@ -136,10 +136,12 @@ pub struct DataRef {
     pub volumes: Vec<u16>,
 }
 
-/// The bytes of one segment: kept inline in the record, or in the data layer.
+/// The bytes of one segment: small ones in the metadata store's blob table (so listing never
+/// reads object bytes), larger ones in the data layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Body {
-    Inline(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// Key of the bytes in [`crate::Table::Blobs`].
+    Inline(String),
     Stored(DataRef),
 }
 
@@ -228,7 +230,7 @@ mod tests {
                 size: 3,
                 etag: "abc".into(),
                 checksum: None,
-                body: Body::Inline(b"hey".to_vec()),
+                body: Body::Inline("blob".into()),
             }],
         };
         let bytes = encode(&rec);

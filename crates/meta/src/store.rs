@@ -15,6 +15,8 @@ pub enum Table {
     Uploads,
     /// upload-id NUL part-number(u32 BE) -> [`crate::PartRecord`]
     Parts,
+    /// blob id -> raw bytes of a small object body kept in metadata
+    Blobs,
     /// store-wide settings (format version)
     System,
 }
@@ -34,6 +36,7 @@ impl Table {
             Table::Objects => "objects",
             Table::Uploads => "uploads",
             Table::Parts => "parts",
+            Table::Blobs => "blobs",
             Table::System => "system",
         }
     }

@@ -1,1 +1,31 @@
+//! The S3 edge. It implements the `s3s` crate's `S3` trait on top of the object layer:
+//! converts s3s input DTOs into object-layer calls and results back into output DTOs, supplies
+//! credentials to s3s' SigV4 verification ([`auth::Keyring`]), and is the only place that knows
+//! S3 error codes ([`errors`]). Routing, XML, SigV4 (header, presigned, streaming chunks,
+//! trailers) and virtual-host parsing are s3s'. It must not know how objects are stored.
 
+pub mod auth;
+mod body;
+mod convert;
+pub mod errors;
+mod ops;
+
+use std::sync::Arc;
+
+use rustfs_object::ObjectStore;
+
+/// The S3 service: an object store seen through the S3 API.
+#[derive(Clone)]
+pub struct RustFsS3 {
+    store: Arc<ObjectStore>,
+    region: String,
+}
+
+impl RustFsS3 {
+    pub fn new(store: Arc<ObjectStore>, region: impl Into<String>) -> Self {
+        Self {
+            store,
+            region: region.into(),
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Bucket operations.
+
+use rustfs_meta::{Batch, BucketRecord, Check, MetaError, Table, decode, encode, keys};
+
+use crate::{ObjectError, ObjectStore, Result, names, now_ms};
+
+impl ObjectStore {
+    pub async fn create_bucket(
+        &self,
+        name: &str,
+        owner: &str,
+        region: &str,
+    ) -> Result<BucketRecord> {
+        names::validate_bucket(name)?;
+        let rec = BucketRecord {
+            created_ms: now_ms(),
+            owner: owner.to_string(),
+            region: region.to_string(),
+        };
+        let mut b = Batch::new();
+        b.check(Check::Absent(Table::Buckets, name.as_bytes().to_vec()));
+        b.put(Table::Buckets, name.as_bytes().to_vec(), encode(&rec));
+        match self.meta.commit(b).await {
+            Ok(()) => Ok(rec),
+            Err(MetaError::Conflict(_)) => match self.bucket(name) {
+                Ok(existing) if existing.owner == owner => {
+                    Err(ObjectError::BucketAlreadyOwnedByYou)
+                }
+                Ok(_) => Err(ObjectError::BucketAlreadyExists),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The bucket's record, or `NoSuchBucket`.
+    pub fn bucket(&self, name: &str) -> Result<BucketRecord> {
+        match self.meta.get(Table::Buckets, name.as_bytes())? {
+            Some(v) => Ok(decode(&v)?),
+            None => Err(ObjectError::NoSuchBucket),
+        }
+    }
+
+    pub fn list_buckets(&self) -> Result<Vec<(String, BucketRecord)>> {
+        let mut out = Vec::new();
+        let mut failed = None;
+        self.meta.scan(Table::Buckets, b"", b"", &mut |k, v| {
+            match decode(v) {
+                Ok(r) => out.push((String::from_utf8_lossy(k).into_owned(), r)),
+                Err(e) => failed = Some(e),
+            }
+            rustfs_meta::ScanStep::Next
+        })?;
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(out),
+        }
+    }
+
+    /// Deletes an empty bucket: no objects and no multipart uploads in progress.
+    pub async fn delete_bucket(&self, name: &str) -> Result<()> {
+        let (os, oe) = keys::object_prefix_range(name, "");
+        let mut b = Batch::new();
+        b.check(Check::Present(Table::Buckets, name.as_bytes().to_vec()));
+        b.check(Check::RangeEmpty(Table::Objects, os.clone(), oe.clone()));
+        b.check(Check::RangeEmpty(Table::Uploads, os, oe));
+        b.delete(Table::Buckets, name.as_bytes().to_vec());
+        match self.meta.commit(b).await {
+            Ok(()) => Ok(()),
+            Err(MetaError::Conflict(0)) => Err(ObjectError::NoSuchBucket),
+            Err(MetaError::Conflict(_)) => Err(ObjectError::BucketNotEmpty),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Errors of the object layer: S3 semantics, no HTTP. The S3 edge maps each to a code and status.
+
+use rustfs_data::DataError;
+use rustfs_meta::MetaError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    #[error("the specified bucket does not exist")]
+    NoSuchBucket,
+    #[error("the bucket already exists and is owned by you")]
+    BucketAlreadyOwnedByYou,
+    #[error("the bucket name is taken by another account")]
+    BucketAlreadyExists,
+    #[error("the bucket is not empty")]
+    BucketNotEmpty,
+    #[error("invalid bucket name: {0}")]
+    InvalidBucketName(String),
+    #[error("the specified key does not exist")]
+    NoSuchKey,
+    #[error("the key is longer than 1024 bytes")]
+    KeyTooLong,
+    #[error("invalid object key: {0}")]
+    InvalidKey(String),
+    #[error("the specified multipart upload does not exist")]
+    NoSuchUpload,
+    #[error("invalid part: {0}")]
+    InvalidPart(String),
+    #[error("the list of parts was not in ascending order")]
+    InvalidPartOrder,
+    #[error("a part other than the last is smaller than the 5 MiB minimum")]
+    EntityTooSmall,
+    #[error("the requested part number is not valid")]
+    InvalidPartNumber,
+    #[error("the completion request lists no parts")]
+    NoParts,
+    #[error("the requested range is not satisfiable")]
+    InvalidRange { size: u64 },
+    #[error("a precondition failed")]
+    PreconditionFailed,
+    #[error("not modified")]
+    NotModified,
+    #[error("the Content-MD5 does not match the body")]
+    BadDigest,
+    #[error("the Content-MD5 is not valid base64 of 16 bytes")]
+    InvalidDigest,
+    #[error("the {algorithm} checksum does not match the body")]
+    ChecksumMismatch { algorithm: &'static str },
+    #[error("invalid checksum: {0}")]
+    InvalidChecksum(String),
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("the request body ended before its declared length")]
+    IncompleteBody,
+    #[error("reading the request body failed: {0}")]
+    Body(String),
+    #[error("too many concurrent changes to the same key; retry")]
+    Contended,
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error("internal task failed: {0}")]
+    Task(String),
+}
+
+impl From<tokio::task::JoinError> for ObjectError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        ObjectError::Task(e.to_string())
+    }
+}
+
+pub type Result<T, E = ObjectError> = std::result::Result<T, E>;

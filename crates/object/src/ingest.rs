@@ -1,0 +1,275 @@
+//! Taking in a request body: small bodies become metadata blobs; larger ones stream to a data
+//! file through a blocking worker that hashes (MD5 for the ETag, plus the requested checksum)
+//! and writes in parallel with the network read. Digests are verified before the file is made
+//! durable and visible, so a bad body leaves nothing behind.
+
+use std::fmt::Display;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use md5::Digest as _;
+use rustfs_data::{DataStore, ShardHeader};
+use rustfs_meta::{Body, ChecksumAlgorithm, Segment};
+use tokio::sync::mpsc;
+
+use crate::ObjectError;
+use crate::checksum::{self, Hasher};
+
+/// Bodies up to this size live in the metadata store.
+pub const INLINE_MAX: usize = 128 * 1024;
+
+/// Where the expected value of a request checksum comes from.
+pub enum ExpectedChecksum {
+    /// Compute and store, nothing to compare with.
+    Compute,
+    /// A header value (base64), known before the body.
+    Given(String),
+    /// An aws-chunked trailer, readable once the body has ended.
+    Trailer(Box<dyn FnOnce() -> Option<String> + Send>),
+}
+
+/// A checksum the request asks to verify and store.
+pub struct ChecksumRequest {
+    pub algorithm: ChecksumAlgorithm,
+    pub expected: ExpectedChecksum,
+}
+
+/// Integrity information of one incoming body.
+#[derive(Default)]
+pub struct BodyChecks {
+    /// `Content-MD5` header value (base64).
+    pub content_md5: Option<String>,
+    pub checksum: Option<ChecksumRequest>,
+    /// Declared decoded length, when known.
+    pub expected_len: Option<u64>,
+}
+
+/// Who the bytes belong to (written into the data file header).
+pub(crate) struct Owner<'a> {
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub version_id: &'a str,
+    pub upload_id: &'a str,
+    pub part_number: u32,
+}
+
+pub(crate) struct Ingested {
+    pub segment: Segment,
+    /// Blob to insert in the same batch as the record, for inline bodies.
+    pub blob: Option<(String, Bytes)>,
+}
+
+struct Expect {
+    md5: Option<[u8; 16]>,
+    checksum: Option<(ChecksumAlgorithm, Vec<u8>)>,
+    len: Option<u64>,
+}
+
+/// Compares computed digests with the expected ones.
+fn verify(
+    expect: &Expect,
+    len: u64,
+    md5: &[u8],
+    checksum: Option<&[u8]>,
+) -> Result<(), ObjectError> {
+    if expect.len.is_some_and(|l| l != len) {
+        return Err(ObjectError::IncompleteBody);
+    }
+    if expect.md5.is_some_and(|m| m.as_slice() != md5) {
+        return Err(ObjectError::BadDigest);
+    }
+    if let (Some((a, want)), Some(got)) = (&expect.checksum, checksum)
+        && want.as_slice() != got
+    {
+        return Err(ObjectError::ChecksumMismatch {
+            algorithm: a.as_str(),
+        });
+    }
+    Ok(())
+}
+
+fn parse_md5(v: &str) -> Result<[u8; 16], ObjectError> {
+    base64_simd::STANDARD
+        .decode_to_vec(v.trim())
+        .ok()
+        .and_then(|raw| <[u8; 16]>::try_from(raw).ok())
+        .ok_or(ObjectError::InvalidDigest)
+}
+
+enum Msg {
+    Data(Bytes),
+    Finish(Expect),
+}
+
+pub(crate) async fn ingest<S, E>(
+    data: &Arc<DataStore>,
+    owner: Owner<'_>,
+    mut body: S,
+    checks: BodyChecks,
+) -> Result<Ingested, ObjectError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+    E: Display,
+{
+    let md5_expected = checks.content_md5.as_deref().map(parse_md5).transpose()?;
+    let algorithm = checks.checksum.as_ref().map(|c| c.algorithm);
+    let (given, trailer) = match checks.checksum.map(|c| c.expected) {
+        Some(ExpectedChecksum::Given(v)) => (Some(v), None),
+        Some(ExpectedChecksum::Trailer(f)) => (None, Some(f)),
+        _ => (None, None),
+    };
+    let given = match (algorithm, given) {
+        (Some(a), Some(v)) => Some((a, checksum::decode_value(a, &v)?)),
+        _ => None,
+    };
+    let finish_expect = move || -> Result<Expect, ObjectError> {
+        let from_trailer = match (algorithm, trailer) {
+            (Some(a), Some(f)) => {
+                let v = f().ok_or_else(|| {
+                    ObjectError::InvalidRequest(format!(
+                        "the declared x-amz-checksum-{} trailer is missing",
+                        a.as_str().to_lowercase()
+                    ))
+                })?;
+                Some((a, checksum::decode_value(a, &v)?))
+            }
+            _ => None,
+        };
+        Ok(Expect {
+            md5: md5_expected,
+            checksum: given.or(from_trailer),
+            len: checks.expected_len,
+        })
+    };
+
+    // Gather up to INLINE_MAX bytes; a body that ends by then is stored inline.
+    let mut head: Vec<Bytes> = Vec::new();
+    let mut head_len = 0usize;
+    let mut ended = false;
+    while head_len <= INLINE_MAX {
+        match body.next().await {
+            Some(Ok(b)) => {
+                head_len += b.len();
+                if !b.is_empty() {
+                    head.push(b);
+                }
+            }
+            Some(Err(e)) => return Err(ObjectError::Body(e.to_string())),
+            None => {
+                ended = true;
+                break;
+            }
+        }
+    }
+
+    if ended {
+        let mut buf = Vec::with_capacity(head_len);
+        for b in &head {
+            buf.extend_from_slice(b);
+        }
+        let md5 = md5::Md5::digest(&buf);
+        let checksum_raw = algorithm.map(|a| checksum::compute(a, &buf));
+        verify(
+            &finish_expect()?,
+            buf.len() as u64,
+            &md5,
+            checksum_raw.as_deref(),
+        )?;
+        let blob_id = uuid::Uuid::new_v4().simple().to_string();
+        let segment = Segment {
+            size: buf.len() as u64,
+            etag: checksum::md5_hex(&md5),
+            checksum: checksum_raw.as_deref().map(checksum::b64),
+            body: Body::Inline(blob_id.clone()),
+        };
+        return Ok(Ingested {
+            segment,
+            blob: Some((blob_id, Bytes::from(buf))),
+        });
+    }
+
+    let header = ShardHeader {
+        bucket: owner.bucket.to_string(),
+        key: owner.key.to_string(),
+        version_id: owner.version_id.to_string(),
+        upload_id: owner.upload_id.to_string(),
+        part_number: owner.part_number,
+        block_size: rustfs_data::DEFAULT_BLOCK_SIZE,
+        data_shards: 1,
+        parity_shards: 0,
+        shard_index: 0,
+    };
+    let (tx, mut rx) = mpsc::channel::<Msg>(8);
+    let store = data.clone();
+    let worker = tokio::task::spawn_blocking(move || -> Result<Ingested, ObjectError> {
+        let mut writer = store.create(header)?;
+        let mut md5 = md5::Md5::new();
+        let mut hasher = algorithm.map(Hasher::new);
+        while let Some(msg) = rx.blocking_recv() {
+            match msg {
+                Msg::Data(b) => {
+                    md5.update(&b);
+                    if let Some(h) = hasher.as_mut() {
+                        h.update(&b);
+                    }
+                    writer.write(&b)?;
+                }
+                Msg::Finish(expect) => {
+                    let md5 = md5.finalize();
+                    let checksum_raw = hasher.map(Hasher::finalize);
+                    // On mismatch the writer is dropped here and its temporary file removed.
+                    verify(&expect, writer.len(), &md5, checksum_raw.as_deref())?;
+                    let r = writer.finish()?;
+                    let segment = Segment {
+                        size: r.size,
+                        etag: checksum::md5_hex(&md5),
+                        checksum: checksum_raw.as_deref().map(checksum::b64),
+                        body: Body::Stored(r),
+                    };
+                    return Ok(Ingested {
+                        segment,
+                        blob: None,
+                    });
+                }
+            }
+        }
+        Err(ObjectError::Body("request body ended abnormally".into()))
+    });
+
+    let fed = async {
+        for b in head {
+            tx.send(Msg::Data(b)).await.map_err(|_| ())?;
+        }
+        loop {
+            match body.next().await {
+                Some(Ok(b)) => tx.send(Msg::Data(b)).await.map_err(|_| ())?,
+                Some(Err(e)) => return Ok(Err(ObjectError::Body(e.to_string()))),
+                None => break,
+            }
+        }
+        match finish_expect() {
+            Ok(expect) => tx.send(Msg::Finish(expect)).await.map_err(|_| ())?,
+            Err(e) => return Ok(Err(e)),
+        }
+        Ok::<_, ()>(Ok(()))
+    }
+    .await;
+    match fed {
+        // The body failed: close the channel without Finish so the worker discards the file.
+        Ok(Err(e)) => {
+            drop(tx);
+            let _ = worker.await;
+            Err(e)
+        }
+        // The worker stopped early (disk error): its own error says why.
+        Err(()) => {
+            drop(tx);
+            worker.await?
+        }
+        Ok(Ok(())) => {
+            drop(tx);
+            worker.await?
+        }
+    }
+}

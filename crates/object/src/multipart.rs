@@ -1,0 +1,453 @@
+//! Multipart uploads. Each part is its own data file (or blob); completion writes one object
+//! record that references the parts in order, so no byte is copied.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+
+use bytes::Bytes;
+use futures::Stream;
+use rustfs_meta::{
+    Batch, Check, ChecksumAlgorithm, ChecksumType, ChecksumValue, MetaError, ObjectMeta,
+    ObjectRecord, PartRecord, ScanStep, Segment, Table, UploadRecord, decode, encode, keys,
+};
+
+use crate::checksum;
+use crate::ingest::{self, BodyChecks, ChecksumRequest, ExpectedChecksum, Owner};
+use crate::objects::{CommitExtra, delete_blobs};
+use crate::{
+    MAX_PART_NUMBER, MIN_PART_SIZE, ObjectError, ObjectStore, Result, WriteConditions, names,
+    new_id, now_ms,
+};
+
+/// Parameters of CreateMultipartUpload.
+#[derive(Debug, Clone, Default)]
+pub struct CreateUpload {
+    pub meta: ObjectMeta,
+    pub owner: String,
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    pub checksum_type: Option<ChecksumType>,
+}
+
+/// One entry of a CompleteMultipartUpload request.
+#[derive(Debug, Clone)]
+pub struct CompletePart {
+    pub number: u32,
+    pub etag: String,
+    /// A part checksum the client lists (base64, in the upload's algorithm).
+    pub checksum: Option<(ChecksumAlgorithm, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PartListPage {
+    pub upload: UploadRecord,
+    pub parts: Vec<PartRecord>,
+    pub is_truncated: bool,
+}
+
+impl ObjectStore {
+    pub async fn create_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        c: CreateUpload,
+    ) -> Result<UploadRecord> {
+        names::validate_key(key)?;
+        self.bucket(bucket)?;
+        let checksum_type = match (c.checksum_algorithm, c.checksum_type) {
+            (None, Some(_)) => {
+                return Err(ObjectError::InvalidRequest(
+                    "a checksum type needs a checksum algorithm".into(),
+                ));
+            }
+            (Some(a), Some(ChecksumType::FullObject)) if !a.supports_full_object_combine() => {
+                return Err(ObjectError::InvalidRequest(format!(
+                    "the FULL_OBJECT checksum type is not supported for {}",
+                    a.as_str()
+                )));
+            }
+            (Some(ChecksumAlgorithm::Crc64Nvme), Some(ChecksumType::Composite)) => {
+                return Err(ObjectError::InvalidRequest(
+                    "the COMPOSITE checksum type is not supported for CRC64NVME".into(),
+                ));
+            }
+            (Some(ChecksumAlgorithm::Crc64Nvme), None) => Some(ChecksumType::FullObject),
+            (Some(_), None) => Some(ChecksumType::Composite),
+            (_, t) => t,
+        };
+        let rec = UploadRecord {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            upload_id: uuid::Uuid::now_v7().simple().to_string(),
+            initiated_ms: now_ms(),
+            owner: c.owner,
+            meta: c.meta,
+            checksum_algorithm: c.checksum_algorithm,
+            checksum_type,
+        };
+        let mut b = Batch::new();
+        b.check(Check::Present(Table::Buckets, bucket.as_bytes().to_vec()));
+        b.put(
+            Table::Uploads,
+            keys::upload_key(bucket, key, &rec.upload_id),
+            encode(&rec),
+        );
+        match self.meta.commit(b).await {
+            Ok(()) => Ok(rec),
+            Err(MetaError::Conflict(_)) => Err(ObjectError::NoSuchBucket),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The upload's record, or `NoSuchUpload` (`NoSuchBucket` when the bucket is gone).
+    pub fn upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<UploadRecord> {
+        if upload_id.is_empty() || upload_id.contains('\0') {
+            return Err(ObjectError::NoSuchUpload);
+        }
+        match self
+            .meta
+            .get(Table::Uploads, &keys::upload_key(bucket, key, upload_id))?
+        {
+            Some(v) => Ok(decode(&v)?),
+            None => {
+                self.bucket(bucket)?;
+                Err(ObjectError::NoSuchUpload)
+            }
+        }
+    }
+
+    pub async fn upload_part<S, E>(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        body: S,
+        mut checks: BodyChecks,
+    ) -> Result<PartRecord>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Unpin + Send,
+        E: Display,
+    {
+        if !(1..=MAX_PART_NUMBER).contains(&part_number) {
+            return Err(ObjectError::InvalidArgument(format!(
+                "Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive"
+            )));
+        }
+        let up = self.upload(bucket, key, upload_id)?;
+        match (
+            up.checksum_algorithm,
+            checks.checksum.as_ref().map(|c| c.algorithm),
+        ) {
+            (Some(a), None) => {
+                checks.checksum = Some(ChecksumRequest {
+                    algorithm: a,
+                    expected: ExpectedChecksum::Compute,
+                })
+            }
+            (Some(a), Some(b)) if a != b => {
+                return Err(ObjectError::InvalidRequest(format!(
+                    "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
+                    a.as_str().to_lowercase(),
+                    b.as_str().to_lowercase()
+                )));
+            }
+            _ => {}
+        }
+        let write_id = new_id();
+        let owner = Owner {
+            bucket,
+            key,
+            version_id: &write_id,
+            upload_id,
+            part_number,
+        };
+        let got = ingest::ingest(&self.data, owner, body, checks).await?;
+        let rec = PartRecord {
+            number: part_number,
+            last_modified_ms: now_ms(),
+            segment: got.segment,
+        };
+        let ukey = keys::upload_key(bucket, key, upload_id);
+        let pkey = keys::part_key(upload_id, part_number);
+        let encoded = encode(&rec);
+        for _ in 0..32 {
+            let cur_bytes = self.meta.get(Table::Parts, &pkey)?;
+            let cur: Option<PartRecord> = cur_bytes.as_deref().map(decode).transpose()?;
+            let mut b = Batch::new();
+            b.check(Check::Present(Table::Uploads, ukey.clone()));
+            b.check(match &cur_bytes {
+                Some(v) => Check::Equals(Table::Parts, pkey.clone(), v.clone()),
+                None => Check::Absent(Table::Parts, pkey.clone()),
+            });
+            b.put(Table::Parts, pkey.clone(), encoded.clone());
+            if let Some((id, bytes)) = &got.blob {
+                b.put(Table::Blobs, id.as_bytes().to_vec(), bytes.to_vec());
+            }
+            if let Some(old) = &cur {
+                delete_blobs(&mut b, std::slice::from_ref(&old.segment));
+            }
+            match self.meta.commit(b).await {
+                Ok(()) => {
+                    if let Some(old) = cur {
+                        self.discard_files(std::slice::from_ref(&old.segment));
+                    }
+                    return Ok(rec);
+                }
+                Err(MetaError::Conflict(1)) => continue,
+                Err(e) => {
+                    self.discard_files(std::slice::from_ref(&rec.segment));
+                    return Err(match e {
+                        MetaError::Conflict(_) => ObjectError::NoSuchUpload,
+                        e => e.into(),
+                    });
+                }
+            }
+        }
+        self.discard_files(std::slice::from_ref(&rec.segment));
+        Err(ObjectError::Contended)
+    }
+
+    fn stored_parts(&self, upload_id: &str) -> Result<Vec<PartRecord>> {
+        let (s, e) = keys::parts_range(upload_id);
+        let mut parts = Vec::new();
+        let mut failed = None;
+        self.meta
+            .scan(Table::Parts, &s, &e, &mut |_, v| match decode(v) {
+                Ok(p) => {
+                    parts.push(p);
+                    ScanStep::Next
+                }
+                Err(err) => {
+                    failed = Some(err);
+                    ScanStep::Stop
+                }
+            })?;
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(parts),
+        }
+    }
+
+    pub fn list_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        after: u32,
+        max_parts: usize,
+    ) -> Result<PartListPage> {
+        let upload = self.upload(bucket, key, upload_id)?;
+        let mut parts: Vec<_> = self
+            .stored_parts(upload_id)?
+            .into_iter()
+            .filter(|p| p.number > after)
+            .collect();
+        let is_truncated = parts.len() > max_parts;
+        parts.truncate(max_parts);
+        Ok(PartListPage {
+            upload,
+            parts,
+            is_truncated,
+        })
+    }
+
+    /// CompleteMultipartUpload: validates the listed parts (ascending, existing, ETags and
+    /// checksums matching, all but the last at least 5 MiB) and commits the object.
+    /// `full_checksum` is an object checksum sent with the request, verified when given.
+    pub async fn complete_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        listed: &[CompletePart],
+        conditions: &WriteConditions,
+        full_checksum: Option<(ChecksumAlgorithm, String)>,
+    ) -> Result<ObjectRecord> {
+        let up = self.upload(bucket, key, upload_id)?;
+        if listed.is_empty() {
+            return Err(ObjectError::NoParts);
+        }
+        let stored = self.stored_parts(upload_id)?;
+        let by_number: HashMap<u32, &PartRecord> = stored.iter().map(|p| (p.number, p)).collect();
+        let mut used: Vec<&PartRecord> = Vec::with_capacity(listed.len());
+        for (i, lp) in listed.iter().enumerate() {
+            if i > 0 && lp.number <= listed[i - 1].number {
+                return Err(ObjectError::InvalidPartOrder);
+            }
+            let p = by_number.get(&lp.number).ok_or_else(|| {
+                ObjectError::InvalidPart(format!("part {} was not uploaded", lp.number))
+            })?;
+            let etag = lp.etag.trim().trim_matches('"');
+            if etag != p.segment.etag {
+                return Err(ObjectError::InvalidPart(format!(
+                    "part {} has a different ETag",
+                    lp.number
+                )));
+            }
+            if let Some((a, v)) = &lp.checksum
+                && (up.checksum_algorithm == Some(*a)
+                    && p.segment.checksum.as_deref() != Some(v.trim()))
+            {
+                return Err(ObjectError::InvalidPart(format!(
+                    "part {} has a different {} checksum",
+                    lp.number,
+                    a.as_str()
+                )));
+            }
+            used.push(p);
+        }
+        if let Some((_, init)) = used.split_last()
+            && init.iter().any(|p| p.segment.size < MIN_PART_SIZE)
+        {
+            return Err(ObjectError::EntityTooSmall);
+        }
+
+        let etags: Vec<&str> = used.iter().map(|p| p.segment.etag.as_str()).collect();
+        let etag = checksum::multipart_etag(&etags)?;
+        let checksum = match (up.checksum_algorithm, up.checksum_type) {
+            (Some(a), Some(kind)) => {
+                let mut raws = Vec::with_capacity(used.len());
+                for p in &used {
+                    let v = p.segment.checksum.as_deref().ok_or_else(|| {
+                        ObjectError::InvalidPart(format!(
+                            "part {} has no {} checksum",
+                            p.number,
+                            a.as_str()
+                        ))
+                    })?;
+                    raws.push((checksum::decode_value(a, v)?, p.segment.size));
+                }
+                let raw = checksum::combine_parts(a, kind, &raws)?;
+                if let Some((fa, fv)) = &full_checksum
+                    && *fa == a
+                    && kind == ChecksumType::FullObject
+                    && checksum::decode_value(a, fv)? != raw
+                {
+                    return Err(ObjectError::ChecksumMismatch {
+                        algorithm: a.as_str(),
+                    });
+                }
+                Some(ChecksumValue {
+                    algorithm: a,
+                    kind,
+                    value: checksum::b64(&raw),
+                })
+            }
+            _ => None,
+        };
+
+        let used_numbers: Vec<u32> = used.iter().map(|p| p.number).collect();
+        let unused: Vec<Segment> = stored
+            .iter()
+            .filter(|p| !used_numbers.contains(&p.number))
+            .map(|p| p.segment.clone())
+            .collect();
+        let rec = ObjectRecord {
+            version_id: new_id(),
+            size: used.iter().map(|p| p.segment.size).sum(),
+            etag,
+            last_modified_ms: now_ms(),
+            owner: up.owner.clone(),
+            meta: up.meta.clone(),
+            checksum,
+            multipart: true,
+            segments: used.iter().map(|p| p.segment.clone()).collect(),
+        };
+        let ukey = keys::upload_key(bucket, key, upload_id);
+        let part_keys: Vec<Vec<u8>> = stored
+            .iter()
+            .map(|p| keys::part_key(upload_id, p.number))
+            .collect();
+        let apply = |b: &mut Batch| {
+            b.check(Check::Present(Table::Uploads, ukey.clone()));
+            b.delete(Table::Uploads, ukey.clone());
+            for k in &part_keys {
+                b.delete(Table::Parts, k.clone());
+            }
+            delete_blobs(b, &unused);
+        };
+        let extra = CommitExtra {
+            apply: &apply,
+            on_conflict: || ObjectError::NoSuchUpload,
+        };
+        let rec = self
+            .commit_object(bucket, key, rec, Vec::new(), conditions, Some(extra))
+            .await?;
+        self.discard_files(&unused);
+        Ok(rec)
+    }
+
+    pub async fn abort_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<()> {
+        self.upload(bucket, key, upload_id)?;
+        let parts = self.stored_parts(upload_id)?;
+        let ukey = keys::upload_key(bucket, key, upload_id);
+        let mut b = Batch::new();
+        b.check(Check::Present(Table::Uploads, ukey.clone()));
+        b.delete(Table::Uploads, ukey);
+        let segments: Vec<Segment> = parts.iter().map(|p| p.segment.clone()).collect();
+        for p in &parts {
+            b.delete(Table::Parts, keys::part_key(upload_id, p.number));
+        }
+        delete_blobs(&mut b, &segments);
+        match self.meta.commit(b).await {
+            Ok(()) => {
+                self.discard_files(&segments);
+                Ok(())
+            }
+            Err(MetaError::Conflict(_)) => Err(ObjectError::NoSuchUpload),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// UploadPartCopy: a part whose bytes come from (a range of) an existing object.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn upload_part_copy(
+        &self,
+        src_bucket: &str,
+        src_key: &str,
+        src_conditions: &crate::ReadConditions,
+        src_range: Option<crate::ByteRange>,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+    ) -> Result<(PartRecord, ObjectRecord)> {
+        self.upload(bucket, key, upload_id)?;
+        let src = self
+            .open_object(
+                src_bucket,
+                src_key,
+                &crate::ReadConditions::default(),
+                src_range,
+                None,
+            )
+            .await?;
+        src_conditions.check_copy_source(&src.record.etag, src.record.last_modified_ms)?;
+        // A copy range must lie inside the source (a GET range would be clamped instead).
+        if let Some(crate::ByteRange::From {
+            last: Some(last), ..
+        }) = src_range
+            && last >= src.record.size
+        {
+            return Err(ObjectError::InvalidRange {
+                size: src.record.size,
+            });
+        }
+        let part = self
+            .upload_part(
+                bucket,
+                key,
+                upload_id,
+                part_number,
+                src.body,
+                BodyChecks::default(),
+            )
+            .await?;
+        Ok((part, src.record))
+    }
+}

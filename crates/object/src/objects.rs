@@ -1,0 +1,353 @@
+//! Single-object operations: put, head, get (ranges, parts, conditions), delete, copy; and the
+//! one commit path every object write goes through (compare-and-swap on the key's record).
+
+use std::fmt::Display;
+use std::pin::Pin;
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use rustfs_meta::{
+    Batch, Body, Check, ChecksumType, ChecksumValue, MetaError, ObjectMeta, ObjectRecord, Segment,
+    Table, decode, encode, keys,
+};
+
+use crate::ingest::{self, BodyChecks, ChecksumRequest, ExpectedChecksum, Owner};
+use crate::read;
+use crate::{
+    ByteRange, ObjectError, ObjectStore, ReadConditions, Result, WriteConditions, names, new_id,
+    now_ms,
+};
+
+/// A stream of object bytes.
+pub type ObjectBody = Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>;
+
+/// What a PUT (or the destination of a copy) carries besides its body.
+#[derive(Default)]
+pub struct PutOptions {
+    pub meta: ObjectMeta,
+    pub owner: String,
+    pub checks: BodyChecks,
+    pub conditions: WriteConditions,
+}
+
+/// An object opened for reading: its record and the requested bytes.
+pub struct OpenedObject {
+    pub record: ObjectRecord,
+    /// Half-open span of the object being returned.
+    pub start: u64,
+    pub end: u64,
+    /// True when a range or part was asked for (a 206 answer).
+    pub partial: bool,
+    pub body: ObjectBody,
+}
+
+/// Extra conditions and changes a caller folds into an object commit (multipart completion).
+pub(crate) struct CommitExtra<'a> {
+    pub apply: &'a (dyn Fn(&mut Batch) + Sync),
+    /// Error for a failed check added by `apply`.
+    pub on_conflict: fn() -> ObjectError,
+}
+
+/// Attempts before giving up on a key that keeps changing under us.
+const CAS_ATTEMPTS: usize = 32;
+
+impl ObjectStore {
+    /// Current record of a key, or `NoSuchKey` / `NoSuchBucket`.
+    pub fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectRecord> {
+        names::validate_key(key)?;
+        match self
+            .meta
+            .get(Table::Objects, &keys::object_key(bucket, key))?
+        {
+            Some(v) => Ok(decode(&v)?),
+            None => {
+                self.bucket(bucket)?;
+                Err(ObjectError::NoSuchKey)
+            }
+        }
+    }
+
+    pub async fn put_object<S, E>(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: S,
+        opts: PutOptions,
+    ) -> Result<ObjectRecord>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Unpin + Send,
+        E: Display,
+    {
+        names::validate_key(key)?;
+        self.bucket(bucket)?;
+        // Fail fast on a write precondition that already fails; it is checked again at commit.
+        if !opts.conditions.is_empty() {
+            let cur = self
+                .meta
+                .get(Table::Objects, &keys::object_key(bucket, key))?;
+            let cur: Option<ObjectRecord> = cur.as_deref().map(decode).transpose()?;
+            opts.conditions
+                .check(cur.as_ref().map(|r| r.etag.as_str()))?;
+        }
+        let version_id = new_id();
+        let algorithm = opts.checks.checksum.as_ref().map(|c| c.algorithm);
+        let owner = Owner {
+            bucket,
+            key,
+            version_id: &version_id,
+            upload_id: "",
+            part_number: 0,
+        };
+        let got = ingest::ingest(&self.data, owner, body, opts.checks).await?;
+        let rec = ObjectRecord {
+            version_id,
+            size: got.segment.size,
+            etag: got.segment.etag.clone(),
+            last_modified_ms: now_ms(),
+            owner: opts.owner,
+            meta: opts.meta,
+            checksum: algorithm
+                .zip(got.segment.checksum.clone())
+                .map(|(algorithm, value)| ChecksumValue {
+                    algorithm,
+                    kind: ChecksumType::FullObject,
+                    value,
+                }),
+            multipart: false,
+            segments: vec![got.segment],
+        };
+        let blobs: Vec<_> = got.blob.into_iter().collect();
+        let written = rec.segments.clone();
+        let committed = self
+            .commit_object(bucket, key, rec, blobs, &opts.conditions, None)
+            .await;
+        if committed.is_err() {
+            self.discard_files(&written);
+        }
+        committed
+    }
+
+    /// Makes `rec` the key's current object, if the bucket exists and `cond` holds against the
+    /// record being replaced; then frees the replaced object's bytes. On failure the caller
+    /// still owns the new record's files.
+    pub(crate) async fn commit_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        rec: ObjectRecord,
+        blobs: Vec<(String, Bytes)>,
+        cond: &WriteConditions,
+        extra: Option<CommitExtra<'_>>,
+    ) -> Result<ObjectRecord> {
+        let old = self
+            .try_commit_object(bucket, key, &rec, &blobs, cond, extra)
+            .await?;
+        if let Some(old) = old {
+            self.discard_files(&old.segments);
+        }
+        Ok(rec)
+    }
+
+    async fn try_commit_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        rec: &ObjectRecord,
+        blobs: &[(String, Bytes)],
+        cond: &WriteConditions,
+        extra: Option<CommitExtra<'_>>,
+    ) -> Result<Option<ObjectRecord>> {
+        let okey = keys::object_key(bucket, key);
+        let encoded = encode(rec);
+        for _ in 0..CAS_ATTEMPTS {
+            let cur_bytes = self.meta.get(Table::Objects, &okey)?;
+            let cur: Option<ObjectRecord> = cur_bytes.as_deref().map(decode).transpose()?;
+            cond.check(cur.as_ref().map(|r| r.etag.as_str()))?;
+            let mut b = Batch::new();
+            b.check(Check::Present(Table::Buckets, bucket.as_bytes().to_vec()));
+            b.check(match &cur_bytes {
+                Some(v) => Check::Equals(Table::Objects, okey.clone(), v.clone()),
+                None => Check::Absent(Table::Objects, okey.clone()),
+            });
+            if let Some(x) = &extra {
+                (x.apply)(&mut b);
+            }
+            b.put(Table::Objects, okey.clone(), encoded.clone());
+            for (id, bytes) in blobs {
+                b.put(Table::Blobs, id.as_bytes().to_vec(), bytes.to_vec());
+            }
+            if let Some(old) = &cur {
+                delete_blobs(&mut b, &old.segments);
+            }
+            match self.meta.commit(b).await {
+                Ok(()) => return Ok(cur),
+                Err(MetaError::Conflict(0)) => return Err(ObjectError::NoSuchBucket),
+                Err(MetaError::Conflict(1)) => continue,
+                Err(MetaError::Conflict(_)) => {
+                    return Err(extra.map_or(ObjectError::Contended, |x| (x.on_conflict)()));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ObjectError::Contended)
+    }
+
+    /// Removes the data files of segments no longer referenced (after their commit).
+    pub(crate) fn discard_files(&self, segments: &[Segment]) {
+        for s in segments {
+            if let Body::Stored(r) = &s.body {
+                self.data.remove(r);
+            }
+        }
+    }
+
+    /// The record and the span a read would return, preconditions checked; no data opened
+    /// (HEAD).
+    pub fn stat_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        conditions: &ReadConditions,
+        range: Option<ByteRange>,
+        part_number: Option<u32>,
+    ) -> Result<(ObjectRecord, u64, u64, bool)> {
+        let record = self.head_object(bucket, key)?;
+        conditions.check_read(&record.etag, record.last_modified_ms)?;
+        let (start, end, partial) = span(&record, range, part_number)?;
+        Ok((record, start, end, partial))
+    }
+
+    /// Opens an object for reading, checking read preconditions and resolving a range or part.
+    pub async fn open_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        conditions: &ReadConditions,
+        range: Option<ByteRange>,
+        part_number: Option<u32>,
+    ) -> Result<OpenedObject> {
+        let mut attempt = 0;
+        loop {
+            let (record, start, end, partial) =
+                self.stat_object(bucket, key, conditions, range, part_number)?;
+            let meta = self.meta.clone();
+            let data = self.data.clone();
+            let segments = record.segments.clone();
+            let opened = tokio::task::spawn_blocking(move || {
+                read::open_pieces(meta.as_ref(), &data, &segments, start, end)
+            })
+            .await?;
+            match opened {
+                Ok(pieces) => {
+                    let body = read::stream(self.data.clone(), pieces, start, end).boxed();
+                    return Ok(OpenedObject {
+                        record,
+                        start,
+                        end,
+                        partial,
+                        body,
+                    });
+                }
+                // A concurrent overwrite or delete removed the bytes we were about to read:
+                // look again, and serve the newer state (or its absence).
+                Err(ObjectError::Data(rustfs_data::DataError::NotFound(_))) if attempt < 3 => {
+                    attempt += 1
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Deletes a key. Deleting a missing key succeeds, as in S3.
+    pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
+        names::validate_key(key)?;
+        let okey = keys::object_key(bucket, key);
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(cur_bytes) = self.meta.get(Table::Objects, &okey)? else {
+                self.bucket(bucket)?;
+                return Ok(());
+            };
+            let cur: ObjectRecord = decode(&cur_bytes)?;
+            let mut b = Batch::new();
+            b.check(Check::Equals(Table::Objects, okey.clone(), cur_bytes));
+            b.delete(Table::Objects, okey.clone());
+            delete_blobs(&mut b, &cur.segments);
+            match self.meta.commit(b).await {
+                Ok(()) => {
+                    self.discard_files(&cur.segments);
+                    return Ok(());
+                }
+                Err(MetaError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ObjectError::Contended)
+    }
+
+    /// CopyObject. `replace_meta`: the `REPLACE` metadata directive (use `opts.meta`); otherwise
+    /// the source's metadata is kept. The bytes are streamed and re-hashed, so the copy gets
+    /// its own files and a plain (non-multipart) ETag, as in S3.
+    pub async fn copy_object(
+        &self,
+        src_bucket: &str,
+        src_key: &str,
+        src_conditions: &ReadConditions,
+        dst_bucket: &str,
+        dst_key: &str,
+        replace_meta: bool,
+        mut opts: PutOptions,
+    ) -> Result<ObjectRecord> {
+        let src = self
+            .open_object(src_bucket, src_key, &ReadConditions::default(), None, None)
+            .await?;
+        src_conditions.check_copy_source(&src.record.etag, src.record.last_modified_ms)?;
+        if src_bucket == dst_bucket && src_key == dst_key && !replace_meta {
+            return Err(ObjectError::InvalidRequest(
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".into(),
+            ));
+        }
+        if !replace_meta {
+            opts.meta = src.record.meta.clone();
+        }
+        if opts.checks.checksum.is_none()
+            && let Some(c) = &src.record.checksum
+        {
+            opts.checks.checksum = Some(ChecksumRequest {
+                algorithm: c.algorithm,
+                expected: ExpectedChecksum::Compute,
+            });
+        }
+        self.put_object(dst_bucket, dst_key, src.body, opts).await
+    }
+}
+
+pub(crate) fn delete_blobs(b: &mut Batch, segments: &[Segment]) {
+    for s in segments {
+        if let Body::Inline(id) = &s.body {
+            b.delete(Table::Blobs, id.as_bytes().to_vec());
+        }
+    }
+}
+
+/// The span to return for a range or part request.
+fn span(
+    rec: &ObjectRecord,
+    range: Option<ByteRange>,
+    part_number: Option<u32>,
+) -> Result<(u64, u64, bool)> {
+    if let Some(pn) = part_number {
+        let idx = usize::try_from(pn).unwrap_or(usize::MAX);
+        if pn == 0 || idx > rec.segments.len() {
+            return Err(ObjectError::InvalidPartNumber);
+        }
+        let start: u64 = rec.segments[..idx - 1].iter().map(|s| s.size).sum();
+        return Ok((start, start + rec.segments[idx - 1].size, rec.multipart));
+    }
+    match range {
+        Some(r) => {
+            let (s, e) = r.resolve(rec.size)?;
+            Ok((s, e, true))
+        }
+        None => Ok((0, rec.size, false)),
+    }
+}

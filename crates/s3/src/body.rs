@@ -1,0 +1,90 @@
+//! Request bodies handed to the object layer. s3s reports signature failures of aws-chunked
+//! bodies as stream errors; the adapter keeps the first such error so the edge can answer with
+//! the right S3 error instead of a generic "incomplete body".
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures::Stream;
+use s3s::dto::StreamingBlob;
+use s3s::{S3Error, S3ErrorCode};
+
+/// Where the adapter leaves the body's first error.
+#[derive(Clone, Default)]
+pub(crate) struct BodyFault(Arc<Mutex<Option<S3Error>>>);
+
+impl BodyFault {
+    /// The S3 error the body's failure should become, if it failed.
+    pub(crate) fn take(&self) -> Option<S3Error> {
+        self.0.lock().ok().and_then(|mut g| g.take())
+    }
+}
+
+pub(crate) struct Body {
+    inner: StreamingBlob,
+    fault: BodyFault,
+}
+
+/// Wraps a request body; a request without one reads as empty.
+pub(crate) fn wrap(blob: Option<StreamingBlob>) -> (Body, BodyFault) {
+    let blob = blob.unwrap_or_else(|| {
+        StreamingBlob::wrap(futures::stream::empty::<Result<Bytes, std::io::Error>>())
+    });
+    let fault = BodyFault::default();
+    (
+        Body {
+            inner: blob,
+            fault: fault.clone(),
+        },
+        fault,
+    )
+}
+
+fn classify(e: &(dyn std::error::Error + 'static)) -> S3Error {
+    if let Some(s3) = e.downcast_ref::<S3Error>() {
+        return S3Error::with_message(s3.code().clone(), s3.message().unwrap_or("").to_string());
+    }
+    // s3s does not export its aws-chunked error type; its Display names the variant.
+    let text = e.to_string();
+    if text.contains("AwsChunkedStreamError") {
+        if text.contains("SignatureMismatch") {
+            return S3Error::with_message(
+                S3ErrorCode::SignatureDoesNotMatch,
+                "The request signature we calculated does not match the signature you provided.",
+            );
+        }
+        if !text.contains("Underlying") && !text.contains("Incomplete") {
+            return S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                format!("Malformed aws-chunked body: {text}"),
+            );
+        }
+    }
+    S3Error::with_message(
+        S3ErrorCode::IncompleteBody,
+        format!("Reading the request body failed: {e}"),
+    )
+}
+
+impl Stream for Body {
+    type Item = Result<Bytes, String>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Ready(Some(Err(e))) => {
+                let msg = e.to_string();
+                if let Ok(mut slot) = self.fault.0.lock()
+                    && slot.is_none()
+                {
+                    *slot = Some(classify(e.as_ref()));
+                }
+                Poll::Ready(Some(Err(msg)))
+            }
+            Poll::Ready(Some(Ok(b))) => Poll::Ready(Some(Ok(b))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The one mapping from object-layer errors to S3 error codes and statuses.
+
+use rustfs_object::ObjectError;
+use s3s::{S3Error, S3ErrorCode};
+
+/// Converts an object-layer error into the S3 error a client should see.
+pub fn to_s3(e: ObjectError) -> S3Error {
+    use S3ErrorCode as C;
+    let (code, msg): (C, String) = match &e {
+        ObjectError::NoSuchBucket => (C::NoSuchBucket, "The specified bucket does not exist".into()),
+        ObjectError::BucketAlreadyOwnedByYou => {
+            (C::BucketAlreadyOwnedByYou, "Your previous request to create the named bucket succeeded and you already own it.".into())
+        }
+        ObjectError::BucketAlreadyExists => (C::BucketAlreadyExists, "The requested bucket name is not available.".into()),
+        ObjectError::BucketNotEmpty => (C::BucketNotEmpty, "The bucket you tried to delete is not empty".into()),
+        ObjectError::InvalidBucketName(m) => (C::InvalidBucketName, format!("The specified bucket is not valid: {m}")),
+        ObjectError::NoSuchKey => (C::NoSuchKey, "The specified key does not exist.".into()),
+        ObjectError::KeyTooLong => (C::KeyTooLongError, "Your key is too long".into()),
+        ObjectError::InvalidKey(m) => (C::InvalidArgument, format!("Invalid object key: {m}")),
+        ObjectError::NoSuchUpload => (
+            C::NoSuchUpload,
+            "The specified multipart upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed.".into(),
+        ),
+        ObjectError::InvalidPart(m) => (C::InvalidPart, format!("One or more of the specified parts could not be found or did not match: {m}")),
+        ObjectError::InvalidPartOrder => (C::InvalidPartOrder, "The list of parts was not in ascending order.".into()),
+        ObjectError::EntityTooSmall => (C::EntityTooSmall, "Your proposed upload is smaller than the minimum allowed object size.".into()),
+        ObjectError::InvalidPartNumber => {
+            let mut err = S3Error::with_message(C::Custom("InvalidPartNumber".into()), "The requested partnumber is not satisfiable");
+            err.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
+            return err;
+        }
+        ObjectError::NoParts => (C::MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema".into()),
+        ObjectError::InvalidRange { .. } => (C::InvalidRange, "The requested range is not satisfiable".into()),
+        ObjectError::PreconditionFailed => (C::PreconditionFailed, "At least one of the pre-conditions you specified did not hold".into()),
+        ObjectError::NotModified => (C::NotModified, "Not Modified".into()),
+        ObjectError::BadDigest => (C::BadDigest, "The Content-MD5 you specified did not match what we received.".into()),
+        ObjectError::InvalidDigest => (C::InvalidDigest, "The Content-MD5 you specified is not valid.".into()),
+        ObjectError::ChecksumMismatch { algorithm } => {
+            (C::BadDigest, format!("The {algorithm} you specified did not match the calculated checksum."))
+        }
+        ObjectError::InvalidChecksum(m) => (C::InvalidRequest, m.clone()),
+        ObjectError::InvalidArgument(m) => (C::InvalidArgument, m.clone()),
+        ObjectError::InvalidRequest(m) => (C::InvalidRequest, m.clone()),
+        ObjectError::IncompleteBody | ObjectError::Body(_) => {
+            (C::IncompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header.".into())
+        }
+        ObjectError::Contended => (C::SlowDown, "Please reduce your request rate.".into()),
+        ObjectError::Meta(_) | ObjectError::Data(_) | ObjectError::Task(_) => {
+            tracing::error!(error = %e, "internal error");
+            (C::InternalError, "We encountered an internal error. Please try again.".into())
+        }
+    };
+    S3Error::with_message(code, msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_s3() {
+        let status = |e| to_s3(e).status_code().map(|s| s.as_u16());
+        assert_eq!(status(ObjectError::NoSuchKey), Some(404));
+        assert_eq!(status(ObjectError::NoSuchBucket), Some(404));
+        assert_eq!(status(ObjectError::BucketNotEmpty), Some(409));
+        assert_eq!(status(ObjectError::BucketAlreadyOwnedByYou), Some(409));
+        assert_eq!(status(ObjectError::PreconditionFailed), Some(412));
+        assert_eq!(status(ObjectError::NotModified), Some(304));
+        assert_eq!(status(ObjectError::InvalidRange { size: 1 }), Some(416));
+        assert_eq!(status(ObjectError::BadDigest), Some(400));
+        assert_eq!(status(ObjectError::KeyTooLong), Some(400));
+        assert_eq!(status(ObjectError::Contended), Some(503));
+        assert_eq!(status(ObjectError::Task("x".into())), Some(500));
+    }
+}

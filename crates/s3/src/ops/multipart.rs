@@ -1,0 +1,364 @@
+//! Multipart upload operations.
+
+use rustfs_object::{BodyChecks, CompletePart, CreateUpload, UploadListQuery, WriteConditions};
+use s3s::dto::*;
+use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
+
+use super::caller;
+use super::object::{body_error, declared_len, part_number};
+use crate::RustFsS3;
+use crate::body;
+use crate::convert::{
+    self, ChecksumFields, MetaInput, non_negative, owner, set_checksum, url_encode,
+};
+use crate::errors::to_s3;
+
+fn required_part_number(n: i32) -> S3Result<u32> {
+    part_number(Some(n))?.ok_or_else(|| {
+        S3Error::with_message(S3ErrorCode::InvalidArgument, "Part number is required")
+    })
+}
+
+impl RustFsS3 {
+    pub(super) async fn op_create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        let owner = caller(&req);
+        let i = req.input;
+        let c = CreateUpload {
+            meta: MetaInput {
+                content_type: i.content_type,
+                content_encoding: i.content_encoding,
+                content_disposition: i.content_disposition,
+                content_language: i.content_language,
+                cache_control: i.cache_control,
+                expires: i.expires,
+                metadata: i.metadata,
+            }
+            .into_meta(),
+            owner,
+            checksum_algorithm: i
+                .checksum_algorithm
+                .as_ref()
+                .map(convert::algorithm)
+                .transpose()?,
+            checksum_type: i
+                .checksum_type
+                .as_ref()
+                .map(convert::checksum_type)
+                .transpose()?,
+        };
+        let up = self
+            .store
+            .create_multipart_upload(&i.bucket, &i.key, c)
+            .await
+            .map_err(to_s3)?;
+        Ok(S3Response::new(CreateMultipartUploadOutput {
+            bucket: Some(i.bucket),
+            key: Some(i.key),
+            upload_id: Some(up.upload_id),
+            checksum_algorithm: up.checksum_algorithm.map(convert::dto_algorithm),
+            checksum_type: up.checksum_type.map(convert::dto_checksum_type),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn op_upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        let i = req.input;
+        let pn = required_part_number(i.part_number)?;
+        let checksum = convert::checksum_request(
+            ChecksumFields {
+                crc32: i.checksum_crc32.as_ref(),
+                crc32c: i.checksum_crc32c.as_ref(),
+                crc64nvme: i.checksum_crc64nvme.as_ref(),
+                sha1: i.checksum_sha1.as_ref(),
+                sha256: i.checksum_sha256.as_ref(),
+            },
+            i.checksum_algorithm.as_ref(),
+            &req.headers,
+            req.trailing_headers,
+        )?;
+        let checks = BodyChecks {
+            content_md5: i.content_md5,
+            checksum,
+            expected_len: declared_len(&req.headers, i.content_length),
+        };
+        let (body, fault) = body::wrap(i.body);
+        let part = self
+            .store
+            .upload_part(&i.bucket, &i.key, &i.upload_id, pn, body, checks)
+            .await
+            .map_err(|e| body_error(e, &fault))?;
+        let mut out = UploadPartOutput {
+            e_tag: Some(convert::etag(&part.segment.etag)),
+            ..Default::default()
+        };
+        let up = self.store.upload(&i.bucket, &i.key, &i.upload_id).ok();
+        if let (Some(a), Some(v)) = (
+            up.and_then(|u| u.checksum_algorithm),
+            part.segment.checksum.clone(),
+        ) {
+            set_checksum!(out, a, v);
+        }
+        Ok(S3Response::new(out))
+    }
+
+    pub(super) async fn op_upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        let i = req.input;
+        let pn = required_part_number(i.part_number)?;
+        let (src_bucket, src_key) = match &i.copy_source {
+            CopySource::Bucket { bucket, key, .. } => (bucket.to_string(), key.to_string()),
+            _ => {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::NotImplemented,
+                    "Copying from an access point is not supported",
+                ));
+            }
+        };
+        let range = i
+            .copy_source_range
+            .as_deref()
+            .map(convert::copy_source_range)
+            .transpose()?;
+        let conds = convert::read_conditions(
+            i.copy_source_if_match.as_ref(),
+            i.copy_source_if_none_match.as_ref(),
+            i.copy_source_if_modified_since.as_ref(),
+            i.copy_source_if_unmodified_since.as_ref(),
+        );
+        let (part, _src) = self
+            .store
+            .upload_part_copy(
+                &src_bucket,
+                &src_key,
+                &conds,
+                range,
+                &i.bucket,
+                &i.key,
+                &i.upload_id,
+                pn,
+            )
+            .await
+            .map_err(to_s3)?;
+        let result = CopyPartResult {
+            e_tag: Some(convert::etag(&part.segment.etag)),
+            last_modified: Some(convert::timestamp(part.last_modified_ms)),
+            ..Default::default()
+        };
+        Ok(S3Response::new(UploadPartCopyOutput {
+            copy_part_result: Some(result),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn op_list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        let i = req.input;
+        let max = non_negative(i.max_parts, 1000, "max-parts")?;
+        let after = u32::try_from(i.part_number_marker.unwrap_or(0)).unwrap_or(0);
+        let page = self
+            .store
+            .list_parts(&i.bucket, &i.key, &i.upload_id, after, max)
+            .map_err(to_s3)?;
+        let algorithm = page.upload.checksum_algorithm;
+        let parts: Vec<Part> = page
+            .parts
+            .iter()
+            .map(|p| {
+                let mut part = Part {
+                    part_number: Some(p.number as i32),
+                    e_tag: Some(convert::etag(&p.segment.etag)),
+                    size: Some(p.segment.size as i64),
+                    last_modified: Some(convert::timestamp(p.last_modified_ms)),
+                    ..Default::default()
+                };
+                if let (Some(a), Some(v)) = (algorithm, p.segment.checksum.clone()) {
+                    set_checksum!(part, a, v);
+                }
+                part
+            })
+            .collect();
+        let next = if page.is_truncated {
+            page.parts.last().map(|p| p.number as i32)
+        } else {
+            None
+        };
+        let who = owner(&page.upload.owner);
+        Ok(S3Response::new(ListPartsOutput {
+            bucket: Some(i.bucket),
+            key: Some(i.key),
+            upload_id: Some(i.upload_id),
+            part_number_marker: i.part_number_marker,
+            next_part_number_marker: next,
+            max_parts: Some(i.max_parts.unwrap_or(1000)),
+            is_truncated: Some(page.is_truncated),
+            parts: Some(parts),
+            checksum_algorithm: algorithm.map(convert::dto_algorithm),
+            checksum_type: page.upload.checksum_type.map(convert::dto_checksum_type),
+            initiator: Some(Initiator {
+                display_name: who.display_name.clone(),
+                id: who.id.clone(),
+            }),
+            owner: Some(who),
+            storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn op_list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        let i = req.input;
+        let url = i
+            .encoding_type
+            .as_ref()
+            .is_some_and(|e| e.as_str().eq_ignore_ascii_case("url"));
+        let enc = |s: String| if url { url_encode(&s) } else { s };
+        let q = UploadListQuery {
+            prefix: i.prefix.clone().unwrap_or_default(),
+            delimiter: i.delimiter.clone(),
+            key_marker: i.key_marker.clone(),
+            upload_id_marker: i.upload_id_marker.clone(),
+            max_uploads: non_negative(i.max_uploads, 1000, "max-uploads")?,
+        };
+        let page = self.store.list_uploads(&i.bucket, &q).map_err(to_s3)?;
+        let (next_key, next_upload) = match (page.is_truncated, page.uploads.last()) {
+            (true, Some(u)) => (Some(enc(u.key.clone())), Some(u.upload_id.clone())),
+            _ => (None, None),
+        };
+        let uploads = page
+            .uploads
+            .iter()
+            .map(|u| {
+                let who = owner(&u.owner);
+                MultipartUpload {
+                    key: Some(enc(u.key.clone())),
+                    upload_id: Some(u.upload_id.clone()),
+                    initiated: Some(convert::timestamp(u.initiated_ms)),
+                    initiator: Some(Initiator {
+                        display_name: who.display_name.clone(),
+                        id: who.id.clone(),
+                    }),
+                    owner: Some(who),
+                    storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+                    checksum_algorithm: u.checksum_algorithm.map(convert::dto_algorithm),
+                    checksum_type: u.checksum_type.map(convert::dto_checksum_type),
+                }
+            })
+            .collect();
+        let prefixes = page
+            .prefixes
+            .into_iter()
+            .map(|p| CommonPrefix {
+                prefix: Some(enc(p)),
+            })
+            .collect();
+        Ok(S3Response::new(ListMultipartUploadsOutput {
+            bucket: Some(i.bucket),
+            prefix: i.prefix.map(&enc),
+            delimiter: i.delimiter,
+            key_marker: i.key_marker,
+            upload_id_marker: i.upload_id_marker,
+            next_key_marker: next_key,
+            next_upload_id_marker: next_upload,
+            max_uploads: Some(i.max_uploads.unwrap_or(1000)),
+            is_truncated: Some(page.is_truncated),
+            uploads: Some(uploads),
+            common_prefixes: Some(prefixes),
+            encoding_type: i.encoding_type,
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn op_complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let i = req.input;
+        let listed = i.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
+        let mut parts = Vec::with_capacity(listed.len());
+        for p in &listed {
+            let number = p
+                .part_number
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| {
+                    S3Error::with_message(
+                        S3ErrorCode::InvalidPart,
+                        "A part number is missing or invalid",
+                    )
+                })?;
+            let checksum = ChecksumFields {
+                crc32: p.checksum_crc32.as_ref(),
+                crc32c: p.checksum_crc32c.as_ref(),
+                crc64nvme: p.checksum_crc64nvme.as_ref(),
+                sha1: p.checksum_sha1.as_ref(),
+                sha256: p.checksum_sha256.as_ref(),
+            }
+            .single()?;
+            let etag = p
+                .e_tag
+                .as_ref()
+                .map(|e| e.value().to_string())
+                .unwrap_or_default();
+            parts.push(CompletePart {
+                number,
+                etag,
+                checksum,
+            });
+        }
+        let full = ChecksumFields {
+            crc32: i.checksum_crc32.as_ref(),
+            crc32c: i.checksum_crc32c.as_ref(),
+            crc64nvme: i.checksum_crc64nvme.as_ref(),
+            sha1: i.checksum_sha1.as_ref(),
+            sha256: i.checksum_sha256.as_ref(),
+        }
+        .single()?
+        // A composite value ("…-N") names no whole-object digest to verify.
+        .filter(|(_, v)| !v.contains('-'));
+        let conds = WriteConditions {
+            if_match: convert::etag_match_opt(i.if_match.as_ref()),
+            if_none_match: convert::etag_match_opt(i.if_none_match.as_ref()),
+        };
+        let rec = self
+            .store
+            .complete_multipart_upload(&i.bucket, &i.key, &i.upload_id, &parts, &conds, full)
+            .await
+            .map_err(to_s3)?;
+        let mut out = CompleteMultipartUploadOutput {
+            bucket: Some(i.bucket.clone()),
+            key: Some(i.key.clone()),
+            e_tag: Some(convert::etag(&rec.etag)),
+            location: Some(format!("/{}/{}", i.bucket, i.key)),
+            ..Default::default()
+        };
+        if let Some(c) = &rec.checksum {
+            let (a, v, t) = convert::checksum_out(c, rec.segments.len());
+            set_checksum!(out, a, v);
+            out.checksum_type = Some(t);
+        }
+        Ok(S3Response::new(out))
+    }
+
+    pub(super) async fn op_abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        let i = req.input;
+        self.store
+            .abort_multipart_upload(&i.bucket, &i.key, &i.upload_id)
+            .await
+            .map_err(to_s3)?;
+        Ok(S3Response::new(AbortMultipartUploadOutput::default()))
+    }
+}

@@ -1,0 +1,434 @@
+//! Single-object operations.
+
+use http::HeaderMap;
+use rustfs_object::{BodyChecks, ObjectError, ObjectRecord, PutOptions, WriteConditions};
+use s3s::dto::*;
+use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
+
+use super::caller;
+use crate::RustFsS3;
+use crate::body::{self, BodyFault};
+use crate::convert::{self, ChecksumFields, MetaInput, set_checksum};
+use crate::errors::to_s3;
+
+/// An object-layer error, preferring the body's own failure (e.g. a bad chunk signature).
+pub(crate) fn body_error(e: ObjectError, fault: &BodyFault) -> S3Error {
+    if matches!(e, ObjectError::Body(_))
+        && let Some(f) = fault.take()
+    {
+        return f;
+    }
+    to_s3(e)
+}
+
+/// The decoded body length the client declared, when it is known up front.
+pub(crate) fn declared_len(headers: &HeaderMap, content_length: Option<i64>) -> Option<u64> {
+    if let Some(v) = headers.get("x-amz-decoded-content-length") {
+        return v.to_str().ok().and_then(|s| s.parse().ok());
+    }
+    let streaming = headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("STREAMING-"));
+    if streaming {
+        None
+    } else {
+        content_length.and_then(|l| u64::try_from(l).ok())
+    }
+}
+
+pub(crate) fn part_number(n: Option<i32>) -> S3Result<Option<u32>> {
+    n.map(|n| {
+        u32::try_from(n).map_err(|_| {
+            S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive",
+            )
+        })
+    })
+    .transpose()
+}
+
+fn content_range(start: u64, end: u64, size: u64) -> String {
+    format!("bytes {start}-{}/{size}", end.saturating_sub(1))
+}
+
+fn checksum_mode_enabled(m: Option<&ChecksumMode>) -> bool {
+    m.is_some_and(|m| m.as_str().eq_ignore_ascii_case(ChecksumMode::ENABLED))
+}
+
+/// Response fields shared by GET and HEAD.
+struct ObjectHeaders {
+    content_type: String,
+    content_encoding: Option<String>,
+    content_disposition: Option<String>,
+    content_language: Option<String>,
+    cache_control: Option<String>,
+    expires: Option<Timestamp>,
+}
+
+struct Overrides<'a> {
+    content_type: Option<&'a String>,
+    content_encoding: Option<&'a String>,
+    content_disposition: Option<&'a String>,
+    content_language: Option<&'a String>,
+    cache_control: Option<&'a String>,
+    expires: Option<&'a Timestamp>,
+}
+
+fn object_headers(rec: &ObjectRecord, o: &Overrides<'_>) -> ObjectHeaders {
+    let m = &rec.meta;
+    ObjectHeaders {
+        content_type: o
+            .content_type
+            .cloned()
+            .or_else(|| m.content_type.clone())
+            .unwrap_or_else(|| "binary/octet-stream".into()),
+        content_encoding: o
+            .content_encoding
+            .cloned()
+            .or_else(|| m.content_encoding.clone()),
+        content_disposition: o
+            .content_disposition
+            .cloned()
+            .or_else(|| m.content_disposition.clone()),
+        content_language: o
+            .content_language
+            .cloned()
+            .or_else(|| m.content_language.clone()),
+        cache_control: o.cache_control.cloned().or_else(|| m.cache_control.clone()),
+        expires: o
+            .expires
+            .cloned()
+            .or_else(|| m.expires.as_deref().and_then(convert::parse_http_date)),
+    }
+}
+
+impl RustFsS3 {
+    pub(super) async fn op_put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        let owner = caller(&req);
+        let input = req.input;
+        let checksum = convert::checksum_request(
+            ChecksumFields {
+                crc32: input.checksum_crc32.as_ref(),
+                crc32c: input.checksum_crc32c.as_ref(),
+                crc64nvme: input.checksum_crc64nvme.as_ref(),
+                sha1: input.checksum_sha1.as_ref(),
+                sha256: input.checksum_sha256.as_ref(),
+            },
+            input.checksum_algorithm.as_ref(),
+            &req.headers,
+            req.trailing_headers,
+        )?;
+        let opts = PutOptions {
+            meta: MetaInput {
+                content_type: input.content_type,
+                content_encoding: input.content_encoding,
+                content_disposition: input.content_disposition,
+                content_language: input.content_language,
+                cache_control: input.cache_control,
+                expires: input.expires,
+                metadata: input.metadata,
+            }
+            .into_meta(),
+            owner,
+            checks: BodyChecks {
+                content_md5: input.content_md5,
+                checksum,
+                expected_len: declared_len(&req.headers, input.content_length),
+            },
+            conditions: WriteConditions {
+                if_match: convert::etag_match_opt(input.if_match.as_ref()),
+                if_none_match: convert::etag_match_opt(input.if_none_match.as_ref()),
+            },
+        };
+        let (body, fault) = body::wrap(input.body);
+        let rec = self
+            .store
+            .put_object(&input.bucket, &input.key, body, opts)
+            .await
+            .map_err(|e| body_error(e, &fault))?;
+        let mut out = PutObjectOutput {
+            e_tag: Some(convert::etag(&rec.etag)),
+            ..Default::default()
+        };
+        if let Some(c) = &rec.checksum {
+            let (a, v, t) = convert::checksum_out(c, rec.segments.len());
+            set_checksum!(out, a, v);
+            out.checksum_type = Some(t);
+        }
+        Ok(S3Response::new(out))
+    }
+
+    pub(super) async fn op_get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        let i = req.input;
+        let conds = convert::read_conditions(
+            i.if_match.as_ref(),
+            i.if_none_match.as_ref(),
+            i.if_modified_since.as_ref(),
+            i.if_unmodified_since.as_ref(),
+        );
+        let pn = part_number(i.part_number)?;
+        let range = i.range.as_ref().map(convert::range);
+        let opened = self
+            .store
+            .open_object(&i.bucket, &i.key, &conds, range, pn)
+            .await
+            .map_err(to_s3)?;
+        let rec = &opened.record;
+        let h = object_headers(
+            rec,
+            &Overrides {
+                content_type: i.response_content_type.as_ref(),
+                content_encoding: i.response_content_encoding.as_ref(),
+                content_disposition: i.response_content_disposition.as_ref(),
+                content_language: i.response_content_language.as_ref(),
+                cache_control: i.response_cache_control.as_ref(),
+                expires: i.response_expires.as_ref(),
+            },
+        );
+        let mut out = GetObjectOutput {
+            accept_ranges: Some("bytes".into()),
+            content_length: Some((opened.end - opened.start) as i64),
+            content_range: opened
+                .partial
+                .then(|| content_range(opened.start, opened.end, rec.size)),
+            e_tag: Some(convert::etag(&rec.etag)),
+            last_modified: Some(convert::timestamp(rec.last_modified_ms)),
+            metadata: convert::user_metadata(&rec.meta),
+            content_type: Some(h.content_type),
+            content_encoding: h.content_encoding,
+            content_disposition: h.content_disposition,
+            content_language: h.content_language,
+            cache_control: h.cache_control,
+            expires: h.expires,
+            parts_count: (rec.multipart && pn.is_some()).then_some(rec.segments.len() as i32),
+            ..Default::default()
+        };
+        if checksum_mode_enabled(i.checksum_mode.as_ref())
+            && !opened.partial
+            && let Some(c) = &rec.checksum
+        {
+            let (a, v, t) = convert::checksum_out(c, rec.segments.len());
+            set_checksum!(out, a, v);
+            out.checksum_type = Some(t);
+        }
+        let status = opened.partial.then_some(http::StatusCode::PARTIAL_CONTENT);
+        out.body = Some(StreamingBlob::wrap(sync_wrapper::SyncStream::new(
+            opened.body,
+        )));
+        let mut resp = S3Response::new(out);
+        resp.status = status;
+        Ok(resp)
+    }
+
+    pub(super) async fn op_head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let i = req.input;
+        let conds = convert::read_conditions(
+            i.if_match.as_ref(),
+            i.if_none_match.as_ref(),
+            i.if_modified_since.as_ref(),
+            i.if_unmodified_since.as_ref(),
+        );
+        let pn = part_number(i.part_number)?;
+        let range = i.range.as_ref().map(convert::range);
+        let (rec, start, end, partial) = self
+            .store
+            .stat_object(&i.bucket, &i.key, &conds, range, pn)
+            .map_err(to_s3)?;
+        let h = object_headers(
+            &rec,
+            &Overrides {
+                content_type: i.response_content_type.as_ref(),
+                content_encoding: i.response_content_encoding.as_ref(),
+                content_disposition: i.response_content_disposition.as_ref(),
+                content_language: i.response_content_language.as_ref(),
+                cache_control: i.response_cache_control.as_ref(),
+                expires: i.response_expires.as_ref(),
+            },
+        );
+        let mut out = HeadObjectOutput {
+            accept_ranges: Some("bytes".into()),
+            content_length: Some((end - start) as i64),
+            content_range: partial.then(|| content_range(start, end, rec.size)),
+            e_tag: Some(convert::etag(&rec.etag)),
+            last_modified: Some(convert::timestamp(rec.last_modified_ms)),
+            metadata: convert::user_metadata(&rec.meta),
+            content_type: Some(h.content_type),
+            content_encoding: h.content_encoding,
+            content_disposition: h.content_disposition,
+            content_language: h.content_language,
+            cache_control: h.cache_control,
+            expires: h.expires,
+            parts_count: (rec.multipart && pn.is_some()).then_some(rec.segments.len() as i32),
+            ..Default::default()
+        };
+        if checksum_mode_enabled(i.checksum_mode.as_ref())
+            && !partial
+            && let Some(c) = &rec.checksum
+        {
+            let (a, v, t) = convert::checksum_out(c, rec.segments.len());
+            set_checksum!(out, a, v);
+            out.checksum_type = Some(t);
+        }
+        let mut resp = S3Response::new(out);
+        resp.status = partial.then_some(http::StatusCode::PARTIAL_CONTENT);
+        Ok(resp)
+    }
+
+    pub(super) async fn op_delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        self.store
+            .delete_object(&req.input.bucket, &req.input.key)
+            .await
+            .map_err(to_s3)?;
+        Ok(S3Response::new(DeleteObjectOutput::default()))
+    }
+
+    pub(super) async fn op_delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        let i = req.input;
+        if i.delete.objects.len() > 1000 {
+            return Err(S3Error::with_message(
+                S3ErrorCode::MalformedXML,
+                "The request may not contain more than 1000 keys.",
+            ));
+        }
+        self.store.bucket(&i.bucket).map_err(to_s3)?;
+        let quiet = i.delete.quiet.unwrap_or(false);
+        let mut deleted = Vec::new();
+        let mut errors = Vec::new();
+        for obj in i.delete.objects {
+            match self.store.delete_object(&i.bucket, &obj.key).await {
+                Ok(()) => {
+                    if !quiet {
+                        deleted.push(DeletedObject {
+                            key: Some(obj.key),
+                            version_id: obj.version_id,
+                            ..Default::default()
+                        });
+                    }
+                }
+                Err(e) => {
+                    let s3e = to_s3(e);
+                    errors.push(Error {
+                        code: Some(s3e.code().as_str().to_string()),
+                        key: Some(obj.key),
+                        message: s3e.message().map(str::to_string),
+                        version_id: obj.version_id,
+                    });
+                }
+            }
+        }
+        Ok(S3Response::new(DeleteObjectsOutput {
+            deleted: Some(deleted),
+            errors: Some(errors),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn op_copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        let owner = caller(&req);
+        let i = req.input;
+        let (src_bucket, src_key) = match &i.copy_source {
+            CopySource::Bucket { bucket, key, .. } => (bucket.to_string(), key.to_string()),
+            _ => {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::NotImplemented,
+                    "Copying from an access point is not supported",
+                ));
+            }
+        };
+        let replace = match i
+            .metadata_directive
+            .as_ref()
+            .map(|d| d.as_str().to_ascii_uppercase())
+        {
+            None => false,
+            Some(d) if d == MetadataDirective::COPY => false,
+            Some(d) if d == MetadataDirective::REPLACE => true,
+            Some(_) => {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::InvalidArgument,
+                    "Unknown metadata directive.",
+                ));
+            }
+        };
+        let src_conds = convert::read_conditions(
+            i.copy_source_if_match.as_ref(),
+            i.copy_source_if_none_match.as_ref(),
+            i.copy_source_if_modified_since.as_ref(),
+            i.copy_source_if_unmodified_since.as_ref(),
+        );
+        let checksum = i
+            .checksum_algorithm
+            .as_ref()
+            .map(convert::algorithm)
+            .transpose()?
+            .map(|a| rustfs_object::ChecksumRequest {
+                algorithm: a,
+                expected: rustfs_object::ExpectedChecksum::Compute,
+            });
+        let opts = PutOptions {
+            meta: MetaInput {
+                content_type: i.content_type,
+                content_encoding: i.content_encoding,
+                content_disposition: i.content_disposition,
+                content_language: i.content_language,
+                cache_control: i.cache_control,
+                expires: i.expires,
+                metadata: i.metadata,
+            }
+            .into_meta(),
+            owner,
+            checks: BodyChecks {
+                checksum,
+                ..Default::default()
+            },
+            conditions: WriteConditions::default(),
+        };
+        let rec = self
+            .store
+            .copy_object(
+                &src_bucket,
+                &src_key,
+                &src_conds,
+                &i.bucket,
+                &i.key,
+                replace,
+                opts,
+            )
+            .await
+            .map_err(to_s3)?;
+        let mut result = CopyObjectResult {
+            e_tag: Some(convert::etag(&rec.etag)),
+            last_modified: Some(convert::timestamp(rec.last_modified_ms)),
+            ..Default::default()
+        };
+        if let Some(c) = &rec.checksum {
+            let (a, v, t) = convert::checksum_out(c, rec.segments.len());
+            set_checksum!(result, a, v);
+            result.checksum_type = Some(t);
+        }
+        Ok(S3Response::new(CopyObjectOutput {
+            copy_object_result: Some(result),
+            ..Default::default()
+        }))
+    }
+}

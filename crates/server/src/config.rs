@@ -1,0 +1,163 @@
+//! Command line and environment (names follow upstream RustFS so deployments carry over).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rustfs",
+    version,
+    about = "RustFS: S3-compatible object storage"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve S3 from one or more volumes (directories; `/data{1...4}` expands to four).
+    Server(ServerArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// Volume directories. Also RUSTFS_VOLUMES (separated by spaces or commas).
+    #[arg(env = "RUSTFS_VOLUMES", value_delimiter = ',', num_args = 1.., required = true)]
+    pub volumes: Vec<String>,
+    /// Address to listen on, HOST:PORT or :PORT.
+    #[arg(long, env = "RUSTFS_ADDRESS", default_value = ":9000")]
+    pub address: String,
+    /// Access key of the root user.
+    #[arg(long, env = "RUSTFS_ACCESS_KEY")]
+    pub access_key: Option<String>,
+    /// Secret key of the root user.
+    #[arg(long, env = "RUSTFS_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Domains for virtual-hosted-style requests (BUCKET.DOMAIN), comma-separated.
+    #[arg(long, env = "RUSTFS_SERVER_DOMAINS", value_delimiter = ',')]
+    pub server_domains: Vec<String>,
+    /// Region reported for buckets and expected in signatures' scope.
+    #[arg(long, env = "RUSTFS_REGION", default_value = "us-east-1")]
+    pub region: String,
+    /// Directory with rustfs_cert.pem and rustfs_key.pem: serve HTTPS.
+    #[arg(long, env = "RUSTFS_TLS_PATH")]
+    pub tls_path: Option<PathBuf>,
+    /// Web console (not available yet; accepted for compatibility).
+    #[arg(long, env = "RUSTFS_CONSOLE_ENABLE", default_value_t = false)]
+    pub console_enable: bool,
+    #[arg(long, env = "RUSTFS_CONSOLE_ADDRESS")]
+    pub console_address: Option<String>,
+    /// Serve the default credentials on a non-loopback address anyway.
+    #[arg(
+        long,
+        env = "RUSTFS_ALLOW_DEFAULT_CREDENTIALS",
+        default_value_t = false
+    )]
+    pub allow_default_credentials: bool,
+}
+
+pub const DEFAULT_ACCESS_KEY: &str = "rustfsadmin";
+pub const DEFAULT_SECRET_KEY: &str = "rustfsadmin";
+
+/// `:9000` means every interface; otherwise HOST:PORT (IPv6 as `[::1]:9000`).
+pub fn parse_address(s: &str) -> Result<SocketAddr, String> {
+    let full = if s.starts_with(':') {
+        format!("0.0.0.0{s}")
+    } else {
+        s.to_string()
+    };
+    if let Ok(a) = full.parse() {
+        return Ok(a);
+    }
+    use std::net::ToSocketAddrs;
+    full.to_socket_addrs()
+        .ok()
+        .and_then(|mut it| it.next())
+        .ok_or_else(|| format!("invalid --address {s:?}: expected HOST:PORT or :PORT"))
+}
+
+/// Expands volume arguments: splits on whitespace and expands `{A...B}` ranges (`/d{1...4}`).
+pub fn expand_volumes(args: &[String]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for arg in args.iter().flat_map(|a| a.split_whitespace()) {
+        for v in expand_one(arg)? {
+            out.push(PathBuf::from(v));
+        }
+    }
+    if out.is_empty() {
+        return Err("no volume given: pass at least one directory".into());
+    }
+    let mut seen = std::collections::HashSet::new();
+    for v in &out {
+        if !seen.insert(v) {
+            return Err(format!("volume {} is given twice", v.display()));
+        }
+    }
+    Ok(out)
+}
+
+fn expand_one(s: &str) -> Result<Vec<String>, String> {
+    let Some(open) = s.find('{') else {
+        return Ok(vec![s.to_string()]);
+    };
+    let close = s[open..]
+        .find('}')
+        .map(|c| c + open)
+        .ok_or_else(|| format!("unbalanced brace in {s:?}"))?;
+    let inner = &s[open + 1..close];
+    let (a, b) = inner
+        .split_once("...")
+        .ok_or_else(|| format!("expected {{A...B}} in {s:?}"))?;
+    let width = if a.starts_with('0') && a.len() > 1 {
+        a.len()
+    } else {
+        0
+    };
+    let (a, b): (u32, u32) = (
+        a.parse().map_err(|_| format!("bad range start in {s:?}"))?,
+        b.parse().map_err(|_| format!("bad range end in {s:?}"))?,
+    );
+    if a > b || b - a > 1024 {
+        return Err(format!("bad range in {s:?}"));
+    }
+    let mut out = Vec::new();
+    for n in a..=b {
+        let head = format!("{}{n:0width$}", &s[..open]);
+        for tail in expand_one(&s[close + 1..])? {
+            out.push(format!("{head}{tail}"));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volumes_expand() {
+        let v = expand_volumes(&["/data{1...4}".into()]).unwrap();
+        assert_eq!(
+            v,
+            ["/data1", "/data2", "/data3", "/data4"].map(PathBuf::from)
+        );
+        let v = expand_volumes(&["/a /b".into(), "/c".into()]).unwrap();
+        assert_eq!(v.len(), 3);
+        let v = expand_volumes(&["/d{01...03}/x".into()]).unwrap();
+        assert_eq!(v[0], PathBuf::from("/d01/x"));
+        assert!(expand_volumes(&["/d{4...1}".into()]).is_err());
+        assert!(expand_volumes(&["/d{1..4}".into()]).is_err());
+        assert!(expand_volumes(&["/a".into(), "/a".into()]).is_err());
+    }
+
+    #[test]
+    fn addresses() {
+        assert_eq!(parse_address(":9000").unwrap().to_string(), "0.0.0.0:9000");
+        assert_eq!(parse_address("127.0.0.1:0").unwrap().port(), 0);
+        assert!(parse_address("[::1]:9000").unwrap().is_ipv6());
+        assert!(parse_address("nonsense").is_err());
+    }
+}
