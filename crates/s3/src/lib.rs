@@ -8,6 +8,7 @@ pub mod auth;
 mod body;
 mod convert;
 pub mod errors;
+pub mod host;
 mod ops;
 
 use std::sync::Arc;

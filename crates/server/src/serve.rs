@@ -88,7 +88,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         .filter(|d| !d.is_empty())
         .collect();
     if !domains.is_empty() {
-        let host = s3s::host::MultiDomain::new(&domains)
+        let host = rustfs_s3::host::Domains::new(&domains)
             .map_err(|e| format!("invalid RUSTFS_SERVER_DOMAINS: {e}"))?;
         builder.set_host(host);
     }
