@@ -68,7 +68,7 @@ mod tests {
 
     #[test]
     fn object_keys_sort_by_bucket_then_key() {
-        let mut keys = vec![
+        let mut keys = [
             object_key("b", "a/b"),
             object_key("a", "zzz"),
             object_key("b", "a"),

@@ -26,7 +26,7 @@ pub use error::{ObjectError, Result};
 pub use ingest::{BodyChecks, ChecksumRequest, ExpectedChecksum};
 pub use list::{ListEntry, ListPage, ListQuery, UploadListPage, UploadListQuery};
 pub use multipart::{CompletePart, CreateUpload, PartListPage};
-pub use objects::{ObjectBody, OpenedObject, PutOptions};
+pub use objects::{CopySource, ObjectBody, OpenedObject, PutOptions};
 pub use range::ByteRange;
 pub use rustfs_meta::{
     BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, ObjectMeta, ObjectRecord,

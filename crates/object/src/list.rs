@@ -16,7 +16,7 @@ pub struct ListQuery {
 
 #[derive(Debug, Clone)]
 pub enum ListEntry {
-    Object(String, ObjectRecord),
+    Object(String, Box<ObjectRecord>),
     Prefix(String),
 }
 
@@ -97,7 +97,9 @@ impl ObjectStore {
                 return ScanStep::Seek(keys::prefix_successor(&keys::object_key(bucket, cp)));
             }
             match decode(v) {
-                Ok(rec) => page.entries.push(ListEntry::Object(name.to_string(), rec)),
+                Ok(rec) => page
+                    .entries
+                    .push(ListEntry::Object(name.to_string(), Box::new(rec))),
                 Err(e) => {
                     failed = Some(e.into());
                     return ScanStep::Stop;

@@ -13,7 +13,7 @@ use rustfs_meta::{
 
 use crate::checksum;
 use crate::ingest::{self, BodyChecks, ChecksumRequest, ExpectedChecksum, Owner};
-use crate::objects::{CommitExtra, delete_blobs};
+use crate::objects::{CommitExtra, CopySource, delete_blobs};
 use crate::{
     MAX_PART_NUMBER, MIN_PART_SIZE, ObjectError, ObjectStore, Result, WriteConditions, names,
     new_id, now_ms,
@@ -405,33 +405,20 @@ impl ObjectStore {
     }
 
     /// UploadPartCopy: a part whose bytes come from (a range of) an existing object.
-    #[allow(clippy::too_many_arguments)]
     pub async fn upload_part_copy(
         &self,
-        src_bucket: &str,
-        src_key: &str,
-        src_conditions: &crate::ReadConditions,
-        src_range: Option<crate::ByteRange>,
+        source: &CopySource<'_>,
         bucket: &str,
         key: &str,
         upload_id: &str,
         part_number: u32,
     ) -> Result<(PartRecord, ObjectRecord)> {
         self.upload(bucket, key, upload_id)?;
-        let src = self
-            .open_object(
-                src_bucket,
-                src_key,
-                &crate::ReadConditions::default(),
-                src_range,
-                None,
-            )
-            .await?;
-        src_conditions.check_copy_source(&src.record.etag, src.record.last_modified_ms)?;
+        let src = self.open_copy_source(source).await?;
         // A copy range must lie inside the source (a GET range would be clamped instead).
         if let Some(crate::ByteRange::From {
             last: Some(last), ..
-        }) = src_range
+        }) = source.range
             && last >= src.record.size
         {
             return Err(ObjectError::InvalidRange {

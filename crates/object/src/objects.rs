@@ -41,6 +41,33 @@ pub struct OpenedObject {
     pub body: ObjectBody,
 }
 
+/// The source of a copy: an object, its `x-amz-copy-source-if-*` conditions, and (for
+/// UploadPartCopy) a byte range.
+pub struct CopySource<'a> {
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub conditions: ReadConditions,
+    pub range: Option<ByteRange>,
+}
+
+impl ObjectStore {
+    /// Opens a copy source and checks its conditions (every failure is 412).
+    pub(crate) async fn open_copy_source(&self, src: &CopySource<'_>) -> Result<OpenedObject> {
+        let opened = self
+            .open_object(
+                src.bucket,
+                src.key,
+                &ReadConditions::default(),
+                src.range,
+                None,
+            )
+            .await?;
+        src.conditions
+            .check_copy_source(&opened.record.etag, opened.record.last_modified_ms)?;
+        Ok(opened)
+    }
+}
+
 /// Extra conditions and changes a caller folds into an object commit (multipart completion).
 pub(crate) struct CommitExtra<'a> {
     pub apply: &'a (dyn Fn(&mut Batch) + Sync),
@@ -289,19 +316,14 @@ impl ObjectStore {
     /// its own files and a plain (non-multipart) ETag, as in S3.
     pub async fn copy_object(
         &self,
-        src_bucket: &str,
-        src_key: &str,
-        src_conditions: &ReadConditions,
+        source: &CopySource<'_>,
         dst_bucket: &str,
         dst_key: &str,
         replace_meta: bool,
         mut opts: PutOptions,
     ) -> Result<ObjectRecord> {
-        let src = self
-            .open_object(src_bucket, src_key, &ReadConditions::default(), None, None)
-            .await?;
-        src_conditions.check_copy_source(&src.record.etag, src.record.last_modified_ms)?;
-        if src_bucket == dst_bucket && src_key == dst_key && !replace_meta {
+        let src = self.open_copy_source(source).await?;
+        if source.bucket == dst_bucket && source.key == dst_key && !replace_meta {
             return Err(ObjectError::InvalidRequest(
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".into(),
             ));

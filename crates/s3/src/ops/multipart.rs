@@ -1,5 +1,6 @@
 //! Multipart upload operations.
 
+use rustfs_object::CopySource as Source;
 use rustfs_object::{BodyChecks, CompletePart, CreateUpload, UploadListQuery, WriteConditions};
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
@@ -127,7 +128,7 @@ impl RustFsS3 {
             .as_deref()
             .map(convert::copy_source_range)
             .transpose()?;
-        let conds = convert::read_conditions(
+        let conditions = convert::read_conditions(
             i.copy_source_if_match.as_ref(),
             i.copy_source_if_none_match.as_ref(),
             i.copy_source_if_modified_since.as_ref(),
@@ -136,10 +137,12 @@ impl RustFsS3 {
         let (part, _src) = self
             .store
             .upload_part_copy(
-                &src_bucket,
-                &src_key,
-                &conds,
-                range,
+                &Source {
+                    bucket: &src_bucket,
+                    key: &src_key,
+                    conditions,
+                    range,
+                },
                 &i.bucket,
                 &i.key,
                 &i.upload_id,

@@ -1,6 +1,7 @@
 //! Single-object operations.
 
 use http::HeaderMap;
+use rustfs_object::CopySource as Source;
 use rustfs_object::{BodyChecks, ObjectError, ObjectRecord, PutOptions, WriteConditions};
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
@@ -370,7 +371,7 @@ impl RustFsS3 {
                 ));
             }
         };
-        let src_conds = convert::read_conditions(
+        let conditions = convert::read_conditions(
             i.copy_source_if_match.as_ref(),
             i.copy_source_if_none_match.as_ref(),
             i.copy_source_if_modified_since.as_ref(),
@@ -406,9 +407,12 @@ impl RustFsS3 {
         let rec = self
             .store
             .copy_object(
-                &src_bucket,
-                &src_key,
-                &src_conds,
+                &Source {
+                    bucket: &src_bucket,
+                    key: &src_key,
+                    conditions,
+                    range: None,
+                },
                 &i.bucket,
                 &i.key,
                 replace,
