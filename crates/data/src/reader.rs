@@ -175,6 +175,15 @@ mod tests {
     }
 
     #[test]
+    fn missing_volume_is_created_only_under_an_existing_parent() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(DataStore::open(&[dir.path().join("new")]).is_ok());
+        let r = DataStore::open(&[dir.path().join("unmounted/disk")]);
+        assert!(matches!(r, Err(DataError::Volume { .. })));
+        assert!(!dir.path().join("unmounted").exists());
+    }
+
+    #[test]
     fn unusable_volume_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("f");

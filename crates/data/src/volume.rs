@@ -86,9 +86,24 @@ impl DataStore {
             match fs::metadata(root) {
                 Ok(m) if m.is_dir() => {}
                 Ok(_) => return Err(vol_err(root, "not a directory")),
+                // Create the volume directory itself, but never its parents: a missing parent
+                // usually means a drive that is not mounted, and writing to the root
+                // filesystem instead would be silent data loss later.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    fs::create_dir_all(root)
-                        .map_err(|e| vol_err(root, format!("cannot create: {e}")))?;
+                    match root.parent().filter(|p| !p.as_os_str().is_empty()) {
+                        Some(parent) if !parent.is_dir() => {
+                            return Err(vol_err(
+                                root,
+                                format!(
+                                    "does not exist, nor does its parent {} (is the drive mounted?)",
+                                    parent.display()
+                                ),
+                            ));
+                        }
+                        _ => fs::create_dir(root).map_err(|e| {
+                            vol_err(root, format!("does not exist and cannot be created: {e}"))
+                        })?,
+                    }
                 }
                 Err(e) => return Err(vol_err(root, e)),
             }
