@@ -2,7 +2,7 @@
 //! S3 until SIGTERM or Ctrl-C. Everything S3 lives in the library crates.
 
 mod config;
-mod request_id;
+mod http_layer;
 mod serve;
 mod tls;
 

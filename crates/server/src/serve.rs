@@ -15,7 +15,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 
 use crate::config::{self, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, ServerArgs};
-use crate::request_id::WithRequestId;
+use crate::http_layer::HttpLayer;
 use crate::tls;
 
 /// How long in-flight requests get to finish after a shutdown signal.
@@ -92,7 +92,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
             .map_err(|e| format!("invalid RUSTFS_SERVER_DOMAINS: {e}"))?;
         builder.set_host(host);
     }
-    let service = WithRequestId::new(builder.build());
+    let service = HttpLayer::new(builder.build());
 
     let sweeper = store.clone();
     tokio::task::spawn_blocking(move || {
@@ -156,7 +156,7 @@ async fn shutdown_signal() {
 pub async fn run(
     listener: TcpListener,
     tls: Option<Arc<ServerConfig>>,
-    service: WithRequestId,
+    service: HttpLayer,
     shutdown: impl Future<Output = ()>,
 ) {
     let http = ConnBuilder::new(TokioExecutor::new());

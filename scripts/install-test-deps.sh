@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what the end-to-end suite (tests/e2e) needs, and only what is missing:
+# rclone, s3cmd and curl with apt (as root), pytest, pytest-timeout, requests,
+# boto3, cryptography and aws-cli with pip. boto3/botocore/s3transfer are never
+# upgraded: whatever is installed is pinned while anything else is added.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+missing=()
+for tool in rclone s3cmd curl; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if ((${#missing[@]})); then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        echo "install-test-deps: apt-get install ${missing[*]}"
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        echo "install-test-deps: ${missing[*]} missing (not root): their tests will be skipped" >&2
+    fi
+fi
+
+py_missing=()
+for pair in pytest:pytest pytest_timeout:pytest-timeout requests:requests boto3:boto3 cryptography:cryptography; do
+    python3 -c "import ${pair%%:*}" 2>/dev/null || py_missing+=("${pair##*:}")
+done
+command -v aws >/dev/null 2>&1 || py_missing+=(awscli)
+if ((${#py_missing[@]})); then
+    pins="$(mktemp)"
+    trap 'rm -f "$pins"' EXIT
+    python3 -m pip freeze 2>/dev/null | grep -iE '^(boto3|botocore|s3transfer)==' >"$pins" || true
+    echo "install-test-deps: pip install ${py_missing[*]}"
+    python3 -m pip install -q --disable-pip-version-check -c "$pins" "${py_missing[@]}"
+fi
