@@ -46,8 +46,16 @@ fn classify(e: &(dyn std::error::Error + 'static)) -> S3Error {
     if let Some(s3) = e.downcast_ref::<S3Error>() {
         return S3Error::with_message(s3.code().clone(), s3.message().unwrap_or("").to_string());
     }
-    // s3s does not export its aws-chunked error type; its Display names the variant.
+    // s3s does not export its body-stream error types; their Display names the variant.
     let text = e.to_string();
+    if text.contains("UploadStreamError: Sha256Mismatch") {
+        let mut err = S3Error::with_message(
+            S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        );
+        err.set_status_code(http::StatusCode::BAD_REQUEST);
+        return err;
+    }
     if text.contains("AwsChunkedStreamError") {
         if text.contains("SignatureMismatch") {
             return S3Error::with_message(
@@ -86,5 +94,39 @@ impl Stream for Body {
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Text(&'static str);
+    impl std::fmt::Display for Text {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for Text {}
+
+    #[test]
+    fn body_failures_keep_their_meaning() {
+        let code = |t| classify(&Text(t)).code().as_str().to_string();
+        assert_eq!(
+            code("UploadStreamError: Sha256Mismatch"),
+            "XAmzContentSHA256Mismatch"
+        );
+        assert_eq!(
+            classify(&Text("UploadStreamError: Sha256Mismatch")).status_code(),
+            Some(http::StatusCode::BAD_REQUEST)
+        );
+        assert_eq!(
+            code("AwsChunkedStreamError: SignatureMismatch"),
+            "SignatureDoesNotMatch"
+        );
+        assert_eq!(code("AwsChunkedStreamError: FormatError"), "InvalidRequest");
+        assert_eq!(code("AwsChunkedStreamError: Incomplete"), "IncompleteBody");
+        assert_eq!(code("connection reset"), "IncompleteBody");
     }
 }
