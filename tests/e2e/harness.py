@@ -504,6 +504,54 @@ def aws_chunked(data: bytes, trailer_name: str, trailer_value: str, chunk: int =
     return bytes(out)
 
 
+STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+def signed_chunked_put(
+    server: S3Server, path: str, data: bytes, *, chunk: int = 64 * 1024, tamper_chunk: int | None = None
+) -> RawResponse:
+    """PUT ``data`` as ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``: every chunk carries a signature
+    chained from the request's seed signature. ``tamper_chunk`` flips a byte of that chunk
+    after signing it, which the server must detect."""
+    host = f"{server.host}:{server.port}"
+    pieces = [data[i : i + chunk] for i in range(0, len(data), chunk)] + [b""]
+    body_len = sum(len(f"{len(p):x};chunk-signature=".encode()) + 64 + 2 + len(p) + 2 for p in pieces)
+    now = dt.datetime.now(dt.timezone.utc)
+    headers = sigv4_headers(
+        "PUT", host, path, [],
+        {"content-encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data)), "content-length": str(body_len)},
+        STREAMING_SIGNED, server.access_key, server.secret_key, now=now,
+    )
+    amz_date = headers["x-amz-date"]
+    scope = f"{amz_date[:8]}/{REGION}/s3/aws4_request"
+    key = ("AWS4" + server.secret_key).encode()
+    for part in (amz_date[:8], REGION, "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    previous = headers["authorization"].rsplit("Signature=", 1)[1]
+    out = bytearray()
+    for i, piece in enumerate(pieces):
+        to_sign = "\n".join(
+            ["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous, _EMPTY_SHA256, hashlib.sha256(piece).hexdigest()]
+        )
+        previous = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        if i == tamper_chunk and piece:
+            piece = bytes([piece[0] ^ 1]) + piece[1:]
+        out += f"{len(piece):x};chunk-signature={previous}\r\n".encode() + piece + b"\r\n"
+    assert len(out) == body_len
+    if server.is_https:
+        ctx = ssl.create_default_context(cafile=str(server.ca_bundle))
+        conn = http.client.HTTPSConnection("127.0.0.1", server.port, timeout=60, context=ctx)
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.request("PUT", path, body=bytes(out), headers=headers)
+        resp = conn.getresponse()
+        return RawResponse(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
+    finally:
+        conn.close()
+
+
 # --------------------------------------------------------------------------
 # Checksums
 # --------------------------------------------------------------------------

@@ -1048,3 +1048,22 @@ def test_server_still_answers(server, s3):
     """Runs after the malformed-input tests (file order)."""
     assert server.process.alive()
     assert status_of(s3.list_buckets()) == 200
+
+
+def test_signed_streaming_chunks_are_verified(server, s3, bucket):
+    """STREAMING-AWS4-HMAC-SHA256-PAYLOAD (what the Java SDK v1 and others send over HTTP):
+    good chunk signatures store the object; one altered chunk is refused and stores nothing."""
+    from harness import signed_chunked_put
+
+    data = os.urandom(200 * 1024 + 5)
+    ok = signed_chunked_put(server, f"/{bucket}/signed-chunks", data)
+    assert ok.status == 200, ok.body
+    assert ok.headers["etag"].strip('"') == hashlib.md5(data).hexdigest()
+    assert s3.get_object(Bucket=bucket, Key="signed-chunks")["Body"].read() == data
+
+    bad = signed_chunked_put(server, f"/{bucket}/tampered-chunks", data, tamper_chunk=1)
+    assert bad.status == 403, bad.body
+    assert bad.error_code == "SignatureDoesNotMatch"
+    with pytest.raises(ClientError) as e:
+        s3.head_object(Bucket=bucket, Key="tampered-chunks")
+    assert e.value.response["Error"]["Code"] == "404"

@@ -13,6 +13,8 @@ use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 pub const MAGIC: &[u8; 8] = b"RFSDATA\0";
 pub const FORMAT_VERSION: u16 = 1;
+/// Largest block size a reader accepts (writers use [`crate::DEFAULT_BLOCK_SIZE`]).
+pub const MAX_BLOCK_SIZE: u32 = 64 << 20;
 /// Bytes of checksum after each block.
 pub const BLOCK_TRAILER: u64 = 8;
 const FIXED: usize = 8 + 2 + 2 + 4 + 4 + 4 + 4;

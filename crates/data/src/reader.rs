@@ -32,8 +32,12 @@ impl BlockReader {
         file.read_exact_at(&mut buf, 0)
             .map_err(|e| DataError::corrupt(path, format!("cannot read header: {e}")))?;
         let header = ShardHeader::decode(&buf).map_err(|r| DataError::corrupt(path, r))?;
-        if header.block_size == 0 {
-            return Err(DataError::corrupt(path, "zero block size"));
+        // Reads allocate one block: never trust a size the format cannot have produced.
+        if header.block_size == 0 || header.block_size > crate::format::MAX_BLOCK_SIZE {
+            return Err(DataError::corrupt(
+                path,
+                format!("invalid block size {}", header.block_size),
+            ));
         }
         let file_len = file.metadata().map_err(|e| DataError::io(path, e))?.len();
         let body = file_len
