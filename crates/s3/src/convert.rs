@@ -242,6 +242,36 @@ macro_rules! set_checksum {
 }
 pub(crate) use set_checksum;
 
+/// Sets the checksum fields of an output DTO from a record's stored checksum, if any.
+macro_rules! set_object_checksum {
+    ($out:expr, $rec:expr) => {
+        if let Some(c) = &$rec.checksum {
+            let (a, v, t) = $crate::convert::checksum_out(c, $rec.segments.len());
+            $crate::convert::set_checksum!($out, a, v);
+            $out.checksum_type = Some(t);
+        }
+    };
+}
+pub(crate) use set_object_checksum;
+
+/// The stored metadata of a write DTO (PutObject, CopyObject, CreateMultipartUpload all carry
+/// the same standard headers and `x-amz-meta-*`).
+macro_rules! meta_of {
+    ($i:expr) => {
+        $crate::convert::MetaInput {
+            content_type: $i.content_type,
+            content_encoding: $i.content_encoding,
+            content_disposition: $i.content_disposition,
+            content_language: $i.content_language,
+            cache_control: $i.cache_control,
+            expires: $i.expires,
+            metadata: $i.metadata,
+        }
+        .into_meta()
+    };
+}
+pub(crate) use meta_of;
+
 pub(crate) fn dto_algorithm(a: ChecksumAlgorithm) -> dto::ChecksumAlgorithm {
     dto::ChecksumAlgorithm::from(a.as_str().to_string())
 }

@@ -10,7 +10,8 @@ use super::object::{body_error, declared_len, part_number};
 use crate::RustFsS3;
 use crate::body;
 use crate::convert::{
-    self, ChecksumFields, MetaInput, non_negative, owner, set_checksum, url_encode,
+    self, ChecksumFields, meta_of, non_negative, owner, set_checksum, set_object_checksum,
+    url_encode,
 };
 use crate::errors::to_s3;
 
@@ -28,16 +29,7 @@ impl RustFsS3 {
         let owner = caller(&req);
         let i = req.input;
         let c = CreateUpload {
-            meta: MetaInput {
-                content_type: i.content_type,
-                content_encoding: i.content_encoding,
-                content_disposition: i.content_disposition,
-                content_language: i.content_language,
-                cache_control: i.cache_control,
-                expires: i.expires,
-                metadata: i.metadata,
-            }
-            .into_meta(),
+            meta: meta_of!(i),
             owner,
             checksum_algorithm: i
                 .checksum_algorithm
@@ -345,11 +337,7 @@ impl RustFsS3 {
             location: Some(format!("/{}/{}", i.bucket, i.key)),
             ..Default::default()
         };
-        if let Some(c) = &rec.checksum {
-            let (a, v, t) = convert::checksum_out(c, rec.segments.len());
-            set_checksum!(out, a, v);
-            out.checksum_type = Some(t);
-        }
+        set_object_checksum!(out, rec);
         Ok(S3Response::new(out))
     }
 

@@ -9,7 +9,7 @@ use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use super::caller;
 use crate::RustFsS3;
 use crate::body::{self, BodyFault};
-use crate::convert::{self, ChecksumFields, MetaInput, set_checksum};
+use crate::convert::{self, ChecksumFields, meta_of, set_checksum, set_object_checksum};
 use crate::errors::to_s3;
 
 /// An object-layer error, preferring the body's own failure (e.g. a bad chunk signature).
@@ -58,9 +58,15 @@ fn checksum_mode_enabled(m: Option<&ChecksumMode>) -> bool {
     m.is_some_and(|m| m.as_str().eq_ignore_ascii_case(ChecksumMode::ENABLED))
 }
 
-/// Response fields shared by GET and HEAD.
-struct ObjectHeaders {
-    content_type: String,
+/// What GET and HEAD ask: the object, its preconditions, the span and `response-*` overrides.
+struct ReadRequest {
+    bucket: String,
+    key: String,
+    conditions: rustfs_object::ReadConditions,
+    part_number: Option<u32>,
+    range: Option<rustfs_object::ByteRange>,
+    checksum_mode: bool,
+    content_type: Option<String>,
     content_encoding: Option<String>,
     content_disposition: Option<String>,
     content_language: Option<String>,
@@ -68,41 +74,118 @@ struct ObjectHeaders {
     expires: Option<Timestamp>,
 }
 
-struct Overrides<'a> {
-    content_type: Option<&'a String>,
-    content_encoding: Option<&'a String>,
-    content_disposition: Option<&'a String>,
-    content_language: Option<&'a String>,
-    cache_control: Option<&'a String>,
-    expires: Option<&'a Timestamp>,
+/// Builds a [`ReadRequest`] from `GetObjectInput` or `HeadObjectInput` (same fields).
+macro_rules! read_request {
+    ($i:expr) => {{
+        let i = $i;
+        part_number(i.part_number).map(|part_number| ReadRequest {
+            conditions: convert::read_conditions(
+                i.if_match.as_ref(),
+                i.if_none_match.as_ref(),
+                i.if_modified_since.as_ref(),
+                i.if_unmodified_since.as_ref(),
+            ),
+            range: i.range.as_ref().map(convert::range),
+            part_number,
+            checksum_mode: checksum_mode_enabled(i.checksum_mode.as_ref()),
+            bucket: i.bucket,
+            key: i.key,
+            content_type: i.response_content_type,
+            content_encoding: i.response_content_encoding,
+            content_disposition: i.response_content_disposition,
+            content_language: i.response_content_language,
+            cache_control: i.response_cache_control,
+            expires: i.response_expires,
+        })
+    }};
 }
 
-fn object_headers(rec: &ObjectRecord, o: &Overrides<'_>) -> ObjectHeaders {
+/// The response fields GET and HEAD share.
+struct ReadView {
+    content_length: i64,
+    content_range: Option<String>,
+    e_tag: ETag,
+    last_modified: Timestamp,
+    metadata: Option<Metadata>,
+    content_type: String,
+    content_encoding: Option<String>,
+    content_disposition: Option<String>,
+    content_language: Option<String>,
+    cache_control: Option<String>,
+    expires: Option<Timestamp>,
+    parts_count: Option<i32>,
+    checksum: Option<(rustfs_object::ChecksumAlgorithm, String, ChecksumType)>,
+}
+
+fn read_view(rec: &ObjectRecord, start: u64, end: u64, partial: bool, r: &ReadRequest) -> ReadView {
     let m = &rec.meta;
-    ObjectHeaders {
-        content_type: o
+    ReadView {
+        content_length: (end - start) as i64,
+        content_range: partial.then(|| content_range(start, end, rec.size)),
+        e_tag: convert::etag(&rec.etag),
+        last_modified: convert::timestamp(rec.last_modified_ms),
+        metadata: convert::user_metadata(m),
+        content_type: r
             .content_type
-            .cloned()
+            .clone()
             .or_else(|| m.content_type.clone())
             .unwrap_or_else(|| "binary/octet-stream".into()),
-        content_encoding: o
+        content_encoding: r
             .content_encoding
-            .cloned()
+            .clone()
             .or_else(|| m.content_encoding.clone()),
-        content_disposition: o
+        content_disposition: r
             .content_disposition
-            .cloned()
+            .clone()
             .or_else(|| m.content_disposition.clone()),
-        content_language: o
+        content_language: r
             .content_language
-            .cloned()
+            .clone()
             .or_else(|| m.content_language.clone()),
-        cache_control: o.cache_control.cloned().or_else(|| m.cache_control.clone()),
-        expires: o
+        cache_control: r.cache_control.clone().or_else(|| m.cache_control.clone()),
+        expires: r
             .expires
-            .cloned()
+            .clone()
             .or_else(|| m.expires.as_deref().and_then(convert::parse_http_date)),
+        parts_count: (rec.multipart && r.part_number.is_some())
+            .then_some(rec.segments.len() as i32),
+        // A checksum describes the whole object: not returned for a range or a part.
+        checksum: (r.checksum_mode && !partial)
+            .then(|| {
+                rec.checksum
+                    .as_ref()
+                    .map(|c| convert::checksum_out(c, rec.segments.len()))
+            })
+            .flatten(),
     }
+}
+
+/// Fills `GetObjectOutput` or `HeadObjectOutput` from a [`ReadView`].
+macro_rules! read_output {
+    ($ty:ident, $view:expr) => {{
+        let v = $view;
+        let mut out = $ty {
+            accept_ranges: Some("bytes".into()),
+            content_length: Some(v.content_length),
+            content_range: v.content_range,
+            e_tag: Some(v.e_tag),
+            last_modified: Some(v.last_modified),
+            metadata: v.metadata,
+            content_type: Some(v.content_type),
+            content_encoding: v.content_encoding,
+            content_disposition: v.content_disposition,
+            content_language: v.content_language,
+            cache_control: v.cache_control,
+            expires: v.expires,
+            parts_count: v.parts_count,
+            ..Default::default()
+        };
+        if let Some((a, value, kind)) = v.checksum {
+            set_checksum!(out, a, value);
+            out.checksum_type = Some(kind);
+        }
+        out
+    }};
 }
 
 impl RustFsS3 {
@@ -125,16 +208,7 @@ impl RustFsS3 {
             req.trailing_headers,
         )?;
         let opts = PutOptions {
-            meta: MetaInput {
-                content_type: input.content_type,
-                content_encoding: input.content_encoding,
-                content_disposition: input.content_disposition,
-                content_language: input.content_language,
-                cache_control: input.cache_control,
-                expires: input.expires,
-                metadata: input.metadata,
-            }
-            .into_meta(),
+            meta: meta_of!(input),
             owner,
             checks: BodyChecks {
                 content_md5: input.content_md5,
@@ -156,11 +230,7 @@ impl RustFsS3 {
             e_tag: Some(convert::etag(&rec.etag)),
             ..Default::default()
         };
-        if let Some(c) = &rec.checksum {
-            let (a, v, t) = convert::checksum_out(c, rec.segments.len());
-            set_checksum!(out, a, v);
-            out.checksum_type = Some(t);
-        }
+        set_object_checksum!(out, rec);
         Ok(S3Response::new(out))
     }
 
@@ -168,64 +238,19 @@ impl RustFsS3 {
         &self,
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
-        let i = req.input;
-        let conds = convert::read_conditions(
-            i.if_match.as_ref(),
-            i.if_none_match.as_ref(),
-            i.if_modified_since.as_ref(),
-            i.if_unmodified_since.as_ref(),
-        );
-        let pn = part_number(i.part_number)?;
-        let range = i.range.as_ref().map(convert::range);
+        let r = read_request!(req.input)?;
         let opened = self
             .store
-            .open_object(&i.bucket, &i.key, &conds, range, pn)
+            .open_object(&r.bucket, &r.key, &r.conditions, r.range, r.part_number)
             .await
             .map_err(to_s3)?;
-        let rec = &opened.record;
-        let h = object_headers(
-            rec,
-            &Overrides {
-                content_type: i.response_content_type.as_ref(),
-                content_encoding: i.response_content_encoding.as_ref(),
-                content_disposition: i.response_content_disposition.as_ref(),
-                content_language: i.response_content_language.as_ref(),
-                cache_control: i.response_cache_control.as_ref(),
-                expires: i.response_expires.as_ref(),
-            },
-        );
-        let mut out = GetObjectOutput {
-            accept_ranges: Some("bytes".into()),
-            content_length: Some((opened.end - opened.start) as i64),
-            content_range: opened
-                .partial
-                .then(|| content_range(opened.start, opened.end, rec.size)),
-            e_tag: Some(convert::etag(&rec.etag)),
-            last_modified: Some(convert::timestamp(rec.last_modified_ms)),
-            metadata: convert::user_metadata(&rec.meta),
-            content_type: Some(h.content_type),
-            content_encoding: h.content_encoding,
-            content_disposition: h.content_disposition,
-            content_language: h.content_language,
-            cache_control: h.cache_control,
-            expires: h.expires,
-            parts_count: (rec.multipart && pn.is_some()).then_some(rec.segments.len() as i32),
-            ..Default::default()
-        };
-        if checksum_mode_enabled(i.checksum_mode.as_ref())
-            && !opened.partial
-            && let Some(c) = &rec.checksum
-        {
-            let (a, v, t) = convert::checksum_out(c, rec.segments.len());
-            set_checksum!(out, a, v);
-            out.checksum_type = Some(t);
-        }
-        let status = opened.partial.then_some(http::StatusCode::PARTIAL_CONTENT);
+        let view = read_view(&opened.record, opened.start, opened.end, opened.partial, &r);
+        let mut out = read_output!(GetObjectOutput, view);
         out.body = Some(StreamingBlob::wrap(sync_wrapper::SyncStream::new(
             opened.body,
         )));
         let mut resp = S3Response::new(out);
-        resp.status = status;
+        resp.status = opened.partial.then_some(http::StatusCode::PARTIAL_CONTENT);
         Ok(resp)
     }
 
@@ -233,55 +258,13 @@ impl RustFsS3 {
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
-        let i = req.input;
-        let conds = convert::read_conditions(
-            i.if_match.as_ref(),
-            i.if_none_match.as_ref(),
-            i.if_modified_since.as_ref(),
-            i.if_unmodified_since.as_ref(),
-        );
-        let pn = part_number(i.part_number)?;
-        let range = i.range.as_ref().map(convert::range);
+        let r = read_request!(req.input)?;
         let (rec, start, end, partial) = self
             .store
-            .stat_object(&i.bucket, &i.key, &conds, range, pn)
+            .stat_object(&r.bucket, &r.key, &r.conditions, r.range, r.part_number)
             .map_err(to_s3)?;
-        let h = object_headers(
-            &rec,
-            &Overrides {
-                content_type: i.response_content_type.as_ref(),
-                content_encoding: i.response_content_encoding.as_ref(),
-                content_disposition: i.response_content_disposition.as_ref(),
-                content_language: i.response_content_language.as_ref(),
-                cache_control: i.response_cache_control.as_ref(),
-                expires: i.response_expires.as_ref(),
-            },
-        );
-        let mut out = HeadObjectOutput {
-            accept_ranges: Some("bytes".into()),
-            content_length: Some((end - start) as i64),
-            content_range: partial.then(|| content_range(start, end, rec.size)),
-            e_tag: Some(convert::etag(&rec.etag)),
-            last_modified: Some(convert::timestamp(rec.last_modified_ms)),
-            metadata: convert::user_metadata(&rec.meta),
-            content_type: Some(h.content_type),
-            content_encoding: h.content_encoding,
-            content_disposition: h.content_disposition,
-            content_language: h.content_language,
-            cache_control: h.cache_control,
-            expires: h.expires,
-            parts_count: (rec.multipart && pn.is_some()).then_some(rec.segments.len() as i32),
-            ..Default::default()
-        };
-        if checksum_mode_enabled(i.checksum_mode.as_ref())
-            && !partial
-            && let Some(c) = &rec.checksum
-        {
-            let (a, v, t) = convert::checksum_out(c, rec.segments.len());
-            set_checksum!(out, a, v);
-            out.checksum_type = Some(t);
-        }
-        let mut resp = S3Response::new(out);
+        let view = read_view(&rec, start, end, partial, &r);
+        let mut resp = S3Response::new(read_output!(HeadObjectOutput, view));
         resp.status = partial.then_some(http::StatusCode::PARTIAL_CONTENT);
         Ok(resp)
     }
@@ -387,16 +370,7 @@ impl RustFsS3 {
                 expected: rustfs_object::ExpectedChecksum::Compute,
             });
         let opts = PutOptions {
-            meta: MetaInput {
-                content_type: i.content_type,
-                content_encoding: i.content_encoding,
-                content_disposition: i.content_disposition,
-                content_language: i.content_language,
-                cache_control: i.cache_control,
-                expires: i.expires,
-                metadata: i.metadata,
-            }
-            .into_meta(),
+            meta: meta_of!(i),
             owner,
             checks: BodyChecks {
                 checksum,
@@ -425,11 +399,7 @@ impl RustFsS3 {
             last_modified: Some(convert::timestamp(rec.last_modified_ms)),
             ..Default::default()
         };
-        if let Some(c) = &rec.checksum {
-            let (a, v, t) = convert::checksum_out(c, rec.segments.len());
-            set_checksum!(result, a, v);
-            result.checksum_type = Some(t);
-        }
+        set_object_checksum!(result, rec);
         Ok(S3Response::new(CopyObjectOutput {
             copy_object_result: Some(result),
             ..Default::default()
