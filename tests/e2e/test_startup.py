@@ -169,6 +169,7 @@ def test_memory_stays_bounded_while_a_large_body_streams(tmp_path):
         head = s3.head_object(Bucket="big", Key="blob")
         assert head["ContentLength"] == size
         peak = _peak_rss_mib(proc.proc.pid)
+        print(f"server peak RSS {peak:.0f} MiB after a {gib} GiB PUT")
         assert peak < 200, f"server peak RSS {peak:.0f} MiB for a {gib} GiB body"
         # Reading it back streams too.
         got = 0
