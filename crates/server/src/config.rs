@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve S3 from one or more volumes (directories; `/data{1...4}` expands to four).
     Server(ServerArgs),
+    /// Measure an S3 endpoint (any server): ops/s, MiB/s, latency percentiles.
+    Bench(rustfs_bench::BenchArgs),
 }
 
 #[derive(Args, Debug)]

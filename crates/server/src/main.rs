@@ -33,6 +33,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Server(args) => runtime.block_on(serve::server(args)),
+        Command::Bench(args) => runtime.block_on(rustfs_bench::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
