@@ -83,6 +83,13 @@ pub struct BenchArgs {
     /// Keep the objects (and bucket) afterwards.
     #[arg(long)]
     pub keep: bool,
+    /// Key prefix of this run (default: a fresh `bench-XXXXXXXX/`); with --skip-prefill,
+    /// measures objects an earlier `--keep` run left there.
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Do not write objects first (they exist under --prefix already).
+    #[arg(long, requires = "prefix")]
+    pub skip_prefill: bool,
 }
 
 struct Ctx {
@@ -516,6 +523,14 @@ async fn cleanup(ctx: &Ctx, drop_bucket: bool) -> Result<(), String> {
     Ok(())
 }
 
+fn ctx_prefix(given: Option<&str>, run_id: u32) -> String {
+    match given {
+        Some(p) if p.ends_with('/') => p.to_string(),
+        Some(p) => format!("{p}/"),
+        None => format!("bench-{run_id:08x}/"),
+    }
+}
+
 /// Runs a benchmark and prints the result (progress on stderr, the table or JSON on stdout).
 pub async fn run(args: BenchArgs) -> Result<(), String> {
     if args.concurrency == 0 {
@@ -561,7 +576,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     let budget = args.count.unwrap_or(u64::MAX);
     let ctx = Arc::new(Ctx {
         client,
-        prefix: format!("bench-{run_id:08x}/"),
+        prefix: ctx_prefix(args.prefix.as_deref(), run_id),
         payload: Bytes::from(payload),
         live: Live::default(),
         budget: AtomicU64::new(budget),
@@ -581,7 +596,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
 }
 
 async fn measure(ctx: &Arc<Ctx>) -> Result<(), String> {
-    if ctx.args.op.needs_prefill() {
+    if ctx.args.op.needs_prefill() && !ctx.args.skip_prefill {
         eprintln!(
             "bench: writing {} objects of {:?} first",
             ctx.args.objects, ctx.args.size

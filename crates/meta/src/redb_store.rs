@@ -20,6 +20,10 @@ fn def(t: Table) -> Def {
     TableDefinition::new(t.name())
 }
 
+/// redb's page cache. Its default (1 GiB) let the server's RSS grow with the number of keys
+/// touched; the hot set of a metadata index (keys, small records) fits far less.
+const CACHE_BYTES: usize = 64 << 20;
+
 /// Most batches folded into one transaction; bounds the latency a single commit adds.
 const MAX_GROUP: usize = 512;
 
@@ -46,7 +50,11 @@ impl Drop for RedbStore {
 impl RedbStore {
     /// Opens (or creates) the database file and starts the committer thread.
     pub fn open(path: &Path) -> Result<Self, MetaError> {
-        let db = std::sync::Arc::new(Database::create(path)?);
+        let db = std::sync::Arc::new(
+            redb::Builder::new()
+                .set_cache_size(CACHE_BYTES)
+                .create(path)?,
+        );
         {
             let w = db.begin_write()?;
             for t in Table::ALL {

@@ -311,6 +311,48 @@ impl ObjectStore {
         Err(ObjectError::Contended)
     }
 
+    /// DeleteObjects: every listed key removed in one commit (one sync), each key reported on
+    /// its own. Missing keys succeed, as in S3; a key listed twice is deleted once.
+    pub async fn delete_objects(&self, bucket: &str, list: &[String]) -> Result<Vec<Result<()>>> {
+        self.bucket(bucket)?;
+        for _ in 0..CAS_ATTEMPTS {
+            let mut results = Vec::with_capacity(list.len());
+            let mut batch = Batch::new();
+            let mut freed: Vec<Segment> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for key in list {
+                if let Err(e) = names::validate_key(key) {
+                    results.push(Err(e));
+                    continue;
+                }
+                results.push(Ok(()));
+                let okey = keys::object_key(bucket, key);
+                if !seen.insert(okey.clone()) {
+                    continue;
+                }
+                if let Some(cur_bytes) = self.meta.get(Table::Objects, &okey)? {
+                    let cur: ObjectRecord = decode(&cur_bytes)?;
+                    batch.check(Check::Equals(Table::Objects, okey.clone(), cur_bytes));
+                    batch.delete(Table::Objects, okey);
+                    delete_blobs(&mut batch, &cur.segments);
+                    freed.extend(cur.segments);
+                }
+            }
+            if batch.is_empty() {
+                return Ok(results);
+            }
+            match self.meta.commit(batch).await {
+                Ok(()) => {
+                    self.discard_files(&freed);
+                    return Ok(results);
+                }
+                Err(MetaError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ObjectError::Contended)
+    }
+
     /// CopyObject. `replace_meta`: the `REPLACE` metadata directive (use `opts.meta`); otherwise
     /// the source's metadata is kept. The bytes are streamed and re-hashed, so the copy gets
     /// its own files and a plain (non-multipart) ETag, as in S3.

@@ -679,3 +679,42 @@ async fn data_survives_reopen() {
     assert_eq!(get(&store, "k", None).await, data);
     assert_eq!(get(&store, "small", None).await, b"tiny");
 }
+
+#[tokio::test]
+async fn delete_objects_removes_all_in_one_commit_and_reports_each_key() {
+    let (d, store) = setup().await;
+    for i in 0..50 {
+        put(
+            &store,
+            &format!("k{i}"),
+            &payload(if i % 10 == 0 { 300_000 } else { 10 }, i as u8),
+        )
+        .await;
+    }
+    let mut list: Vec<String> = (0..50).map(|i| format!("k{i}")).collect();
+    list.push("missing".into());
+    list.push("k1".into());
+    list.push("x".repeat(1025));
+    let results = store.delete_objects("bkt", &list).await.unwrap();
+    assert_eq!(results.len(), list.len());
+    assert!(results[..52].iter().all(Result::is_ok));
+    assert!(matches!(results[52], Err(ObjectError::KeyTooLong)));
+    assert!(
+        store
+            .list_objects(
+                "bkt",
+                &ListQuery {
+                    max_keys: 10,
+                    ..Default::default()
+                }
+            )
+            .unwrap()
+            .entries
+            .is_empty()
+    );
+    assert!(data_files(d.path()).is_empty());
+    assert!(matches!(
+        store.delete_objects("nope", &list).await,
+        Err(ObjectError::NoSuchBucket)
+    ));
+}

@@ -291,21 +291,23 @@ impl RustFsS3 {
                 "The request may not contain more than 1000 keys.",
             ));
         }
-        self.store.bucket(&i.bucket).map_err(to_s3)?;
         let quiet = i.delete.quiet.unwrap_or(false);
+        let keys: Vec<String> = i.delete.objects.iter().map(|o| o.key.clone()).collect();
+        let outcomes = self
+            .store
+            .delete_objects(&i.bucket, &keys)
+            .await
+            .map_err(to_s3)?;
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
-        for obj in i.delete.objects {
-            match self.store.delete_object(&i.bucket, &obj.key).await {
-                Ok(()) => {
-                    if !quiet {
-                        deleted.push(DeletedObject {
-                            key: Some(obj.key),
-                            version_id: obj.version_id,
-                            ..Default::default()
-                        });
-                    }
-                }
+        for (obj, outcome) in i.delete.objects.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(()) if quiet => {}
+                Ok(()) => deleted.push(DeletedObject {
+                    key: Some(obj.key),
+                    version_id: obj.version_id,
+                    ..Default::default()
+                }),
                 Err(e) => {
                     let s3e = to_s3(e);
                     errors.push(Error {
