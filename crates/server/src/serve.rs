@@ -113,8 +113,16 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         .iter()
         .map(|p| p.display().to_string())
         .collect();
+    // On a wildcard address, show a URL a client on this machine can use.
+    let (shown, scope) = match local.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => {
+            (format!("127.0.0.1:{}", local.port()), "; all interfaces")
+        }
+        ip if ip.is_unspecified() => (format!("[::1]:{}", local.port()), "; all interfaces"),
+        _ => (local.to_string(), ""),
+    };
     println!(
-        "RustFS {}: serving S3 on {scheme}://{local} (volumes: {}; region: {})",
+        "RustFS {}: serving S3 on {scheme}://{shown} (volumes: {}; region: {}{scope})",
         env!("CARGO_PKG_VERSION"),
         roots.join(", "),
         args.region
