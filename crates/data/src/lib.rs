@@ -8,6 +8,7 @@
 pub mod error;
 pub mod format;
 mod reader;
+mod sink;
 mod volume;
 mod writer;
 

@@ -1,14 +1,17 @@
-//! Streaming writer of one data file: buffers one block, frames it with its checksum, and on
-//! `finish` syncs the file, renames it into place and syncs the directory.
+//! Streaming writer of one data file: streams each block into the file while hashing it, writes
+//! the block's checksum after it, and on `finish` syncs the file, renames it into place and
+//! syncs the directory.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::PathBuf;
+
+use xxhash_rust::xxh3::Xxh3;
 
 use rustfs_meta::DataRef;
 
 use crate::DataError;
-use crate::format::{ShardHeader, block_checksum};
+use crate::format::ShardHeader;
+use crate::sink::Sink;
 use crate::volume::sync_dir;
 
 /// Writes a data file. Dropping it without [`BlockWriter::finish`] deletes the partial file.
@@ -17,9 +20,11 @@ pub struct BlockWriter {
     volume: u16,
     tmp: PathBuf,
     dest: PathBuf,
-    file: Option<std::io::BufWriter<File>>,
+    sink: Option<Sink>,
     block_size: usize,
-    buf: Vec<u8>,
+    /// Checksum of the block being written, seeded with its index.
+    hasher: Xxh3,
+    in_block: usize,
     blocks: u64,
     size: u64,
 }
@@ -32,19 +37,18 @@ impl BlockWriter {
         dest: PathBuf,
         header: &ShardHeader,
     ) -> Result<Self, DataError> {
-        let file = File::create(&tmp).map_err(|e| DataError::io(&tmp, e))?;
-        let block_size = header.block_size as usize;
-        let mut file = std::io::BufWriter::with_capacity(block_size + 64 * 1024, file);
-        file.write_all(&header.encode())
+        let mut sink = Sink::create(&tmp).map_err(|e| DataError::io(&tmp, e))?;
+        sink.write_all(&header.encode())
             .map_err(|e| DataError::io(&tmp, e))?;
         Ok(Self {
             id,
             volume,
             tmp,
             dest,
-            file: Some(file),
-            block_size,
-            buf: Vec::with_capacity(block_size),
+            sink: Some(sink),
+            block_size: header.block_size as usize,
+            hasher: Xxh3::with_seed(0),
+            in_block: 0,
             blocks: 0,
             size: 0,
         })
@@ -59,58 +63,55 @@ impl BlockWriter {
         self.size == 0
     }
 
-    /// Appends bytes; full blocks are framed and written out.
+    fn sink(&mut self) -> Result<&mut Sink, DataError> {
+        let tmp = &self.tmp;
+        self.sink
+            .as_mut()
+            .ok_or_else(|| DataError::corrupt(tmp, "writer already closed"))
+    }
+
+    /// Appends bytes: streamed into the file and the block checksum; at each block boundary
+    /// the checksum follows.
     pub fn write(&mut self, mut data: &[u8]) -> Result<(), DataError> {
         self.size += data.len() as u64;
         while !data.is_empty() {
-            if self.buf.is_empty() && data.len() >= self.block_size {
-                let (block, rest) = data.split_at(self.block_size);
-                self.emit(Some(block))?;
-                data = rest;
-                continue;
-            }
-            let take = (self.block_size - self.buf.len()).min(data.len());
-            self.buf.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            if self.buf.len() == self.block_size {
-                self.emit(None)?;
+            let n = (self.block_size - self.in_block).min(data.len());
+            self.hasher.update(&data[..n]);
+            let tmp = self.tmp.clone();
+            self.sink()?
+                .write_all(&data[..n])
+                .map_err(|e| DataError::io(&tmp, e))?;
+            self.in_block += n;
+            data = &data[n..];
+            if self.in_block == self.block_size {
+                self.end_block()?;
             }
         }
         Ok(())
     }
 
-    /// Writes `block`, or the internal buffer when `None`.
-    fn emit(&mut self, block: Option<&[u8]>) -> Result<(), DataError> {
-        let bytes = block.unwrap_or(&self.buf);
-        let sum = block_checksum(self.blocks, bytes);
-        let file = self
-            .file
-            .as_mut()
-            .ok_or_else(|| DataError::corrupt(&self.tmp, "writer already closed"))?;
-        file.write_all(bytes)
-            .and_then(|()| file.write_all(&sum.to_le_bytes()))
-            .map_err(|e| DataError::io(&self.tmp, e))?;
+    fn end_block(&mut self) -> Result<(), DataError> {
+        let sum = self.hasher.digest();
+        let tmp = self.tmp.clone();
+        self.sink()?
+            .write_all(&sum.to_le_bytes())
+            .map_err(|e| DataError::io(&tmp, e))?;
         self.blocks += 1;
-        if block.is_none() {
-            self.buf.clear();
-        }
+        self.hasher = Xxh3::with_seed(self.blocks);
+        self.in_block = 0;
         Ok(())
     }
 
     /// Makes the file durable and visible under its final name; returns the reference to store.
     pub fn finish(mut self) -> Result<DataRef, DataError> {
-        if !self.buf.is_empty() {
-            self.emit(None)?;
+        if self.in_block > 0 {
+            self.end_block()?;
         }
-        let file = self
-            .file
+        let sink = self
+            .sink
             .take()
             .ok_or_else(|| DataError::corrupt(&self.tmp, "writer already closed"))?;
-        let file = file
-            .into_inner()
-            .map_err(|e| DataError::io(&self.tmp, e.into_error()))?;
-        file.sync_data().map_err(|e| DataError::io(&self.tmp, e))?;
-        drop(file);
+        sink.finish().map_err(|e| DataError::io(&self.tmp, e))?;
         fs::rename(&self.tmp, &self.dest).map_err(|e| DataError::io(&self.dest, e))?;
         if let Some(dir) = self.dest.parent() {
             sync_dir(dir)?;
@@ -128,7 +129,7 @@ impl BlockWriter {
 
 impl Drop for BlockWriter {
     fn drop(&mut self) {
-        if self.file.take().is_some() {
+        if self.sink.take().is_some() {
             let _ = fs::remove_file(&self.tmp);
         }
     }
