@@ -158,59 +158,36 @@ impl Ctx {
         (size, ok_status(&r, &[StatusCode::OK]))
     }
 
-    async fn get(&self, key: &str) -> (u64, Option<String>) {
+    /// A bodiless request on one key; counts the reply's body bytes.
+    async fn simple(&self, method: Method, key: &str, ok: &[StatusCode]) -> (u64, Option<String>) {
+        let target = Target {
+            bucket: &self.args.bucket,
+            key,
+            query: &[],
+        };
         let r = self
             .client
-            .send(
-                Method::GET,
-                Target {
-                    bucket: &self.args.bucket,
-                    key,
-                    query: &[],
-                },
-                Bytes::new(),
-                &[],
-                false,
-            )
+            .send(method, target, Bytes::new(), &[], false)
             .await;
         let bytes = r.as_ref().map(|r| r.bytes).unwrap_or(0);
-        (bytes, ok_status(&r, &[StatusCode::OK]))
+        (bytes, ok_status(&r, ok))
+    }
+
+    async fn get(&self, key: &str) -> (u64, Option<String>) {
+        self.simple(Method::GET, key, &[StatusCode::OK]).await
     }
 
     async fn head(&self, key: &str) -> (u64, Option<String>) {
-        let r = self
-            .client
-            .send(
-                Method::HEAD,
-                Target {
-                    bucket: &self.args.bucket,
-                    key,
-                    query: &[],
-                },
-                Bytes::new(),
-                &[],
-                false,
-            )
-            .await;
-        (0, ok_status(&r, &[StatusCode::OK]))
+        self.simple(Method::HEAD, key, &[StatusCode::OK]).await
     }
 
     async fn delete(&self, key: &str) -> (u64, Option<String>) {
-        let r = self
-            .client
-            .send(
-                Method::DELETE,
-                Target {
-                    bucket: &self.args.bucket,
-                    key,
-                    query: &[],
-                },
-                Bytes::new(),
-                &[],
-                false,
-            )
-            .await;
-        (0, ok_status(&r, &[StatusCode::NO_CONTENT, StatusCode::OK]))
+        self.simple(
+            Method::DELETE,
+            key,
+            &[StatusCode::NO_CONTENT, StatusCode::OK],
+        )
+        .await
     }
 
     async fn list(&self) -> (u64, Option<String>) {

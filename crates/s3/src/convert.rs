@@ -130,6 +130,21 @@ pub(crate) struct ChecksumFields<'a> {
     pub sha256: Option<&'a String>,
 }
 
+/// The `checksum_*` fields of any DTO that carries them (PutObject, UploadPart, CompletedPart,
+/// CompleteMultipartUpload).
+macro_rules! checksum_fields {
+    ($i:expr) => {
+        $crate::convert::ChecksumFields {
+            crc32: $i.checksum_crc32.as_ref(),
+            crc32c: $i.checksum_crc32c.as_ref(),
+            crc64nvme: $i.checksum_crc64nvme.as_ref(),
+            sha1: $i.checksum_sha1.as_ref(),
+            sha256: $i.checksum_sha256.as_ref(),
+        }
+    };
+}
+pub(crate) use checksum_fields;
+
 impl ChecksumFields<'_> {
     /// The single checksum given, if any; more than one is an error, as in S3.
     pub(crate) fn single(&self) -> S3Result<Option<(ChecksumAlgorithm, String)>> {

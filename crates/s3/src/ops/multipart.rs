@@ -10,7 +10,7 @@ use super::object::{body_error, declared_len, part_number};
 use crate::RustFsS3;
 use crate::body;
 use crate::convert::{
-    self, ChecksumFields, meta_of, non_negative, owner, set_checksum, set_object_checksum,
+    self, checksum_fields, meta_of, non_negative, owner, set_checksum, set_object_checksum,
     url_encode,
 };
 use crate::errors::to_s3;
@@ -64,13 +64,7 @@ impl RustFsS3 {
         let i = req.input;
         let pn = required_part_number(i.part_number)?;
         let checksum = convert::checksum_request(
-            ChecksumFields {
-                crc32: i.checksum_crc32.as_ref(),
-                crc32c: i.checksum_crc32c.as_ref(),
-                crc64nvme: i.checksum_crc64nvme.as_ref(),
-                sha1: i.checksum_sha1.as_ref(),
-                sha256: i.checksum_sha256.as_ref(),
-            },
+            checksum_fields!(i),
             i.checksum_algorithm.as_ref(),
             &req.headers,
             req.trailing_headers,
@@ -292,14 +286,7 @@ impl RustFsS3 {
                         "A part number is missing or invalid",
                     )
                 })?;
-            let checksum = ChecksumFields {
-                crc32: p.checksum_crc32.as_ref(),
-                crc32c: p.checksum_crc32c.as_ref(),
-                crc64nvme: p.checksum_crc64nvme.as_ref(),
-                sha1: p.checksum_sha1.as_ref(),
-                sha256: p.checksum_sha256.as_ref(),
-            }
-            .single()?;
+            let checksum = checksum_fields!(p).single()?;
             let etag = p
                 .e_tag
                 .as_ref()
@@ -311,16 +298,10 @@ impl RustFsS3 {
                 checksum,
             });
         }
-        let full = ChecksumFields {
-            crc32: i.checksum_crc32.as_ref(),
-            crc32c: i.checksum_crc32c.as_ref(),
-            crc64nvme: i.checksum_crc64nvme.as_ref(),
-            sha1: i.checksum_sha1.as_ref(),
-            sha256: i.checksum_sha256.as_ref(),
-        }
-        .single()?
-        // A composite value ("…-N") names no whole-object digest to verify.
-        .filter(|(_, v)| !v.contains('-'));
+        let full = checksum_fields!(i)
+            .single()?
+            // A composite value ("…-N") names no whole-object digest to verify.
+            .filter(|(_, v)| !v.contains('-'));
         let conds = WriteConditions {
             if_match: convert::etag_match_opt(i.if_match.as_ref()),
             if_none_match: convert::etag_match_opt(i.if_none_match.as_ref()),

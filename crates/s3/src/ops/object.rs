@@ -9,7 +9,7 @@ use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use super::caller;
 use crate::RustFsS3;
 use crate::body::{self, BodyFault};
-use crate::convert::{self, ChecksumFields, meta_of, set_checksum, set_object_checksum};
+use crate::convert::{self, checksum_fields, meta_of, set_checksum, set_object_checksum};
 use crate::errors::to_s3;
 
 /// An object-layer error, preferring the body's own failure (e.g. a bad chunk signature).
@@ -196,13 +196,7 @@ impl RustFsS3 {
         let owner = caller(&req);
         let input = req.input;
         let checksum = convert::checksum_request(
-            ChecksumFields {
-                crc32: input.checksum_crc32.as_ref(),
-                crc32c: input.checksum_crc32c.as_ref(),
-                crc64nvme: input.checksum_crc64nvme.as_ref(),
-                sha1: input.checksum_sha1.as_ref(),
-                sha256: input.checksum_sha256.as_ref(),
-            },
+            checksum_fields!(input),
             input.checksum_algorithm.as_ref(),
             &req.headers,
             req.trailing_headers,
