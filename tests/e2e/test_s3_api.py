@@ -1067,3 +1067,30 @@ def test_signed_streaming_chunks_are_verified(server, s3, bucket):
     with pytest.raises(ClientError) as e:
         s3.head_object(Bucket=bucket, Key="tampered-chunks")
     assert e.value.response["Error"]["Code"] == "404"
+
+
+def test_versioning_is_reported_off_and_objects_list_as_null_versions(s3, bucket):
+    """Tools (and the s3-tests teardown) ask for versioning state and list versions even on
+    unversioned buckets: S3 answers no Status, and each object as its one version "null"."""
+    assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)
+    for k in ["a/1", "a/2", "b", "c/x/y"]:
+        s3.put_object(Bucket=bucket, Key=k, Body=k.encode())
+    r = s3.list_object_versions(Bucket=bucket)
+    assert [(v["Key"], v["VersionId"], v["IsLatest"]) for v in r["Versions"]] == [
+        (k, "null", True) for k in ["a/1", "a/2", "b", "c/x/y"]
+    ]
+    assert r["Versions"][2]["Size"] == 1 and r["Versions"][2]["ETag"].strip('"') == hashlib.md5(b"b").hexdigest()
+    r = s3.list_object_versions(Bucket=bucket, Delimiter="/")
+    assert [v["Key"] for v in r["Versions"]] == ["b"]
+    assert [p["Prefix"] for p in r["CommonPrefixes"]] == ["a/", "c/"]
+    page = s3.list_object_versions(Bucket=bucket, MaxKeys=2)
+    assert page["IsTruncated"] and page["NextKeyMarker"] == "a/2" and page["NextVersionIdMarker"] == "null"
+    rest = s3.list_object_versions(Bucket=bucket, KeyMarker=page["NextKeyMarker"], VersionIdMarker="null")
+    assert [v["Key"] for v in rest["Versions"]] == ["b", "c/x/y"]
+    # The s3-tests teardown: delete every listed version with VersionId null.
+    objs = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in s3.list_object_versions(Bucket=bucket)["Versions"]]
+    s3.delete_objects(Bucket=bucket, Delete={"Objects": objs})
+    assert "Versions" not in s3.list_object_versions(Bucket=bucket)
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_versioning(Bucket="no-such-bucket-here")
+    assert e.value.response["Error"]["Code"] == "NoSuchBucket"

@@ -83,4 +83,13 @@ impl RustFsS3 {
             .map_err(to_s3)?;
         Ok(S3Response::new(DeleteBucketOutput {}))
     }
+
+    /// Versioning is never enabled yet: S3 answers an empty configuration for such a bucket.
+    pub(super) async fn op_get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        self.store.bucket(&req.input.bucket).map_err(to_s3)?;
+        Ok(S3Response::new(GetBucketVersioningOutput::default()))
+    }
 }

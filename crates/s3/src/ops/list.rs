@@ -149,4 +149,82 @@ impl RustFsS3 {
             ..Default::default()
         }))
     }
+
+    /// ListObjectVersions. Versioning is never enabled yet, so every object is its own only
+    /// version, `null`, as S3 lists objects of an unversioned bucket.
+    pub(super) async fn op_list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        let i = req.input;
+        let url = wants_url(i.encoding_type.as_ref())?;
+        if let Some(v) = i
+            .version_id_marker
+            .as_deref()
+            .filter(|v| !v.is_empty() && *v != "null")
+        {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                format!("Invalid version id specified: {v}"),
+            ));
+        }
+        let q = ListQuery {
+            prefix: i.prefix.clone().unwrap_or_default(),
+            delimiter: i.delimiter.clone(),
+            start_after: i.key_marker.clone().filter(|m| !m.is_empty()),
+            max_keys: non_negative(i.max_keys, MAX_KEYS, "max-keys")?,
+        };
+        let page = self.store.list_objects(&i.bucket, &q).map_err(to_s3)?;
+        let is_truncated = page.is_truncated;
+        let next_key = page.next_marker().map(|m| enc(url, m.to_string()));
+        let next_version = match page.entries.last() {
+            Some(ListEntry::Object(..)) if is_truncated => Some("null".to_string()),
+            _ => None,
+        };
+        let mut versions = Vec::new();
+        let mut prefixes = Vec::new();
+        for e in page.entries {
+            match e {
+                ListEntry::Object(k, rec) => versions.push(ObjectVersion {
+                    key: Some(enc(url, k)),
+                    version_id: Some("null".into()),
+                    is_latest: Some(true),
+                    last_modified: Some(convert::timestamp(rec.last_modified_ms)),
+                    e_tag: Some(convert::etag(&rec.etag)),
+                    size: Some(rec.size as i64),
+                    owner: Some(owner(&rec.owner)),
+                    storage_class: Some(ObjectVersionStorageClass::from_static(
+                        ObjectVersionStorageClass::STANDARD,
+                    )),
+                    checksum_algorithm: rec
+                        .checksum
+                        .as_ref()
+                        .map(|c| vec![convert::dto_algorithm(c.algorithm)]),
+                    checksum_type: rec
+                        .checksum
+                        .as_ref()
+                        .map(|c| convert::dto_checksum_type(c.kind)),
+                    ..Default::default()
+                }),
+                ListEntry::Prefix(p) => prefixes.push(CommonPrefix {
+                    prefix: Some(enc(url, p)),
+                }),
+            }
+        }
+        Ok(S3Response::new(ListObjectVersionsOutput {
+            name: Some(i.bucket),
+            prefix: Some(enc(url, q.prefix)),
+            delimiter: i.delimiter.map(|d| enc(url, d)),
+            key_marker: Some(i.key_marker.map(|m| enc(url, m)).unwrap_or_default()),
+            version_id_marker: Some(i.version_id_marker.unwrap_or_default()),
+            next_key_marker: next_key,
+            next_version_id_marker: next_version,
+            max_keys: Some(i.max_keys.unwrap_or(MAX_KEYS as i32)),
+            is_truncated: Some(is_truncated),
+            encoding_type: i.encoding_type,
+            versions: Some(versions),
+            common_prefixes: Some(prefixes),
+            ..Default::default()
+        }))
+    }
 }
