@@ -99,7 +99,8 @@ struct Ctx {
     payload: Bytes,
     live: Live,
     budget: AtomicU64,
-    deadline: Instant,
+    /// End of the measured phase; unset (no operation runs) until prefill is done.
+    deadline: std::sync::OnceLock<Instant>,
     stop: AtomicBool,
     next_key: AtomicU64,
     churn: std::sync::Mutex<Vec<String>>,
@@ -303,7 +304,9 @@ impl Ctx {
 
     /// Takes one unit of the operation budget; false when the run is over.
     fn take(&self) -> bool {
-        if self.stop.load(Ordering::Relaxed) || Instant::now() >= self.deadline {
+        if self.stop.load(Ordering::Relaxed)
+            || self.deadline.get().is_none_or(|d| Instant::now() >= *d)
+        {
             return false;
         }
         self.budget
@@ -557,7 +560,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         payload: Bytes::from(payload),
         live: Live::default(),
         budget: AtomicU64::new(budget),
-        deadline: Instant::now() + Duration::from_secs(24 * 3600),
+        deadline: std::sync::OnceLock::new(),
         stop: AtomicBool::new(false),
         next_key: AtomicU64::new(0),
         churn: std::sync::Mutex::new(Vec::new()),
@@ -580,25 +583,9 @@ async fn measure(ctx: &Arc<Ctx>) -> Result<(), String> {
         );
         prefill(ctx).await?;
     }
-    // The measured phase gets its own deadline (prefill time does not count).
-    let ctx = Arc::new(Ctx {
-        client: S3Client::new(
-            &ctx.args.endpoint,
-            &ctx.args.access_key,
-            &ctx.args.secret_key,
-            &ctx.args.region,
-            ctx.args.concurrency,
-        )?,
-        args: ctx.args.clone(),
-        prefix: ctx.prefix.clone(),
-        payload: ctx.payload.clone(),
-        live: Live::default(),
-        budget: AtomicU64::new(ctx.budget.load(Ordering::Relaxed)),
-        deadline: Instant::now() + ctx.args.duration,
-        stop: AtomicBool::new(false),
-        next_key: AtomicU64::new(0),
-        churn: std::sync::Mutex::new(Vec::new()),
-    });
+    // The measured phase starts now: prefill time does not count.
+    let _ = ctx.deadline.set(Instant::now() + ctx.args.duration);
+    let ctx = ctx.clone();
     let me = std::process::id();
     let cpu0 = (
         stats::process_cpu(me),

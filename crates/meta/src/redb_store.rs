@@ -60,6 +60,7 @@ impl RedbStore {
             for t in Table::ALL {
                 w.open_table(def(t))?;
             }
+            check_format_version(&w)?;
             w.commit()?;
         }
         let (tx, rx) = mpsc::channel::<(Batch, Reply)>();
@@ -72,6 +73,28 @@ impl RedbStore {
             tx: Some(tx),
             committer: Some(handle),
         })
+    }
+}
+
+/// Key in the `system` table holding the layout version of the whole store.
+const FORMAT_KEY: &[u8] = b"format_version";
+/// Version of the table layout and key encoding (see `docs/format.md`).
+pub const STORE_FORMAT_VERSION: u32 = 1;
+
+/// Records the store's format version in a new database; refuses a database written by a
+/// newer, unknown layout instead of misreading it.
+fn check_format_version(w: &WriteTransaction) -> Result<(), MetaError> {
+    let mut system = w.open_table(def(Table::System))?;
+    let found = system.get(FORMAT_KEY)?.map(|v| v.value().to_vec());
+    match found {
+        None => {
+            system.insert(FORMAT_KEY, STORE_FORMAT_VERSION.to_le_bytes().as_slice())?;
+            Ok(())
+        }
+        Some(v) if v.as_slice() == STORE_FORMAT_VERSION.to_le_bytes() => Ok(()),
+        Some(v) => Err(MetaError::Corrupt(format!(
+            "metadata store format {v:?} is not supported by this version (expects {STORE_FORMAT_VERSION})"
+        ))),
     }
 }
 
@@ -315,6 +338,23 @@ mod tests {
             keys(&s, Table::Objects, b"b", b"c/2"),
             vec![b"b".to_vec(), b"c/1".to_vec()]
         );
+    }
+
+    #[test]
+    fn an_unknown_store_format_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("meta.redb");
+        drop(RedbStore::open(&path).unwrap());
+        {
+            let db = Database::create(&path).unwrap();
+            let w = db.begin_write().unwrap();
+            w.open_table(def(Table::System))
+                .unwrap()
+                .insert(FORMAT_KEY, 99u32.to_le_bytes().as_slice())
+                .unwrap();
+            w.commit().unwrap();
+        }
+        assert!(matches!(RedbStore::open(&path), Err(MetaError::Corrupt(_))));
     }
 
     #[tokio::test]

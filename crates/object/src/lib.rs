@@ -25,7 +25,7 @@ pub use conditions::{EtagMatch, ReadConditions, WriteConditions};
 pub use error::{ObjectError, Result};
 pub use ingest::{BodyChecks, ChecksumRequest, ExpectedChecksum};
 pub use list::{ListEntry, ListPage, ListQuery, UploadListPage, UploadListQuery};
-pub use multipart::{CompletePart, CreateUpload, PartListPage};
+pub use multipart::{CompletePart, CreateUpload, PartListPage, UploadedPart};
 pub use objects::{CopySource, ObjectBody, OpenedObject, PutOptions};
 pub use range::ByteRange;
 pub use rustfs_meta::{

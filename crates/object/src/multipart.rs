@@ -37,6 +37,13 @@ pub struct CompletePart {
     pub checksum: Option<(ChecksumAlgorithm, String)>,
 }
 
+/// A stored part and the checksum algorithm its `segment.checksum` is in, if any.
+#[derive(Debug, Clone)]
+pub struct UploadedPart {
+    pub part: PartRecord,
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+}
+
 #[derive(Debug, Clone)]
 pub struct PartListPage {
     pub upload: UploadRecord,
@@ -123,7 +130,7 @@ impl ObjectStore {
         part_number: u32,
         body: S,
         mut checks: BodyChecks,
-    ) -> Result<PartRecord>
+    ) -> Result<UploadedPart>
     where
         S: Stream<Item = std::result::Result<Bytes, E>> + Unpin + Send,
         E: Display,
@@ -153,6 +160,7 @@ impl ObjectStore {
             }
             _ => {}
         }
+        let checksum_algorithm = checks.checksum.as_ref().map(|c| c.algorithm);
         let write_id = new_id();
         let owner = Owner {
             bucket,
@@ -191,7 +199,10 @@ impl ObjectStore {
                     if let Some(old) = cur {
                         self.discard_files(std::slice::from_ref(&old.segment));
                     }
-                    return Ok(rec);
+                    return Ok(UploadedPart {
+                        part: rec,
+                        checksum_algorithm,
+                    });
                 }
                 Err(MetaError::Conflict(1)) => continue,
                 Err(e) => {
@@ -412,7 +423,7 @@ impl ObjectStore {
         key: &str,
         upload_id: &str,
         part_number: u32,
-    ) -> Result<(PartRecord, ObjectRecord)> {
+    ) -> Result<(UploadedPart, ObjectRecord)> {
         self.upload(bucket, key, upload_id)?;
         let src = self.open_copy_source(source).await?;
         // A copy range must lie inside the source (a GET range would be clamped instead).

@@ -430,6 +430,7 @@ async fn part(store: &ObjectStore, up: &str, n: u32, data: &[u8]) -> PartRecord 
         .upload_part("bkt", "mp", up, n, body(data), BodyChecks::default())
         .await
         .unwrap()
+        .part
 }
 
 #[tokio::test]
@@ -717,4 +718,40 @@ async fn delete_objects_removes_all_in_one_commit_and_reports_each_key() {
         store.delete_objects("nope", &list).await,
         Err(ObjectError::NoSuchBucket)
     ));
+}
+
+#[tokio::test]
+async fn upload_part_reports_the_checksum_algorithm_it_used() {
+    let (_d, store) = setup().await;
+    let c = CreateUpload {
+        checksum_algorithm: Some(ChecksumAlgorithm::Crc32c),
+        ..Default::default()
+    };
+    let up = store
+        .create_multipart_upload("bkt", "mp", c)
+        .await
+        .unwrap()
+        .upload_id;
+    let got = store
+        .upload_part("bkt", "mp", &up, 1, body(b"abc"), BodyChecks::default())
+        .await
+        .unwrap();
+    assert_eq!(got.checksum_algorithm, Some(ChecksumAlgorithm::Crc32c));
+    assert_eq!(
+        got.part.segment.checksum.as_deref(),
+        Some(checksum::b64(&checksum::compute(ChecksumAlgorithm::Crc32c, b"abc")).as_str())
+    );
+    let plain = store
+        .create_multipart_upload("bkt", "mp2", CreateUpload::default())
+        .await
+        .unwrap()
+        .upload_id;
+    let got = store
+        .upload_part("bkt", "mp2", &plain, 1, body(b"abc"), BodyChecks::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (got.checksum_algorithm, got.part.segment.checksum),
+        (None, None)
+    );
 }

@@ -75,20 +75,17 @@ impl RustFsS3 {
             expected_len: declared_len(&req.headers, i.content_length),
         };
         let (body, fault) = body::wrap(i.body);
-        let part = self
+        let uploaded = self
             .store
             .upload_part(&i.bucket, &i.key, &i.upload_id, pn, body, checks)
             .await
             .map_err(|e| body_error(e, &fault))?;
+        let part = &uploaded.part;
         let mut out = UploadPartOutput {
             e_tag: Some(convert::etag(&part.segment.etag)),
             ..Default::default()
         };
-        let up = self.store.upload(&i.bucket, &i.key, &i.upload_id).ok();
-        if let (Some(a), Some(v)) = (
-            up.and_then(|u| u.checksum_algorithm),
-            part.segment.checksum.clone(),
-        ) {
+        if let (Some(a), Some(v)) = (uploaded.checksum_algorithm, part.segment.checksum.clone()) {
             set_checksum!(out, a, v);
         }
         Ok(S3Response::new(out))
@@ -120,7 +117,7 @@ impl RustFsS3 {
             i.copy_source_if_modified_since.as_ref(),
             i.copy_source_if_unmodified_since.as_ref(),
         );
-        let (part, _src) = self
+        let (uploaded, _src) = self
             .store
             .upload_part_copy(
                 &Source {
@@ -137,8 +134,8 @@ impl RustFsS3 {
             .await
             .map_err(to_s3)?;
         let result = CopyPartResult {
-            e_tag: Some(convert::etag(&part.segment.etag)),
-            last_modified: Some(convert::timestamp(part.last_modified_ms)),
+            e_tag: Some(convert::etag(&uploaded.part.segment.etag)),
+            last_modified: Some(convert::timestamp(uploaded.part.last_modified_ms)),
             ..Default::default()
         };
         Ok(S3Response::new(UploadPartCopyOutput {
