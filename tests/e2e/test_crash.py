@@ -122,8 +122,9 @@ def state_of(s3, key: str) -> str | None:
         return None
 
 
-def test_acknowledged_writes_survive_sigkill(tmp_path):
-    proc = RustfsProcess(tmp_path).start()
+@pytest.mark.parametrize("volumes", [1, 4], ids=["1-volume", "4-volumes-ec2"])
+def test_acknowledged_writes_survive_sigkill(tmp_path, volumes):
+    proc = RustfsProcess(tmp_path, volumes=volumes).start()
     s3 = client(proc.url)
     s3.create_bucket(Bucket=BUCKET)
     known: dict[str, str | None] = {k: None for k in KEYS}
@@ -145,7 +146,7 @@ def test_acknowledged_writes_survive_sigkill(tmp_path):
                 t.join(30)
                 assert not t.is_alive()
 
-            proc = RustfsProcess(tmp_path).start()
+            proc = RustfsProcess(tmp_path, volumes=volumes).start()
             s3 = client(proc.url)
             acked_count = 0
             for key in KEYS:
@@ -163,7 +164,8 @@ def test_acknowledged_writes_survive_sigkill(tmp_path):
                     assert hashlib.md5(body).hexdigest() == obj["ETag"].strip('"'), obj["Key"]
             assert {o["Key"] for o in listed} == {k for k, v in known.items() if v is not None}
             assert acked_count > 0
-            tmp = proc.volumes[0] / ".rustfs.sys" / "tmp"
-            assert [p.name for p in tmp.iterdir()] == [], "temporary files of killed writes are removed at start"
+            for vol in proc.volumes:
+                tmp = vol / ".rustfs.sys" / "tmp"
+                assert [p.name for p in tmp.iterdir()] == [], "temporary files of killed writes are removed at start"
     finally:
         proc.stop()

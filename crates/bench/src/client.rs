@@ -9,6 +9,23 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::sigv4::{Signer, uri_encode};
 
+/// Credentials and region a command signs with (shared by `rustfs bench` and `rustfs heal`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct KeyArgs {
+    /// Access key (the root key for admin commands).
+    #[arg(long, env = "RUSTFS_ACCESS_KEY", default_value = "rustfsadmin")]
+    pub access_key: String,
+    #[arg(
+        long,
+        env = "RUSTFS_SECRET_KEY",
+        default_value = "rustfsadmin",
+        hide_env_values = true
+    )]
+    pub secret_key: String,
+    #[arg(long, env = "RUSTFS_REGION", default_value = "us-east-1")]
+    pub region: String,
+}
+
 pub struct S3Client {
     http: Client<HttpConnector, Full<Bytes>>,
     authority: String,

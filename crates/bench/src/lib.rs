@@ -3,7 +3,7 @@
 //! per small request stays in the tens of microseconds. Every run is bounded by a duration or
 //! an operation count, and removes what it created. It knows nothing of RustFS internals.
 
-mod client;
+pub mod client;
 pub mod sigv4;
 mod stats;
 pub mod workload;
@@ -30,17 +30,8 @@ pub struct BenchArgs {
         default_value = "http://127.0.0.1:9000"
     )]
     pub endpoint: String,
-    #[arg(long, env = "RUSTFS_ACCESS_KEY", default_value = "rustfsadmin")]
-    pub access_key: String,
-    #[arg(
-        long,
-        env = "RUSTFS_SECRET_KEY",
-        default_value = "rustfsadmin",
-        hide_env_values = true
-    )]
-    pub secret_key: String,
-    #[arg(long, default_value = "us-east-1")]
-    pub region: String,
+    #[command(flatten)]
+    pub keys: client::KeyArgs,
     /// Bucket to use; created if missing (and then removed afterwards).
     #[arg(long, default_value = "rustfs-bench")]
     pub bucket: String,
@@ -526,9 +517,9 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     }
     let client = S3Client::new(
         &args.endpoint,
-        &args.access_key,
-        &args.secret_key,
-        &args.region,
+        &args.keys.access_key,
+        &args.keys.secret_key,
+        &args.keys.region,
         args.concurrency,
     )?;
     let created = client

@@ -13,6 +13,15 @@ pub enum DataError {
     /// The data file is gone (deleted by a concurrent overwrite, or lost).
     #[error("data file {0} not found")]
     NotFound(PathBuf),
+    /// Too few volumes are online to write with the required redundancy.
+    #[error("only {available} volumes can take this write; {needed} are needed")]
+    Quorum { needed: usize, available: usize },
+    /// More shards are missing or damaged than parity can rebuild: never served.
+    #[error("data {id} cannot be read: {reason}")]
+    Unrecoverable { id: String, reason: String },
+    /// The erasure coder refused its input (a bug or impossible layout).
+    #[error("erasure coding failed: {0}")]
+    Erasure(String),
     #[error("I/O error on {path}: {source}")]
     Io {
         path: PathBuf,

@@ -134,6 +134,22 @@ pub fn payload_len(body_len: u64, block_size: u32) -> Option<u64> {
     }
 }
 
+/// A header for tests: bucket `b`, key `k`, version `v`, one shard.
+#[cfg(test)]
+pub(crate) fn test_header(block_size: u32) -> ShardHeader {
+    ShardHeader {
+        bucket: "b".into(),
+        key: "k".into(),
+        version_id: "v".into(),
+        upload_id: String::new(),
+        part_number: 0,
+        block_size,
+        data_shards: 1,
+        parity_shards: 0,
+        shard_index: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

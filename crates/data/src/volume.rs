@@ -2,28 +2,35 @@
 //!
 //! ```text
 //! VOLUME/.rustfs.sys/format.json    volume identity and layout version
-//! VOLUME/.rustfs.sys/meta.redb      metadata (first volume)
+//! VOLUME/.rustfs.sys/meta.redb      metadata replica (every volume holds one)
 //! VOLUME/.rustfs.sys/tmp/           files being written; wiped at start
-//! VOLUME/.rustfs.sys/data/XX/ID     committed data files, XX = first two hex digits of ID
+//! VOLUME/.rustfs.sys/data/XX/ID     committed data files (one shard of object data each),
+//!                                   XX = first two hex digits of ID; the shards of one
+//!                                   object share its ID, one per volume
 //! ```
 //! Object keys never become paths: a file is named by a random id only.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use rustfs_meta::DataRef;
 
+use crate::erasure::{ErasureReader, ErasureWriter, HealQueue};
 use crate::format::{ShardHeader, header_probe_len};
-use crate::{BlockReader, BlockWriter, DataError};
+use crate::layout::Layout;
+use crate::{BlockWriter, DataError};
 
 const SYS_DIR: &str = ".rustfs.sys";
 const LAYOUT_VERSION: u32 = 1;
 
 #[derive(Debug)]
-struct Volume {
-    root: PathBuf,
+pub(crate) struct Volume {
+    pub(crate) root: PathBuf,
+    online: AtomicBool,
 }
 
 impl Volume {
@@ -36,8 +43,43 @@ impl Volume {
     fn data(&self) -> PathBuf {
         self.sys().join("data")
     }
-    fn data_file(&self, id: &str) -> PathBuf {
+    pub(crate) fn data_file(&self, id: &str) -> PathBuf {
         self.data().join(id.get(..2).unwrap_or("00")).join(id)
+    }
+    pub(crate) fn is_online(&self) -> bool {
+        self.online.load(Ordering::Acquire)
+    }
+
+    /// Opens a writer for one file of data id `id` on this volume.
+    pub(crate) fn create_file(
+        &self,
+        id: &str,
+        header: &ShardHeader,
+    ) -> Result<BlockWriter, DataError> {
+        // The tmp name is unique per shard too: a repair may rewrite a shard while its
+        // original still exists.
+        let tmp = self.tmp().join(format!(
+            "{id}.{}.{}",
+            header.shard_index,
+            uuid::Uuid::new_v4().simple()
+        ));
+        BlockWriter::create(tmp, self.data_file(id), header)
+    }
+
+    /// Writes, syncs and removes a small file: proof the volume accepts durable writes.
+    fn probe(&self) -> bool {
+        let probe = self
+            .tmp()
+            .join(format!("probe-{}", uuid::Uuid::new_v4().simple()));
+        let ok = self.sys().join("format.json").is_file()
+            && fs::File::create(&probe)
+                .and_then(|mut f| {
+                    f.write_all(b"probe")?;
+                    f.sync_all()
+                })
+                .is_ok();
+        let _ = fs::remove_file(&probe);
+        ok
     }
 }
 
@@ -51,10 +93,48 @@ pub struct StoredFile {
     pub header: Option<ShardHeader>,
 }
 
+/// Health of one volume, for logs, admin reports and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeStatus {
+    pub root: PathBuf,
+    pub online: bool,
+}
+
+/// What [`DataStore::check_volumes`] changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VolumeChanges {
+    /// Volumes found gone, wiped or failing, now offline.
+    pub went_offline: Vec<usize>,
+    /// Volumes usable again (re-formatted if they came back empty): need healing.
+    pub came_back: Vec<usize>,
+}
+
+/// The volumes of this server and the erasure layout across them.
+pub(crate) struct Volumes {
+    pub(crate) list: Vec<Volume>,
+}
+
+impl Volumes {
+    pub(crate) fn get(&self, i: u16) -> Option<&Volume> {
+        self.list.get(usize::from(i))
+    }
+
+    /// Called on an I/O error on volume `i`: if the volume no longer takes durable writes (gone,
+    /// wiped, read-only, failing), it goes offline and stays so until the monitor sees it back.
+    pub(crate) fn report_error(&self, i: u16, err: &DataError) {
+        let Some(v) = self.get(i) else { return };
+        if v.is_online() && !v.probe() {
+            v.online.store(false, Ordering::Release);
+            tracing::error!(volume = %v.root.display(), error = %err, "volume failed; marked offline");
+        }
+    }
+}
+
 /// The set of volumes this server writes to.
-#[derive(Debug)]
 pub struct DataStore {
-    volumes: Vec<Volume>,
+    pub(crate) vols: Arc<Volumes>,
+    layout: Layout,
+    pub(crate) queue: Arc<HealQueue>,
 }
 
 fn vol_err(path: &Path, reason: impl std::fmt::Display) -> DataError {
@@ -66,22 +146,26 @@ fn vol_err(path: &Path, reason: impl std::fmt::Display) -> DataError {
 
 /// fsync a directory so a rename or create inside it is durable.
 pub(crate) fn sync_dir(path: &Path) -> Result<(), DataError> {
-    fs::File::open(path)
+    rustfs_meta::faults::sync_point()
+        .and_then(|()| fs::File::open(path))
         .and_then(|d| d.sync_all())
         .map_err(|e| DataError::io(path, e))
 }
 
 impl DataStore {
     /// Prepares every volume: creates the layout, proves it writable, and removes temporary
-    /// files a crash left behind.
-    pub fn open(roots: &[PathBuf]) -> Result<Self, DataError> {
+    /// files a crash left behind. `layout` must span exactly the given volumes.
+    pub fn open(roots: &[PathBuf], layout: Layout) -> Result<Self, DataError> {
         if roots.is_empty() {
             return Err(vol_err(Path::new(""), "no volume given"));
         }
-        if roots.len() > usize::from(u16::MAX) {
-            return Err(vol_err(Path::new(""), "too many volumes"));
+        if roots.len() != layout.shards() {
+            return Err(vol_err(
+                Path::new(""),
+                format!("layout {layout} does not span {} volumes", roots.len()),
+            ));
         }
-        let mut volumes = Vec::with_capacity(roots.len());
+        let mut list = Vec::with_capacity(roots.len());
         for root in roots {
             match fs::metadata(root) {
                 Ok(m) if m.is_dir() => {}
@@ -107,64 +191,104 @@ impl DataStore {
                 }
                 Err(e) => return Err(vol_err(root, e)),
             }
-            let v = Volume { root: root.clone() };
+            let v = Volume {
+                root: root.clone(),
+                online: AtomicBool::new(true),
+            };
             prepare(&v)?;
-            volumes.push(v);
+            list.push(v);
         }
-        Ok(Self { volumes })
+        Ok(Self {
+            vols: Arc::new(Volumes { list }),
+            layout,
+            queue: Arc::new(HealQueue::default()),
+        })
     }
 
-    /// Where the embedded metadata database lives.
-    pub fn meta_path(&self) -> PathBuf {
-        self.volumes[0].sys().join("meta.redb")
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// Where the embedded metadata database's replicas live: one per volume.
+    pub fn meta_paths(&self) -> Vec<PathBuf> {
+        self.vols
+            .list
+            .iter()
+            .map(|v| v.sys().join("meta.redb"))
+            .collect()
     }
 
     pub fn volume_roots(&self) -> Vec<&Path> {
-        self.volumes.iter().map(|v| v.root.as_path()).collect()
+        self.vols.list.iter().map(|v| v.root.as_path()).collect()
     }
 
-    /// Starts a new data file. The volume is chosen from the random id, spreading load.
-    pub fn create(&self, mut header: ShardHeader) -> Result<BlockWriter, DataError> {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let n = self.volumes.len() as u128;
-        let vol_index = (uuid::Uuid::parse_str(&id).map(|u| u.as_u128()).unwrap_or(0) % n) as u16;
-        let vol = &self.volumes[usize::from(vol_index)];
-        header.data_shards = 1;
-        header.parity_shards = 0;
-        header.shard_index = 0;
-        let tmp = vol.tmp().join(&id);
-        let dest = vol.data_file(&id);
-        BlockWriter::create(id, vol_index, tmp, dest, &header)
+    pub fn volume_status(&self) -> Vec<VolumeStatus> {
+        self.vols
+            .list
+            .iter()
+            .map(|v| VolumeStatus {
+                root: v.root.clone(),
+                online: v.is_online(),
+            })
+            .collect()
     }
 
-    fn path_of(&self, r: &DataRef) -> Result<PathBuf, DataError> {
-        let vol = r
-            .volumes
-            .first()
-            .and_then(|&v| self.volumes.get(usize::from(v)))
-            .ok_or_else(|| {
-                DataError::corrupt(Path::new(&r.id), "data reference names an unknown volume")
-            })?;
-        if r.id.len() != 32 || !r.id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(DataError::corrupt(Path::new(&r.id), "malformed data id"));
-        }
-        Ok(vol.data_file(&r.id))
-    }
-
-    /// Opens a committed data file for verified reads.
-    pub fn open_read(&self, r: &DataRef) -> Result<BlockReader, DataError> {
-        BlockReader::open(&self.path_of(r)?)
-    }
-
-    /// Removes a data file no longer referenced. Best effort: a leftover is swept at start.
-    pub fn remove(&self, r: &DataRef) {
-        match self.path_of(r).map(|p| (fs::remove_file(&p), p)) {
-            Ok((Ok(()), _)) => {}
-            Ok((Err(e), _)) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Ok((Err(e), p)) => {
-                tracing::warn!(path = %p.display(), error = %e, "could not remove data file")
+    /// Finds volumes that went away (directory gone, `format.json` wiped, no longer writable)
+    /// and offline volumes that are usable again; a volume that comes back empty (a replaced
+    /// drive) is formatted afresh. Called periodically by the server's monitor.
+    pub fn check_volumes(&self) -> VolumeChanges {
+        let mut changes = VolumeChanges::default();
+        for (i, v) in self.vols.list.iter().enumerate() {
+            if v.is_online() {
+                if v.probe() {
+                    continue;
+                }
+                v.online.store(false, Ordering::Release);
+                tracing::error!(volume = %v.root.display(), "volume is gone or not writable; marked offline");
+                changes.went_offline.push(i);
             }
-            Err(e) => tracing::warn!(error = %e, "could not remove data file"),
+            // Offline (or just taken offline): usable again, or replaced by an empty drive?
+            if v.root.is_dir() && prepare(v).is_ok() && v.probe() {
+                v.online.store(true, Ordering::Release);
+                tracing::warn!(volume = %v.root.display(), "volume is back online; its shards will be healed");
+                changes.came_back.push(i);
+            }
+        }
+        changes
+    }
+
+    /// Starts a new object's data: one file per shard, each on its own volume.
+    pub fn create(&self, header: ShardHeader) -> Result<ErasureWriter, DataError> {
+        ErasureWriter::create(self.vols.clone(), self.layout, header)
+    }
+
+    /// Opens a committed object's data for verified reads.
+    pub fn open_read(&self, r: &DataRef) -> Result<ErasureReader, DataError> {
+        ErasureReader::open(self.vols.clone(), self.queue.clone(), r)
+    }
+
+    /// Data references whose reads met a missing or damaged shard since the last call.
+    pub fn take_damaged(&self, max: usize) -> Vec<DataRef> {
+        self.queue.take(max)
+    }
+
+    /// Removes a data reference's files no longer referenced. Best effort: a leftover is swept
+    /// at start.
+    pub fn remove(&self, r: &DataRef) {
+        if r.id.len() != 32 || !r.id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            tracing::warn!(id = %r.id, "not removing a malformed data id");
+            return;
+        }
+        for &vi in &r.volumes {
+            let Some(v) = self.vols.get(vi) else { continue };
+            let p = v.data_file(&r.id);
+            match fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(path = %p.display(), error = %e, "could not remove data file")
+                }
+            }
         }
     }
 
@@ -172,7 +296,7 @@ impl DataStore {
     /// sweep and for rebuilding an index from the data.
     pub fn stored_files(&self, before: SystemTime) -> Vec<StoredFile> {
         let mut out = Vec::new();
-        for (vi, vol) in self.volumes.iter().enumerate() {
+        for (vi, vol) in self.vols.list.iter().enumerate() {
             let Ok(fanout) = fs::read_dir(vol.data()) else {
                 continue;
             };

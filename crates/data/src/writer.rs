@@ -1,13 +1,12 @@
 //! Streaming writer of one data file: streams each block into the file while hashing it, writes
 //! the block's checksum after it, and on `finish` syncs the file, renames it into place and
-//! syncs the directory.
+//! syncs the directory. One writer makes one file: a whole object's bytes on a single volume, or
+//! one shard of an erasure-coded object.
 
 use std::fs;
 use std::path::PathBuf;
 
 use xxhash_rust::xxh3::Xxh3;
-
-use rustfs_meta::DataRef;
 
 use crate::DataError;
 use crate::format::ShardHeader;
@@ -16,8 +15,6 @@ use crate::volume::sync_dir;
 
 /// Writes a data file. Dropping it without [`BlockWriter::finish`] deletes the partial file.
 pub struct BlockWriter {
-    id: String,
-    volume: u16,
     tmp: PathBuf,
     dest: PathBuf,
     sink: Option<Sink>,
@@ -31,8 +28,6 @@ pub struct BlockWriter {
 
 impl BlockWriter {
     pub(crate) fn create(
-        id: String,
-        volume: u16,
         tmp: PathBuf,
         dest: PathBuf,
         header: &ShardHeader,
@@ -41,8 +36,6 @@ impl BlockWriter {
         sink.write_all(&header.encode())
             .map_err(|e| DataError::io(&tmp, e))?;
         Ok(Self {
-            id,
-            volume,
             tmp,
             dest,
             sink: Some(sink),
@@ -102,8 +95,9 @@ impl BlockWriter {
         Ok(())
     }
 
-    /// Makes the file durable and visible under its final name; returns the reference to store.
-    pub fn finish(mut self) -> Result<DataRef, DataError> {
+    /// Makes the file durable and visible under its final name (replacing a file of that name,
+    /// which is how a repaired shard takes the place of a damaged one).
+    pub fn finish(mut self) -> Result<(), DataError> {
         if self.in_block > 0 {
             self.end_block()?;
         }
@@ -111,19 +105,20 @@ impl BlockWriter {
             .sink
             .take()
             .ok_or_else(|| DataError::corrupt(&self.tmp, "writer already closed"))?;
-        sink.finish().map_err(|e| DataError::io(&self.tmp, e))?;
-        fs::rename(&self.tmp, &self.dest).map_err(|e| DataError::io(&self.dest, e))?;
-        if let Some(dir) = self.dest.parent() {
-            sync_dir(dir)?;
+        let synced = rustfs_meta::faults::sync_point().and_then(|()| sink.finish());
+        if let Err(e) = synced {
+            let _ = fs::remove_file(&self.tmp);
+            return Err(DataError::io(&self.tmp, e));
         }
-        Ok(DataRef {
-            id: std::mem::take(&mut self.id),
-            size: self.size,
-            block_size: self.block_size as u32,
-            data_shards: 1,
-            parity_shards: 0,
-            volumes: vec![self.volume],
-        })
+        fs::rename(&self.tmp, &self.dest).map_err(|e| DataError::io(&self.dest, e))?;
+        if let Some(dir) = self.dest.parent()
+            && let Err(e) = sync_dir(dir)
+        {
+            // The rename may not have reached the disk: the file must not be relied on.
+            let _ = fs::remove_file(&self.dest);
+            return Err(e);
+        }
+        Ok(())
     }
 }
 

@@ -12,6 +12,9 @@ pub enum MetaError {
     /// The database file could not be opened, read or written.
     #[error("metadata storage error: {0}")]
     Storage(String),
+    /// Too few metadata replicas are online to commit durably.
+    #[error("only {available} metadata replicas are online; {needed} are needed")]
+    Quorum { needed: usize, available: usize },
     /// The committer thread is gone (the server is shutting down).
     #[error("metadata store is closed")]
     Closed,

@@ -5,7 +5,9 @@
 //! S3 error codes or where object bytes live on disk: a record only carries an opaque data
 //! reference produced by the data layer.
 
+mod backend;
 pub mod error;
+pub mod faults;
 pub mod keys;
 pub mod records;
 pub mod redb_store;
@@ -13,5 +15,5 @@ pub mod store;
 
 pub use error::MetaError;
 pub use records::*;
-pub use redb_store::RedbStore;
+pub use redb_store::{RedbStore, ReplicaStatus};
 pub use store::{Batch, Check, MetaStore, ScanStep, Table};

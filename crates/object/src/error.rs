@@ -71,4 +71,25 @@ impl From<tokio::task::JoinError> for ObjectError {
     }
 }
 
+impl ObjectError {
+    /// A metadata commit failed in a way that leaves its outcome unknown (it may have reached
+    /// some replicas): the files it references must be kept; the orphan sweep reclaims them if
+    /// the commit did not land.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            ObjectError::Meta(MetaError::Storage(_) | MetaError::Closed)
+        )
+    }
+
+    /// Too few volumes or metadata replicas are online for the request: retry later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            ObjectError::Meta(MetaError::Quorum { .. })
+                | ObjectError::Data(DataError::Quorum { .. })
+        )
+    }
+}
+
 pub type Result<T, E = ObjectError> = std::result::Result<T, E>;

@@ -8,6 +8,7 @@ mod bucket;
 pub mod checksum;
 pub mod conditions;
 mod error;
+mod heal;
 pub mod ingest;
 mod list;
 mod multipart;
@@ -16,6 +17,7 @@ mod objects;
 pub mod range;
 mod read;
 mod sweep;
+pub use heal::{HealReport, HealState, MaintenanceReport};
 pub use sweep::SweepReport;
 
 use std::path::PathBuf;
@@ -28,9 +30,10 @@ pub use list::{ListEntry, ListPage, ListQuery, UploadListPage, UploadListQuery};
 pub use multipart::{CompletePart, CreateUpload, PartListPage, UploadedPart};
 pub use objects::{CopySource, ObjectBody, OpenedObject, PutOptions};
 pub use range::ByteRange;
+pub use rustfs_data::{DataError, Layout, VolumeStatus};
 pub use rustfs_meta::{
-    BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, ObjectMeta, ObjectRecord,
-    PartRecord, UploadRecord,
+    BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, MetaError, ObjectMeta,
+    ObjectRecord, PartRecord, ReplicaStatus, UploadRecord,
 };
 
 use rustfs_data::DataStore;
@@ -44,15 +47,37 @@ pub const MAX_PART_NUMBER: u32 = 10_000;
 /// Entry point of the object layer.
 pub struct ObjectStore {
     meta: Arc<dyn MetaStore>,
+    /// The same store as `meta`, for replica health and resync.
+    replicas: Arc<RedbStore>,
     data: Arc<DataStore>,
+    heal: heal::HealTracker,
 }
 
 impl ObjectStore {
-    /// Opens the volumes and the embedded metadata store on the first one.
+    /// Opens the volumes with the default erasure layout for their number.
     pub fn open(volumes: &[PathBuf]) -> Result<Self> {
-        let data = Arc::new(DataStore::open(volumes)?);
-        let meta: Arc<dyn MetaStore> = Arc::new(RedbStore::open(&data.meta_path())?);
-        Ok(Self { meta, data })
+        Self::open_with(volumes, Layout::default_for(volumes.len())?)
+    }
+
+    /// Opens the volumes (data striped as `layout` says) and the embedded metadata store,
+    /// replicated on every volume.
+    pub fn open_with(volumes: &[PathBuf], layout: Layout) -> Result<Self> {
+        let data = Arc::new(DataStore::open(volumes, layout)?);
+        let replicas = Arc::new(RedbStore::open_replicated(
+            &data.meta_paths(),
+            layout.write_quorum(),
+        )?);
+        let meta: Arc<dyn MetaStore> = replicas.clone();
+        Ok(Self {
+            meta,
+            replicas,
+            data,
+            heal: heal::HealTracker::default(),
+        })
+    }
+
+    pub fn layout(&self) -> Layout {
+        self.data.layout()
     }
 
     pub fn volume_roots(&self) -> Vec<PathBuf> {

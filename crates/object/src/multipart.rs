@@ -206,11 +206,14 @@ impl ObjectStore {
                 }
                 Err(MetaError::Conflict(1)) => continue,
                 Err(e) => {
-                    self.discard_files(std::slice::from_ref(&rec.segment));
-                    return Err(match e {
+                    let e = match e {
                         MetaError::Conflict(_) => ObjectError::NoSuchUpload,
                         e => e.into(),
-                    });
+                    };
+                    if !e.outcome_unknown() {
+                        self.discard_files(std::slice::from_ref(&rec.segment));
+                    }
+                    return Err(e);
                 }
             }
         }

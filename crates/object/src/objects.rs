@@ -148,7 +148,9 @@ impl ObjectStore {
         let committed = self
             .commit_object(bucket, key, rec, blobs, &opts.conditions, None)
             .await;
-        if committed.is_err() {
+        if let Err(e) = &committed
+            && !e.outcome_unknown()
+        {
             self.discard_files(&written);
         }
         committed

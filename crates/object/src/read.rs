@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::Stream;
-use rustfs_data::{BlockReader, DataStore};
+use rustfs_data::{DataStore, ErasureReader};
 use rustfs_meta::{Body, DataRef, MetaStore, Segment, Table};
 
 use crate::ObjectError;
@@ -15,7 +15,7 @@ const EAGER_OPEN: usize = 16;
 
 pub(crate) enum Source {
     Blob(Bytes),
-    File(Arc<BlockReader>),
+    File(Arc<ErasureReader>),
     Later(DataRef),
 }
 
@@ -70,7 +70,7 @@ pub(crate) fn open_pieces(
     Ok(pieces)
 }
 
-fn open_checked(data: &DataStore, r: &DataRef) -> Result<BlockReader, ObjectError> {
+fn open_checked(data: &DataStore, r: &DataRef) -> Result<ErasureReader, ObjectError> {
     let reader = data.open_read(r)?;
     if reader.size() != r.size {
         return Err(ObjectError::Data(rustfs_data::DataError::Corrupt {

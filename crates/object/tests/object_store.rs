@@ -9,21 +9,8 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use rustfs_object::*;
 
-fn body(
-    data: &[u8],
-) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Unpin + Send + 'static {
-    let chunks: Vec<Result<Bytes, std::io::Error>> = data
-        .chunks(64 * 1024 + 7)
-        .map(|c| Ok(Bytes::copy_from_slice(c)))
-        .collect();
-    futures::stream::iter(chunks)
-}
-
-fn payload(n: usize, seed: u8) -> Vec<u8> {
-    (0..n)
-        .map(|i| ((i as u64 * 2654435761 + seed as u64) >> 7) as u8)
-        .collect()
-}
+mod common;
+use common::{body, payload};
 
 async fn setup() -> (tempfile::TempDir, ObjectStore) {
     let dir = tempfile::tempdir().unwrap();

@@ -45,6 +45,10 @@ pub fn to_s3(e: ObjectError) -> S3Error {
             (C::IncompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header.".into())
         }
         ObjectError::Contended => (C::SlowDown, "Please reduce your request rate.".into()),
+        e if e.is_unavailable() => {
+            tracing::warn!(error = %e, "request refused: not enough volumes online");
+            (C::ServiceUnavailable, "Not enough volumes are online to serve this request with the configured redundancy. Please try again.".into())
+        }
         ObjectError::Meta(_) | ObjectError::Data(_) | ObjectError::Task(_) => {
             tracing::error!(error = %e, "internal error");
             (C::InternalError, "We encountered an internal error. Please try again.".into())
@@ -71,5 +75,10 @@ mod tests {
         assert_eq!(status(ObjectError::KeyTooLong), Some(400));
         assert_eq!(status(ObjectError::Contended), Some(503));
         assert_eq!(status(ObjectError::Task("x".into())), Some(500));
+        let quorum = rustfs_object::DataError::Quorum {
+            needed: 3,
+            available: 2,
+        };
+        assert_eq!(status(ObjectError::Data(quorum)), Some(503));
     }
 }

@@ -4,6 +4,7 @@
 //! S3 error codes ([`errors`]). Routing, XML, SigV4 (header, presigned, streaming chunks,
 //! trailers) and virtual-host parsing are s3s'. It must not know how objects are stored.
 
+pub mod admin;
 pub mod auth;
 mod body;
 mod convert;

@@ -22,6 +22,8 @@ pub enum Command {
     Server(ServerArgs),
     /// Measure an S3 endpoint (any server): ops/s, MiB/s, latency percentiles.
     Bench(rustfs_bench::BenchArgs),
+    /// Check every object on a running server and repair missing or damaged shards.
+    Heal(crate::heal_cmd::HealArgs),
 }
 
 #[derive(Args, Debug)]
@@ -52,6 +54,16 @@ pub struct ServerArgs {
     pub console_enable: bool,
     #[arg(long, env = "RUSTFS_CONSOLE_ADDRESS")]
     pub console_address: Option<String>,
+    /// Parity shards per object, as `EC:<parity>` (default by volume count: 1 volume EC:0,
+    /// 2-3 EC:1, 4-5 EC:2, 6-7 EC:3, 8+ EC:4). At most half the volumes.
+    #[arg(long, env = "RUSTFS_STORAGE_CLASS_STANDARD")]
+    pub storage_class: Option<String>,
+    /// Seconds between background deep heal passes (0 disables them).
+    #[arg(long, env = "RUSTFS_SCANNER_INTERVAL", default_value_t = 86_400)]
+    pub scanner_interval: u64,
+    /// MiB per second a background heal pass may read.
+    #[arg(long, env = "RUSTFS_SCANNER_RATE", default_value_t = 64)]
+    pub scanner_rate: u64,
     /// Serve the default credentials on a non-loopback address anyway.
     #[arg(
         long,

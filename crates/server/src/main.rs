@@ -2,6 +2,7 @@
 //! S3 until SIGTERM or Ctrl-C. Everything S3 lives in the library crates.
 
 mod config;
+mod heal_cmd;
 mod http_layer;
 mod serve;
 mod tls;
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Server(args) => runtime.block_on(serve::server(args)),
         Command::Bench(args) => runtime.block_on(rustfs_bench::run(args)),
+        Command::Heal(args) => runtime.block_on(heal_cmd::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,8 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use rustfs_object::ObjectStore;
+use rustfs_object::{Layout, ObjectStore};
 use rustfs_s3::RustFsS3;
+use rustfs_s3::admin::AdminApi;
 use rustfs_s3::auth::Keyring;
 use s3s::service::S3ServiceBuilder;
 use tokio::net::TcpListener;
@@ -68,7 +69,12 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     }
     raise_open_file_limit();
 
-    let opened = tokio::task::spawn_blocking(move || ObjectStore::open(&volumes))
+    let layout = match &args.storage_class {
+        Some(class) => Layout::from_storage_class(volumes.len(), class),
+        None => Layout::default_for(volumes.len()),
+    }
+    .map_err(|e| format!("invalid erasure layout: {e}"))?;
+    let opened = tokio::task::spawn_blocking(move || ObjectStore::open_with(&volumes, layout))
         .await
         .map_err(|e| e.to_string())?;
     let store = Arc::new(opened.map_err(|e| format!("cannot open the volumes: {e}"))?);
@@ -79,6 +85,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
 
     let mut builder = S3ServiceBuilder::new(RustFsS3::new(store.clone(), args.region.clone()));
     let mut keys = Keyring::new();
+    builder.set_route(AdminApi::new(store.clone(), access_key.clone()));
     keys.add(access_key, secret_key);
     builder.set_auth(keys);
     let domains: Vec<&str> = args
@@ -107,6 +114,12 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         }
     });
 
+    tokio::spawn(maintenance(
+        store.clone(),
+        args.scanner_interval,
+        args.scanner_rate,
+    ));
+
     let scheme = if tls.is_some() { "https" } else { "http" };
     let roots: Vec<String> = store
         .volume_roots()
@@ -122,7 +135,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         _ => (local.to_string(), ""),
     };
     println!(
-        "RustFS {}: serving S3 on {scheme}://{shown} (volumes: {}; region: {}{scope})",
+        "RustFS {}: serving S3 on {scheme}://{shown} (volumes: {}; erasure {layout}; region: {}{scope})",
         env!("CARGO_PKG_VERSION"),
         roots.join(", "),
         args.region
@@ -137,6 +150,36 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     run(listener, tls, service, shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often volumes and metadata replicas are checked and reported damage is repaired.
+const MAINTENANCE_TICK: Duration = Duration::from_secs(2);
+/// Every this many ticks, offline metadata replicas are retried even if no volume came back.
+const RESYNC_EVERY: u64 = 15;
+
+/// Background upkeep: volume health, replica resync, repair of damage reads found, a heal pass
+/// when a volume comes back, and a rate-limited deep pass every `interval` seconds.
+async fn maintenance(store: Arc<ObjectStore>, interval: u64, rate_mib: u64) {
+    let mut tick = tokio::time::interval(MAINTENANCE_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut n: u64 = 0;
+    let mut last_deep = tokio::time::Instant::now();
+    let mut heal_wanted = false;
+    loop {
+        tick.tick().await;
+        n += 1;
+        let report = store.maintain(n.is_multiple_of(RESYNC_EVERY)).await;
+        // A volume came back (or was replaced): rebuild the shards it should hold, as soon as
+        // no other pass is running.
+        heal_wanted |= !report.volumes_back.is_empty();
+        if heal_wanted && store.start_heal(false, None).is_some() {
+            heal_wanted = false;
+        }
+        if interval > 0 && last_deep.elapsed() >= Duration::from_secs(interval) {
+            last_deep = tokio::time::Instant::now();
+            let _ = store.start_heal(true, Some(rate_mib.saturating_mul(1 << 20)));
+        }
+    }
 }
 
 async fn shutdown_signal() {

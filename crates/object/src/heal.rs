@@ -1,0 +1,315 @@
+//! Keeping redundancy whole: the periodic maintenance tick (volume and metadata-replica health,
+//! repair of objects whose reads met damage) and the full heal pass, which visits every stored
+//! object and part, checks each shard (with `deep`, every block checksum) and rewrites what is
+//! missing or damaged from the others. Progress and the last result are kept for the admin API.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rustfs_meta::{Body, ObjectRecord, PartRecord, ScanStep, Segment, Table, decode};
+use serde::Serialize;
+
+use crate::{ObjectStore, now_ms};
+
+/// Rows visited per metadata read during a heal pass (the read snapshot is not held while
+/// healing).
+const PAGE: usize = 256;
+/// Names of unrecoverable objects kept in a report (the count is exact).
+const MAX_NAMED: usize = 100;
+
+/// What one heal pass found and did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct HealReport {
+    pub deep: bool,
+    /// Objects and parts whose data was checked.
+    pub objects_checked: u64,
+    pub bytes_checked: u64,
+    pub shards_damaged: u64,
+    pub shards_repaired: u64,
+    /// Damaged shards on volumes that are offline: repaired once they are back.
+    pub shards_offline: u64,
+    pub unrecoverable: u64,
+    /// `bucket/key` of the first unrecoverable objects.
+    pub unrecoverable_objects: Vec<String>,
+    pub replicas_resynced: usize,
+}
+
+/// The heal pass as the admin API reports it.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum HealState {
+    #[default]
+    Idle,
+    Running {
+        id: u64,
+        started_ms: i64,
+        progress: HealReport,
+    },
+    Done {
+        id: u64,
+        started_ms: i64,
+        finished_ms: i64,
+        report: HealReport,
+    },
+    /// The pass asked for is not known (never started, or too old).
+    Unknown { id: u64 },
+}
+
+impl HealState {
+    fn id(&self) -> Option<u64> {
+        match self {
+            HealState::Running { id, .. } | HealState::Done { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+}
+
+/// Finished passes remembered, so a caller following one pass still finds its result after
+/// another pass started.
+const HISTORY: usize = 16;
+
+#[derive(Default)]
+struct Passes {
+    next_id: u64,
+    current: HealState,
+    history: std::collections::VecDeque<HealState>,
+}
+
+#[derive(Default)]
+pub(crate) struct HealTracker {
+    state: Mutex<Passes>,
+}
+
+/// What one maintenance tick changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MaintenanceReport {
+    pub volumes_offline: Vec<usize>,
+    pub volumes_back: Vec<usize>,
+    pub replicas_offline: usize,
+    pub replicas_resynced: usize,
+    pub healed: u64,
+}
+
+impl ObjectStore {
+    pub fn volume_status(&self) -> Vec<crate::VolumeStatus> {
+        self.data.volume_status()
+    }
+
+    pub fn replica_status(&self) -> Vec<crate::ReplicaStatus> {
+        self.replicas.replica_status()
+    }
+
+    /// The running or last heal pass, or with `id`, that pass.
+    pub fn heal_state(&self, id: Option<u64>) -> HealState {
+        let Ok(p) = self.heal.state.lock() else {
+            return HealState::Idle;
+        };
+        match id {
+            None => p.current.clone(),
+            Some(id) if p.current.id() == Some(id) => p.current.clone(),
+            Some(id) => p
+                .history
+                .iter()
+                .find(|s| s.id() == Some(id))
+                .cloned()
+                .unwrap_or(HealState::Unknown { id }),
+        }
+    }
+
+    /// One maintenance tick: finds volumes gone or back and vanished metadata replicas,
+    /// rebuilds replicas where their volume is usable (`resync`: every tick a volume came back,
+    /// and on the caller's slower cadence otherwise), and repairs objects whose reads met
+    /// damage.
+    pub async fn maintain(&self, resync: bool) -> MaintenanceReport {
+        let mut report = self.check_health(resync).await;
+        for r in self.data.take_damaged(64) {
+            let mut h = HealReport::default();
+            self.heal_ref(&r, true, "(queued)", &mut h).await;
+            report.healed += h.shards_repaired;
+        }
+        report
+    }
+
+    /// Volume probes (a wiped volume goes offline and, its directory being there, comes back
+    /// formatted), metadata replica checks, and replica rebuilds when a volume came back or
+    /// `resync` asks.
+    async fn check_health(&self, resync: bool) -> MaintenanceReport {
+        let data = self.data.clone();
+        let changes = tokio::task::spawn_blocking(move || data.check_volumes())
+            .await
+            .unwrap_or_default();
+        let mut report = MaintenanceReport {
+            volumes_offline: changes.went_offline,
+            volumes_back: changes.came_back,
+            replicas_offline: self.replicas.check_replicas(),
+            ..Default::default()
+        };
+        let any_offline = self.replicas.replica_status().iter().any(|r| !r.online);
+        if any_offline && (resync || !report.volumes_back.is_empty()) {
+            report.replicas_resynced = self.replicas.resync().await;
+        }
+        report
+    }
+
+    /// Starts a heal pass in the background unless one is running; returns the new pass's id.
+    pub fn start_heal(self: &std::sync::Arc<Self>, deep: bool, rate: Option<u64>) -> Option<u64> {
+        let started_ms = now_ms();
+        let id = {
+            let mut p = self.heal.state.lock().ok()?;
+            if matches!(p.current, HealState::Running { .. }) {
+                return None;
+            }
+            p.next_id += 1;
+            let id = p.next_id;
+            let done = std::mem::replace(
+                &mut p.current,
+                HealState::Running {
+                    id,
+                    started_ms,
+                    progress: HealReport {
+                        deep,
+                        ..Default::default()
+                    },
+                },
+            );
+            if done.id().is_some() {
+                if p.history.len() >= HISTORY {
+                    p.history.pop_front();
+                }
+                p.history.push_back(done);
+            }
+            id
+        };
+        let this = self.clone();
+        tokio::spawn(async move {
+            let report = this.heal_pass(deep, rate).await;
+            tracing::info!(?report, "heal pass finished");
+            if let Ok(mut p) = this.heal.state.lock() {
+                p.current = HealState::Done {
+                    id,
+                    started_ms,
+                    finished_ms: now_ms(),
+                    report,
+                };
+            }
+        });
+        Some(id)
+    }
+
+    /// Visits every stored object and part and repairs damaged shards; `rate` bounds the bytes
+    /// checked per second (a background pass must not starve client I/O).
+    pub async fn heal_pass(&self, deep: bool, rate: Option<u64>) -> HealReport {
+        let health = self.check_health(true).await;
+        let mut report = HealReport {
+            deep,
+            replicas_resynced: health.replicas_resynced,
+            ..Default::default()
+        };
+        let started = Instant::now();
+        for table in [Table::Objects, Table::Parts] {
+            let mut cursor: Vec<u8> = Vec::new();
+            loop {
+                let page = match self.page(table, &cursor) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::error!(error = %e, "heal pass cannot read metadata; stopping");
+                        return report;
+                    }
+                };
+                let Some((last, _)) = page.last() else { break };
+                cursor = last.clone();
+                cursor.push(0);
+                for (key, value) in &page {
+                    let (name, segments) = describe(table, key, value);
+                    for seg in segments {
+                        self.heal_segment(&seg, deep, &name, &mut report).await;
+                    }
+                    self.publish(&report);
+                    if let Some(rate) = rate.filter(|r| *r > 0) {
+                        let due =
+                            Duration::from_secs_f64(report.bytes_checked as f64 / rate as f64);
+                        if let Some(wait) = due.checked_sub(started.elapsed()) {
+                            tokio::time::sleep(wait).await;
+                        }
+                    }
+                }
+                if page.len() < PAGE {
+                    break;
+                }
+            }
+        }
+        report
+    }
+
+    fn page(&self, table: Table, from: &[u8]) -> crate::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut out = Vec::with_capacity(PAGE);
+        self.meta.scan(table, from, b"", &mut |k, v| {
+            out.push((k.to_vec(), v.to_vec()));
+            if out.len() >= PAGE {
+                ScanStep::Stop
+            } else {
+                ScanStep::Next
+            }
+        })?;
+        Ok(out)
+    }
+
+    fn publish(&self, progress: &HealReport) {
+        if let Ok(mut st) = self.heal.state.lock()
+            && let HealState::Running { progress: p, .. } = &mut st.current
+        {
+            *p = progress.clone();
+        }
+    }
+
+    async fn heal_segment(&self, seg: &Segment, deep: bool, name: &str, report: &mut HealReport) {
+        if let Body::Stored(r) = &seg.body {
+            self.heal_ref(r, deep, name, report).await;
+        }
+    }
+
+    async fn heal_ref(
+        &self,
+        r: &rustfs_meta::DataRef,
+        deep: bool,
+        name: &str,
+        report: &mut HealReport,
+    ) {
+        let data = self.data.clone();
+        let target = r.clone();
+        let outcome = tokio::task::spawn_blocking(move || data.heal(&target, deep)).await;
+        report.objects_checked += 1;
+        report.bytes_checked += r.size;
+        match outcome {
+            Ok(Ok(o)) => {
+                report.shards_damaged += o.damaged as u64;
+                report.shards_repaired += o.repaired as u64;
+                report.shards_offline += o.skipped_offline as u64;
+            }
+            // Deleted or overwritten since the scan read its record.
+            Ok(Err(rustfs_data::DataError::NotFound(_))) => {}
+            Ok(Err(e)) => {
+                tracing::error!(object = name, error = %e, "object data cannot be repaired");
+                report.unrecoverable += 1;
+                if report.unrecoverable_objects.len() < MAX_NAMED {
+                    report.unrecoverable_objects.push(name.to_string());
+                }
+            }
+            Err(e) => tracing::error!(object = name, error = %e, "heal task failed"),
+        }
+    }
+}
+
+/// A readable name and the segments of an object or part row.
+fn describe(table: Table, key: &[u8], value: &[u8]) -> (String, Vec<Segment>) {
+    let name = String::from_utf8_lossy(key).replace('\0', "/");
+    let segments = match table {
+        Table::Objects => decode::<ObjectRecord>(value)
+            .map(|r| r.segments)
+            .unwrap_or_default(),
+        _ => decode::<PartRecord>(value)
+            .map(|p| vec![p.segment])
+            .unwrap_or_default(),
+    };
+    (name, segments)
+}

@@ -1,0 +1,21 @@
+//! Helpers shared by the object-layer integration tests.
+
+use bytes::Bytes;
+
+/// A request body as a stream of odd-sized chunks (so block boundaries fall inside chunks).
+pub fn body(
+    data: &[u8],
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Unpin + Send + 'static {
+    let chunks: Vec<Result<Bytes, std::io::Error>> = data
+        .chunks(64 * 1024 + 7)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    futures::stream::iter(chunks)
+}
+
+/// Deterministic bytes that differ by seed.
+pub fn payload(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| ((i as u64 * 2654435761 + seed as u64) >> 7) as u8)
+        .collect()
+}
