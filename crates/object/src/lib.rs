@@ -5,8 +5,10 @@
 //! headers or the `s3s` crate: the S3 edge translates requests in and [`ObjectError`]s out.
 
 mod bucket;
+mod bucket_config;
 pub mod checksum;
 pub mod conditions;
+pub mod cors;
 mod error;
 pub mod ingest;
 mod list;
@@ -16,7 +18,9 @@ mod objects;
 pub mod range;
 mod read;
 mod sweep;
+pub mod tagging;
 pub use sweep::SweepReport;
+pub use tagging::TagSet;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,8 +33,8 @@ pub use multipart::{CompletePart, CreateUpload, PartListPage, UploadedPart};
 pub use objects::{CopySource, ObjectBody, OpenedObject, PutOptions};
 pub use range::ByteRange;
 pub use rustfs_meta::{
-    BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, ObjectMeta, ObjectRecord,
-    PartRecord, UploadRecord,
+    BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, CorsRule, ObjectMeta,
+    ObjectRecord, PartRecord, UploadRecord,
 };
 
 use rustfs_data::DataStore;

@@ -7,6 +7,7 @@
 pub mod auth;
 mod body;
 mod convert;
+pub mod cors;
 pub mod errors;
 pub mod host;
 mod ops;

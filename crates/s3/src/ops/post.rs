@@ -1,0 +1,39 @@
+//! POST Object: browser form uploads.
+//!
+//! s3s parses the `multipart/form-data` body, verifies the policy signature (SigV4 or SigV2),
+//! and checks the policy itself before we run: expiration, every `eq` / `starts-with` /
+//! `content-length-range` condition (with the URL's bucket for `$bucket`), and that each form
+//! field is covered by a condition. It also answers per `success_action_redirect` /
+//! `success_action_status`. The form's standard fields (`Content-Type`, `x-amz-meta-*`,
+//! `x-amz-tagging`, checksums, ...) arrive as a PutObject input, so the upload is stored
+//! through the same path as a PUT.
+
+use http::HeaderValue;
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result};
+
+use super::object::put_from;
+use crate::RustFsS3;
+use crate::convert::set_object_checksum;
+
+impl RustFsS3 {
+    pub(super) async fn op_post_object(
+        &self,
+        req: S3Request<PostObjectInput>,
+    ) -> S3Result<S3Response<PostObjectOutput>> {
+        let rec = put_from!(self, req);
+        let quoted = format!("\"{}\"", rec.etag);
+        let mut out = PostObjectOutput {
+            // s3s writes this value verbatim into the PostResponse XML and the redirect's
+            // `etag` parameter, where S3 puts the quoted form.
+            e_tag: Some(ETag::Strong(quoted.clone())),
+            ..Default::default()
+        };
+        set_object_checksum!(out, rec);
+        let mut resp = S3Response::new(out);
+        if let Ok(v) = HeaderValue::from_str(&quoted) {
+            resp.headers.insert(http::header::ETAG, v);
+        }
+        Ok(resp)
+    }
+}
