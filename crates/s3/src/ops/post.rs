@@ -10,7 +10,7 @@
 
 use http::HeaderValue;
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result};
+use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
 use super::object::put_from;
 use crate::RustFsS3;
@@ -21,6 +21,14 @@ impl RustFsS3 {
         &self,
         req: S3Request<PostObjectInput>,
     ) -> S3Result<S3Response<PostObjectOutput>> {
+        // A policy is only meaningful with its signature; s3s treats a form without one as
+        // anonymous, and S3 refuses such a form.
+        if req.input.policy.is_some() && req.credentials.is_none() {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "Bucket POST must contain a field named 'Signature'.",
+            ));
+        }
         let rec = put_from!(self, req);
         let quoted = format!("\"{}\"", rec.etag);
         let mut out = PostObjectOutput {
