@@ -96,11 +96,18 @@ impl Cors {
                 "Insufficient information. Origin request header needed.",
             ));
         };
-        let (Some(bucket), Some(method)) = (&r.bucket, &r.method) else {
+        let Some(method) = &r.method else {
             return Some(error(
                 StatusCode::BAD_REQUEST,
                 "BadRequest",
                 "Invalid Access-Control-Request-Method header.",
+            ));
+        };
+        let Some(bucket) = &r.bucket else {
+            return Some(error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "A CORS preflight request must name a bucket.",
             ));
         };
         let rules = match self.store.bucket_cors(bucket) {
