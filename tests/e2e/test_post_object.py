@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from harness import REGION, xml_error_code
+from harness import REGION, MiB, xml_error_code
 
 
 def _expiry(seconds=600):
@@ -161,6 +161,16 @@ def test_policy_is_enforced(server, s3, bucket):
     r = post(server, bucket, v2_form(server, bucket, conditions, tagged))
     assert r.status_code == 400 and xml_error_code(r.content) == "InvalidTag"
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+
+
+def test_form_file_size_is_bounded(server, s3, bucket):
+    """s3s holds a form's file in memory: the server caps it (64 MiB) below S3's 5 GB."""
+    conditions = BASE(bucket)[:-1] + [["content-length-range", 0, 1 << 30]]
+    r = post(server, bucket, v2_form(server, bucket, conditions, FIELDS), data=b"x" * (64 * MiB + 1))
+    assert r.status_code == 400 and xml_error_code(r.content) == "EntityTooLarge"
+    r = post(server, bucket, v2_form(server, bucket, conditions, FIELDS), data=b"y" * (5 * MiB))
+    assert r.status_code == 204
+    assert s3.head_object(Bucket=bucket, Key="foo.txt")["ContentLength"] == 5 * MiB
 
 
 def test_unsigned_form_to_private_bucket_is_refused(server, s3, bucket):

@@ -154,12 +154,7 @@ impl Cors {
         if let Some(age) = rule.max_age_seconds {
             h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(age));
         }
-        h.insert(
-            header::VARY,
-            HeaderValue::from_static(
-                "Origin, Access-Control-Request-Headers, Access-Control-Request-Method",
-            ),
-        );
+        h.insert(header::VARY, vary());
         Some(resp)
     }
 
@@ -177,9 +172,16 @@ impl Cors {
         if let Some(age) = rule.max_age_seconds {
             h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(age));
         }
-        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+        h.insert(header::VARY, vary());
         Some(h)
     }
+}
+
+/// What a CORS answer depends on, for caches.
+fn vary() -> HeaderValue {
+    HeaderValue::from_static(
+        "Origin, Access-Control-Request-Headers, Access-Control-Request-Method",
+    )
 }
 
 /// The headers a matched rule grants, preflight or not.

@@ -81,6 +81,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     let mut keys = Keyring::new();
     keys.add(access_key, secret_key);
     builder.set_auth(keys);
+    builder.set_config(rustfs_s3::s3s_config());
     let domains: Vec<&str> = args
         .server_domains
         .iter()

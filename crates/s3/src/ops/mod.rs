@@ -7,6 +7,7 @@ mod list;
 mod multipart;
 mod object;
 mod post;
+pub use post::{POST_OBJECT_MAX_FILE_SIZE, s3s_config};
 mod tagging;
 
 use s3s::dto::*;

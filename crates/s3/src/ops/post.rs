@@ -8,6 +8,8 @@
 //! `x-amz-tagging`, checksums, ...) arrive as a PutObject input, so the upload is stored
 //! through the same path as a PUT.
 
+use std::sync::Arc;
+
 use http::HeaderValue;
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
@@ -15,6 +17,19 @@ use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use super::object::put_from;
 use crate::RustFsS3;
 use crate::convert::set_object_checksum;
+
+/// Largest file a browser form upload may carry. s3s reads the whole file into memory before
+/// the policy check (so it can enforce `content-length-range`), so this bounds the memory one
+/// POST can take; a larger file gets `EntityTooLarge`. Bigger uploads belong to PUT/multipart,
+/// which stream.
+pub const POST_OBJECT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
+/// s3s settings for the service: its defaults, with the POST file bound above.
+pub fn s3s_config() -> Arc<s3s::config::StaticConfigProvider> {
+    let mut config = s3s::config::S3Config::default();
+    config.post_object_max_file_size = POST_OBJECT_MAX_FILE_SIZE;
+    Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(config)))
+}
 
 impl RustFsS3 {
     pub(super) async fn op_post_object(
