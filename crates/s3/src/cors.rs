@@ -52,14 +52,7 @@ impl Cors {
         if !preflight && origin.is_none() {
             return None;
         }
-        let vhost = self.domains.as_ref().and_then(|d| {
-            let host = text(headers, header::HOST).or_else(|| uri.host().map(str::to_string))?;
-            d.bucket_of(&host).map(|(b, _)| b)
-        });
-        let bucket = vhost.or_else(|| {
-            let first = uri.path().trim_start_matches('/').split('/').next()?;
-            (!first.is_empty()).then(|| first.to_string())
-        });
+        let bucket = request_bucket(self.domains.as_ref(), uri, headers);
         let requested = text(headers, header::ACCESS_CONTROL_REQUEST_METHOD);
         let method = if preflight {
             requested
@@ -177,6 +170,19 @@ impl Cors {
     }
 }
 
+/// The bucket a request addresses: `BUCKET.DOMAIN` for a configured domain, else the first
+/// path segment.
+fn request_bucket(domains: Option<&Domains>, uri: &Uri, headers: &HeaderMap) -> Option<String> {
+    let vhost = domains.and_then(|d| {
+        let host = text(headers, header::HOST).or_else(|| uri.host().map(str::to_string))?;
+        d.bucket_of(&host).map(|(b, _)| b)
+    });
+    vhost.or_else(|| {
+        let first = uri.path().trim_start_matches('/').split('/').next()?;
+        (!first.is_empty()).then(|| first.to_string())
+    })
+}
+
 /// What a CORS answer depends on, for caches.
 fn vary() -> HeaderValue {
     HeaderValue::from_static(
@@ -231,4 +237,41 @@ fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
         HeaderValue::from_static("application/xml"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket(domains: Option<&Domains>, host: &str, uri: &str) -> Option<String> {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_str(host).unwrap());
+        request_bucket(domains, &uri.parse().unwrap(), &h)
+    }
+
+    #[test]
+    fn the_bucket_comes_from_the_host_or_the_path() {
+        let d = Domains::new(["s3.example.com"]).unwrap();
+        assert_eq!(
+            bucket(None, "127.0.0.1:9000", "/b/k/x?uploads").as_deref(),
+            Some("b")
+        );
+        assert_eq!(bucket(None, "127.0.0.1:9000", "/b").as_deref(), Some("b"));
+        assert_eq!(bucket(None, "127.0.0.1:9000", "/"), None);
+        assert_eq!(
+            bucket(Some(&d), "v.s3.example.com:9000", "/k").as_deref(),
+            Some("v")
+        );
+        assert_eq!(
+            bucket(Some(&d), "s3.example.com", "/p/k").as_deref(),
+            Some("p")
+        );
+    }
+
+    #[test]
+    fn preflight_errors_are_s3_xml() {
+        let r = error(StatusCode::FORBIDDEN, "AccessForbidden", "no");
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/xml");
+    }
 }
