@@ -35,6 +35,23 @@ pub struct BucketRecord {
     /// Access key id of the owner.
     pub owner: String,
     pub region: String,
+    /// Bucket tags (PutBucketTagging), sorted by key; `None` when no tag set is configured.
+    #[serde(default)]
+    pub tags: Option<Vec<(String, String)>>,
+    /// CORS rules (PutBucketCors), in the order given; `None` when not configured.
+    #[serde(default)]
+    pub cors: Option<Vec<CorsRule>>,
+}
+
+/// One CORS rule of a bucket, as PutBucketCors gives it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorsRule {
+    pub id: Option<String>,
+    pub allowed_methods: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub allowed_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age_seconds: Option<i32>,
 }
 
 /// The checksum algorithms S3 defines.
@@ -180,6 +197,9 @@ pub struct ObjectRecord {
     /// True when made by CompleteMultipartUpload (then each segment is a part).
     pub multipart: bool,
     pub segments: Vec<Segment>,
+    /// Object tags, sorted by key (PutObjectTagging, `x-amz-tagging`).
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
 }
 
 /// An in-progress multipart upload.
@@ -193,6 +213,9 @@ pub struct UploadRecord {
     pub meta: ObjectMeta,
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
     pub checksum_type: Option<ChecksumType>,
+    /// Tags given at creation, applied to the object at completion.
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
 }
 
 /// One uploaded part of a multipart upload.
@@ -232,10 +255,28 @@ mod tests {
                 checksum: None,
                 body: Body::Inline("blob".into()),
             }],
+            tags: vec![("k".into(), "v".into())],
         };
         let bytes = encode(&rec);
         assert_eq!(bytes[0], RECORD_VERSION);
         assert_eq!(decode::<ObjectRecord>(&bytes).unwrap(), rec);
+    }
+
+    #[test]
+    fn records_written_before_tags_and_cors_still_decode() {
+        #[derive(Serialize)]
+        struct OldBucket {
+            created_ms: i64,
+            owner: String,
+            region: String,
+        }
+        let old = OldBucket {
+            created_ms: 5,
+            owner: "o".into(),
+            region: "r".into(),
+        };
+        let rec: BucketRecord = decode(&encode(&old)).unwrap();
+        assert_eq!((rec.created_ms, rec.tags, rec.cors), (5, None, None));
     }
 
     #[test]
@@ -244,6 +285,8 @@ mod tests {
             created_ms: 1,
             owner: "o".into(),
             region: "r".into(),
+            tags: None,
+            cors: None,
         });
         bytes[0] = 99;
         assert!(matches!(

@@ -16,6 +16,8 @@ impl ObjectStore {
             created_ms: now_ms(),
             owner: owner.to_string(),
             region: region.to_string(),
+            tags: None,
+            cors: None,
         };
         let mut b = Batch::new();
         b.check(Check::Absent(Table::Buckets, name.as_bytes().to_vec()));

@@ -47,6 +47,14 @@ pub enum ObjectError {
     ChecksumMismatch { algorithm: &'static str },
     #[error("invalid checksum: {0}")]
     InvalidChecksum(String),
+    #[error("invalid tag: {0}")]
+    InvalidTag(String),
+    #[error("the tag set does not exist")]
+    NoSuchTagSet,
+    #[error("the CORS configuration does not exist")]
+    NoSuchCorsConfiguration,
+    #[error("malformed configuration: {0}")]
+    MalformedXml(String),
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     #[error("invalid request: {0}")]

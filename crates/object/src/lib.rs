@@ -5,8 +5,10 @@
 //! headers or the `s3s` crate: the S3 edge translates requests in and [`ObjectError`]s out.
 
 mod bucket;
+mod bucket_config;
 pub mod checksum;
 pub mod conditions;
+pub mod cors;
 mod error;
 mod heal;
 pub mod ingest;
@@ -18,7 +20,9 @@ pub mod range;
 mod read;
 mod sweep;
 pub use heal::{HealReport, HealState, MaintenanceReport};
+pub mod tagging;
 pub use sweep::SweepReport;
+pub use tagging::TagSet;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,7 +36,7 @@ pub use objects::{CopySource, ObjectBody, OpenedObject, PutOptions};
 pub use range::ByteRange;
 pub use rustfs_data::{DataError, Layout, VolumeStatus};
 pub use rustfs_meta::{
-    BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, MetaError, ObjectMeta,
+    BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, CorsRule, MetaError, ObjectMeta,
     ObjectRecord, PartRecord, ReplicaStatus, UploadRecord,
 };
 

@@ -26,6 +26,8 @@ pub struct CreateUpload {
     pub owner: String,
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
     pub checksum_type: Option<ChecksumType>,
+    /// Tags for the completed object (already validated, see [`crate::tagging`]).
+    pub tags: crate::TagSet,
 }
 
 /// One entry of a CompleteMultipartUpload request.
@@ -90,6 +92,7 @@ impl ObjectStore {
             meta: c.meta,
             checksum_algorithm: c.checksum_algorithm,
             checksum_type,
+            tags: c.tags,
         };
         let mut b = Batch::new();
         b.check(Check::Present(Table::Buckets, bucket.as_bytes().to_vec()));
@@ -366,6 +369,7 @@ impl ObjectStore {
             checksum,
             multipart: true,
             segments: used.iter().map(|p| p.segment.clone()).collect(),
+            tags: up.tags.clone(),
         };
         let ukey = keys::upload_key(bucket, key, upload_id);
         let part_keys: Vec<Vec<u8>> = stored

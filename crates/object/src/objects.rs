@@ -28,6 +28,9 @@ pub struct PutOptions {
     pub owner: String,
     pub checks: BodyChecks,
     pub conditions: WriteConditions,
+    /// Tags of the new object (validated, see [`crate::tagging`]). For a copy, `None` keeps
+    /// the source's tags (the `COPY` tagging directive); for a PUT it means no tags.
+    pub tags: Option<crate::TagSet>,
 }
 
 /// An object opened for reading: its record and the requested bytes.
@@ -142,6 +145,7 @@ impl ObjectStore {
                 }),
             multipart: false,
             segments: vec![got.segment],
+            tags: opts.tags.unwrap_or_default(),
         };
         let blobs: Vec<_> = got.blob.into_iter().collect();
         let written = rec.segments.clone();
@@ -374,6 +378,9 @@ impl ObjectStore {
         }
         if !replace_meta {
             opts.meta = src.record.meta.clone();
+        }
+        if opts.tags.is_none() {
+            opts.tags = Some(src.record.tags.clone());
         }
         if opts.checks.checksum.is_none()
             && let Some(c) = &src.record.checksum

@@ -39,6 +39,12 @@ pub fn to_s3(e: ObjectError) -> S3Error {
             (C::BadDigest, format!("The {algorithm} you specified did not match the calculated checksum."))
         }
         ObjectError::InvalidChecksum(m) => (C::InvalidRequest, m.clone()),
+        ObjectError::InvalidTag(m) => (C::InvalidTag, m.clone()),
+        ObjectError::NoSuchTagSet => (C::NoSuchTagSet, "The TagSet does not exist".into()),
+        ObjectError::NoSuchCorsConfiguration => {
+            (C::NoSuchCORSConfiguration, "The CORS configuration does not exist".into())
+        }
+        ObjectError::MalformedXml(m) => (C::MalformedXML, format!("The XML you provided was not well-formed or did not validate against our published schema: {m}")),
         ObjectError::InvalidArgument(m) => (C::InvalidArgument, m.clone()),
         ObjectError::InvalidRequest(m) => (C::InvalidRequest, m.clone()),
         ObjectError::IncompleteBody | ObjectError::Body(_) => {
@@ -80,5 +86,8 @@ mod tests {
             available: 2,
         };
         assert_eq!(status(ObjectError::Data(quorum)), Some(503));
+        assert_eq!(status(ObjectError::InvalidTag("x".into())), Some(400));
+        assert_eq!(status(ObjectError::NoSuchTagSet), Some(404));
+        assert_eq!(status(ObjectError::NoSuchCorsConfiguration), Some(404));
     }
 }

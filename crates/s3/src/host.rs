@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use s3s::S3Result;
 use s3s::host::{S3Host, VirtualHost};
 
+#[derive(Clone)]
 pub struct Domains {
     domains: Vec<String>,
 }

@@ -8,9 +8,11 @@ pub mod admin;
 pub mod auth;
 mod body;
 mod convert;
+pub mod cors;
 pub mod errors;
 pub mod host;
 mod ops;
+pub use ops::{POST_OBJECT_MAX_FILE_SIZE, s3s_config};
 
 use std::sync::Arc;
 

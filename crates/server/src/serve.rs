@@ -88,18 +88,22 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     builder.set_route(AdminApi::new(store.clone(), access_key.clone()));
     keys.add(access_key, secret_key);
     builder.set_auth(keys);
+    builder.set_config(rustfs_s3::s3s_config());
     let domains: Vec<&str> = args
         .server_domains
         .iter()
         .map(|d| d.trim())
         .filter(|d| !d.is_empty())
         .collect();
+    let mut cors_domains = None;
     if !domains.is_empty() {
         let host = rustfs_s3::host::Domains::new(&domains)
             .map_err(|e| format!("invalid RUSTFS_SERVER_DOMAINS: {e}"))?;
+        cors_domains = Some(host.clone());
         builder.set_host(host);
     }
-    let service = HttpLayer::new(builder.build());
+    let cors = rustfs_s3::cors::Cors::new(store.clone(), cors_domains);
+    let service = HttpLayer::new(builder.build(), cors);
 
     let sweeper = store.clone();
     tokio::task::spawn_blocking(move || {

@@ -41,6 +41,7 @@ impl RustFsS3 {
                 .as_ref()
                 .map(convert::checksum_type)
                 .transpose()?,
+            tags: super::tagging::header_tags(i.tagging.as_ref())?,
         };
         let up = self
             .store

@@ -7,9 +7,10 @@ use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
 use super::caller;
+use super::tagging::header_tags;
 use crate::RustFsS3;
-use crate::body::{self, BodyFault};
-use crate::convert::{self, checksum_fields, meta_of, set_checksum, set_object_checksum};
+use crate::body::BodyFault;
+use crate::convert::{self, meta_of, set_checksum, set_object_checksum};
 use crate::errors::to_s3;
 
 /// An object-layer error, preferring the body's own failure (e.g. a bad chunk signature).
@@ -115,6 +116,8 @@ struct ReadView {
     expires: Option<Timestamp>,
     parts_count: Option<i32>,
     checksum: Option<(rustfs_object::ChecksumAlgorithm, String, ChecksumType)>,
+    /// `x-amz-tagging-count`, sent only when the object has tags.
+    tag_count: Option<i32>,
 }
 
 fn read_view(rec: &ObjectRecord, start: u64, end: u64, partial: bool, r: &ReadRequest) -> ReadView {
@@ -157,6 +160,7 @@ fn read_view(rec: &ObjectRecord, start: u64, end: u64, partial: bool, r: &ReadRe
                     .map(|c| convert::checksum_out(c, rec.segments.len()))
             })
             .flatten(),
+        tag_count: (!rec.tags.is_empty()).then_some(rec.tags.len() as i32),
     }
 }
 
@@ -188,42 +192,51 @@ macro_rules! read_output {
     }};
 }
 
+/// Stores the body of a `PutObjectInput` or `PostObjectInput` request (same field names) with
+/// its metadata, digests, write conditions and tags; evaluates to the new record.
+macro_rules! put_from {
+    ($self:expr, $req:expr) => {{
+        let req = $req;
+        let owner = $crate::ops::caller(&req);
+        let input = req.input;
+        let checksum = $crate::convert::checksum_request(
+            $crate::convert::checksum_fields!(input),
+            input.checksum_algorithm.as_ref(),
+            &req.headers,
+            req.trailing_headers,
+        )?;
+        let opts = rustfs_object::PutOptions {
+            meta: $crate::convert::meta_of!(input),
+            owner,
+            checks: rustfs_object::BodyChecks {
+                content_md5: input.content_md5,
+                checksum,
+                expected_len: $crate::ops::object::declared_len(&req.headers, input.content_length),
+            },
+            conditions: rustfs_object::WriteConditions {
+                if_match: $crate::convert::etag_match_opt(input.if_match.as_ref()),
+                if_none_match: $crate::convert::etag_match_opt(input.if_none_match.as_ref()),
+            },
+            tags: Some($crate::ops::tagging::header_tags(input.tagging.as_ref())?),
+        };
+        let (body, fault) = $crate::body::wrap(input.body);
+        $self
+            .store
+            .put_object(&input.bucket, &input.key, body, opts)
+            .await
+            .map_err(|e| $crate::ops::object::body_error(e, &fault))?
+    }};
+}
+pub(crate) use put_from;
+
 impl RustFsS3 {
     pub(super) async fn op_put_object(
         &self,
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
-        let owner = caller(&req);
-        let input = req.input;
-        let checksum = convert::checksum_request(
-            checksum_fields!(input),
-            input.checksum_algorithm.as_ref(),
-            &req.headers,
-            req.trailing_headers,
-        )?;
-        let opts = PutOptions {
-            meta: meta_of!(input),
-            owner,
-            checks: BodyChecks {
-                content_md5: input.content_md5,
-                checksum,
-                expected_len: declared_len(&req.headers, input.content_length),
-            },
-            conditions: WriteConditions {
-                if_match: convert::etag_match_opt(input.if_match.as_ref()),
-                if_none_match: convert::etag_match_opt(input.if_none_match.as_ref()),
-            },
-        };
-        let (body, fault) = body::wrap(input.body);
-        let rec = self
-            .store
-            .put_object(&input.bucket, &input.key, body, opts)
-            .await
-            .map_err(|e| body_error(e, &fault))?;
-        let mut out = PutObjectOutput {
-            e_tag: Some(convert::etag(&rec.etag)),
-            ..Default::default()
-        };
+        let mut out = PutObjectOutput::default();
+        let rec = put_from!(self, req);
+        out.e_tag = Some(convert::etag(&rec.etag));
         set_object_checksum!(out, rec);
         Ok(S3Response::new(out))
     }
@@ -239,7 +252,9 @@ impl RustFsS3 {
             .await
             .map_err(to_s3)?;
         let view = read_view(&opened.record, opened.start, opened.end, opened.partial, &r);
+        let tag_count = view.tag_count;
         let mut out = read_output!(GetObjectOutput, view);
+        out.tag_count = tag_count;
         out.body = Some(StreamingBlob::wrap(sync_wrapper::SyncStream::new(
             opened.body,
         )));
@@ -258,7 +273,13 @@ impl RustFsS3 {
             .stat_object(&r.bucket, &r.key, &r.conditions, r.range, r.part_number)
             .map_err(to_s3)?;
         let view = read_view(&rec, start, end, partial, &r);
+        let tag_count = view.tag_count;
         let mut resp = S3Response::new(read_output!(HeadObjectOutput, view));
+        // HeadObjectOutput has no field for it; S3 sends it on HEAD as on GET.
+        if let Some(n) = tag_count {
+            resp.headers
+                .insert("x-amz-tagging-count", http::HeaderValue::from(n));
+        }
         resp.status = partial.then_some(http::StatusCode::PARTIAL_CONTENT);
         Ok(resp)
     }
@@ -350,6 +371,22 @@ impl RustFsS3 {
                 ));
             }
         };
+        // COPY (the default) keeps the source's tags; REPLACE takes `x-amz-tagging`.
+        let tags = match i
+            .tagging_directive
+            .as_ref()
+            .map(|d| d.as_str().to_ascii_uppercase())
+        {
+            None => None,
+            Some(d) if d == TaggingDirective::COPY => None,
+            Some(d) if d == TaggingDirective::REPLACE => Some(header_tags(i.tagging.as_ref())?),
+            Some(_) => {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::InvalidArgument,
+                    "Unknown tagging directive.",
+                ));
+            }
+        };
         let conditions = convert::read_conditions(
             i.copy_source_if_match.as_ref(),
             i.copy_source_if_none_match.as_ref(),
@@ -373,6 +410,7 @@ impl RustFsS3 {
                 ..Default::default()
             },
             conditions: WriteConditions::default(),
+            tags,
         };
         let rec = self
             .store

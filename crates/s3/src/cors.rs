@@ -1,0 +1,277 @@
+//! CORS over HTTP: answers preflight `OPTIONS` requests and adds `Access-Control-*` headers to
+//! the response of a request that carries an `Origin` matching one of the bucket's rules.
+//!
+//! This runs in front of s3s rather than as an `s3s::route::S3Route`: s3s verifies signatures
+//! before it consults a route, and a preflight for a presigned URL carries the URL's query
+//! signature, computed for the GET or PUT that follows, so it would fail there. A browser never
+//! signs a preflight; S3 answers it from the bucket's CORS configuration alone. The headers of
+//! an actual request are added to every answer, errors included, as S3 does.
+
+use std::sync::Arc;
+
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use rustfs_object::{CorsRule, ObjectError, ObjectStore, cors};
+use s3s::{Body, HttpResponse};
+
+use crate::host::Domains;
+
+/// What a request tells about CORS, taken before the request is handed on.
+pub struct CorsRequest {
+    preflight: bool,
+    origin: Option<String>,
+    bucket: Option<String>,
+    /// `Access-Control-Request-Method`, or for an actual request its own method.
+    method: Option<String>,
+    /// `Access-Control-Request-Headers`, lower-cased.
+    headers: Vec<String>,
+}
+
+/// Evaluates requests against the CORS configuration of their bucket.
+pub struct Cors {
+    store: Arc<ObjectStore>,
+    domains: Option<Domains>,
+}
+
+fn text(h: &HeaderMap, name: impl header::AsHeaderName) -> Option<String> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+}
+
+impl Cors {
+    /// `domains`: the virtual-host domains, so `BUCKET.DOMAIN` requests find their bucket.
+    pub fn new(store: Arc<ObjectStore>, domains: Option<Domains>) -> Self {
+        Self { store, domains }
+    }
+
+    /// The CORS view of a request, or `None` when CORS does not concern it (no `Origin` and
+    /// not `OPTIONS`: the common case, which costs no lookup).
+    pub fn inspect(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Option<CorsRequest> {
+        let preflight = method == Method::OPTIONS;
+        let origin = text(headers, header::ORIGIN);
+        if !preflight && origin.is_none() {
+            return None;
+        }
+        let bucket = request_bucket(self.domains.as_ref(), uri, headers);
+        let requested = text(headers, header::ACCESS_CONTROL_REQUEST_METHOD);
+        let method = if preflight {
+            requested
+        } else {
+            // As RGW and the s3-tests suite do, a stated request method takes precedence.
+            requested.or_else(|| Some(method.as_str().to_string()))
+        };
+        let headers = text(headers, header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .map(|v| {
+                v.split(',')
+                    .map(|h| h.trim().to_ascii_lowercase())
+                    .filter(|h| !h.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(CorsRequest {
+            preflight,
+            origin,
+            bucket,
+            method,
+            headers,
+        })
+    }
+
+    /// The answer to a preflight (`OPTIONS`) request; `None` for any other request.
+    pub fn preflight(&self, r: &CorsRequest) -> Option<HttpResponse> {
+        if !r.preflight {
+            return None;
+        }
+        let Some(origin) = &r.origin else {
+            return Some(error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "Insufficient information. Origin request header needed.",
+            ));
+        };
+        let Some(method) = &r.method else {
+            return Some(error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "Invalid Access-Control-Request-Method header.",
+            ));
+        };
+        let Some(bucket) = &r.bucket else {
+            return Some(error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "A CORS preflight request must name a bucket.",
+            ));
+        };
+        let rules = match self.store.bucket_cors(bucket) {
+            Ok(rules) => rules,
+            Err(ObjectError::NoSuchBucket) => {
+                return Some(error(
+                    StatusCode::NOT_FOUND,
+                    "NoSuchBucket",
+                    "The specified bucket does not exist",
+                ));
+            }
+            Err(ObjectError::NoSuchCorsConfiguration) => {
+                return Some(error(
+                    StatusCode::FORBIDDEN,
+                    "AccessForbidden",
+                    "CORSResponse: CORS is not enabled for this bucket.",
+                ));
+            }
+            Err(e) => {
+                let e = crate::errors::to_s3(e);
+                let status = e.status_code().unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let code = e.code().as_str().to_string();
+                return Some(error(status, &code, e.message().unwrap_or_default()));
+            }
+        };
+        let wanted: Vec<&str> = r.headers.iter().map(String::as_str).collect();
+        let Some(rule) = cors::find_rule(&rules, origin, method, &wanted) else {
+            return Some(error(
+                StatusCode::FORBIDDEN,
+                "AccessForbidden",
+                "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.",
+            ));
+        };
+        let mut resp = HttpResponse::new(Body::empty());
+        let h = resp.headers_mut();
+        allow(h, rule, origin);
+        if !r.headers.is_empty() {
+            put(
+                h,
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                &r.headers.join(", "),
+            );
+        }
+        if let Some(age) = rule.max_age_seconds {
+            h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(age));
+        }
+        h.insert(header::VARY, vary());
+        Some(resp)
+    }
+
+    /// The `Access-Control-*` headers for the response to an actual request, if a rule of its
+    /// bucket allows its origin and method.
+    pub fn response_headers(&self, r: &CorsRequest) -> Option<HeaderMap> {
+        if r.preflight {
+            return None;
+        }
+        let (origin, bucket, method) = (r.origin.as_ref()?, r.bucket.as_ref()?, r.method.as_ref()?);
+        let rules = self.store.bucket_cors(bucket).ok()?;
+        let rule = cors::find_rule(&rules, origin, method, &[])?;
+        let mut h = HeaderMap::new();
+        allow(&mut h, rule, origin);
+        if let Some(age) = rule.max_age_seconds {
+            h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(age));
+        }
+        h.insert(header::VARY, vary());
+        Some(h)
+    }
+}
+
+/// The bucket a request addresses: `BUCKET.DOMAIN` for a configured domain, else the first
+/// path segment.
+fn request_bucket(domains: Option<&Domains>, uri: &Uri, headers: &HeaderMap) -> Option<String> {
+    let vhost = domains.and_then(|d| {
+        let host = text(headers, header::HOST).or_else(|| uri.host().map(str::to_string))?;
+        d.bucket_of(&host).map(|(b, _)| b)
+    });
+    vhost.or_else(|| {
+        let first = uri.path().trim_start_matches('/').split('/').next()?;
+        (!first.is_empty()).then(|| first.to_string())
+    })
+}
+
+/// What a CORS answer depends on, for caches.
+fn vary() -> HeaderValue {
+    HeaderValue::from_static(
+        "Origin, Access-Control-Request-Headers, Access-Control-Request-Method",
+    )
+}
+
+/// The headers a matched rule grants, preflight or not.
+fn allow(h: &mut HeaderMap, rule: &CorsRule, origin: &str) {
+    if cors::allows_any_origin(rule) {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+    } else {
+        put(h, header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+    }
+    put(
+        h,
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        &rule.allowed_methods.join(", "),
+    );
+    if !rule.expose_headers.is_empty() {
+        put(
+            h,
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            &rule.expose_headers.join(", "),
+        );
+    }
+}
+
+/// Sets a header from client- or configuration-supplied text, skipping values HTTP cannot carry.
+fn put(h: &mut HeaderMap, name: header::HeaderName, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        h.insert(name, v);
+    }
+}
+
+/// An S3 XML error answer (the codes CORS uses are not all in s3s' list).
+fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    );
+    let mut resp = HttpResponse::new(Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket(domains: Option<&Domains>, host: &str, uri: &str) -> Option<String> {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_str(host).unwrap());
+        request_bucket(domains, &uri.parse().unwrap(), &h)
+    }
+
+    #[test]
+    fn the_bucket_comes_from_the_host_or_the_path() {
+        let d = Domains::new(["s3.example.com"]).unwrap();
+        assert_eq!(
+            bucket(None, "127.0.0.1:9000", "/b/k/x?uploads").as_deref(),
+            Some("b")
+        );
+        assert_eq!(bucket(None, "127.0.0.1:9000", "/b").as_deref(), Some("b"));
+        assert_eq!(bucket(None, "127.0.0.1:9000", "/"), None);
+        assert_eq!(
+            bucket(Some(&d), "v.s3.example.com:9000", "/k").as_deref(),
+            Some("v")
+        );
+        assert_eq!(
+            bucket(Some(&d), "s3.example.com", "/p/k").as_deref(),
+            Some("p")
+        );
+    }
+
+    #[test]
+    fn preflight_errors_are_s3_xml() {
+        let r = error(StatusCode::FORBIDDEN, "AccessForbidden", "no");
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/xml");
+    }
+}

@@ -1,0 +1,62 @@
+//! POST Object: browser form uploads.
+//!
+//! s3s parses the `multipart/form-data` body, verifies the policy signature (SigV4 or SigV2),
+//! and checks the policy itself before we run: expiration, every `eq` / `starts-with` /
+//! `content-length-range` condition (with the URL's bucket for `$bucket`), and that each form
+//! field is covered by a condition. It also answers per `success_action_redirect` /
+//! `success_action_status`. The form's standard fields (`Content-Type`, `x-amz-meta-*`,
+//! `x-amz-tagging`, checksums, ...) arrive as a PutObject input, so the upload is stored
+//! through the same path as a PUT.
+
+use std::sync::Arc;
+
+use http::HeaderValue;
+use s3s::dto::*;
+use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
+
+use super::object::put_from;
+use crate::RustFsS3;
+use crate::convert::set_object_checksum;
+
+/// Largest file a browser form upload may carry. s3s reads the whole file into memory before
+/// the policy check (so it can enforce `content-length-range`), so this bounds the memory one
+/// POST can take; a larger file gets `EntityTooLarge`. Bigger uploads belong to PUT/multipart,
+/// which stream.
+pub const POST_OBJECT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
+/// s3s settings for the service: its defaults, with the POST file bound above.
+pub fn s3s_config() -> Arc<s3s::config::StaticConfigProvider> {
+    let mut config = s3s::config::S3Config::default();
+    config.post_object_max_file_size = POST_OBJECT_MAX_FILE_SIZE;
+    Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(config)))
+}
+
+impl RustFsS3 {
+    pub(super) async fn op_post_object(
+        &self,
+        req: S3Request<PostObjectInput>,
+    ) -> S3Result<S3Response<PostObjectOutput>> {
+        // A policy is only meaningful with its signature; s3s treats a form without one as
+        // anonymous, and S3 refuses such a form.
+        if req.input.policy.is_some() && req.credentials.is_none() {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "Bucket POST must contain a field named 'Signature'.",
+            ));
+        }
+        let rec = put_from!(self, req);
+        let quoted = format!("\"{}\"", rec.etag);
+        let mut out = PostObjectOutput {
+            // s3s writes this value verbatim into the PostResponse XML and the redirect's
+            // `etag` parameter, where S3 puts the quoted form.
+            e_tag: Some(ETag::Strong(quoted.clone())),
+            ..Default::default()
+        };
+        set_object_checksum!(out, rec);
+        let mut resp = S3Response::new(out);
+        if let Ok(v) = HeaderValue::from_str(&quoted) {
+            resp.headers.insert(http::header::ETAG, v);
+        }
+        Ok(resp)
+    }
+}
