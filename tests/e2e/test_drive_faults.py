@@ -270,3 +270,34 @@ def check_all_but(s3, want: dict[str, str], skip: str) -> None:
         assert hashlib.md5(body).hexdigest() == md5, key
     listed = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])}
     assert listed == set(want) | {skip}
+
+
+def test_single_volume_bit_rot_is_an_error_and_a_vanished_volume_refuses_writes(tmp_path):
+    """One volume has no parity: damage cannot be repaired, but it is never served, and a
+    volume that vanishes makes writes fail cleanly (503) instead of landing elsewhere."""
+    proc = RustfsProcess(tmp_path, volumes=1).start()
+    try:
+        s3 = s3_of(proc)
+        s3.create_bucket(Bucket=BUCKET)
+        data = payload("rot", 3 * MiB)
+        s3.put_object(Bucket=BUCKET, Key="rot", Body=data)
+        s3.put_object(Bucket=BUCKET, Key="fine", Body=b"f" * 1000)
+        (shard,) = shards_of(proc.volumes, "rot")
+        flip_bytes([shard])
+        try:
+            body = s3.get_object(Bucket=BUCKET, Key="rot")["Body"].read()
+        except Exception:  # an S3 error, or the stream cut short
+            body = None
+        assert body is None or body == data
+        assert body is None, "rotten bytes were served"
+        assert s3.get_object(Bucket=BUCKET, Key="fine")["Body"].read() == b"f" * 1000
+
+        shutil.rmtree(proc.volumes[0])
+        wait_until(lambda: not admin_status(proc)["volumes"][0]["online"], what="volume offline")
+        assert "marked offline" in proc.log_path.read_text()
+        with pytest.raises(ClientError) as e:
+            s3.put_object(Bucket=BUCKET, Key="nowhere", Body=b"z" * (MiB))
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert proc.alive(), "a lost volume is not fatal"
+    finally:
+        proc.stop()

@@ -280,7 +280,10 @@ impl RedbStore {
             .map_err(|_| MetaError::Closed)?
             .iter()
             .find_map(|r| r.db.clone())
-            .ok_or_else(|| MetaError::Storage("no metadata replica online".into()))
+            .ok_or(MetaError::Quorum {
+                needed: 1,
+                available: 0,
+            })
     }
 
     /// A read failed on `db`: that replica goes offline (the next read uses another).
