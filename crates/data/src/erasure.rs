@@ -135,10 +135,28 @@ impl ErasureWriter {
     /// Encodes the buffered block and appends each shard's chunk to its file. A shard whose
     /// volume fails is dropped; the write goes on while a write quorum of shards remains.
     fn flush_block(&mut self) -> Result<(), DataError> {
-        let chunks = encode_block(self.layout, &self.block, self.block_size as u64)?;
+        let d = usize::from(self.layout.data);
+        let c = self
+            .layout
+            .chunk_len(self.block.len() as u64, self.block_size as u64) as usize;
+        // The data chunks are slices of the block itself (the last block zero-padded to whole
+        // chunks): only parity is new memory.
+        self.block.resize(d * c, 0);
+        let data: Vec<&[u8]> = self.block.chunks(c.max(1)).take(d).collect();
+        let parity = if self.layout.parity > 0 {
+            reed_solomon_simd::encode(d, usize::from(self.layout.parity), &data)
+                .map_err(|e| DataError::Erasure(e.to_string()))?
+        } else {
+            Vec::new()
+        };
         let mut failed = Vec::new();
         for (pos, out) in self.outs.iter_mut().enumerate() {
-            if let Err(e) = out.writer.write(&chunks[out.index]) {
+            let chunk: &[u8] = if out.index < d {
+                data[out.index]
+            } else {
+                &parity[out.index - d]
+            };
+            if let Err(e) = out.writer.write(chunk) {
                 self.vols.report_error(out.volume, &e);
                 tracing::warn!(error = %e, shard = out.index, "shard write failed; continuing without it");
                 failed.push(pos);
@@ -215,29 +233,6 @@ impl ErasureWriter {
         }
         Ok(r)
     }
-}
-
-/// Splits one block into the layout's data chunks (the last zero-padded) and computes the parity
-/// chunks. Returns all shards' chunks in shard order.
-fn encode_block(layout: Layout, block: &[u8], block_size: u64) -> Result<Vec<Vec<u8>>, DataError> {
-    let d = usize::from(layout.data);
-    let c = layout.chunk_len(block.len() as u64, block_size) as usize;
-    let mut shards: Vec<Vec<u8>> = (0..d)
-        .map(|i| {
-            let from = (i * c).min(block.len());
-            let to = ((i + 1) * c).min(block.len());
-            let mut v = Vec::with_capacity(c);
-            v.extend_from_slice(&block[from..to]);
-            v.resize(c, 0);
-            v
-        })
-        .collect();
-    if layout.parity > 0 {
-        let parity = reed_solomon_simd::encode(d, usize::from(layout.parity), &shards)
-            .map_err(|e| DataError::Erasure(e.to_string()))?;
-        shards.extend(parity);
-    }
-    Ok(shards)
 }
 
 pub(crate) fn remove_files(vols: &Volumes, r: &DataRef) {
