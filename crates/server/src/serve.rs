@@ -10,6 +10,7 @@ use rustfs_object::{Layout, ObjectStore};
 use rustfs_s3::RustFsS3;
 use rustfs_s3::admin::AdminApi;
 use rustfs_s3::auth::Keyring;
+use rustfs_s3::routes::RouteSet;
 use s3s::service::S3ServiceBuilder;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -85,7 +86,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
 
     let mut builder = S3ServiceBuilder::new(RustFsS3::new(store.clone(), args.region.clone()));
     let mut keys = Keyring::new();
-    builder.set_route(AdminApi::new(store.clone(), access_key.clone()));
+    builder.set_route(RouteSet::new().with(AdminApi::new(store.clone(), access_key.clone())));
     keys.add(access_key, secret_key);
     builder.set_auth(keys);
     builder.set_config(rustfs_s3::s3s_config());
