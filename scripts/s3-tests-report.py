@@ -19,7 +19,7 @@ AREAS = [
     ("tagging", r"tag"),
     ("CORS", r"cors"),
     ("POST object", r"post_object"),
-    ("ownership controls", r"ownership|owner_enforced"),
+    ("ownership controls", r"ownership|owner_enforced|owner_preferred|object_writer"),
     ("object attributes", r"attributes"),
     ("checksums", r"checksum"),
     ("acl", r"acl|grant|anon|public|access_bucket|canned|_private_|authenticated"),

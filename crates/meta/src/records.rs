@@ -32,9 +32,49 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, MetaError> {
 pub struct BucketRecord {
     /// Creation time, milliseconds since the Unix epoch.
     pub created_ms: i64,
-    /// Access key id of the owner.
+    /// Canonical user id of the owner (records written before user ids: the access key).
     pub owner: String,
     pub region: String,
+    /// The bucket's ACL; `None` is the default (owner `FULL_CONTROL`).
+    #[serde(default)]
+    pub acl: Option<Vec<Grant>>,
+    /// Object ownership controls; `None` when none were set.
+    #[serde(default)]
+    pub object_ownership: Option<ObjectOwnership>,
+}
+
+/// Who an ACL grant is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Grantee {
+    /// A canonical user id.
+    User(String),
+    /// A predefined group, by URI (`http://acs.amazonaws.com/groups/global/AllUsers`, ...).
+    Group(String),
+}
+
+/// The permissions an ACL grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Permission {
+    Read,
+    Write,
+    ReadAcp,
+    WriteAcp,
+    FullControl,
+}
+
+/// One ACL grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub grantee: Grantee,
+    pub permission: Permission,
+}
+
+/// A bucket's object ownership setting (S3's `ObjectOwnership`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ObjectOwnership {
+    BucketOwnerEnforced,
+    BucketOwnerPreferred,
+    ObjectWriter,
 }
 
 /// The checksum algorithms S3 defines.
@@ -180,6 +220,9 @@ pub struct ObjectRecord {
     /// True when made by CompleteMultipartUpload (then each segment is a part).
     pub multipart: bool,
     pub segments: Vec<Segment>,
+    /// The object's ACL; `None` is the default (owner `FULL_CONTROL`).
+    #[serde(default)]
+    pub acl: Option<Vec<Grant>>,
 }
 
 /// An in-progress multipart upload.
@@ -193,6 +236,9 @@ pub struct UploadRecord {
     pub meta: ObjectMeta,
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
     pub checksum_type: Option<ChecksumType>,
+    /// The ACL the completed object gets.
+    #[serde(default)]
+    pub acl: Option<Vec<Grant>>,
 }
 
 /// One uploaded part of a multipart upload.
@@ -232,6 +278,10 @@ mod tests {
                 checksum: None,
                 body: Body::Inline("blob".into()),
             }],
+            acl: Some(vec![Grant {
+                grantee: Grantee::Group("g".into()),
+                permission: Permission::Read,
+            }]),
         };
         let bytes = encode(&rec);
         assert_eq!(bytes[0], RECORD_VERSION);
@@ -244,6 +294,8 @@ mod tests {
             created_ms: 1,
             owner: "o".into(),
             region: "r".into(),
+            acl: None,
+            object_ownership: None,
         });
         bytes[0] = 99;
         assert!(matches!(

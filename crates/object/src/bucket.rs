@@ -1,7 +1,10 @@
 //! Bucket operations.
 
-use rustfs_meta::{Batch, BucketRecord, Check, MetaError, Table, decode, encode, keys};
+use rustfs_meta::{
+    Batch, BucketRecord, Check, MetaError, ObjectOwnership, Table, decode, encode, keys,
+};
 
+use crate::acl::{AclRequest, CannedAcl};
 use crate::{ObjectError, ObjectStore, Result, names, now_ms};
 
 impl ObjectStore {
@@ -11,11 +14,39 @@ impl ObjectStore {
         owner: &str,
         region: &str,
     ) -> Result<BucketRecord> {
+        self.create_bucket_with(name, owner, region, &AclRequest::Default, None)
+            .await
+    }
+
+    /// CreateBucket with an ACL and object ownership controls. BucketOwnerEnforced disables
+    /// ACLs, so it only combines with the default ACL or one that grants the owner alone.
+    pub async fn create_bucket_with(
+        &self,
+        name: &str,
+        owner: &str,
+        region: &str,
+        acl: &AclRequest,
+        object_ownership: Option<ObjectOwnership>,
+    ) -> Result<BucketRecord> {
         names::validate_bucket(name)?;
+        let acl = match acl {
+            AclRequest::Default => None,
+            AclRequest::Canned(c) => Some(c.grants(owner, owner)),
+            AclRequest::Grants(g) => Some(g.clone()),
+        };
+        if object_ownership == Some(ObjectOwnership::BucketOwnerEnforced)
+            && acl
+                .as_ref()
+                .is_some_and(|g| *g != CannedAcl::Private.grants(owner, owner))
+        {
+            return Err(ObjectError::InvalidBucketAclWithObjectOwnership);
+        }
         let rec = BucketRecord {
             created_ms: now_ms(),
             owner: owner.to_string(),
             region: region.to_string(),
+            acl,
+            object_ownership,
         };
         let mut b = Batch::new();
         b.check(Check::Absent(Table::Buckets, name.as_bytes().to_vec()));

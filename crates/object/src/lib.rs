@@ -4,6 +4,7 @@
 //! one compare-and-swap batch in the metadata store. It must not know about S3 error codes,
 //! headers or the `s3s` crate: the S3 edge translates requests in and [`ObjectError`]s out.
 
+pub mod acl;
 mod bucket;
 pub mod checksum;
 pub mod conditions;
@@ -21,6 +22,7 @@ pub use sweep::SweepReport;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use acl::{AclRequest, CannedAcl};
 pub use conditions::{EtagMatch, ReadConditions, WriteConditions};
 pub use error::{ObjectError, Result};
 pub use ingest::{BodyChecks, ChecksumRequest, ExpectedChecksum};
@@ -29,8 +31,8 @@ pub use multipart::{CompletePart, CreateUpload, PartListPage, UploadedPart};
 pub use objects::{CopySource, ObjectBody, OpenedObject, PutOptions};
 pub use range::ByteRange;
 pub use rustfs_meta::{
-    BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, ObjectMeta, ObjectRecord,
-    PartRecord, UploadRecord,
+    BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, Grant, Grantee, ObjectMeta,
+    ObjectOwnership, ObjectRecord, PartRecord, Permission, UploadRecord,
 };
 
 use rustfs_data::DataStore;

@@ -26,6 +26,8 @@ pub struct CreateUpload {
     pub owner: String,
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
     pub checksum_type: Option<ChecksumType>,
+    /// The ACL the completed object gets.
+    pub acl: Option<Vec<rustfs_meta::Grant>>,
 }
 
 /// One entry of a CompleteMultipartUpload request.
@@ -90,6 +92,7 @@ impl ObjectStore {
             meta: c.meta,
             checksum_algorithm: c.checksum_algorithm,
             checksum_type,
+            acl: c.acl,
         };
         let mut b = Batch::new();
         b.check(Check::Present(Table::Buckets, bucket.as_bytes().to_vec()));
@@ -363,6 +366,7 @@ impl ObjectStore {
             checksum,
             multipart: true,
             segments: used.iter().map(|p| p.segment.clone()).collect(),
+            acl: up.acl.clone(),
         };
         let ukey = keys::upload_key(bucket, key, upload_id);
         let part_keys: Vec<Vec<u8>> = stored

@@ -28,6 +28,8 @@ pub struct PutOptions {
     pub owner: String,
     pub checks: BodyChecks,
     pub conditions: WriteConditions,
+    /// The stored ACL (`None`: the default); see [`crate::acl::new_object_acl`].
+    pub acl: Option<Vec<rustfs_meta::Grant>>,
 }
 
 /// An object opened for reading: its record and the requested bytes.
@@ -142,6 +144,7 @@ impl ObjectStore {
                 }),
             multipart: false,
             segments: vec![got.segment],
+            acl: opts.acl,
         };
         let blobs: Vec<_> = got.blob.into_iter().collect();
         let written = rec.segments.clone();

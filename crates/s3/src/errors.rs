@@ -44,6 +44,15 @@ pub fn to_s3(e: ObjectError) -> S3Error {
         ObjectError::IncompleteBody | ObjectError::Body(_) => {
             (C::IncompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header.".into())
         }
+        ObjectError::AccessDenied => (C::AccessDenied, "Access Denied".into()),
+        ObjectError::AclNotSupported => (C::AccessControlListNotSupported, "The bucket does not allow ACLs".into()),
+        ObjectError::InvalidBucketAclWithObjectOwnership => (
+            C::InvalidBucketAclWithObjectOwnership,
+            "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting".into(),
+        ),
+        ObjectError::OwnershipControlsNotFound => {
+            (C::OwnershipControlsNotFoundError, "The bucket ownership controls were not found".into())
+        }
         ObjectError::Contended => (C::SlowDown, "Please reduce your request rate.".into()),
         ObjectError::Meta(_) | ObjectError::Data(_) | ObjectError::Task(_) => {
             tracing::error!(error = %e, "internal error");
@@ -70,6 +79,9 @@ mod tests {
         assert_eq!(status(ObjectError::BadDigest), Some(400));
         assert_eq!(status(ObjectError::KeyTooLong), Some(400));
         assert_eq!(status(ObjectError::Contended), Some(503));
+        assert_eq!(status(ObjectError::AccessDenied), Some(403));
+        assert_eq!(status(ObjectError::AclNotSupported), Some(400));
+        assert_eq!(status(ObjectError::OwnershipControlsNotFound), Some(404));
         assert_eq!(status(ObjectError::Task("x".into())), Some(500));
     }
 }

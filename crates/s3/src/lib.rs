@@ -4,12 +4,15 @@
 //! S3 error codes ([`errors`]). Routing, XML, SigV4 (header, presigned, streaming chunks,
 //! trailers) and virtual-host parsing are s3s'. It must not know how objects are stored.
 
+pub mod access;
+mod acl;
 pub mod auth;
 mod body;
 mod convert;
 pub mod errors;
 pub mod host;
 mod ops;
+pub mod route;
 
 use std::sync::Arc;
 
@@ -20,13 +23,15 @@ use rustfs_object::ObjectStore;
 pub struct RustFsS3 {
     store: Arc<ObjectStore>,
     region: String,
+    users: auth::Keyring,
 }
 
 impl RustFsS3 {
-    pub fn new(store: Arc<ObjectStore>, region: impl Into<String>) -> Self {
+    pub fn new(store: Arc<ObjectStore>, region: impl Into<String>, users: auth::Keyring) -> Self {
         Self {
             store,
             region: region.into(),
+            users,
         }
     }
 }

@@ -5,6 +5,7 @@ mod config;
 mod http_layer;
 mod serve;
 mod tls;
+mod users;
 
 use std::process::ExitCode;
 

@@ -3,9 +3,9 @@
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result};
 
-use super::caller;
 use crate::RustFsS3;
-use crate::convert::{owner, timestamp};
+use crate::acl;
+use crate::convert::timestamp;
 use crate::errors::to_s3;
 
 impl RustFsS3 {
@@ -13,14 +13,17 @@ impl RustFsS3 {
         &self,
         req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
-        let me = caller(&req);
+        let me = self.caller(&req);
         let prefix = req.input.prefix.unwrap_or_default();
+        // As in S3, a user lists the buckets it owns.
         let buckets = self
             .store
             .list_buckets()
             .map_err(to_s3)?
             .into_iter()
-            .filter(|(name, _)| name.starts_with(&prefix))
+            .filter(|(name, rec)| {
+                name.starts_with(&prefix) && self.users.owner_id(&rec.owner) == me
+            })
             .map(|(name, rec)| Bucket {
                 name: Some(name),
                 creation_date: Some(timestamp(rec.created_ms)),
@@ -29,7 +32,7 @@ impl RustFsS3 {
             .collect();
         Ok(S3Response::new(ListBucketsOutput {
             buckets: Some(buckets),
-            owner: Some(owner(&me)),
+            owner: Some(acl::owner(&self.users, &me)),
             ..Default::default()
         }))
     }
@@ -38,10 +41,12 @@ impl RustFsS3 {
         &self,
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
-        let me = caller(&req);
+        let me = self.caller(&req);
+        let wanted = acl::from_headers(&req.headers, &self.users)?;
+        let ownership = super::acl::parse_ownership(req.input.object_ownership.as_ref())?;
         let bucket = req.input.bucket;
         self.store
-            .create_bucket(&bucket, &me, &self.region)
+            .create_bucket_with(&bucket, &me, &self.region, &wanted, ownership)
             .await
             .map_err(to_s3)?;
         Ok(S3Response::new(CreateBucketOutput {

@@ -6,7 +6,6 @@ use rustfs_object::{BodyChecks, ObjectError, ObjectRecord, PutOptions, WriteCond
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
-use super::caller;
 use crate::RustFsS3;
 use crate::body::{self, BodyFault};
 use crate::convert::{self, checksum_fields, meta_of, set_checksum, set_object_checksum};
@@ -193,7 +192,7 @@ impl RustFsS3 {
         &self,
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
-        let owner = caller(&req);
+        let (owner, acl) = self.new_object_owner(&req, &req.input.bucket)?;
         let input = req.input;
         let checksum = convert::checksum_request(
             checksum_fields!(input),
@@ -213,6 +212,7 @@ impl RustFsS3 {
                 if_match: convert::etag_match_opt(input.if_match.as_ref()),
                 if_none_match: convert::etag_match_opt(input.if_none_match.as_ref()),
             },
+            acl,
         };
         let (body, fault) = body::wrap(input.body);
         let rec = self
@@ -324,7 +324,7 @@ impl RustFsS3 {
         &self,
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
-        let owner = caller(&req);
+        let (owner, acl) = self.new_object_owner(&req, &req.input.bucket)?;
         let i = req.input;
         let (src_bucket, src_key) = match &i.copy_source {
             CopySource::Bucket { bucket, key, .. } => (bucket.to_string(), key.to_string()),
@@ -373,6 +373,7 @@ impl RustFsS3 {
                 ..Default::default()
             },
             conditions: WriteConditions::default(),
+            acl,
         };
         let rec = self
             .store
