@@ -54,7 +54,8 @@ impl ObjectStore {
         match self.meta.commit(b).await {
             Ok(()) => Ok(rec),
             Err(MetaError::Conflict(_)) => match self.bucket(name) {
-                Ok(existing) if existing.owner == owner => {
+                // Re-creating one's bucket with a different ACL is refused as a new bucket.
+                Ok(existing) if existing.owner == owner && existing.acl == rec.acl => {
                     Err(ObjectError::BucketAlreadyOwnedByYou)
                 }
                 Ok(_) => Err(ObjectError::BucketAlreadyExists),
@@ -88,19 +89,63 @@ impl ObjectStore {
         }
     }
 
-    /// Deletes an empty bucket: no objects and no multipart uploads in progress.
+    /// Deletes a bucket without objects. Multipart uploads still in progress are aborted
+    /// first, as S3 does; a bucket holding objects is refused before any upload is touched.
     pub async fn delete_bucket(&self, name: &str) -> Result<()> {
         let (os, oe) = keys::object_prefix_range(name, "");
-        let mut b = Batch::new();
-        b.check(Check::Present(Table::Buckets, name.as_bytes().to_vec()));
-        b.check(Check::RangeEmpty(Table::Objects, os.clone(), oe.clone()));
-        b.check(Check::RangeEmpty(Table::Uploads, os, oe));
-        b.delete(Table::Buckets, name.as_bytes().to_vec());
-        match self.meta.commit(b).await {
-            Ok(()) => Ok(()),
-            Err(MetaError::Conflict(0)) => Err(ObjectError::NoSuchBucket),
-            Err(MetaError::Conflict(_)) => Err(ObjectError::BucketNotEmpty),
-            Err(e) => Err(e.into()),
+        for _ in 0..8 {
+            self.bucket(name)?;
+            if self.range_has_keys(Table::Objects, &os, &oe)? {
+                return Err(ObjectError::BucketNotEmpty);
+            }
+            for up in self.uploads_in(&os, &oe)? {
+                match self
+                    .abort_multipart_upload(name, &up.key, &up.upload_id)
+                    .await
+                {
+                    Ok(()) | Err(ObjectError::NoSuchUpload) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            let mut b = Batch::new();
+            b.check(Check::Present(Table::Buckets, name.as_bytes().to_vec()));
+            b.check(Check::RangeEmpty(Table::Objects, os.clone(), oe.clone()));
+            b.check(Check::RangeEmpty(Table::Uploads, os.clone(), oe.clone()));
+            b.delete(Table::Buckets, name.as_bytes().to_vec());
+            match self.meta.commit(b).await {
+                Ok(()) => return Ok(()),
+                Err(MetaError::Conflict(0)) => return Err(ObjectError::NoSuchBucket),
+                Err(MetaError::Conflict(1)) => return Err(ObjectError::BucketNotEmpty),
+                // An upload started meanwhile: abort it too.
+                Err(MetaError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ObjectError::Contended)
+    }
+
+    fn range_has_keys(&self, table: Table, start: &[u8], end: &[u8]) -> Result<bool> {
+        let mut any = false;
+        self.meta.scan(table, start, end, &mut |_, _| {
+            any = true;
+            rustfs_meta::ScanStep::Stop
+        })?;
+        Ok(any)
+    }
+
+    fn uploads_in(&self, start: &[u8], end: &[u8]) -> Result<Vec<rustfs_meta::UploadRecord>> {
+        let mut out = Vec::new();
+        let mut failed = None;
+        self.meta.scan(Table::Uploads, start, end, &mut |_, v| {
+            match decode(v) {
+                Ok(r) => out.push(r),
+                Err(e) => failed = Some(e),
+            }
+            rustfs_meta::ScanStep::Next
+        })?;
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(out),
         }
     }
 }

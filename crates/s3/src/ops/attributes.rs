@@ -84,8 +84,11 @@ impl RustFsS3 {
             out.checksum = Some(c);
         }
         if wants(ObjectAttributes::OBJECT_PARTS) && rec.multipart {
-            let marker = non_negative(i.part_number_marker, 0, "part-number-marker")?;
-            let max = non_negative(i.max_parts, MAX_PARTS, "max-parts")?.min(MAX_PARTS);
+            let marker = match i.part_number_marker {
+                Some(m) => non_negative(Some(m), usize::MAX, "part-number-marker")?,
+                None => 0,
+            };
+            let max = non_negative(i.max_parts, MAX_PARTS, "max-parts")?;
             out.object_parts = Some(parts_page(&rec, marker, max));
         }
         Ok(S3Response::new(out))
