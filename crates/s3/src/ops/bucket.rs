@@ -1,7 +1,7 @@
 //! Bucket operations.
 
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result};
+use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
 use crate::RustFsS3;
 use crate::acl;
@@ -14,26 +14,52 @@ impl RustFsS3 {
         req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
         let me = self.caller(&req);
-        let prefix = req.input.prefix.unwrap_or_default();
-        // As in S3, a user lists the buckets it owns.
-        let buckets = self
+        let i = req.input;
+        let prefix = i.prefix.unwrap_or_default();
+        let max = match i.max_buckets {
+            Some(n) if !(1..=10_000).contains(&n) => {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::InvalidArgument,
+                    "max-buckets must be between 1 and 10000",
+                ));
+            }
+            Some(n) => n as usize,
+            None => usize::MAX,
+        };
+        // The continuation token is the last name of the previous page (names are unique).
+        let after = i.continuation_token.unwrap_or_default();
+        // As in S3, a user lists the buckets it owns, in name order.
+        let mut owned = self
             .store
             .list_buckets()
             .map_err(to_s3)?
             .into_iter()
             .filter(|(name, rec)| {
-                name.starts_with(&prefix) && self.users.owner_id(&rec.owner) == me
+                name.starts_with(&prefix)
+                    && name.as_str() > after.as_str()
+                    && self.users.owner_id(&rec.owner) == me
             })
-            .map(|(name, rec)| Bucket {
+            .peekable();
+        let mut buckets = Vec::new();
+        while buckets.len() < max
+            && let Some((name, rec)) = owned.next()
+        {
+            buckets.push(Bucket {
                 name: Some(name),
                 creation_date: Some(timestamp(rec.created_ms)),
                 bucket_region: Some(rec.region),
-            })
-            .collect();
+            });
+        }
+        let continuation_token = owned
+            .peek()
+            .is_some()
+            .then(|| buckets.last().and_then(|b| b.name.clone()))
+            .flatten();
         Ok(S3Response::new(ListBucketsOutput {
             buckets: Some(buckets),
             owner: Some(acl::owner(&self.users, &me)),
-            ..Default::default()
+            continuation_token,
+            prefix: (!prefix.is_empty()).then_some(prefix),
         }))
     }
 

@@ -114,7 +114,7 @@ impl RustFsS3 {
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(i.bucket),
             prefix: Some(enc(url, q.prefix)),
-            delimiter: i.delimiter.map(|d| enc(url, d)),
+            delimiter: i.delimiter.filter(|d| !d.is_empty()).map(|d| enc(url, d)),
             max_keys: Some(i.max_keys.unwrap_or(MAX_KEYS as i32)),
             key_count: Some(key_count),
             continuation_token: i.continuation_token,
@@ -147,8 +147,10 @@ impl RustFsS3 {
         let (contents, prefixes) = split(page, url, Some(&self.users));
         Ok(S3Response::new(ListObjectsOutput {
             name: Some(i.bucket),
-            prefix: Some(enc(url, q.prefix)),
-            delimiter: i.delimiter.map(|d| enc(url, d)),
+            // v1 echoes the prefix as given: clients decode only Delimiter, Marker, NextMarker
+            // and keys of a URL-encoded v1 listing.
+            prefix: Some(q.prefix),
+            delimiter: i.delimiter.filter(|d| !d.is_empty()).map(|d| enc(url, d)),
             marker: Some(i.marker.map(|m| enc(url, m)).unwrap_or_default()),
             next_marker,
             max_keys: Some(i.max_keys.unwrap_or(MAX_KEYS as i32)),

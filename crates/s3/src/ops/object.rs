@@ -188,6 +188,25 @@ macro_rules! read_output {
 }
 
 impl RustFsS3 {
+    /// A read's error; a 304 carries the object's ETag and Last-Modified, as S3 sends them.
+    fn read_error(&self, e: rustfs_object::ObjectError, bucket: &str, key: &str) -> S3Error {
+        let not_modified = matches!(e, rustfs_object::ObjectError::NotModified);
+        let mut err = to_s3(e);
+        if not_modified && let Ok(rec) = self.store.head_object(bucket, key) {
+            let mut h = http::HeaderMap::new();
+            if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", rec.etag)) {
+                h.insert(http::header::ETAG, v);
+            }
+            if let Some(v) = convert::http_date(&convert::timestamp(rec.last_modified_ms))
+                .and_then(|d| http::HeaderValue::from_str(&d).ok())
+            {
+                h.insert(http::header::LAST_MODIFIED, v);
+            }
+            err.set_headers(h);
+        }
+        err
+    }
+
     pub(super) async fn op_put_object(
         &self,
         req: S3Request<PutObjectInput>,
@@ -237,7 +256,7 @@ impl RustFsS3 {
             .store
             .open_object(&r.bucket, &r.key, &r.conditions, r.range, r.part_number)
             .await
-            .map_err(to_s3)?;
+            .map_err(|e| self.read_error(e, &r.bucket, &r.key))?;
         let view = read_view(&opened.record, opened.start, opened.end, opened.partial, &r);
         let mut out = read_output!(GetObjectOutput, view);
         out.body = Some(StreamingBlob::wrap(sync_wrapper::SyncStream::new(
@@ -256,7 +275,7 @@ impl RustFsS3 {
         let (rec, start, end, partial) = self
             .store
             .stat_object(&r.bucket, &r.key, &r.conditions, r.range, r.part_number)
-            .map_err(to_s3)?;
+            .map_err(|e| self.read_error(e, &r.bucket, &r.key))?;
         let view = read_view(&rec, start, end, partial, &r);
         let mut resp = S3Response::new(read_output!(HeadObjectOutput, view));
         resp.status = partial.then_some(http::StatusCode::PARTIAL_CONTENT);
