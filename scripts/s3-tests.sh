@@ -15,6 +15,7 @@
 #   S3TESTS_OUT       directory for junit.xml, the failure list and the server log
 #                     (default: a temporary directory that is kept and printed)
 #   RUSTFS_BIN        the server binary (default target/release/rustfs)
+#   S3TESTS_FILES     the suite's test files to run (default: test_s3.py and test_headers.py)
 #
 # Tests marked fails_on_aws are out of scope; tests of features RustFS does not serve at all
 # (IAM/STS/SNS, S3 Select, lifecycle, encryption, versioning, object lock, bucket policy,
@@ -169,11 +170,12 @@ markexpr="not fails_on_aws"
 for m in "${unserved[@]}"; do markexpr+=" and not $m"; done
 
 timeout_s="${S3TESTS_TIMEOUT:-60}"
+files="${S3TESTS_FILES:-s3tests/functional/test_s3.py s3tests/functional/test_headers.py}"
 echo "pytest -m '$markexpr' --timeout=$timeout_s $* (in $suite)"
 set +e
 (cd "$suite" && S3TEST_CONF="$conf" python3 -m pytest -p no:cacheprovider -q -rN \
     --timeout="$timeout_s" --junitxml="$out/junit.xml" -m "$markexpr" \
-    s3tests/functional/test_s3.py s3tests/functional/test_headers.py "$@" \
+    $files "$@" \
     >"$out/pytest.log" 2>&1)
 rc=$?
 set -e

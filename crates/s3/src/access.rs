@@ -61,6 +61,26 @@ fn denied() -> S3Error {
     S3Error::with_message(S3ErrorCode::AccessDenied, "Access Denied")
 }
 
+/// The longest lifetime S3 accepts for a presigned URL: seven days.
+const MAX_PRESIGNED_SECS: u64 = 7 * 24 * 3600;
+
+/// Refuses a presigned URL that claims to live longer than seven days, as S3 does.
+fn check_presigned_lifetime(query: Option<&str>) -> S3Result<()> {
+    let expires = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| k.eq_ignore_ascii_case("X-Amz-Expires"))
+        .and_then(|(_, v)| v.parse::<u64>().ok());
+    match expires {
+        Some(secs) if secs > MAX_PRESIGNED_SECS => Err(S3Error::with_message(
+            S3ErrorCode::AccessDenied,
+            "X-Amz-Expires must be less than a week (in seconds) that is 604800",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The access checks, sharing the store and the users with the S3 service.
 pub struct AccessControl {
     store: Arc<ObjectStore>,
@@ -134,6 +154,7 @@ impl AccessControl {
 #[async_trait::async_trait]
 impl S3Access for AccessControl {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        check_presigned_lifetime(cx.uri().query())?;
         let caller = self.caller(cx.credentials());
         let caller = caller.as_deref();
         let need = need(cx.s3_op().name());
@@ -175,5 +196,12 @@ mod tests {
         assert_eq!(need("DeleteBucket"), Need::Owner);
         assert_eq!(need("PutBucketOwnershipControls"), Need::Owner);
         assert_eq!(need("ListBuckets"), Need::Signed);
+    }
+
+    #[test]
+    fn presigned_urls_live_at_most_a_week() {
+        assert!(check_presigned_lifetime(None).is_ok());
+        assert!(check_presigned_lifetime(Some("X-Amz-Expires=604800&x=1")).is_ok());
+        assert!(check_presigned_lifetime(Some("a=b&X-Amz-Expires=604801")).is_err());
     }
 }

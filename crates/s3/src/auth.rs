@@ -135,6 +135,50 @@ impl Keyring {
     }
 }
 
+/// How far a SigV2 request's time may be from ours, as in S3.
+const MAX_SKEW_SECS: i64 = 15 * 60;
+
+/// The time check S3 makes on a SigV2 (`Authorization: AWS ...`) request before its
+/// signature: the `x-amz-date` (or else `Date`) header must be a valid HTTP date after 1970
+/// (`AccessDenied`) within 15 minutes of the server's clock (`RequestTimeTooSkewed`). s3s
+/// checks neither. Other requests pass untouched.
+pub fn check_v2_request_time(
+    headers: &http::HeaderMap,
+    now: time::OffsetDateTime,
+) -> Result<(), s3s::S3Error> {
+    use s3s::S3ErrorCode;
+    let v2 = headers
+        .get(http::header::AUTHORIZATION)
+        .is_some_and(|v| v.as_bytes().starts_with(b"AWS "));
+    if !v2 {
+        return Ok(());
+    }
+    let denied = || {
+        s3s::S3Error::with_message(
+            S3ErrorCode::AccessDenied,
+            "AWS authentication requires a valid Date or x-amz-date header",
+        )
+    };
+    let raw = headers
+        .get("x-amz-date")
+        .or_else(|| headers.get(http::header::DATE))
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(denied)?;
+    let t = s3s::dto::Timestamp::parse(s3s::dto::TimestampFormat::HttpDate, raw.trim())
+        .map(time::OffsetDateTime::from)
+        .map_err(|_| denied())?;
+    if t.year() < 1970 {
+        return Err(denied());
+    }
+    if (now - t).whole_seconds().abs() > MAX_SKEW_SECS {
+        return Err(s3s::S3Error::with_message(
+            S3ErrorCode::RequestTimeTooSkewed,
+            "The difference between the request time and the current time is too large.",
+        ));
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl S3Auth for Keyring {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
@@ -176,6 +220,34 @@ mod tests {
             Keyring::new([a, b]),
             Err(UserError::DuplicateId(_))
         ));
+    }
+
+    #[test]
+    fn v2_request_times_are_checked() {
+        let now = time::macros::datetime!(2026-01-02 03:04:05 UTC);
+        let mut h = http::HeaderMap::new();
+        assert!(check_v2_request_time(&h, now).is_ok(), "not SigV2");
+        h.insert("authorization", "AWS k:sig".parse().unwrap());
+        let code = |h: &http::HeaderMap| {
+            check_v2_request_time(h, now)
+                .err()
+                .map(|e| e.code().as_str().to_string())
+        };
+        assert_eq!(code(&h).as_deref(), Some("AccessDenied"));
+        h.insert("date", "Fri, 02 Jan 2026 03:10:00 GMT".parse().unwrap());
+        assert_eq!(code(&h), None);
+        h.insert(
+            "x-amz-date",
+            "Tue, 07 Jul 2010 21:53:04 GMT".parse().unwrap(),
+        );
+        assert_eq!(code(&h).as_deref(), Some("RequestTimeTooSkewed"));
+        h.insert(
+            "x-amz-date",
+            "Tue, 07 Jul 1950 21:53:04 GMT".parse().unwrap(),
+        );
+        assert_eq!(code(&h).as_deref(), Some("AccessDenied"));
+        h.insert("x-amz-date", "garbage".parse().unwrap());
+        assert_eq!(code(&h).as_deref(), Some("AccessDenied"));
     }
 
     #[test]

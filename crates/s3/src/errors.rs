@@ -38,7 +38,8 @@ pub fn to_s3(e: ObjectError) -> S3Error {
         ObjectError::ChecksumMismatch { algorithm } => {
             (C::BadDigest, format!("The {algorithm} you specified did not match the calculated checksum."))
         }
-        ObjectError::InvalidChecksum(m) => (C::InvalidRequest, m.clone()),
+        // A value that is not even a digest cannot match the body.
+        ObjectError::InvalidChecksum(m) => (C::BadDigest, m.clone()),
         ObjectError::InvalidArgument(m) => (C::InvalidArgument, m.clone()),
         ObjectError::InvalidRequest(m) => (C::InvalidRequest, m.clone()),
         ObjectError::IncompleteBody | ObjectError::Body(_) => {
@@ -60,6 +61,29 @@ pub fn to_s3(e: ObjectError) -> S3Error {
         }
     };
     S3Error::with_message(code, msg)
+}
+
+/// An error answered before s3s sees the request, as S3's XML error document.
+pub fn response(err: &S3Error) -> http::Response<s3s::Body> {
+    fn escape(s: &str) -> String {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    }
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code><Message>{}</Message></Error>",
+        escape(err.code().as_str()),
+        escape(err.message().unwrap_or_default()),
+    );
+    let mut resp = http::Response::new(s3s::Body::from(body));
+    *resp.status_mut() = err
+        .status_code()
+        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/xml"),
+    );
+    resp
 }
 
 #[cfg(test)]

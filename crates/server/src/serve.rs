@@ -106,7 +106,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
             .map_err(|e| format!("invalid RUSTFS_SERVER_DOMAINS: {e}"))?;
         builder.set_host(host);
     }
-    let service = HttpLayer::new(builder.build());
+    let service = HttpLayer::new(builder.build(), &domains);
 
     let sweeper = store.clone();
     tokio::task::spawn_blocking(move || {

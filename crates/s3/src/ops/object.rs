@@ -148,14 +148,29 @@ fn read_view(rec: &ObjectRecord, start: u64, end: u64, partial: bool, r: &ReadRe
             .or_else(|| m.expires.as_deref().and_then(convert::parse_http_date)),
         parts_count: (rec.multipart && r.part_number.is_some())
             .then_some(rec.segments.len() as i32),
-        // A checksum describes the whole object: not returned for a range or a part.
-        checksum: (r.checksum_mode && !partial)
-            .then(|| {
-                rec.checksum
-                    .as_ref()
-                    .map(|c| convert::checksum_out(c, rec.segments.len()))
-            })
-            .flatten(),
+        checksum: read_checksum(rec, partial, r),
+    }
+}
+
+/// The checksum a read reports: the whole object's when asked for (`x-amz-checksum-mode`)
+/// and the whole object is read; a part's own checksum when one part of a multipart object
+/// is read, as S3 does. A range gets none.
+fn read_checksum(
+    rec: &ObjectRecord,
+    partial: bool,
+    r: &ReadRequest,
+) -> Option<(rustfs_object::ChecksumAlgorithm, String, ChecksumType)> {
+    let c = rec.checksum.as_ref()?;
+    match r.part_number {
+        Some(pn) if rec.multipart => {
+            let seg = rec
+                .segments
+                .get(usize::try_from(pn).ok()?.checked_sub(1)?)?;
+            let (_, _, kind) = convert::checksum_out(c, rec.segments.len());
+            Some((c.algorithm, seg.checksum.clone()?, kind))
+        }
+        _ if r.checksum_mode && !partial => Some(convert::checksum_out(c, rec.segments.len())),
+        _ => None,
     }
 }
 
