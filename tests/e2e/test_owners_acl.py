@@ -107,6 +107,9 @@ def test_each_user_lists_only_its_buckets(main, alt, anon, new_bucket):
     assert [b["Name"] for b in listed["Buckets"]] == [theirs]
     expect_error(anon.list_buckets, code="AccessDenied", status=403)
     expect_error(alt.create_bucket, Bucket=mine, code="BucketAlreadyExists", status=409)
+    main.head_bucket(Bucket=mine, ExpectedBucketOwner=MAIN_ID)
+    expect_error(main.list_objects_v2, Bucket=mine, ExpectedBucketOwner=ALT["user_id"],
+                 code="AccessDenied", status=403)
 
 
 def test_listings_report_owners(main, new_bucket):

@@ -98,6 +98,17 @@ impl AccessControl {
             .map(|u| u.id.clone())
     }
 
+    /// `x-amz-expected-bucket-owner`: a bucket owned by anyone else is refused, as in S3.
+    fn check_expected_owner(&self, bucket: &str, expected: Option<&str>) -> S3Result<()> {
+        let Some(expected) = expected else {
+            return Ok(());
+        };
+        match self.store.bucket(bucket) {
+            Ok(rec) if self.users.owner_id(&rec.owner) != expected => Err(denied()),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether `caller` has `need` on the bucket; a missing bucket is left to the operation
     /// (NoSuchBucket).
     fn check_bucket(&self, bucket: &str, caller: Option<&str>, need: Need) -> S3Result<()> {
@@ -158,6 +169,13 @@ impl S3Access for AccessControl {
         let caller = self.caller(cx.credentials());
         let caller = caller.as_deref();
         let need = need(cx.s3_op().name());
+        if let S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } = cx.s3_path() {
+            let expected = cx
+                .headers()
+                .get("x-amz-expected-bucket-owner")
+                .and_then(|v| v.to_str().ok());
+            self.check_expected_owner(bucket, expected)?;
+        }
         match (cx.s3_path(), need) {
             (_, Need::Signed) | (S3Path::Root, _) => {
                 if caller.is_some() {
