@@ -11,6 +11,8 @@
 //!   is the same either way.
 //! - SigV2 requests' `Date`/`x-amz-date` are checked before s3s verifies the signature
 //!   (`rustfs_s3::auth::check_v2_request_time`), as S3 does.
+//! - error documents carry `<RequestId>` and `<HostId>` (the values of the headers), as S3's
+//!   do; s3s writes only code and message.
 //! - GetObjectAttributes answers with a bare `<ETag>` (S3 writes it without quotes there,
 //!   unlike every other response); s3s quotes every ETag it serializes.
 
@@ -119,6 +121,22 @@ fn is_get_attributes(req: &http::Request<Incoming>) -> bool {
         })
 }
 
+/// An S3 error document with `<RequestId>` and `<HostId>` added before `</Error>`.
+fn with_request_id(xml: &[u8], request_id: &str, host_id: &[u8]) -> Option<Vec<u8>> {
+    const CLOSE: &[u8] = b"</Error>";
+    let at = xml.windows(CLOSE.len()).rposition(|w| w == CLOSE)?;
+    if xml.windows(11).any(|w| w == b"<RequestId>") {
+        return None;
+    }
+    let mut out = Vec::with_capacity(xml.len() + 96);
+    out.extend_from_slice(&xml[..at]);
+    out.extend_from_slice(format!("<RequestId>{request_id}</RequestId><HostId>").as_bytes());
+    out.extend_from_slice(host_id);
+    out.extend_from_slice(b"</HostId>");
+    out.extend_from_slice(&xml[at..]);
+    Some(out)
+}
+
 /// The XML with the quotes of its top-level `<ETag>` value removed.
 fn unquote_etag(xml: &[u8]) -> Option<Vec<u8>> {
     const OPEN: &[u8] = b"<ETag>\"";
@@ -162,8 +180,18 @@ impl hyper::service::Service<http::Request<Incoming>> for HttpLayer {
                 resp.headers_mut().remove(header::CONTENT_LENGTH);
                 *resp.body_mut() = s3s::Body::from(bytes::Bytes::from(fixed));
             }
+            let request_id = format!("{id:016X}");
+            if failed
+                && let Some(fixed) = resp
+                    .body()
+                    .bytes()
+                    .and_then(|b| with_request_id(&b, &request_id, host_id.as_bytes()))
+            {
+                resp.headers_mut().remove(header::CONTENT_LENGTH);
+                *resp.body_mut() = s3s::Body::from(bytes::Bytes::from(fixed));
+            }
             let h = resp.headers_mut();
-            if let Ok(v) = HeaderValue::from_str(&format!("{id:016X}")) {
+            if let Ok(v) = HeaderValue::from_str(&request_id) {
                 h.insert("x-amz-request-id", v);
             }
             h.insert("x-amz-id-2", host_id);
@@ -188,5 +216,17 @@ mod tests {
             br#"<R><ETag>abc-2</ETag><ObjectSize>3</ObjectSize></R>"#.to_vec()
         );
         assert!(unquote_etag(b"<R><ObjectSize>3</ObjectSize></R>").is_none());
+    }
+
+    #[test]
+    fn error_documents_get_the_request_id() {
+        let xml = br#"<?xml version="1.0"?><Error><Code>NoSuchKey</Code></Error>"#;
+        let out = with_request_id(xml, "ABC", b"host").unwrap();
+        assert_eq!(
+            out,
+            br#"<?xml version="1.0"?><Error><Code>NoSuchKey</Code><RequestId>ABC</RequestId><HostId>host</HostId></Error>"#.to_vec()
+        );
+        assert!(with_request_id(&out, "ABC", b"host").is_none());
+        assert!(with_request_id(b"", "ABC", b"host").is_none());
     }
 }
