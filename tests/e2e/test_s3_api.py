@@ -124,6 +124,15 @@ def test_list_buckets_and_location(s3):
             s3.delete_bucket(Bucket=name)
 
 
+def test_delete_bucket_aborts_uploads_in_progress(s3):
+    name = unique_name()
+    s3.create_bucket(Bucket=name)
+    up = s3.create_multipart_upload(Bucket=name, Key="mp")["UploadId"]
+    s3.upload_part(Bucket=name, Key="mp", UploadId=up, PartNumber=1, Body=b"x" * 1000)
+    s3.delete_bucket(Bucket=name)
+    expect_error(s3.head_bucket, Bucket=name, code="404", status=404)
+
+
 def test_bucket_not_empty_and_missing(s3, bucket):
     put(s3, bucket, "keep")
     expect_error(s3.delete_bucket, Bucket=bucket, code="BucketNotEmpty", status=409)

@@ -32,7 +32,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, MetaError> {
 pub struct BucketRecord {
     /// Creation time, milliseconds since the Unix epoch.
     pub created_ms: i64,
-    /// Access key id of the owner.
+    /// Canonical user id of the owner (records written before user ids: the access key).
     pub owner: String,
     pub region: String,
     /// Bucket tags (PutBucketTagging), sorted by key; `None` when no tag set is configured.
@@ -41,6 +41,12 @@ pub struct BucketRecord {
     /// CORS rules (PutBucketCors), in the order given; `None` when not configured.
     #[serde(default)]
     pub cors: Option<Vec<CorsRule>>,
+    /// The bucket's ACL; `None` is the default (owner `FULL_CONTROL`).
+    #[serde(default)]
+    pub acl: Option<Vec<Grant>>,
+    /// Object ownership controls; `None` when none were set.
+    #[serde(default)]
+    pub object_ownership: Option<ObjectOwnership>,
 }
 
 /// One CORS rule of a bucket, as PutBucketCors gives it.
@@ -52,6 +58,40 @@ pub struct CorsRule {
     pub allowed_headers: Vec<String>,
     pub expose_headers: Vec<String>,
     pub max_age_seconds: Option<i32>,
+}
+
+/// Who an ACL grant is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Grantee {
+    /// A canonical user id.
+    User(String),
+    /// A predefined group, by URI (`http://acs.amazonaws.com/groups/global/AllUsers`, ...).
+    Group(String),
+}
+
+/// The permissions an ACL grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Permission {
+    Read,
+    Write,
+    ReadAcp,
+    WriteAcp,
+    FullControl,
+}
+
+/// One ACL grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub grantee: Grantee,
+    pub permission: Permission,
+}
+
+/// A bucket's object ownership setting (S3's `ObjectOwnership`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ObjectOwnership {
+    BucketOwnerEnforced,
+    BucketOwnerPreferred,
+    ObjectWriter,
 }
 
 /// The checksum algorithms S3 defines.
@@ -200,6 +240,9 @@ pub struct ObjectRecord {
     /// Object tags, sorted by key (PutObjectTagging, `x-amz-tagging`).
     #[serde(default)]
     pub tags: Vec<(String, String)>,
+    /// The object's ACL; `None` is the default (owner `FULL_CONTROL`).
+    #[serde(default)]
+    pub acl: Option<Vec<Grant>>,
 }
 
 /// An in-progress multipart upload.
@@ -216,6 +259,9 @@ pub struct UploadRecord {
     /// Tags given at creation, applied to the object at completion.
     #[serde(default)]
     pub tags: Vec<(String, String)>,
+    /// The ACL the completed object gets.
+    #[serde(default)]
+    pub acl: Option<Vec<Grant>>,
 }
 
 /// One uploaded part of a multipart upload.
@@ -256,6 +302,10 @@ mod tests {
                 body: Body::Inline("blob".into()),
             }],
             tags: vec![("k".into(), "v".into())],
+            acl: Some(vec![Grant {
+                grantee: Grantee::Group("g".into()),
+                permission: Permission::Read,
+            }]),
         };
         let bytes = encode(&rec);
         assert_eq!(bytes[0], RECORD_VERSION);
@@ -287,6 +337,8 @@ mod tests {
             region: "r".into(),
             tags: None,
             cors: None,
+            acl: None,
+            object_ownership: None,
         });
         bytes[0] = 99;
         assert!(matches!(

@@ -59,6 +59,14 @@ pub enum ObjectError {
     InvalidArgument(String),
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    #[error("access denied")]
+    AccessDenied,
+    #[error("the bucket does not allow ACLs (its object ownership is BucketOwnerEnforced)")]
+    AclNotSupported,
+    #[error("BucketOwnerEnforced cannot be combined with an ACL that grants others")]
+    InvalidBucketAclWithObjectOwnership,
+    #[error("the bucket has no ownership controls")]
+    OwnershipControlsNotFound,
     #[error("the request body ended before its declared length")]
     IncompleteBody,
     #[error("reading the request body failed: {0}")]

@@ -4,6 +4,7 @@
 //! one compare-and-swap batch in the metadata store. It must not know about S3 error codes,
 //! headers or the `s3s` crate: the S3 edge translates requests in and [`ObjectError`]s out.
 
+pub mod acl;
 mod bucket;
 mod bucket_config;
 pub mod checksum;
@@ -27,6 +28,7 @@ pub use tagging::TagSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use acl::{AclRequest, CannedAcl};
 pub use conditions::{EtagMatch, ReadConditions, WriteConditions};
 pub use error::{ObjectError, Result};
 pub use ingest::{BodyChecks, ChecksumRequest, ExpectedChecksum};
@@ -36,8 +38,9 @@ pub use objects::{CopySource, ObjectBody, OpenedObject, PutOptions};
 pub use range::ByteRange;
 pub use rustfs_data::{DataError, Layout, VolumeStatus};
 pub use rustfs_meta::{
-    BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, CorsRule, MetaError, ObjectMeta,
-    ObjectRecord, PartRecord, ReplicaStatus, UploadRecord,
+    BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, CorsRule, Grant, Grantee,
+    MetaError, ObjectMeta, ObjectOwnership, ObjectRecord, PartRecord, Permission, ReplicaStatus,
+    UploadRecord,
 };
 
 use rustfs_data::DataStore;

@@ -28,6 +28,8 @@ pub struct CreateUpload {
     pub checksum_type: Option<ChecksumType>,
     /// Tags for the completed object (already validated, see [`crate::tagging`]).
     pub tags: crate::TagSet,
+    /// The ACL the completed object gets.
+    pub acl: Option<Vec<rustfs_meta::Grant>>,
 }
 
 /// One entry of a CompleteMultipartUpload request.
@@ -93,6 +95,7 @@ impl ObjectStore {
             checksum_algorithm: c.checksum_algorithm,
             checksum_type,
             tags: c.tags,
+            acl: c.acl,
         };
         let mut b = Batch::new();
         b.check(Check::Present(Table::Buckets, bucket.as_bytes().to_vec()));
@@ -280,7 +283,12 @@ impl ObjectStore {
         conditions: &WriteConditions,
         full_checksum: Option<(ChecksumAlgorithm, String)>,
     ) -> Result<ObjectRecord> {
-        let up = self.upload(bucket, key, upload_id)?;
+        let up = match self.upload(bucket, key, upload_id) {
+            Err(ObjectError::NoSuchUpload) => {
+                return self.completed_already(bucket, key, listed);
+            }
+            r => r?,
+        };
         if listed.is_empty() {
             return Err(ObjectError::NoParts);
         }
@@ -335,14 +343,24 @@ impl ObjectStore {
                     raws.push((checksum::decode_value(a, v)?, p.segment.size));
                 }
                 let raw = checksum::combine_parts(a, kind, &raws)?;
+                // The checksum the client states for the whole upload: the full-object value,
+                // or the composite one (optionally with its `-N` part-count suffix).
                 if let Some((fa, fv)) = &full_checksum
                     && *fa == a
-                    && kind == ChecksumType::FullObject
-                    && checksum::decode_value(a, fv)? != raw
                 {
-                    return Err(ObjectError::ChecksumMismatch {
-                        algorithm: a.as_str(),
-                    });
+                    let fv = fv.trim();
+                    let stated = match kind {
+                        ChecksumType::FullObject => fv,
+                        ChecksumType::Composite => fv
+                            .rsplit_once('-')
+                            .filter(|(_, n)| n.parse::<usize>() == Ok(used.len()))
+                            .map_or(fv, |(v, _)| v),
+                    };
+                    if checksum::decode_value(a, stated)? != raw {
+                        return Err(ObjectError::ChecksumMismatch {
+                            algorithm: a.as_str(),
+                        });
+                    }
                 }
                 Some(ChecksumValue {
                     algorithm: a,
@@ -370,6 +388,7 @@ impl ObjectStore {
             multipart: true,
             segments: used.iter().map(|p| p.segment.clone()).collect(),
             tags: up.tags.clone(),
+            acl: up.acl.clone(),
         };
         let ukey = keys::upload_key(bucket, key, upload_id);
         let part_keys: Vec<Vec<u8>> = stored
@@ -393,6 +412,32 @@ impl ObjectStore {
             .await?;
         self.discard_files(&unused);
         Ok(rec)
+    }
+
+    /// A repeated CompleteMultipartUpload: succeeds with the current object when that object
+    /// is the one these parts made (its multipart ETag is theirs), as S3 answers a retried
+    /// completion; otherwise the upload is gone (`NoSuchUpload`).
+    fn completed_already(
+        &self,
+        bucket: &str,
+        key: &str,
+        listed: &[CompletePart],
+    ) -> Result<ObjectRecord> {
+        let etags: Vec<&str> = listed
+            .iter()
+            .map(|p| p.etag.trim().trim_matches('"'))
+            .collect();
+        let current = match self.head_object(bucket, key) {
+            Ok(rec) => rec,
+            Err(ObjectError::NoSuchKey) => return Err(ObjectError::NoSuchUpload),
+            Err(e) => return Err(e),
+        };
+        match checksum::multipart_etag(&etags) {
+            Ok(etag) if current.multipart && !listed.is_empty() && current.etag == etag => {
+                Ok(current)
+            }
+            _ => Err(ObjectError::NoSuchUpload),
+        }
     }
 
     pub async fn abort_multipart_upload(

@@ -31,6 +31,8 @@ pub struct PutOptions {
     /// Tags of the new object (validated, see [`crate::tagging`]). For a copy, `None` keeps
     /// the source's tags (the `COPY` tagging directive); for a PUT it means no tags.
     pub tags: Option<crate::TagSet>,
+    /// The stored ACL (`None`: the default); see [`crate::acl::new_object_acl`].
+    pub acl: Option<Vec<rustfs_meta::Grant>>,
 }
 
 /// An object opened for reading: its record and the requested bytes.
@@ -146,6 +148,7 @@ impl ObjectStore {
             multipart: false,
             segments: vec![got.segment],
             tags: opts.tags.unwrap_or_default(),
+            acl: opts.acl,
         };
         let blobs: Vec<_> = got.blob.into_iter().collect();
         let written = rec.segments.clone();

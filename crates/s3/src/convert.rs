@@ -335,13 +335,6 @@ pub(crate) fn url_encode(s: &str) -> String {
     utf8_percent_encode(s, SET).to_string()
 }
 
-pub(crate) fn owner(id: &str) -> dto::Owner {
-    dto::Owner {
-        display_name: Some(id.to_string()),
-        id: Some(id.to_string()),
-    }
-}
-
 pub(crate) fn non_negative(v: Option<i32>, default: usize, name: &str) -> S3Result<usize> {
     match v {
         None => Ok(default),

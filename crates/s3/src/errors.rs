@@ -38,7 +38,8 @@ pub fn to_s3(e: ObjectError) -> S3Error {
         ObjectError::ChecksumMismatch { algorithm } => {
             (C::BadDigest, format!("The {algorithm} you specified did not match the calculated checksum."))
         }
-        ObjectError::InvalidChecksum(m) => (C::InvalidRequest, m.clone()),
+        // A value that is not even a digest cannot match the body.
+        ObjectError::InvalidChecksum(m) => (C::BadDigest, m.clone()),
         ObjectError::InvalidTag(m) => (C::InvalidTag, m.clone()),
         ObjectError::NoSuchTagSet => (C::NoSuchTagSet, "The TagSet does not exist".into()),
         ObjectError::NoSuchCorsConfiguration => {
@@ -49,6 +50,15 @@ pub fn to_s3(e: ObjectError) -> S3Error {
         ObjectError::InvalidRequest(m) => (C::InvalidRequest, m.clone()),
         ObjectError::IncompleteBody | ObjectError::Body(_) => {
             (C::IncompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header.".into())
+        }
+        ObjectError::AccessDenied => (C::AccessDenied, "Access Denied".into()),
+        ObjectError::AclNotSupported => (C::AccessControlListNotSupported, "The bucket does not allow ACLs".into()),
+        ObjectError::InvalidBucketAclWithObjectOwnership => (
+            C::InvalidBucketAclWithObjectOwnership,
+            "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting".into(),
+        ),
+        ObjectError::OwnershipControlsNotFound => {
+            (C::OwnershipControlsNotFoundError, "The bucket ownership controls were not found".into())
         }
         ObjectError::Contended => (C::SlowDown, "Please reduce your request rate.".into()),
         e if e.is_unavailable() => {
@@ -61,6 +71,29 @@ pub fn to_s3(e: ObjectError) -> S3Error {
         }
     };
     S3Error::with_message(code, msg)
+}
+
+/// An error answered before s3s sees the request, as S3's XML error document.
+pub fn response(err: &S3Error) -> http::Response<s3s::Body> {
+    fn escape(s: &str) -> String {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    }
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code><Message>{}</Message></Error>",
+        escape(err.code().as_str()),
+        escape(err.message().unwrap_or_default()),
+    );
+    let mut resp = http::Response::new(s3s::Body::from(body));
+    *resp.status_mut() = err
+        .status_code()
+        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/xml"),
+    );
+    resp
 }
 
 #[cfg(test)]
@@ -80,6 +113,9 @@ mod tests {
         assert_eq!(status(ObjectError::BadDigest), Some(400));
         assert_eq!(status(ObjectError::KeyTooLong), Some(400));
         assert_eq!(status(ObjectError::Contended), Some(503));
+        assert_eq!(status(ObjectError::AccessDenied), Some(403));
+        assert_eq!(status(ObjectError::AclNotSupported), Some(400));
+        assert_eq!(status(ObjectError::OwnershipControlsNotFound), Some(404));
         assert_eq!(status(ObjectError::Task("x".into())), Some(500));
         let quorum = rustfs_object::DataError::Quorum {
             needed: 3,

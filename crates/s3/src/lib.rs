@@ -4,6 +4,8 @@
 //! S3 error codes ([`errors`]). Routing, XML, SigV4 (header, presigned, streaming chunks,
 //! trailers) and virtual-host parsing are s3s'. It must not know how objects are stored.
 
+pub mod access;
+mod acl;
 pub mod admin;
 pub mod auth;
 mod body;
@@ -14,6 +16,7 @@ pub mod host;
 mod ops;
 pub mod routes;
 pub use ops::{POST_OBJECT_MAX_FILE_SIZE, s3s_config};
+pub mod route;
 
 use std::sync::Arc;
 
@@ -24,13 +27,15 @@ use rustfs_object::ObjectStore;
 pub struct RustFsS3 {
     store: Arc<ObjectStore>,
     region: String,
+    users: auth::Keyring,
 }
 
 impl RustFsS3 {
-    pub fn new(store: Arc<ObjectStore>, region: impl Into<String>) -> Self {
+    pub fn new(store: Arc<ObjectStore>, region: impl Into<String>, users: auth::Keyring) -> Self {
         Self {
             store,
             region: region.into(),
+            users,
         }
     }
 }

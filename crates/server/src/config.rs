@@ -40,6 +40,19 @@ pub struct ServerArgs {
     /// Secret key of the root user.
     #[arg(long, env = "RUSTFS_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
+    /// JSON file of extra users, each with its own keys, user id and display name (see
+    /// README). Also RUSTFS_USERS_FILE.
+    #[arg(long, env = "RUSTFS_USERS_FILE")]
+    pub users_file: Option<PathBuf>,
+    /// Canonical user id of the root user (default: derived from its access key).
+    #[arg(long, env = "RUSTFS_ROOT_USER_ID")]
+    pub root_user_id: Option<String>,
+    /// Display name of the root user (default: its access key).
+    #[arg(long, env = "RUSTFS_ROOT_DISPLAY_NAME")]
+    pub root_display_name: Option<String>,
+    /// E-mail address of the root user, for ACL grants by e-mail.
+    #[arg(long, env = "RUSTFS_ROOT_EMAIL")]
+    pub root_email: Option<String>,
     /// Domains for virtual-hosted-style requests (BUCKET.DOMAIN), comma-separated.
     #[arg(long, env = "RUSTFS_SERVER_DOMAINS", value_delimiter = ',')]
     pub server_domains: Vec<String>,

@@ -7,6 +7,16 @@
 //!   `100 Continue`, which RFC 9110 allows, but botocore keeps the final status it read in that
 //!   case as connection state and misparses the next response on the same connection, hanging
 //!   until its read timeout. A fresh connection resets it.
+//! - a path-style bucket request signed with SigV2 reaches s3s as `/bucket/`: SigV2 signs a
+//!   bucket's resource as `/bucket/` (AWS's CanonicalizedResource, what clients sign), but
+//!   s3s 0.14 canonicalizes `/bucket` without the slash and refuses the signature. The route
+//!   is the same either way.
+//! - SigV2 requests' `Date`/`x-amz-date` are checked before s3s verifies the signature
+//!   (`rustfs_s3::auth::check_v2_request_time`), as S3 does.
+//! - error documents carry `<RequestId>` and `<HostId>` (the values of the headers), as S3's
+//!   do; s3s writes only code and message.
+//! - GetObjectAttributes answers with a bare `<ETag>` (S3 writes it without quotes there,
+//!   unlike every other response); s3s quotes every ETag it serializes.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,10 +33,12 @@ pub struct HttpLayer {
     cors: Arc<Cors>,
     next: Arc<AtomicU64>,
     host_id: HeaderValue,
+    /// Virtual-hosted-style domains (`RUSTFS_SERVER_DOMAINS`).
+    domains: Arc<Vec<String>>,
 }
 
 impl HttpLayer {
-    pub fn new(inner: S3Service, cors: Cors) -> Self {
+    pub fn new(inner: S3Service, cors: Cors, domains: &[&str]) -> Self {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -38,6 +50,52 @@ impl HttpLayer {
             cors: Arc::new(cors),
             next: Arc::new(AtomicU64::new(seed << 16)),
             host_id,
+            domains: Arc::new(domains.iter().map(|d| d.to_ascii_lowercase()).collect()),
+        }
+    }
+
+    /// Whether the request names its bucket in the host (virtual-hosted style).
+    fn virtual_hosted(&self, req: &http::Request<Incoming>) -> bool {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| req.uri().host())
+            .unwrap_or_default();
+        let name = host
+            .rsplit_once(':')
+            .map_or(host, |(h, _)| h)
+            .to_ascii_lowercase();
+        self.domains.iter().any(|d| {
+            name.len() > d.len() + 1
+                && name.ends_with(d.as_str())
+                && name[..name.len() - d.len()].ends_with('.')
+        })
+    }
+
+    /// See the module documentation: `/bucket` becomes `/bucket/` for SigV2 requests.
+    fn fix_v2_bucket_path(&self, req: &mut http::Request<Incoming>) {
+        let v2_header = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .is_some_and(|v| v.as_bytes().starts_with(b"AWS "));
+        let query = req.uri().query().unwrap_or_default();
+        let v2_query = query.contains("AWSAccessKeyId=") && query.contains("Signature=");
+        let path = req.uri().path();
+        let one_segment = path.len() > 1 && !path[1..].contains('/');
+        if !(v2_header || v2_query) || !one_segment || self.virtual_hosted(req) {
+            return;
+        }
+        let fixed = match req.uri().query() {
+            Some(q) => format!("{path}/?{q}"),
+            None => format!("{path}/"),
+        };
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(pq) = fixed.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = http::Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
         }
     }
 }
@@ -59,31 +117,99 @@ fn expects_continue(req: &http::Request<Incoming>) -> bool {
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
 }
 
+/// A GetObjectAttributes request: `GET /bucket/key?attributes`.
+fn is_get_attributes(req: &http::Request<Incoming>) -> bool {
+    req.method() == http::Method::GET
+        && req.uri().query().is_some_and(|q| {
+            q.split('&')
+                .any(|p| p == "attributes" || p.starts_with("attributes="))
+        })
+}
+
+/// An S3 error document with `<RequestId>` and `<HostId>` added before `</Error>`.
+fn with_request_id(xml: &[u8], request_id: &str, host_id: &[u8]) -> Option<Vec<u8>> {
+    const CLOSE: &[u8] = b"</Error>";
+    let at = xml.windows(CLOSE.len()).rposition(|w| w == CLOSE)?;
+    if xml.windows(11).any(|w| w == b"<RequestId>") {
+        return None;
+    }
+    let mut out = Vec::with_capacity(xml.len() + 96);
+    out.extend_from_slice(&xml[..at]);
+    out.extend_from_slice(format!("<RequestId>{request_id}</RequestId><HostId>").as_bytes());
+    out.extend_from_slice(host_id);
+    out.extend_from_slice(b"</HostId>");
+    out.extend_from_slice(&xml[at..]);
+    Some(out)
+}
+
+/// The XML with the quotes of its top-level `<ETag>` value removed.
+fn unquote_etag(xml: &[u8]) -> Option<Vec<u8>> {
+    const OPEN: &[u8] = b"<ETag>\"";
+    const CLOSE: &[u8] = b"\"</ETag>";
+    let start = xml.windows(OPEN.len()).position(|w| w == OPEN)?;
+    let rest = &xml[start + OPEN.len()..];
+    let len = rest.windows(CLOSE.len()).position(|w| w == CLOSE)?;
+    let mut out = Vec::with_capacity(xml.len());
+    out.extend_from_slice(&xml[..start]);
+    out.extend_from_slice(b"<ETag>");
+    out.extend_from_slice(&rest[..len]);
+    out.extend_from_slice(&rest[len + 1..]);
+    Some(out)
+}
+
 impl hyper::service::Service<http::Request<Incoming>> for HttpLayer {
     type Response = s3s::HttpResponse;
     type Error = s3s::HttpError;
     type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
 
-    fn call(&self, req: http::Request<Incoming>) -> Self::Future {
+    fn call(&self, mut req: http::Request<Incoming>) -> Self::Future {
+        self.fix_v2_bucket_path(&mut req);
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let host_id = self.host_id.clone();
         let empty_expect = expects_continue_for_empty_body(&req);
         let any_expect = expects_continue(&req);
+        let attributes = is_get_attributes(&req);
         let cors_req = self.cors.inspect(req.method(), req.uri(), req.headers());
         let preflight = cors_req.as_ref().and_then(|r| self.cors.preflight(r));
-        let fut: Self::Future = match preflight {
-            Some(resp) => Box::pin(async move { Ok(resp) }),
-            None => Box::pin(hyper::service::Service::call(&self.inner, req)),
+        let served: Result<Self::Future, _> = match preflight {
+            Some(resp) => Ok(Box::pin(async move { Ok(resp) })),
+            None => rustfs_s3::auth::check_v2_request_time(
+                req.headers(),
+                time::OffsetDateTime::now_utc(),
+            )
+            .map(|()| -> Self::Future {
+                Box::pin(hyper::service::Service::call(&self.inner, req))
+            }),
         };
         let cors = self.cors.clone();
         Box::pin(async move {
-            let mut resp = fut.await?;
+            let mut resp = match served {
+                Ok(fut) => fut.await?,
+                Err(refused) => rustfs_s3::errors::response(&refused),
+            };
             if let Some(extra) = cors_req.as_ref().and_then(|r| cors.response_headers(r)) {
                 resp.headers_mut().extend(extra);
             }
             let failed = !resp.status().is_success();
+            if attributes
+                && !failed
+                && let Some(fixed) = resp.body().bytes().and_then(|b| unquote_etag(&b))
+            {
+                resp.headers_mut().remove(header::CONTENT_LENGTH);
+                *resp.body_mut() = s3s::Body::from(bytes::Bytes::from(fixed));
+            }
+            let request_id = format!("{id:016X}");
+            if failed
+                && let Some(fixed) = resp
+                    .body()
+                    .bytes()
+                    .and_then(|b| with_request_id(&b, &request_id, host_id.as_bytes()))
+            {
+                resp.headers_mut().remove(header::CONTENT_LENGTH);
+                *resp.body_mut() = s3s::Body::from(bytes::Bytes::from(fixed));
+            }
             let h = resp.headers_mut();
-            if let Ok(v) = HeaderValue::from_str(&format!("{id:016X}")) {
+            if let Ok(v) = HeaderValue::from_str(&request_id) {
                 h.insert("x-amz-request-id", v);
             }
             h.insert("x-amz-id-2", host_id);
@@ -93,5 +219,32 @@ impl hyper::service::Service<http::Request<Incoming>> for HttpLayer {
             }
             Ok(resp)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_etag_is_unquoted() {
+        let xml = br#"<R><ETag>"abc-2"</ETag><ObjectSize>3</ObjectSize></R>"#;
+        assert_eq!(
+            unquote_etag(xml).unwrap(),
+            br#"<R><ETag>abc-2</ETag><ObjectSize>3</ObjectSize></R>"#.to_vec()
+        );
+        assert!(unquote_etag(b"<R><ObjectSize>3</ObjectSize></R>").is_none());
+    }
+
+    #[test]
+    fn error_documents_get_the_request_id() {
+        let xml = br#"<?xml version="1.0"?><Error><Code>NoSuchKey</Code></Error>"#;
+        let out = with_request_id(xml, "ABC", b"host").unwrap();
+        assert_eq!(
+            out,
+            br#"<?xml version="1.0"?><Error><Code>NoSuchKey</Code><RequestId>ABC</RequestId><HostId>host</HostId></Error>"#.to_vec()
+        );
+        assert!(with_request_id(&out, "ABC", b"host").is_none());
+        assert!(with_request_id(b"", "ABC", b"host").is_none());
     }
 }

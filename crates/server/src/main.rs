@@ -6,6 +6,7 @@ mod heal_cmd;
 mod http_layer;
 mod serve;
 mod tls;
+mod users;
 
 use std::process::ExitCode;
 

@@ -8,8 +8,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use rustfs_object::{Layout, ObjectStore};
 use rustfs_s3::RustFsS3;
+use rustfs_s3::access::AccessControl;
 use rustfs_s3::admin::AdminApi;
-use rustfs_s3::auth::Keyring;
+use rustfs_s3::route::UnsupportedServices;
 use rustfs_s3::routes::RouteSet;
 use s3s::service::S3ServiceBuilder;
 use tokio::net::TcpListener;
@@ -18,7 +19,7 @@ use tokio_rustls::rustls::ServerConfig;
 
 use crate::config::{self, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, ServerArgs};
 use crate::http_layer::HttpLayer;
-use crate::tls;
+use crate::{tls, users};
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -84,11 +85,28 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
 
-    let mut builder = S3ServiceBuilder::new(RustFsS3::new(store.clone(), args.region.clone()));
-    let mut keys = Keyring::new();
-    builder.set_route(RouteSet::new().with(AdminApi::new(store.clone(), access_key.clone())));
-    keys.add(access_key, secret_key);
-    builder.set_auth(keys);
+    let root_access_key = access_key.clone();
+    let keys = users::keyring(
+        (access_key, secret_key),
+        users::RootIdentity {
+            user_id: args.root_user_id.clone(),
+            display_name: args.root_display_name.clone(),
+            email: args.root_email.clone(),
+        },
+        args.users_file.as_deref(),
+    )?;
+    let mut builder = S3ServiceBuilder::new(RustFsS3::new(
+        store.clone(),
+        args.region.clone(),
+        keys.clone(),
+    ));
+    builder.set_auth(keys.clone());
+    builder.set_access(AccessControl::new(store.clone(), keys));
+    builder.set_route(
+        RouteSet::new()
+            .with(AdminApi::new(store.clone(), root_access_key))
+            .with(UnsupportedServices),
+    );
     builder.set_config(rustfs_s3::s3s_config());
     let domains: Vec<&str> = args
         .server_domains
@@ -104,7 +122,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         builder.set_host(host);
     }
     let cors = rustfs_s3::cors::Cors::new(store.clone(), cors_domains);
-    let service = HttpLayer::new(builder.build(), cors);
+    let service = HttpLayer::new(builder.build(), cors, &domains);
 
     let sweeper = store.clone();
     tokio::task::spawn_blocking(move || {

@@ -1,11 +1,11 @@
 //! Bucket operations.
 
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result};
+use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
-use super::caller;
 use crate::RustFsS3;
-use crate::convert::{owner, timestamp};
+use crate::acl;
+use crate::convert::timestamp;
 use crate::errors::to_s3;
 
 impl RustFsS3 {
@@ -13,24 +13,53 @@ impl RustFsS3 {
         &self,
         req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
-        let me = caller(&req);
-        let prefix = req.input.prefix.unwrap_or_default();
-        let buckets = self
+        let me = self.caller(&req);
+        let i = req.input;
+        let prefix = i.prefix.unwrap_or_default();
+        let max = match i.max_buckets {
+            Some(n) if !(1..=10_000).contains(&n) => {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::InvalidArgument,
+                    "max-buckets must be between 1 and 10000",
+                ));
+            }
+            Some(n) => n as usize,
+            None => usize::MAX,
+        };
+        // The continuation token is the last name of the previous page (names are unique).
+        let after = i.continuation_token.unwrap_or_default();
+        // As in S3, a user lists the buckets it owns, in name order.
+        let mut owned = self
             .store
             .list_buckets()
             .map_err(to_s3)?
             .into_iter()
-            .filter(|(name, _)| name.starts_with(&prefix))
-            .map(|(name, rec)| Bucket {
+            .filter(|(name, rec)| {
+                name.starts_with(&prefix)
+                    && name.as_str() > after.as_str()
+                    && self.users.owner_id(&rec.owner) == me
+            })
+            .peekable();
+        let mut buckets = Vec::new();
+        while buckets.len() < max
+            && let Some((name, rec)) = owned.next()
+        {
+            buckets.push(Bucket {
                 name: Some(name),
                 creation_date: Some(timestamp(rec.created_ms)),
                 bucket_region: Some(rec.region),
-            })
-            .collect();
+            });
+        }
+        let continuation_token = owned
+            .peek()
+            .is_some()
+            .then(|| buckets.last().and_then(|b| b.name.clone()))
+            .flatten();
         Ok(S3Response::new(ListBucketsOutput {
             buckets: Some(buckets),
-            owner: Some(owner(&me)),
-            ..Default::default()
+            owner: Some(acl::owner(&self.users, &me)),
+            continuation_token,
+            prefix: (!prefix.is_empty()).then_some(prefix),
         }))
     }
 
@@ -38,10 +67,12 @@ impl RustFsS3 {
         &self,
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
-        let me = caller(&req);
+        let me = self.caller(&req);
+        let wanted = acl::from_headers(&req.headers, &self.users)?;
+        let ownership = super::acl::parse_ownership(req.input.object_ownership.as_ref())?;
         let bucket = req.input.bucket;
         self.store
-            .create_bucket(&bucket, &me, &self.region)
+            .create_bucket_with(&bucket, &me, &self.region, &wanted, ownership)
             .await
             .map_err(to_s3)?;
         Ok(S3Response::new(CreateBucketOutput {

@@ -5,7 +5,9 @@ use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
 use crate::RustFsS3;
-use crate::convert::{self, non_negative, owner, url_encode};
+use crate::acl::owner;
+use crate::auth::Keyring;
+use crate::convert::{self, non_negative, url_encode};
 use crate::errors::to_s3;
 
 const MAX_KEYS: usize = 1000;
@@ -25,7 +27,7 @@ fn enc(url: bool, s: String) -> String {
     if url { url_encode(&s) } else { s }
 }
 
-fn object(key: String, rec: &ObjectRecord, url: bool, with_owner: bool) -> Object {
+fn object(key: String, rec: &ObjectRecord, url: bool, with_owner: Option<&Keyring>) -> Object {
     Object {
         key: Some(enc(url, key)),
         last_modified: Some(convert::timestamp(rec.last_modified_ms)),
@@ -34,7 +36,7 @@ fn object(key: String, rec: &ObjectRecord, url: bool, with_owner: bool) -> Objec
         storage_class: Some(ObjectStorageClass::from_static(
             ObjectStorageClass::STANDARD,
         )),
-        owner: with_owner.then(|| owner(&rec.owner)),
+        owner: with_owner.map(|users| owner(users, &rec.owner)),
         checksum_algorithm: rec
             .checksum
             .as_ref()
@@ -47,7 +49,11 @@ fn object(key: String, rec: &ObjectRecord, url: bool, with_owner: bool) -> Objec
     }
 }
 
-fn split(page: ListPage, url: bool, with_owner: bool) -> (Vec<Object>, Vec<CommonPrefix>) {
+fn split(
+    page: ListPage,
+    url: bool,
+    with_owner: Option<&Keyring>,
+) -> (Vec<Object>, Vec<CommonPrefix>) {
     let mut contents = Vec::new();
     let mut prefixes = Vec::new();
     for e in page.entries {
@@ -99,12 +105,16 @@ impl RustFsS3 {
         let page = self.store.list_objects(&i.bucket, &q).map_err(to_s3)?;
         let is_truncated = page.is_truncated;
         let next = page.next_marker().map(encode_token);
-        let (contents, prefixes) = split(page, url, i.fetch_owner.unwrap_or(false));
+        let (contents, prefixes) = split(
+            page,
+            url,
+            i.fetch_owner.unwrap_or(false).then_some(&self.users),
+        );
         let key_count = (contents.len() + prefixes.len()) as i32;
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(i.bucket),
             prefix: Some(enc(url, q.prefix)),
-            delimiter: i.delimiter.map(|d| enc(url, d)),
+            delimiter: i.delimiter.filter(|d| !d.is_empty()).map(|d| enc(url, d)),
             max_keys: Some(i.max_keys.unwrap_or(MAX_KEYS as i32)),
             key_count: Some(key_count),
             continuation_token: i.continuation_token,
@@ -134,11 +144,13 @@ impl RustFsS3 {
         let page = self.store.list_objects(&i.bucket, &q).map_err(to_s3)?;
         let is_truncated = page.is_truncated;
         let next_marker = page.next_marker().map(|m| enc(url, m.to_string()));
-        let (contents, prefixes) = split(page, url, true);
+        let (contents, prefixes) = split(page, url, Some(&self.users));
         Ok(S3Response::new(ListObjectsOutput {
             name: Some(i.bucket),
-            prefix: Some(enc(url, q.prefix)),
-            delimiter: i.delimiter.map(|d| enc(url, d)),
+            // v1 echoes the prefix as given: clients decode only Delimiter, Marker, NextMarker
+            // and keys of a URL-encoded v1 listing.
+            prefix: Some(q.prefix),
+            delimiter: i.delimiter.filter(|d| !d.is_empty()).map(|d| enc(url, d)),
             marker: Some(i.marker.map(|m| enc(url, m)).unwrap_or_default()),
             next_marker,
             max_keys: Some(i.max_keys.unwrap_or(MAX_KEYS as i32)),
@@ -192,7 +204,7 @@ impl RustFsS3 {
                     last_modified: Some(convert::timestamp(rec.last_modified_ms)),
                     e_tag: Some(convert::etag(&rec.etag)),
                     size: Some(rec.size as i64),
-                    owner: Some(owner(&rec.owner)),
+                    owner: Some(owner(&self.users, &rec.owner)),
                     storage_class: Some(ObjectVersionStorageClass::from_static(
                         ObjectVersionStorageClass::STANDARD,
                     )),

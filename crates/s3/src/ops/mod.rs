@@ -1,6 +1,8 @@
 //! The `S3` trait implementation: one thin method per operation, each delegating to the module
 //! of its family.
 
+mod acl;
+mod attributes;
 mod bucket;
 mod cors;
 mod list;
@@ -15,12 +17,18 @@ use s3s::{S3, S3Request, S3Response, S3Result};
 
 use crate::RustFsS3;
 
-/// The authenticated caller's access key; s3s refuses anonymous requests before we run.
-pub(crate) fn caller<T>(req: &S3Request<T>) -> String {
-    req.credentials
-        .as_ref()
-        .map(|c| c.access_key.clone())
-        .unwrap_or_default()
+/// Canonical id recorded for what an anonymous request writes (where an ACL lets it).
+pub(crate) const ANONYMOUS: &str = "anonymous";
+
+impl RustFsS3 {
+    /// The caller's canonical user id ([`ANONYMOUS`] for an unsigned request; s3s has verified
+    /// the signature and `access::AccessControl` the permission before we run).
+    pub(crate) fn caller<T>(&self, req: &S3Request<T>) -> String {
+        req.credentials
+            .as_ref()
+            .and_then(|c| self.users.by_access_key(&c.access_key))
+            .map_or_else(|| ANONYMOUS.to_string(), |u| u.id.clone())
+    }
 }
 
 #[async_trait::async_trait]
@@ -216,5 +224,53 @@ impl S3 for RustFsS3 {
         req: S3Request<PostObjectInput>,
     ) -> S3Result<S3Response<PostObjectOutput>> {
         self.op_post_object(req).await
+    }
+    async fn get_bucket_acl(
+        &self,
+        req: S3Request<GetBucketAclInput>,
+    ) -> S3Result<S3Response<GetBucketAclOutput>> {
+        self.op_get_bucket_acl(req).await
+    }
+    async fn put_bucket_acl(
+        &self,
+        req: S3Request<PutBucketAclInput>,
+    ) -> S3Result<S3Response<PutBucketAclOutput>> {
+        self.op_put_bucket_acl(req).await
+    }
+    async fn get_object_acl(
+        &self,
+        req: S3Request<GetObjectAclInput>,
+    ) -> S3Result<S3Response<GetObjectAclOutput>> {
+        self.op_get_object_acl(req).await
+    }
+    async fn put_object_acl(
+        &self,
+        req: S3Request<PutObjectAclInput>,
+    ) -> S3Result<S3Response<PutObjectAclOutput>> {
+        self.op_put_object_acl(req).await
+    }
+    async fn get_bucket_ownership_controls(
+        &self,
+        req: S3Request<GetBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
+        self.op_get_bucket_ownership_controls(req).await
+    }
+    async fn put_bucket_ownership_controls(
+        &self,
+        req: S3Request<PutBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<PutBucketOwnershipControlsOutput>> {
+        self.op_put_bucket_ownership_controls(req).await
+    }
+    async fn delete_bucket_ownership_controls(
+        &self,
+        req: S3Request<DeleteBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<DeleteBucketOwnershipControlsOutput>> {
+        self.op_delete_bucket_ownership_controls(req).await
+    }
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        self.op_get_object_attributes(req).await
     }
 }

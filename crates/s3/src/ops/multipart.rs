@@ -5,13 +5,11 @@ use rustfs_object::{BodyChecks, CompletePart, CreateUpload, UploadListQuery, Wri
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
-use super::caller;
 use super::object::{body_error, declared_len, part_number};
 use crate::RustFsS3;
 use crate::body;
 use crate::convert::{
-    self, checksum_fields, meta_of, non_negative, owner, set_checksum, set_object_checksum,
-    url_encode,
+    self, checksum_fields, meta_of, non_negative, set_checksum, set_object_checksum, url_encode,
 };
 use crate::errors::to_s3;
 
@@ -26,11 +24,12 @@ impl RustFsS3 {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-        let owner = caller(&req);
+        let (owner, acl) = self.new_object_owner(&req, &req.input.bucket)?;
         let i = req.input;
         let c = CreateUpload {
             meta: meta_of!(i),
             owner,
+            acl,
             checksum_algorithm: i
                 .checksum_algorithm
                 .as_ref()
@@ -179,7 +178,7 @@ impl RustFsS3 {
         } else {
             None
         };
-        let who = owner(&page.upload.owner);
+        let who = crate::acl::owner(&self.users, &page.upload.owner);
         Ok(S3Response::new(ListPartsOutput {
             bucket: Some(i.bucket),
             key: Some(i.key),
@@ -227,7 +226,7 @@ impl RustFsS3 {
             .uploads
             .iter()
             .map(|u| {
-                let who = owner(&u.owner);
+                let who = crate::acl::owner(&self.users, &u.owner);
                 MultipartUpload {
                     key: Some(enc(u.key.clone())),
                     upload_id: Some(u.upload_id.clone()),

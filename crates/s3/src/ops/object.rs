@@ -6,7 +6,6 @@ use rustfs_object::{BodyChecks, ObjectError, ObjectRecord, PutOptions, WriteCond
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
-use super::caller;
 use super::tagging::header_tags;
 use crate::RustFsS3;
 use crate::body::BodyFault;
@@ -152,15 +151,30 @@ fn read_view(rec: &ObjectRecord, start: u64, end: u64, partial: bool, r: &ReadRe
             .or_else(|| m.expires.as_deref().and_then(convert::parse_http_date)),
         parts_count: (rec.multipart && r.part_number.is_some())
             .then_some(rec.segments.len() as i32),
-        // A checksum describes the whole object: not returned for a range or a part.
-        checksum: (r.checksum_mode && !partial)
-            .then(|| {
-                rec.checksum
-                    .as_ref()
-                    .map(|c| convert::checksum_out(c, rec.segments.len()))
-            })
-            .flatten(),
+        checksum: read_checksum(rec, partial, r),
         tag_count: (!rec.tags.is_empty()).then_some(rec.tags.len() as i32),
+    }
+}
+
+/// The checksum a read reports: the whole object's when asked for (`x-amz-checksum-mode`)
+/// and the whole object is read; a part's own checksum when one part of a multipart object
+/// is read, as S3 does. A range gets none.
+fn read_checksum(
+    rec: &ObjectRecord,
+    partial: bool,
+    r: &ReadRequest,
+) -> Option<(rustfs_object::ChecksumAlgorithm, String, ChecksumType)> {
+    let c = rec.checksum.as_ref()?;
+    match r.part_number {
+        Some(pn) if rec.multipart => {
+            let seg = rec
+                .segments
+                .get(usize::try_from(pn).ok()?.checked_sub(1)?)?;
+            let (_, _, kind) = convert::checksum_out(c, rec.segments.len());
+            Some((c.algorithm, seg.checksum.clone()?, kind))
+        }
+        _ if r.checksum_mode && !partial => Some(convert::checksum_out(c, rec.segments.len())),
+        _ => None,
     }
 }
 
@@ -197,7 +211,7 @@ macro_rules! read_output {
 macro_rules! put_from {
     ($self:expr, $req:expr) => {{
         let req = $req;
-        let owner = $crate::ops::caller(&req);
+        let (owner, acl) = $self.new_object_owner(&req, &req.input.bucket)?;
         let input = req.input;
         let checksum = $crate::convert::checksum_request(
             $crate::convert::checksum_fields!(input),
@@ -218,6 +232,7 @@ macro_rules! put_from {
                 if_none_match: $crate::convert::etag_match_opt(input.if_none_match.as_ref()),
             },
             tags: Some($crate::ops::tagging::header_tags(input.tagging.as_ref())?),
+            acl,
         };
         let (body, fault) = $crate::body::wrap(input.body);
         $self
@@ -230,6 +245,25 @@ macro_rules! put_from {
 pub(crate) use put_from;
 
 impl RustFsS3 {
+    /// A read's error; a 304 carries the object's ETag and Last-Modified, as S3 sends them.
+    fn read_error(&self, e: rustfs_object::ObjectError, bucket: &str, key: &str) -> S3Error {
+        let not_modified = matches!(e, rustfs_object::ObjectError::NotModified);
+        let mut err = to_s3(e);
+        if not_modified && let Ok(rec) = self.store.head_object(bucket, key) {
+            let mut h = http::HeaderMap::new();
+            if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", rec.etag)) {
+                h.insert(http::header::ETAG, v);
+            }
+            if let Some(v) = convert::http_date(&convert::timestamp(rec.last_modified_ms))
+                .and_then(|d| http::HeaderValue::from_str(&d).ok())
+            {
+                h.insert(http::header::LAST_MODIFIED, v);
+            }
+            err.set_headers(h);
+        }
+        err
+    }
+
     pub(super) async fn op_put_object(
         &self,
         req: S3Request<PutObjectInput>,
@@ -250,7 +284,7 @@ impl RustFsS3 {
             .store
             .open_object(&r.bucket, &r.key, &r.conditions, r.range, r.part_number)
             .await
-            .map_err(to_s3)?;
+            .map_err(|e| self.read_error(e, &r.bucket, &r.key))?;
         let view = read_view(&opened.record, opened.start, opened.end, opened.partial, &r);
         let tag_count = view.tag_count;
         let mut out = read_output!(GetObjectOutput, view);
@@ -271,7 +305,7 @@ impl RustFsS3 {
         let (rec, start, end, partial) = self
             .store
             .stat_object(&r.bucket, &r.key, &r.conditions, r.range, r.part_number)
-            .map_err(to_s3)?;
+            .map_err(|e| self.read_error(e, &r.bucket, &r.key))?;
         let view = read_view(&rec, start, end, partial, &r);
         let tag_count = view.tag_count;
         let mut resp = S3Response::new(read_output!(HeadObjectOutput, view));
@@ -345,7 +379,7 @@ impl RustFsS3 {
         &self,
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
-        let owner = caller(&req);
+        let (owner, acl) = self.new_object_owner(&req, &req.input.bucket)?;
         let i = req.input;
         let (src_bucket, src_key) = match &i.copy_source {
             CopySource::Bucket { bucket, key, .. } => (bucket.to_string(), key.to_string()),
@@ -411,6 +445,7 @@ impl RustFsS3 {
             },
             conditions: WriteConditions::default(),
             tags,
+            acl,
         };
         let rec = self
             .store

@@ -1,0 +1,40 @@
+//! Requests that are not S3: IAM and STS queries (`POST /` with a form body such as
+//! `Action=ListRoles`), which tools send to the same endpoint. They get a prompt
+//! `NotImplemented` instead of being read as S3 operations.
+
+use http::{Extensions, HeaderMap, Method, Uri};
+use s3s::route::S3Route;
+use s3s::{Body, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
+
+/// Answers IAM/STS query requests with `NotImplemented` (501).
+#[derive(Clone, Copy, Default)]
+pub struct UnsupportedServices;
+
+#[async_trait::async_trait]
+impl S3Route for UnsupportedServices {
+    fn is_match(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        _: &mut Extensions,
+    ) -> bool {
+        method == Method::POST
+            && uri.path() == "/"
+            && headers
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+    }
+
+    async fn check_access(&self, _req: &mut S3Request<Body>) -> S3Result<()> {
+        Ok(())
+    }
+
+    async fn call(&self, _req: S3Request<Body>) -> S3Result<S3Response<Body>> {
+        Err(S3Error::with_message(
+            S3ErrorCode::NotImplemented,
+            "IAM and STS actions are not supported by this server",
+        ))
+    }
+}
