@@ -77,7 +77,12 @@ cleanup() {
         done
         kill -KILL "$server_pid" 2>/dev/null || true
     fi
-    rm -rf "$work/vol1"
+    # Keep only the results: all of the work directory when they live elsewhere.
+    if [[ "$out" == "$work/"* ]]; then
+        rm -rf "$work/vol1"
+    else
+        rm -rf "$work"
+    fi
 }
 trap cleanup EXIT
 
