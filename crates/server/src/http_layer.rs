@@ -142,6 +142,29 @@ fn with_request_id(xml: &[u8], request_id: &str, host_id: &[u8]) -> Option<Vec<u
     Some(out)
 }
 
+/// A POST form whose fields break a policy condition: s3s answers 400 `InvalidPolicyDocument`,
+/// S3 answers 403 `AccessDenied` ("Invalid according to Policy: Policy Condition failed"). The
+/// document itself is well formed, so this is a refusal, not a malformed request.
+fn policy_condition_refusal(xml: &[u8]) -> Option<Vec<u8>> {
+    const CODE: &[u8] = b"<Code>InvalidPolicyDocument</Code>";
+    const WHY: &[u8] = b"Policy condition";
+    let at = xml.windows(CODE.len()).position(|w| w == CODE)?;
+    let why = xml.windows(WHY.len()).position(|w| w == WHY)?;
+    let end = xml[why..].windows(10).position(|w| w == b"</Message>")? + why;
+    let mut out = Vec::with_capacity(xml.len() + 64);
+    out.extend_from_slice(&xml[..at]);
+    out.extend_from_slice(b"<Code>AccessDenied</Code><Message>Invalid according to Policy: ");
+    out.extend_from_slice(&xml[why..end]);
+    out.extend_from_slice(b"</Message>");
+    let rest = &xml[at + CODE.len()..];
+    let after_msg = rest
+        .windows(10)
+        .position(|w| w == b"</Message>")
+        .map_or(0, |p| p + 10);
+    out.extend_from_slice(&rest[after_msg..]);
+    Some(out)
+}
+
 /// The XML with the quotes of its top-level `<ETag>` value removed.
 fn unquote_etag(xml: &[u8]) -> Option<Vec<u8>> {
     const OPEN: &[u8] = b"<ETag>\"";
@@ -169,6 +192,7 @@ impl hyper::service::Service<http::Request<Incoming>> for HttpLayer {
         let empty_expect = expects_continue_for_empty_body(&req);
         let any_expect = expects_continue(&req);
         let attributes = is_get_attributes(&req);
+        let is_post = req.method() == http::Method::POST;
         let cors_req = self.cors.inspect(req.method(), req.uri(), req.headers());
         let preflight = cors_req.as_ref().and_then(|r| self.cors.preflight(r));
         let served: Result<Self::Future, _> = match preflight {
@@ -189,6 +213,17 @@ impl hyper::service::Service<http::Request<Incoming>> for HttpLayer {
             };
             if let Some(extra) = cors_req.as_ref().and_then(|r| cors.response_headers(r)) {
                 resp.headers_mut().extend(extra);
+            }
+            if is_post
+                && resp.status() == http::StatusCode::BAD_REQUEST
+                && let Some(fixed) = resp
+                    .body()
+                    .bytes()
+                    .and_then(|b| policy_condition_refusal(&b))
+            {
+                *resp.status_mut() = http::StatusCode::FORBIDDEN;
+                resp.headers_mut().remove(header::CONTENT_LENGTH);
+                *resp.body_mut() = s3s::Body::from(bytes::Bytes::from(fixed));
             }
             let failed = !resp.status().is_success();
             if attributes
@@ -234,6 +269,18 @@ mod tests {
             br#"<R><ETag>abc-2</ETag><ObjectSize>3</ObjectSize></R>"#.to_vec()
         );
         assert!(unquote_etag(b"<R><ObjectSize>3</ObjectSize></R>").is_none());
+    }
+
+    #[test]
+    fn a_failed_policy_condition_is_access_denied() {
+        let xml = br#"<?xml version="1.0"?><Error><Code>InvalidPolicyDocument</Code><Message>Policy condition 'eq' for field 'bucket' failed</Message></Error>"#;
+        assert_eq!(
+            policy_condition_refusal(xml).unwrap(),
+            br#"<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>Invalid according to Policy: Policy condition 'eq' for field 'bucket' failed</Message></Error>"#.to_vec()
+        );
+        let other =
+            br#"<Error><Code>InvalidPolicyDocument</Code><Message>Invalid JSON</Message></Error>"#;
+        assert!(policy_condition_refusal(other).is_none());
     }
 
     #[test]
