@@ -86,7 +86,7 @@ impl MetaInput {
                     .map(str::trim)
                     .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("aws-chunked"))
                     .collect();
-                (!kept.is_empty()).then(|| kept.join(","))
+                (!kept.is_empty()).then(|| kept.join(", "))
             }),
             content_disposition: self.content_disposition,
             content_language: self.content_language,
@@ -392,5 +392,19 @@ mod tests {
             metadata: None,
         };
         assert_eq!(m.into_meta().content_encoding.as_deref(), Some("gzip"));
+        let m = MetaInput {
+            content_type: None,
+            content_encoding: Some("deflate,  gzip".into()),
+            content_disposition: None,
+            content_language: None,
+            cache_control: None,
+            expires: None,
+            metadata: None,
+        };
+        assert_eq!(
+            m.into_meta().content_encoding.as_deref(),
+            Some("deflate, gzip"),
+            "codings are listed as HTTP writes them"
+        );
     }
 }
