@@ -175,7 +175,7 @@ impl ObjectStore {
         name: &str,
         change: impl Fn(&mut BucketRecord) -> Result<()>,
     ) -> Result<BucketRecord> {
-        for _ in 0..8 {
+        for _ in 0..crate::objects::CAS_ATTEMPTS {
             let Some(cur) = self.meta.get(Table::Buckets, name.as_bytes())? else {
                 return Err(ObjectError::NoSuchBucket);
             };
@@ -244,7 +244,7 @@ impl ObjectStore {
             return Err(ObjectError::AclNotSupported);
         }
         let okey = keys::object_key(bucket, key);
-        for _ in 0..8 {
+        for _ in 0..crate::objects::CAS_ATTEMPTS {
             let Some(cur) = self.meta.get(Table::Objects, &okey)? else {
                 return Err(ObjectError::NoSuchKey);
             };

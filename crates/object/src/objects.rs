@@ -80,8 +80,10 @@ pub(crate) struct CommitExtra<'a> {
     pub on_conflict: fn() -> ObjectError,
 }
 
-/// Attempts before giving up on a key that keeps changing under us.
-const CAS_ATTEMPTS: usize = 32;
+/// Attempts before giving up on a key that keeps changing under us. Writers batched into one
+/// group commit read the same version, so each round only one of them wins: the bound must
+/// cover a burst of writers to one record, not just a rare race.
+pub(crate) const CAS_ATTEMPTS: usize = 32;
 
 impl ObjectStore {
     /// Current record of a key, or `NoSuchKey` / `NoSuchBucket`.

@@ -87,8 +87,7 @@ fn form_decode(s: &str) -> Result<String> {
     String::from_utf8(out).map_err(|_| bad())
 }
 
-/// Attempts before giving up on a key that keeps changing under us.
-const CAS_ATTEMPTS: usize = 32;
+use crate::objects::CAS_ATTEMPTS;
 
 impl ObjectStore {
     /// Replaces an object's tags (an empty set removes them). Only the record changes: the
