@@ -5,7 +5,7 @@
 //! With one volume (1 data shard, no parity) this is a plain pass-through to one file.
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use rustfs_meta::DataRef;
@@ -235,10 +235,21 @@ impl ErasureWriter {
     }
 }
 
+/// Removes every shard file of `r` (best effort: what is left is an orphan for the sweep).
 pub(crate) fn remove_files(vols: &Volumes, r: &DataRef) {
+    if r.id.len() != 32 || !r.id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        tracing::warn!(id = %r.id, "not removing a malformed data id");
+        return;
+    }
     for &vi in &r.volumes {
-        if let Some(v) = vols.get(vi) {
-            let _ = std::fs::remove_file(v.data_file(&r.id));
+        let Some(v) = vols.get(vi) else { continue };
+        let p = v.data_file(&r.id);
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(path = %p.display(), error = %e, "could not remove data file")
+            }
         }
     }
 }
@@ -292,7 +303,8 @@ pub struct ErasureReader {
     r: DataRef,
     layout: Layout,
     block_size: u64,
-    shards: Vec<ShardState>,
+    /// Opened on first use (data shards at open, parity when a data chunk fails).
+    shards: Vec<OnceLock<ShardState>>,
     reported: Mutex<bool>,
 }
 
@@ -303,17 +315,34 @@ impl ErasureReader {
         r: &DataRef,
     ) -> Result<Self, DataError> {
         let (layout, block_size) = check_ref(r)?;
-        let shards = open_shards(&vols, r, layout, block_size);
-        let usable = shards
-            .iter()
-            .filter(|s| matches!(s, ShardState::Ok(_)))
-            .count();
+        // Parity shards are opened only when a data shard is unusable: a healthy read touches
+        // just the data shards' files.
+        let shards: Vec<OnceLock<ShardState>> =
+            (0..layout.shards()).map(|_| OnceLock::new()).collect();
+        let d = usize::from(layout.data);
+        for (i, slot) in shards.iter().enumerate().take(d) {
+            let _ = slot.set(open_shard(&vols, r, layout, block_size, i));
+        }
+        let usable_of = |shards: &[OnceLock<ShardState>]| {
+            shards
+                .iter()
+                .filter(|s| matches!(s.get(), Some(ShardState::Ok(_))))
+                .count()
+        };
+        let mut usable = usable_of(&shards);
+        let damaged = usable < d;
+        if damaged {
+            for (i, slot) in shards.iter().enumerate().skip(d) {
+                let _ = slot.set(open_shard(&vols, r, layout, block_size, i));
+            }
+            usable = usable_of(&shards);
+        }
         if usable < layout.read_quorum() {
             // Every shard gone is what a concurrent overwrite or delete leaves: NotFound lets
             // the caller re-read the metadata.
             let all_gone = shards
                 .iter()
-                .all(|s| matches!(s, ShardState::Bad(DataError::NotFound(_))));
+                .all(|s| matches!(s.get(), Some(ShardState::Bad(DataError::NotFound(_)))));
             if all_gone {
                 return Err(DataError::NotFound(r.id.clone().into()));
             }
@@ -336,7 +365,7 @@ impl ErasureReader {
             shards,
             reported: Mutex::new(false),
         };
-        if usable < layout.shards() {
+        if damaged {
             reader.report_damage();
         }
         Ok(reader)
@@ -363,7 +392,9 @@ impl ErasureReader {
     }
 
     fn read_chunk(&self, shard: usize, index: u64, want: u64) -> Option<Bytes> {
-        let ShardState::Ok(reader) = &self.shards[shard] else {
+        let state = self.shards[shard]
+            .get_or_init(|| open_shard(&self.vols, &self.r, self.layout, self.block_size, shard));
+        let ShardState::Ok(reader) = state else {
             return None;
         };
         match reader.read_block(index) {
@@ -436,42 +467,48 @@ fn check_ref(r: &DataRef) -> Result<(Layout, u64), DataError> {
 }
 
 fn open_shards(vols: &Volumes, r: &DataRef, layout: Layout, block_size: u64) -> Vec<ShardState> {
-    let expect_len = layout.shard_payload(r.size, block_size);
-    let chunk = block_size / u64::from(layout.data);
-    r.volumes
-        .iter()
-        .enumerate()
-        .map(|(i, &vi)| {
-            let Some(v) = vols.get(vi).filter(|v| v.is_online()) else {
-                return ShardState::Offline;
-            };
-            let path = v.data_file(&r.id);
-            match BlockReader::open(&path) {
-                Ok(rd) => {
-                    let h = rd.header();
-                    if usize::from(h.shard_index) != i
-                        || h.data_shards != layout.data
-                        || h.parity_shards != layout.parity
-                        || u64::from(h.block_size) != chunk
-                        || rd.size() != expect_len
-                    {
-                        ShardState::Bad(DataError::corrupt(
-                            &path,
-                            "shard does not match its data reference",
-                        ))
-                    } else {
-                        ShardState::Ok(rd)
-                    }
-                }
-                Err(e) => {
-                    if matches!(e, DataError::Io { .. }) {
-                        vols.report_error(vi, &e);
-                    }
-                    ShardState::Bad(e)
-                }
-            }
-        })
+    (0..r.volumes.len())
+        .map(|i| open_shard(vols, r, layout, block_size, i))
         .collect()
+}
+
+/// Opens shard `i` of `r` and checks its header and length against the reference.
+fn open_shard(
+    vols: &Volumes,
+    r: &DataRef,
+    layout: Layout,
+    block_size: u64,
+    i: usize,
+) -> ShardState {
+    let vi = r.volumes[i];
+    let Some(v) = vols.get(vi).filter(|v| v.is_online()) else {
+        return ShardState::Offline;
+    };
+    let path = v.data_file(&r.id);
+    match BlockReader::open(&path) {
+        Ok(rd) => {
+            let h = rd.header();
+            if usize::from(h.shard_index) != i
+                || h.data_shards != layout.data
+                || h.parity_shards != layout.parity
+                || u64::from(h.block_size) != block_size / u64::from(layout.data)
+                || rd.size() != layout.shard_payload(r.size, block_size)
+            {
+                ShardState::Bad(DataError::corrupt(
+                    &path,
+                    "shard does not match its data reference",
+                ))
+            } else {
+                ShardState::Ok(rd)
+            }
+        }
+        Err(e) => {
+            if matches!(e, DataError::Io { .. }) {
+                vols.report_error(vi, &e);
+            }
+            ShardState::Bad(e)
+        }
+    }
 }
 
 /// Gathers the chunks of one block: data chunks as read, missing ones decoded from parity.

@@ -275,21 +275,7 @@ impl DataStore {
     /// Removes a data reference's files no longer referenced. Best effort: a leftover is swept
     /// at start.
     pub fn remove(&self, r: &DataRef) {
-        if r.id.len() != 32 || !r.id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            tracing::warn!(id = %r.id, "not removing a malformed data id");
-            return;
-        }
-        for &vi in &r.volumes {
-            let Some(v) = self.vols.get(vi) else { continue };
-            let p = v.data_file(&r.id);
-            match fs::remove_file(&p) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    tracing::warn!(path = %p.display(), error = %e, "could not remove data file")
-                }
-            }
-        }
+        crate::erasure::remove_files(&self.vols, r);
     }
 
     /// Every committed data file last modified before `before`, with its header, for the orphan

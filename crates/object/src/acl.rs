@@ -3,8 +3,7 @@
 //! bucket's or object's ACL and ownership controls (each one compare-and-swap commit).
 
 use rustfs_meta::{
-    Batch, BucketRecord, Check, Grant, Grantee, MetaError, ObjectOwnership, ObjectRecord,
-    Permission, Table, decode, encode, keys,
+    BucketRecord, Grant, Grantee, ObjectOwnership, ObjectRecord, Permission, Table, keys,
 };
 
 use crate::{ObjectError, ObjectStore, Result, names};
@@ -175,22 +174,13 @@ impl ObjectStore {
         name: &str,
         change: impl Fn(&mut BucketRecord) -> Result<()>,
     ) -> Result<BucketRecord> {
-        for _ in 0..crate::objects::CAS_ATTEMPTS {
-            let Some(cur) = self.meta.get(Table::Buckets, name.as_bytes())? else {
-                return Err(ObjectError::NoSuchBucket);
-            };
-            let mut rec: BucketRecord = decode(&cur)?;
-            change(&mut rec)?;
-            let mut b = Batch::new();
-            b.check(Check::Equals(Table::Buckets, name.as_bytes().to_vec(), cur));
-            b.put(Table::Buckets, name.as_bytes().to_vec(), encode(&rec));
-            match self.meta.commit(b).await {
-                Ok(()) => return Ok(rec),
-                Err(MetaError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ObjectError::Contended)
+        self.update_record(
+            Table::Buckets,
+            name.as_bytes(),
+            || ObjectError::NoSuchBucket,
+            change,
+        )
+        .await
     }
 
     /// PutBucketAcl. Refused while the bucket enforces bucket-owner ownership (ACLs disabled),
@@ -243,23 +233,16 @@ impl ObjectStore {
         {
             return Err(ObjectError::AclNotSupported);
         }
-        let okey = keys::object_key(bucket, key);
-        for _ in 0..crate::objects::CAS_ATTEMPTS {
-            let Some(cur) = self.meta.get(Table::Objects, &okey)? else {
-                return Err(ObjectError::NoSuchKey);
-            };
-            let mut rec: ObjectRecord = decode(&cur)?;
-            rec.acl = req.resolve(&rec.owner, &brec.owner);
-            let mut b = Batch::new();
-            b.check(Check::Equals(Table::Objects, okey.clone(), cur));
-            b.put(Table::Objects, okey.clone(), encode(&rec));
-            match self.meta.commit(b).await {
-                Ok(()) => return Ok(rec),
-                Err(MetaError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ObjectError::Contended)
+        self.update_record(
+            Table::Objects,
+            &keys::object_key(bucket, key),
+            || ObjectError::NoSuchKey,
+            |rec: &mut ObjectRecord| {
+                rec.acl = req.resolve(&rec.owner, &brec.owner);
+                Ok(())
+            },
+        )
+        .await
     }
 }
 

@@ -76,19 +76,11 @@ impl ObjectStore {
     }
 
     pub fn list_buckets(&self) -> Result<Vec<(String, BucketRecord)>> {
-        let mut out = Vec::new();
-        let mut failed = None;
-        self.meta.scan(Table::Buckets, b"", b"", &mut |k, v| {
-            match decode(v) {
-                Ok(r) => out.push((String::from_utf8_lossy(k).into_owned(), r)),
-                Err(e) => failed = Some(e),
-            }
-            rustfs_meta::ScanStep::Next
-        })?;
-        match failed {
-            Some(e) => Err(e.into()),
-            None => Ok(out),
-        }
+        Ok(self
+            .decode_range(Table::Buckets, b"", b"")?
+            .into_iter()
+            .map(|(k, r)| (String::from_utf8_lossy(&k).into_owned(), r))
+            .collect())
     }
 
     /// Deletes a bucket without objects. Multipart uploads still in progress are aborted
@@ -136,15 +128,33 @@ impl ObjectStore {
     }
 
     fn uploads_in(&self, start: &[u8], end: &[u8]) -> Result<Vec<rustfs_meta::UploadRecord>> {
+        Ok(self
+            .decode_range(Table::Uploads, start, end)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect())
+    }
+
+    /// Every record in `[start, end)` of `table`, decoded; the first undecodable one fails it.
+    fn decode_range<T: serde::de::DeserializeOwned>(
+        &self,
+        table: Table,
+        start: &[u8],
+        end: &[u8],
+    ) -> Result<Vec<(Vec<u8>, T)>> {
         let mut out = Vec::new();
         let mut failed = None;
-        self.meta.scan(Table::Uploads, start, end, &mut |_, v| {
-            match decode(v) {
-                Ok(r) => out.push(r),
-                Err(e) => failed = Some(e),
-            }
-            rustfs_meta::ScanStep::Next
-        })?;
+        self.meta
+            .scan(table, start, end, &mut |k, v| match decode(v) {
+                Ok(r) => {
+                    out.push((k.to_vec(), r));
+                    rustfs_meta::ScanStep::Next
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    rustfs_meta::ScanStep::Stop
+                }
+            })?;
         match failed {
             Some(e) => Err(e.into()),
             None => Ok(out),

@@ -20,6 +20,7 @@ mod objects;
 pub mod range;
 mod read;
 mod sweep;
+mod update;
 pub use heal::{HealReport, HealState, MaintenanceReport};
 pub mod tagging;
 pub use sweep::SweepReport;

@@ -1,7 +1,7 @@
 //! Object and bucket tags: S3's limits, the `x-amz-tagging` query-string form, and the
 //! metadata-only commit that replaces an object's tags without touching its bytes.
 
-use rustfs_meta::{Batch, Check, MetaError, ObjectRecord, Table, decode, encode, keys};
+use rustfs_meta::{ObjectRecord, Table, keys};
 
 use crate::{ObjectError, ObjectStore, Result, names};
 
@@ -87,32 +87,23 @@ fn form_decode(s: &str) -> Result<String> {
     String::from_utf8(out).map_err(|_| bad())
 }
 
-use crate::objects::CAS_ATTEMPTS;
-
 impl ObjectStore {
     /// Replaces an object's tags (an empty set removes them). Only the record changes: the
     /// commit checks the record is still the one read, so a concurrent overwrite is never
     /// lost, and no data file or blob is written or freed.
     pub async fn set_object_tags(&self, bucket: &str, key: &str, tags: TagSet) -> Result<()> {
         names::validate_key(key)?;
-        let okey = keys::object_key(bucket, key);
-        for _ in 0..CAS_ATTEMPTS {
-            let Some(cur_bytes) = self.meta.get(Table::Objects, &okey)? else {
-                self.bucket(bucket)?;
-                return Err(ObjectError::NoSuchKey);
-            };
-            let mut rec: ObjectRecord = decode(&cur_bytes)?;
-            rec.tags = tags.clone();
-            let mut b = Batch::new();
-            b.check(Check::Equals(Table::Objects, okey.clone(), cur_bytes));
-            b.put(Table::Objects, okey.clone(), encode(&rec));
-            match self.meta.commit(b).await {
-                Ok(()) => return Ok(()),
-                Err(MetaError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ObjectError::Contended)
+        self.update_record(
+            Table::Objects,
+            &keys::object_key(bucket, key),
+            || self.bucket(bucket).err().unwrap_or(ObjectError::NoSuchKey),
+            |rec: &mut ObjectRecord| {
+                rec.tags = tags.clone();
+                Ok(())
+            },
+        )
+        .await
+        .map(|_| ())
     }
 
     /// An object's tags (empty when it has none).

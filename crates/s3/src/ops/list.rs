@@ -27,6 +27,19 @@ fn enc(url: bool, s: String) -> String {
     if url { url_encode(&s) } else { s }
 }
 
+/// The checksum algorithm a listing reports for an object (S3 lists it as a one-element list).
+fn listed_algorithm(rec: &ObjectRecord) -> Option<Vec<ChecksumAlgorithm>> {
+    rec.checksum
+        .as_ref()
+        .map(|c| vec![convert::dto_algorithm(c.algorithm)])
+}
+
+fn listed_checksum_type(rec: &ObjectRecord) -> Option<ChecksumType> {
+    rec.checksum
+        .as_ref()
+        .map(|c| convert::dto_checksum_type(c.kind))
+}
+
 fn object(key: String, rec: &ObjectRecord, url: bool, with_owner: Option<&Keyring>) -> Object {
     Object {
         key: Some(enc(url, key)),
@@ -37,14 +50,8 @@ fn object(key: String, rec: &ObjectRecord, url: bool, with_owner: Option<&Keyrin
             ObjectStorageClass::STANDARD,
         )),
         owner: with_owner.map(|users| owner(users, &rec.owner)),
-        checksum_algorithm: rec
-            .checksum
-            .as_ref()
-            .map(|c| vec![convert::dto_algorithm(c.algorithm)]),
-        checksum_type: rec
-            .checksum
-            .as_ref()
-            .map(|c| convert::dto_checksum_type(c.kind)),
+        checksum_algorithm: listed_algorithm(rec),
+        checksum_type: listed_checksum_type(rec),
         ..Default::default()
     }
 }
@@ -208,14 +215,8 @@ impl RustFsS3 {
                     storage_class: Some(ObjectVersionStorageClass::from_static(
                         ObjectVersionStorageClass::STANDARD,
                     )),
-                    checksum_algorithm: rec
-                        .checksum
-                        .as_ref()
-                        .map(|c| vec![convert::dto_algorithm(c.algorithm)]),
-                    checksum_type: rec
-                        .checksum
-                        .as_ref()
-                        .map(|c| convert::dto_checksum_type(c.kind)),
+                    checksum_algorithm: listed_algorithm(&rec),
+                    checksum_type: listed_checksum_type(&rec),
                     ..Default::default()
                 }),
                 ListEntry::Prefix(p) => prefixes.push(CommonPrefix {
