@@ -124,6 +124,19 @@ def test_list_buckets_and_location(s3):
             s3.delete_bucket(Bucket=name)
 
 
+def test_bucket_created_with_a_location_reports_it(s3):
+    name = unique_name("loc")
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    try:
+        assert s3.get_bucket_location(Bucket=name)["LocationConstraint"] == "eu-west-1"
+        head = s3.head_bucket(Bucket=name)
+        assert head["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"] == "eu-west-1"
+        listed = {b["Name"]: b for b in s3.list_buckets()["Buckets"]}
+        assert listed[name]["BucketRegion"] == "eu-west-1"
+    finally:
+        s3.delete_bucket(Bucket=name)
+
+
 def test_delete_bucket_aborts_uploads_in_progress(s3):
     name = unique_name()
     s3.create_bucket(Bucket=name)
@@ -631,6 +644,19 @@ def test_complete_multipart_subset_of_parts(s3, bucket):
     assert part1["Body"].read() == p1
     assert part1["PartsCount"] == 2
     assert part1["ContentRange"] == f"bytes 0-{PART - 1}/{PART + 3}"
+    # A part number beyond the object's parts: AWS answers 400 InvalidPart.
+    expect_error(s3.get_object, Bucket=bucket, Key="subset", PartNumber=3,
+                 code="InvalidPart", status=400)
+
+
+def test_complete_with_a_part_listed_twice(s3, bucket):
+    # A client that uploaded part 1 twice and kept both answers: the last entry counts.
+    up, parts = _upload_parts(s3, bucket, "twice", [b"first try"])
+    again = s3.upload_part(Bucket=bucket, Key="twice", UploadId=up, PartNumber=1,
+                           Body=b"second try")["ETag"]
+    s3.complete_multipart_upload(Bucket=bucket, Key="twice", UploadId=up, MultipartUpload={
+        "Parts": [parts[0], {"PartNumber": 1, "ETag": again}]})
+    assert get_body(s3, bucket, "twice") == b"second try"
 
 
 def test_upload_part_copy_with_ranges(s3, bucket):
@@ -889,6 +915,27 @@ def test_upload_empty_file_then_another_on_same_connection(server, bucket, tmp_p
 # ==========================================================================
 
 
+def _put_with_headers(server, bucket, headers):
+    """PutObject with headers set before botocore signs (as s3-tests' header tests do)."""
+    s3 = server.client()
+    s3.meta.events.register("before-call.s3.PutObject",
+                            lambda params, **_: params["headers"].update(headers))
+    return s3.put_object(Bucket=bucket, Key="hdr", Body=b"bar")
+
+
+def test_sigv4_time_from_the_date_header(server, bucket):
+    # botocore then signs `Date` and sends no x-amz-date; SigV4 takes the time from `Date`.
+    date = email.utils.formatdate(usegmt=False)
+    resp = _put_with_headers(server, bucket, {"Date": date, "X-Amz-Date": date})
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert get_body(server.client(), bucket, "hdr") == b"bar"
+
+
+def test_empty_content_md5_is_invalid(server, bucket):
+    expect_error(_put_with_headers, server, bucket, {"Content-MD5": ""},
+                 code="InvalidDigest", status=400)
+
+
 def test_wrong_secret_key(server):
     s3 = server.client(secret_key="not-the-secret")
     expect_error(s3.list_buckets, code="SignatureDoesNotMatch", status=403)
@@ -971,6 +1018,51 @@ def test_nul_in_key_rejected(s3, bucket):
     else:
         raise AssertionError("a key with a NUL byte was accepted")
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+
+
+def test_key_with_c1_control_character_is_unparseable(s3, bucket):
+    # U+008A is valid UTF-8 but a C1 control character; S3 cannot parse such a URI.
+    for call in (s3.get_object, s3.put_object):
+        err = expect_error(call, Bucket=bucket, Key="\xae\x8a-", code="InvalidURI", status=400)
+        assert err.response["Error"]["Message"] == "Couldn't parse the specified URI."
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+
+
+def test_presigned_url_with_negative_expiry_has_expired(s3, bucket):
+    put(s3, bucket, "obj", b"x")
+    url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "obj"}, ExpiresIn=-7
+    )
+    resp = requests.get(url, timeout=30)
+    assert resp.status_code == 403, resp.text
+    assert xml_error_code(resp.content) == "AccessDenied"
+
+
+def _chunked_client(server):
+    """A client whose uploads go out with Transfer-Encoding: chunked and no Content-Length."""
+    s3 = server.client()
+
+    def add_te(request, **_):
+        request.headers.add_header("Transfer-Encoding", "chunked")
+
+    s3.meta.events.register_first("before-sign.s3.PutObject", add_te)
+    return s3
+
+
+def test_put_without_content_length(server, bucket):
+    s3 = _chunked_client(server)
+    for size in (0, 3, 3 * MiB + 1):
+        data = os.urandom(size)
+        resp = s3.put_object(Bucket=bucket, Key="te", Body=data)
+        assert resp["ETag"] == f'"{md5_hex(data)}"'
+        assert get_body(s3, bucket, "te") == data
+
+
+def test_put_without_content_length_over_the_limit(server, bucket):
+    # Bodies of unknown length are read into memory to learn it, up to 16 MiB.
+    expect_error(_chunked_client(server).put_object, Bucket=bucket, Key="big",
+                 Body=b"\0" * (16 * MiB + 1), code="MissingContentLength", status=411)
+    assert server.client().list_objects_v2(Bucket=bucket)["KeyCount"] == 0
 
 
 def _files_outside_volumes(server, names):

@@ -272,7 +272,8 @@ impl ObjectStore {
     }
 
     /// CompleteMultipartUpload: validates the listed parts (ascending, existing, ETags and
-    /// checksums matching, all but the last at least 5 MiB) and commits the object.
+    /// checksums matching, all but the last at least 5 MiB; of a part number listed several
+    /// times, only the last entry) and commits the object.
     /// `full_checksum` is an object checksum sent with the request, verified when given.
     pub async fn complete_multipart_upload(
         &self,
@@ -296,8 +297,16 @@ impl ObjectStore {
         let by_number: HashMap<u32, &PartRecord> = stored.iter().map(|p| (p.number, p)).collect();
         let mut used: Vec<&PartRecord> = Vec::with_capacity(listed.len());
         for (i, lp) in listed.iter().enumerate() {
-            if i > 0 && lp.number <= listed[i - 1].number {
+            if i > 0 && lp.number < listed[i - 1].number {
                 return Err(ObjectError::InvalidPartOrder);
+            }
+            // A part number listed more than once (a client that uploaded the part again and
+            // recorded both answers): the last entry is the one that counts, as on S3.
+            if listed
+                .get(i + 1)
+                .is_some_and(|next| next.number == lp.number)
+            {
+                continue;
             }
             let p = by_number.get(&lp.number).ok_or_else(|| {
                 ObjectError::InvalidPart(format!("part {} was not uploaded", lp.number))

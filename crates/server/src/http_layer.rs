@@ -15,6 +15,8 @@
 //!   (`rustfs_s3::auth::check_v2_request_time`), as S3 does.
 //! - error documents carry `<RequestId>` and `<HostId>` (the values of the headers), as S3's
 //!   do; s3s writes only code and message.
+//! - requests S3 refuses before routing, and uploads without a length
+//!   (`crate::request_checks`);
 //! - GetObjectAttributes answers with a bare `<ETag>` (S3 writes it without quotes there,
 //!   unlike every other response); s3s quotes every ETag it serializes.
 
@@ -26,6 +28,10 @@ use http::{HeaderValue, header};
 use hyper::body::Incoming;
 use rustfs_s3::cors::Cors;
 use s3s::service::S3Service;
+
+use crate::request_checks;
+
+type ServiceResult = Result<s3s::HttpResponse, s3s::HttpError>;
 
 #[derive(Clone)]
 pub struct HttpLayer {
@@ -52,6 +58,20 @@ impl HttpLayer {
             host_id,
             domains: Arc::new(domains.iter().map(|d| d.to_ascii_lowercase()).collect()),
         }
+    }
+
+    /// Passes the request to s3s, first reading a body of unknown length if it must.
+    fn forward(&self, req: http::Request<Incoming>) -> BoxFuture<'static, ServiceResult> {
+        if !request_checks::unsized_upload(&req) {
+            return Box::pin(hyper::service::Service::call(&self.inner, req));
+        }
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            match request_checks::with_length(req).await {
+                Ok(req) => inner.call(req).await,
+                Err(refused) => Ok(rustfs_s3::errors::response(&refused)),
+            }
+        })
     }
 
     /// Whether the request names its bucket in the host (virtual-hosted style).
@@ -187,6 +207,7 @@ impl hyper::service::Service<http::Request<Incoming>> for HttpLayer {
 
     fn call(&self, mut req: http::Request<Incoming>) -> Self::Future {
         self.fix_v2_bucket_path(&mut req);
+        request_checks::sigv4_date_from_date_header(req.headers_mut());
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let host_id = self.host_id.clone();
         let empty_expect = expects_continue_for_empty_body(&req);
@@ -197,13 +218,14 @@ impl hyper::service::Service<http::Request<Incoming>> for HttpLayer {
         let preflight = cors_req.as_ref().and_then(|r| self.cors.preflight(r));
         let served: Result<Self::Future, _> = match preflight {
             Some(resp) => Ok(Box::pin(async move { Ok(resp) })),
-            None => rustfs_s3::auth::check_v2_request_time(
-                req.headers(),
-                time::OffsetDateTime::now_utc(),
-            )
-            .map(|()| -> Self::Future {
-                Box::pin(hyper::service::Service::call(&self.inner, req))
-            }),
+            None => match request_checks::refusal(&req) {
+                Some(refused) => Err(refused),
+                None => rustfs_s3::auth::check_v2_request_time(
+                    req.headers(),
+                    time::OffsetDateTime::now_utc(),
+                )
+                .map(|()| self.forward(req)),
+            },
         };
         let cors = self.cors.clone();
         Box::pin(async move {

@@ -4,6 +4,7 @@
 mod config;
 mod heal_cmd;
 mod http_layer;
+mod request_checks;
 mod serve;
 mod tls;
 mod users;

@@ -71,8 +71,17 @@ impl RustFsS3 {
         let wanted = acl::from_headers(&req.headers, &self.users)?;
         let ownership = super::acl::parse_ownership(req.input.object_ownership.as_ref())?;
         let bucket = req.input.bucket;
+        // One region serves every bucket; a bucket created with a LocationConstraint reports
+        // that constraint back (GetBucketLocation, HeadBucket), as clients expect of S3.
+        let region = req
+            .input
+            .create_bucket_configuration
+            .and_then(|c| c.location_constraint)
+            .map(|l| l.as_str().to_owned())
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| self.region.clone());
         self.store
-            .create_bucket_with(&bucket, &me, &self.region, &wanted, ownership)
+            .create_bucket_with(&bucket, &me, &region, &wanted, ownership)
             .await
             .map_err(to_s3)?;
         Ok(S3Response::new(CreateBucketOutput {

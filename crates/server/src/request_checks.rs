@@ -1,0 +1,218 @@
+//! Requests S3 answers differently from how s3s 0.14 would, caught before s3s sees them:
+//! - a path that percent-decodes to a C1 control character (U+0080 to U+009F) or to bytes
+//!   that are not UTF-8 is `400 InvalidURI` ("Couldn't parse the specified URI."), as S3
+//!   answers; s3s would look the key up;
+//! - a presigned URL with a negative `X-Amz-Expires` has expired: `403 AccessDenied`, as S3
+//!   answers; s3s refuses the parameter with a `400`;
+//! - an empty `Content-MD5` is `400 InvalidDigest`; s3s treats empty headers as absent;
+//! - a SigV4 request without `x-amz-date` takes its time from `Date`, as AWS documents; s3s
+//!   reads only `x-amz-date`, so the `Date` value is copied there in SigV4's form (an unsigned
+//!   header, so the canonical request is unchanged; the signature still covers `Date`);
+//! - a `PUT` whose body comes with `Transfer-Encoding: chunked` and no `Content-Length` (nor
+//!   `x-amz-decoded-content-length`, which aws-chunked uploads carry) is read, up to
+//!   [`UNSIZED_BODY_LIMIT`], and passed on with its length. S3 accepts such uploads; s3s needs
+//!   the length to verify the payload hash and refuses them with `411 MissingContentLength`.
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, header};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::{Body as _, Incoming};
+use s3s::dto::{Timestamp, TimestampFormat};
+use s3s::{S3Error, S3ErrorCode};
+
+/// The largest body read into memory to learn its length (larger ones need `Content-Length`).
+pub const UNSIZED_BODY_LIMIT: usize = 16 << 20;
+
+/// The error to answer instead of serving the request, if S3 refuses it before routing.
+pub fn refusal<B>(req: &Request<B>) -> Option<S3Error> {
+    unparseable_path(req.uri().path())
+        .or_else(|| expired_presigned(req.uri().query()))
+        .or_else(|| empty_content_md5(req.headers()))
+}
+
+fn empty_content_md5(headers: &HeaderMap) -> Option<S3Error> {
+    let empty = headers
+        .get("content-md5")
+        .is_some_and(|v| v.as_bytes().trim_ascii().is_empty());
+    empty.then(|| {
+        S3Error::with_message(
+            S3ErrorCode::InvalidDigest,
+            "The Content-MD5 you specified is not valid.",
+        )
+    })
+}
+
+/// An HTTP date: IMF-fixdate (`GMT`), or RFC 2822 with a numeric zone (Python's
+/// `formatdate()` writes `-0000`).
+fn http_date(v: &str) -> Option<time::OffsetDateTime> {
+    Timestamp::parse(TimestampFormat::HttpDate, v)
+        .map(time::OffsetDateTime::from)
+        .ok()
+        .or_else(|| {
+            time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()
+        })
+}
+
+/// Gives a SigV4 header-signed request without `x-amz-date` the time of its `Date` header.
+pub fn sigv4_date_from_date_header(headers: &mut HeaderMap) {
+    let v4 = headers
+        .get(header::AUTHORIZATION)
+        .is_some_and(|v| v.as_bytes().starts_with(b"AWS4-HMAC-SHA256 "));
+    if !v4 || headers.contains_key("x-amz-date") {
+        return;
+    }
+    let Some(date) = headers
+        .get(header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| http_date(v.trim()))
+    else {
+        return;
+    };
+    let t = date.to_offset(time::UtcOffset::UTC);
+    let basic = format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    if let Ok(v) = HeaderValue::from_str(&basic) {
+        headers.insert("x-amz-date", v);
+    }
+}
+
+fn unparseable_path(path: &str) -> Option<S3Error> {
+    let decoded = percent_encoding::percent_decode_str(path).collect::<Vec<u8>>();
+    let bad = match std::str::from_utf8(&decoded) {
+        Ok(s) => s.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)),
+        Err(_) => true,
+    };
+    bad.then(|| S3Error::with_message(S3ErrorCode::InvalidURI, "Couldn't parse the specified URI."))
+}
+
+fn expired_presigned(query: Option<&str>) -> Option<S3Error> {
+    let negative = query?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .any(|(k, v)| k == "X-Amz-Expires" && v.starts_with('-'));
+    negative.then(|| S3Error::with_message(S3ErrorCode::AccessDenied, "Request has expired"))
+}
+
+/// Whether the request is an upload whose body length is unknown (see the module notes).
+pub fn unsized_upload(req: &Request<Incoming>) -> bool {
+    let h = req.headers();
+    req.method() == Method::PUT
+        && !h.contains_key(header::CONTENT_LENGTH)
+        && !h.contains_key("x-amz-decoded-content-length")
+        && req.body().size_hint().exact().is_none()
+}
+
+/// Reads an unsized upload's body and passes the request on with its `Content-Length`.
+pub async fn with_length(req: Request<Incoming>) -> Result<Request<s3s::Body>, S3Error> {
+    let (mut parts, body) = req.into_parts();
+    let collected = Limited::new(body, UNSIZED_BODY_LIMIT).collect().await;
+    let bytes: Bytes = match collected {
+        Ok(c) => c.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return Err(S3Error::with_message(
+                S3ErrorCode::MissingContentLength,
+                format!(
+                    "a body over {} MiB needs a Content-Length header",
+                    UNSIZED_BODY_LIMIT >> 20
+                ),
+            ));
+        }
+        Err(e) => {
+            return Err(S3Error::with_message(
+                S3ErrorCode::IncompleteBody,
+                format!("the request body could not be read: {e}"),
+            ));
+        }
+    };
+    parts.headers.remove(header::TRANSFER_ENCODING);
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, http::HeaderValue::from(bytes.len()));
+    Ok(Request::from_parts(parts, s3s::Body::from(bytes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(uri: &str) -> Option<String> {
+        let req = Request::get(uri).body(()).unwrap();
+        refusal(&req).map(|e| e.code().as_str().to_owned())
+    }
+
+    #[test]
+    fn c1_controls_and_broken_utf8_are_unparseable() {
+        assert_eq!(code("/bkt/%C2%AE%C2%8A-").as_deref(), Some("InvalidURI"));
+        assert_eq!(code("/bkt/%FF").as_deref(), Some("InvalidURI"));
+        assert_eq!(code("/bkt/%C2%AE-%E2%82%AC%0A%01").as_deref(), None);
+        assert_eq!(code("/bkt/a%20b?prefix=%C2%8A").as_deref(), None);
+    }
+
+    #[test]
+    fn empty_content_md5_is_invalid() {
+        let req = Request::put("/b/k")
+            .header("content-md5", "")
+            .body(())
+            .unwrap();
+        assert_eq!(
+            refusal(&req).map(|e| e.code().clone()),
+            Some(S3ErrorCode::InvalidDigest)
+        );
+        let req = Request::put("/b/k")
+            .header("content-md5", "x")
+            .body(())
+            .unwrap();
+        assert!(refusal(&req).is_none());
+    }
+
+    #[test]
+    fn sigv4_time_comes_from_date_without_x_amz_date() {
+        let amz_date = |auth: &'static str, date: &'static str, own: Option<&'static str>| {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, HeaderValue::from_static(auth));
+            h.insert(header::DATE, HeaderValue::from_static(date));
+            if let Some(own) = own {
+                h.insert("x-amz-date", HeaderValue::from_static(own));
+            }
+            sigv4_date_from_date_header(&mut h);
+            h.get("x-amz-date").map(|v| v.to_str().unwrap().to_owned())
+        };
+        let v4 = "AWS4-HMAC-SHA256 Cred";
+        for date in [
+            "Sun, 22 Nov 2026 03:35:25 GMT",
+            "Sun, 22 Nov 2026 05:35:25 +0200",
+            "Sun, 22 Nov 2026 03:35:25 -0000",
+        ] {
+            assert_eq!(
+                amz_date(v4, date, None).as_deref(),
+                Some("20261122T033525Z")
+            );
+        }
+        // An x-amz-date of its own wins; SigV2 requests are left alone.
+        let own = Some("20200101T000000Z");
+        assert_eq!(
+            amz_date(v4, "Sun, 22 Nov 2026 03:35:25 GMT", own),
+            own.map(String::from)
+        );
+        assert_eq!(
+            amz_date("AWS ak:sig", "Sun, 22 Nov 2026 03:35:25 GMT", None),
+            None
+        );
+    }
+
+    #[test]
+    fn negative_expiry_is_expired() {
+        assert_eq!(
+            code("/b/k?X-Amz-Expires=-7&X-Amz-Date=x").as_deref(),
+            Some("AccessDenied")
+        );
+        assert_eq!(code("/b/k?X-Amz-Expires=7").as_deref(), None);
+    }
+}
