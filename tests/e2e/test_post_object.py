@@ -177,3 +177,57 @@ def test_unsigned_form_to_private_bucket_is_refused(server, s3, bucket):
     r = post(server, bucket, OrderedDict(FIELDS))
     assert r.status_code == 403
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+
+
+def test_form_acl_and_tagging_fields(server, s3, bucket):
+    # S3 reads the canned ACL from an `acl` field and tags from a `tagging` document.
+    tagging = "<Tagging><TagSet><Tag><Key>k</Key><Value>v w</Value></Tag></TagSet></Tagging>"
+    conditions = BASE(bucket)[:2] + [{"acl": "public-read"}, ["starts-with", "$Content-Type", ""],
+                                     ["eq", "$tagging", tagging]]
+    fields = [("key", "foo.txt"), ("acl", "public-read"), ("Content-Type", "text/plain"),
+              ("tagging", tagging)]
+    r = post(server, bucket, v4_form(server, bucket, conditions, fields))
+    assert r.status_code == 204, r.text
+    anonymous = requests.get(f"{server.endpoint}/{bucket}/foo.txt")
+    assert anonymous.status_code == 200 and anonymous.content == b"bar"
+    tags = s3.get_object_tagging(Bucket=bucket, Key="foo.txt")["TagSet"]
+    assert [(t["Key"], t["Value"]) for t in tags] == [("k", "v w")]
+
+
+def test_key_from_filename(server, s3, bucket):
+    fields = [("key", "foo/${filename}")] + FIELDS[1:]
+    r = post(server, bucket, v2_form(server, bucket, BASE(bucket), fields), filename="pic.txt")
+    assert r.status_code == 204, r.text
+    assert s3.get_object(Bucket=bucket, Key="foo/pic.txt")["Body"].read() == b"bar"
+
+
+def test_checksum_field_needs_no_condition(server, s3, bucket):
+    sha = base64.b64encode(hashlib.sha256(b"bar").digest()).decode()
+    fields = FIELDS + [("x-amz-checksum-sha256", sha)]
+    r = post(server, bucket, v2_form(server, bucket, BASE(bucket), fields))
+    assert r.status_code == 204, r.text
+    head = s3.head_object(Bucket=bucket, Key="foo.txt", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == sha
+    # ... and it is verified.
+    wrong = base64.b64encode(hashlib.sha256(b"other").digest()).decode()
+    fields = FIELDS + [("x-amz-checksum-sha256", wrong)]
+    r = post(server, bucket, v2_form(server, bucket, BASE(bucket), fields))
+    assert r.status_code == 400 and xml_error_code(r.content) == "BadDigest", r.text
+
+
+def test_policy_document_rules(server, s3, bucket, make_bucket):
+    # The expiration must be ISO 8601 UTC.
+    r = post(server, bucket, v2_form(server, bucket, BASE(bucket), FIELDS,
+                                     expires="2099-01-01 00:00:00+00:00"))
+    assert r.status_code == 400 and xml_error_code(r.content) == "InvalidPolicyDocument"
+    # A policy without its signature.
+    form = v2_form(server, bucket, BASE(bucket), FIELDS)
+    del form["signature"]
+    r = post(server, bucket, form)
+    assert r.status_code == 400 and xml_error_code(r.content) == "InvalidArgument"
+    # A form for another bucket.
+    _, other = make_bucket(server)
+    form = v2_form(server, bucket, BASE(bucket), FIELDS + [("bucket", bucket)])
+    r = post(server, other, form)
+    assert r.status_code == 403 and xml_error_code(r.content) == "AccessDenied"
+    assert s3.list_objects_v2(Bucket=other).get("KeyCount") == 0

@@ -16,7 +16,8 @@
 //! - error documents carry `<RequestId>` and `<HostId>` (the values of the headers), as S3's
 //!   do; s3s writes only code and message.
 //! - requests S3 refuses before routing, and uploads without a length
-//!   (`crate::request_checks`);
+//!   (`crate::request_checks`); browser-form uploads are prepared for s3s
+//!   (`rustfs_s3::post_form`);
 //! - GetObjectAttributes answers with a bare `<ETag>` (S3 writes it without quotes there,
 //!   unlike every other response); s3s quotes every ETag it serializes.
 
@@ -61,11 +62,20 @@ impl HttpLayer {
     }
 
     /// Passes the request to s3s, first reading a body of unknown length if it must.
+    /// Browser forms are prepared first (`rustfs_s3::post_form`).
     fn forward(&self, req: http::Request<Incoming>) -> BoxFuture<'static, ServiceResult> {
+        let inner = self.inner.clone();
+        if rustfs_s3::post_form::is_form_post(&req) {
+            return Box::pin(async move {
+                match rustfs_s3::post_form::prepare(req.map(s3s::Body::from)).await {
+                    Ok(req) => inner.call(req).await,
+                    Err(refused) => Ok(rustfs_s3::errors::response(&refused)),
+                }
+            });
+        }
         if !request_checks::unsized_upload(&req) {
             return Box::pin(hyper::service::Service::call(&self.inner, req));
         }
-        let inner = self.inner.clone();
         Box::pin(async move {
             match request_checks::with_length(req).await {
                 Ok(req) => inner.call(req).await,
@@ -162,14 +172,17 @@ fn with_request_id(xml: &[u8], request_id: &str, host_id: &[u8]) -> Option<Vec<u
     Some(out)
 }
 
-/// A POST form whose fields break a policy condition: s3s answers 400 `InvalidPolicyDocument`,
-/// S3 answers 403 `AccessDenied` ("Invalid according to Policy: Policy Condition failed"). The
-/// document itself is well formed, so this is a refusal, not a malformed request.
+/// A POST form whose fields break a policy condition (or whose `bucket` field names another
+/// bucket than the URL): s3s answers 400 `InvalidPolicyDocument`, S3 answers 403
+/// `AccessDenied` ("Invalid according to Policy: Policy Condition failed"). The document itself
+/// is well formed, so this is a refusal, not a malformed request.
 fn policy_condition_refusal(xml: &[u8]) -> Option<Vec<u8>> {
     const CODE: &[u8] = b"<Code>InvalidPolicyDocument</Code>";
-    const WHY: &[u8] = b"Policy condition";
+    const WHY: [&[u8]; 2] = [b"Policy condition", b"Bucket in form field"];
     let at = xml.windows(CODE.len()).position(|w| w == CODE)?;
-    let why = xml.windows(WHY.len()).position(|w| w == WHY)?;
+    let why = WHY
+        .iter()
+        .find_map(|why| xml.windows(why.len()).position(|w| w == *why))?;
     let end = xml[why..].windows(10).position(|w| w == b"</Message>")? + why;
     let mut out = Vec::with_capacity(xml.len() + 64);
     out.extend_from_slice(&xml[..at]);
@@ -303,6 +316,9 @@ mod tests {
         let other =
             br#"<Error><Code>InvalidPolicyDocument</Code><Message>Invalid JSON</Message></Error>"#;
         assert!(policy_condition_refusal(other).is_none());
+        let wrong_bucket = br#"<Error><Code>InvalidPolicyDocument</Code><Message>Bucket in form field 'a' does not match bucket in URL 'b'</Message></Error>"#;
+        let out = policy_condition_refusal(wrong_bucket).unwrap();
+        assert!(out.starts_with(b"<Error><Code>AccessDenied</Code>"));
     }
 
     #[test]

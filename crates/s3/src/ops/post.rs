@@ -17,6 +17,7 @@ use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use super::object::put_from;
 use crate::RustFsS3;
 use crate::convert::set_object_checksum;
+use crate::post_form::FormExtras;
 
 /// Largest file a browser form upload may carry. s3s reads the whole file into memory before
 /// the policy check (so it can enforce `content-length-range`), so this bounds the memory one
@@ -34,16 +35,17 @@ pub fn s3s_config() -> Arc<s3s::config::StaticConfigProvider> {
 impl RustFsS3 {
     pub(super) async fn op_post_object(
         &self,
-        req: S3Request<PostObjectInput>,
+        mut req: S3Request<PostObjectInput>,
     ) -> S3Result<S3Response<PostObjectOutput>> {
         // A policy is only meaningful with its signature; s3s treats a form without one as
-        // anonymous, and S3 refuses such a form.
+        // anonymous, and S3 refuses such a form (post_form checks it first).
         if req.input.policy.is_some() && req.credentials.is_none() {
             return Err(S3Error::with_message(
                 S3ErrorCode::InvalidArgument,
                 "Bucket POST must contain a field named 'Signature'.",
             ));
         }
+        apply_form_extras(&mut req)?;
         let rec = put_from!(self, req);
         let quoted = format!("\"{}\"", rec.etag);
         let mut out = PostObjectOutput {
@@ -59,4 +61,50 @@ impl RustFsS3 {
         }
         Ok(resp)
     }
+}
+
+/// The form fields s3s does not pass on (see `crate::post_form`): the canned ACL (an `acl`
+/// field, or s3s' `x-amz-acl`) goes where PUT's ACL header is read, the `tagging` document
+/// becomes PUT's tag string, and checksum fields join the input.
+fn apply_form_extras(req: &mut S3Request<PostObjectInput>) -> S3Result<()> {
+    let extras = req.extensions.remove::<FormExtras>().unwrap_or_default();
+    let acl = extras
+        .acl
+        .or_else(|| req.input.acl.as_ref().map(|a| a.as_str().to_owned()));
+    if let Some(acl) = acl {
+        let v = HeaderValue::from_str(acl.trim()).map_err(|_| {
+            S3Error::with_message(S3ErrorCode::InvalidArgument, "invalid acl field")
+        })?;
+        req.headers.insert("x-amz-acl", v);
+    }
+    if let Some(xml) = extras.tagging {
+        let tagging = <Tagging as s3s::xml::Deserialize>::deserialize(
+            &mut s3s::xml::Deserializer::new(xml.as_bytes()),
+        )
+        .map_err(|_| {
+            S3Error::with_message(
+                S3ErrorCode::MalformedXML,
+                "The tagging field is not a well-formed Tagging document",
+            )
+        })?;
+        req.input.tagging = Some(super::tagging::query_of(super::tagging::tags_of(tagging)));
+    }
+    let i = &mut req.input;
+    for (name, value) in extras.checksums {
+        let slot = match name.as_str() {
+            "x-amz-checksum-crc32" => &mut i.checksum_crc32,
+            "x-amz-checksum-crc32c" => &mut i.checksum_crc32c,
+            "x-amz-checksum-crc64nvme" => &mut i.checksum_crc64nvme,
+            "x-amz-checksum-sha1" => &mut i.checksum_sha1,
+            "x-amz-checksum-sha256" => &mut i.checksum_sha256,
+            _ => {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::InvalidArgument,
+                    format!("unknown checksum field {name}"),
+                ));
+            }
+        };
+        *slot = Some(value);
+    }
+    Ok(())
 }

@@ -27,6 +27,17 @@ pub(crate) fn tag_set(tags: Tags) -> TagSet {
 }
 
 /// The tags of an `x-amz-tagging` header, validated.
+/// Tags as the `x-amz-tagging` header writes them (`k=v&k2=v2`, URL-encoded).
+pub(crate) fn query_of(tags: Tags) -> String {
+    let enc = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    tags.iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 pub(crate) fn header_tags(h: Option<&String>) -> S3Result<Tags> {
     h.map(|s| tagging::parse_query(s))
         .transpose()
