@@ -17,6 +17,7 @@ mod list;
 mod multipart;
 pub mod names;
 mod objects;
+pub mod policy;
 pub mod range;
 mod read;
 mod sweep;
