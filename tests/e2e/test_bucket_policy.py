@@ -238,3 +238,30 @@ def test_public_access_block(main, alt, anon, new_bucket):
     assert body(main.get_object(Bucket=b, Key="k")) == b"x"
     main.delete_public_access_block(Bucket=b)
     assert body(anon.get_object(Bucket=b, Key="k")) == b"x"
+
+
+def test_request_tag_condition_on_put_object_tagging(main, alt, new_bucket):
+    b = new_bucket(main)
+    main.put_object(Bucket=b, Key="k", Body=b"x")
+    main.put_bucket_policy(Bucket=b, Policy=doc(stmt(
+        "s3:PutObjectTagging", arn(b, "*"),
+        condition={"ForAllValues:StringEquals": {"s3:RequestObjectTagKeys": ["team", "env"]},
+                   "StringEquals": {"s3:RequestObjectTag/env": "dev"}})))
+    tags = {"TagSet": [{"Key": "team", "Value": "a"}, {"Key": "env", "Value": "dev"}]}
+    alt.put_object_tagging(Bucket=b, Key="k", Tagging=tags)
+    for bad in ([{"Key": "env", "Value": "prod"}],
+                [{"Key": "env", "Value": "dev"}, {"Key": "owner", "Value": "x"}]):
+        expect_error(alt.put_object_tagging, Bucket=b, Key="k", Tagging={"TagSet": bad},
+                     code="AccessDenied", status=403)
+    stored = main.get_object_tagging(Bucket=b, Key="k")["TagSet"]
+    assert sorted(t["Key"] for t in stored) == ["env", "team"]
+
+
+def test_owner_can_lock_itself_out_of_the_policy(main, new_bucket):
+    b = new_bucket(main)
+    policy = doc(stmt(["s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"],
+                      arn(b), effect="Deny"))
+    main.put_bucket_policy(Bucket=b, Policy=policy, ConfirmRemoveSelfBucketAccess=True)
+    expect_error(main.get_bucket_policy, Bucket=b, code="AccessDenied", status=403)
+    expect_error(main.delete_bucket_policy, Bucket=b, code="AccessDenied", status=403)
+    expect_error(main.put_bucket_policy, Bucket=b, Policy=policy, code="AccessDenied", status=403)

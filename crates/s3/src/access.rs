@@ -18,7 +18,8 @@ use rustfs_object::{BucketRecord, ObjectError, ObjectOwnership, ObjectStore, Per
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::Credentials;
 use s3s::dto::{
-    CopyObjectInput, CopySource, DeleteObjectsInput, PostObjectInput, UploadPartCopyInput,
+    CopyObjectInput, CopySource, DeleteObjectsInput, PostObjectInput, PutObjectTaggingInput,
+    UploadPartCopyInput,
 };
 use s3s::path::S3Path;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Result};
@@ -296,17 +297,6 @@ impl AccessControl {
             .map(|u| &**u)
     }
 
-    /// `x-amz-expected-bucket-owner`: a bucket owned by anyone else is refused, as in S3.
-    fn check_expected_owner(&self, bucket: &str, expected: Option<&str>) -> S3Result<()> {
-        let Some(expected) = expected else {
-            return Ok(());
-        };
-        match self.store.bucket(bucket) {
-            Ok(rec) if self.users.owner_id(&rec.owner) != expected => Err(denied()),
-            _ => Ok(()),
-        }
-    }
-
     /// The bucket to check against; `None` when it does not exist (the operation answers
     /// NoSuchBucket).
     fn subject<'a>(&self, bucket: &'a str) -> S3Result<Option<Subject<'a>>> {
@@ -497,31 +487,37 @@ impl S3Access for AccessControl {
         let user = self.user(cx.credentials());
         let op = cx.s3_op().name();
         let need = need(op);
-        if let S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } = cx.s3_path() {
-            let expected = cx
-                .headers()
-                .get("x-amz-expected-bucket-owner")
-                .and_then(|v| v.to_str().ok());
-            self.check_expected_owner(bucket, expected)?;
-        }
+        // ListBuckets and CreateBucket need a signature; what else needs one is decided below.
+        let signed = if need == Need::Signed && user.is_none() {
+            Err(denied())
+        } else {
+            Ok(())
+        };
         let (bucket, key) = match cx.s3_path() {
-            _ if need == Need::Signed => return user.map(|_| ()).ok_or_else(denied),
             S3Path::Root => return user.map(|_| ()).ok_or_else(denied),
             S3Path::Bucket { bucket } => (bucket, None),
             S3Path::Object { bucket, key } => (bucket, Some(key)),
         };
-        // These name their objects in the body: checked per key once it is parsed.
-        if matches!(op, "DeleteObjects" | "PostObject") {
-            return Ok(());
-        }
+        // A missing bucket is left to the operation (NoSuchBucket, or CreateBucket).
         let Some(s) = self.subject(bucket)? else {
-            return Ok(());
+            return signed;
         };
+        // `x-amz-expected-bucket-owner`: a bucket owned by anyone else is refused, as in S3.
+        let expected = cx.headers().get("x-amz-expected-bucket-owner");
+        if expected.is_some_and(|e| e.as_bytes() != s.owner.as_bytes()) {
+            return Err(denied());
+        }
+        // CreateBucket on an existing bucket is answered by the operation; the others name
+        // what they act on in the body and are checked once it is parsed (the hooks below).
+        if need == Need::Signed || matches!(op, "DeleteObjects" | "PostObject" | "PutObjectTagging")
+        {
+            return signed;
+        }
         let ctx = request_context(user, cx.headers(), cx.uri().query(), client);
         let action = action(op);
-        match (key, need) {
-            (Some(key), _) => self.check_object(&s, user, &action, key, need, ctx),
-            (None, _) => self.check_bucket(&s, user, &action, None, need, &ctx),
+        match key {
+            Some(key) => self.check_object(&s, user, &action, key, need, ctx),
+            None => self.check_bucket(&s, user, &action, None, need, &ctx),
         }
     }
 
@@ -557,6 +553,24 @@ impl S3Access for AccessControl {
             req.extensions.insert(DeniedKeys(denied));
         }
         Ok(())
+    }
+
+    /// `s3:PutObjectTagging`, with the new tags as `s3:RequestObjectTag/*`.
+    async fn put_object_tagging(&self, req: &mut S3Request<PutObjectTaggingInput>) -> S3Result<()> {
+        let (user, mut ctx) = self.context_of(req);
+        let Some(s) = self.subject(&req.input.bucket)? else {
+            return Ok(());
+        };
+        let tags = &req.input.tagging.tag_set;
+        for t in tags {
+            if let (Some(k), Some(v)) = (&t.key, &t.value) {
+                ctx.set(&format!("s3:RequestObjectTag/{k}"), v.clone());
+            }
+        }
+        let keys = tags.iter().filter_map(|t| t.key.clone()).collect();
+        ctx.set_all("s3:RequestObjectTagKeys", keys);
+        let action = "s3:PutObjectTagging";
+        self.check_object(&s, user, action, &req.input.key, Need::Owner, ctx)
     }
 
     /// `s3:PutObject` on the form's key.
