@@ -306,10 +306,17 @@ fn one_of<'a>(
     }
 }
 
+/// The largest bucket policy S3 accepts: 20 KiB.
+pub const MAX_POLICY_BYTES: usize = 20 * 1024;
+
 impl Policy {
-    /// Parses and validates the policy document of `bucket`: JSON, the known fields, an
-    /// `Effect`, a principal, actions and resources of this bucket in every statement.
+    /// Parses and validates the policy document of `bucket`: at most [`MAX_POLICY_BYTES`],
+    /// JSON, the known fields, an `Effect`, a principal, actions and resources of this bucket
+    /// in every statement.
     pub fn parse(json: &str, bucket: &str) -> Result<Policy, PolicyError> {
+        if json.len() > MAX_POLICY_BYTES {
+            return Err(PolicyError::new("Policies must be less than 20 KB"));
+        }
         let doc: Value = serde_json::from_str(json)
             .map_err(|e| PolicyError::new(format!("the policy is not valid JSON: {e}")))?;
         let Value::Object(m) = &doc else {
@@ -419,6 +426,10 @@ mod tests {
         };
         assert!(ok(st(json!({}))).is_ok());
         assert!(Policy::parse("{not json", "bkt").is_err());
+        let huge = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": "*", "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::bkt/{}", "x".repeat(MAX_POLICY_BYTES))}]});
+        assert!(ok(huge).is_err());
         assert!(ok(json!({"Version": "2012-10-17"})).is_err());
         assert!(ok(json!({"Statement": [], "Version": "2012-10-17"})).is_err());
         assert!(ok(json!({"Statement": {}, "Bogus": 1})).is_err());
