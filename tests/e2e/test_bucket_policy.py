@@ -265,3 +265,14 @@ def test_owner_can_lock_itself_out_of_the_policy(main, new_bucket):
     expect_error(main.get_bucket_policy, Bucket=b, code="AccessDenied", status=403)
     expect_error(main.delete_bucket_policy, Bucket=b, code="AccessDenied", status=403)
     expect_error(main.put_bucket_policy, Bucket=b, Policy=policy, code="AccessDenied", status=403)
+
+
+def test_policy_variables(main, alt, new_bucket):
+    b = new_bucket(main)
+    mine, other = f"home/{ALT['display_name']}/a", "home/someone/a"
+    for k in (mine, other):
+        main.put_object(Bucket=b, Key=k, Body=b"x")
+    main.put_bucket_policy(Bucket=b, Policy=doc(stmt(
+        "s3:GetObject", arn(b, "home/${aws:username}/*"), principal={"AWS": ALT["user_id"]})))
+    assert body(alt.get_object(Bucket=b, Key=mine)) == b"x"
+    expect_error(alt.get_object, Bucket=b, Key=other, code="AccessDenied", status=403)

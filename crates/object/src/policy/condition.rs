@@ -1,6 +1,7 @@
 //! The `Condition` block of a policy statement: operators (with the `IfExists` suffix and the
 //! `ForAnyValue:`/`ForAllValues:` qualifiers) over the request's condition keys.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -40,6 +41,40 @@ impl Context {
     pub fn get(&self, key: &str) -> Option<&[String]> {
         self.values.get(&normalize(key)).map(Vec::as_slice)
     }
+}
+
+/// Replaces the policy variables in `text` (`${aws:username}`, `${s3:prefix}`, `${*}`, `${?}`,
+/// `${$}`, `${key, 'default'}`) with the request's values. `None` when a variable has no value
+/// and no default: what names it then matches nothing.
+pub(crate) fn substitute<'a>(text: &'a str, ctx: &Context) -> Option<Cow<'a, str>> {
+    if !text.contains("${") {
+        return Some(Cow::Borrowed(text));
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            // An unterminated `${` is literal text.
+            out.push_str(&rest[start..]);
+            return Some(Cow::Owned(out));
+        };
+        let (name, default) = match after[..end].split_once(',') {
+            Some((n, d)) => (n.trim(), Some(d.trim().trim_matches('\''))),
+            None => (after[..end].trim(), None),
+        };
+        match name {
+            "*" | "?" | "$" => out.push_str(name),
+            _ => match ctx.get(name).and_then(<[String]>::first) {
+                Some(v) => out.push_str(v),
+                None => out.push_str(default?),
+            },
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Some(Cow::Owned(out))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,8 +286,9 @@ impl Condition {
         }
     }
 
-    /// Evaluates the condition against the request's keys.
-    pub(crate) fn holds(&self, ctx: &Context) -> bool {
+    /// Evaluates the condition against the request's keys; `vars`: the policy's values may
+    /// hold policy variables (version 2012-10-17).
+    pub(crate) fn holds(&self, ctx: &Context, vars: bool) -> bool {
         let request = ctx.get(&self.key).filter(|v| !v.is_empty());
         if self.test == Test::Null {
             let absent = request.is_none();
@@ -268,7 +304,18 @@ impl Condition {
                 || self.qualifier == Qualifier::ForAllValues
                 || (self.negated && self.qualifier == Qualifier::Single);
         };
-        let matches = |r: &String| self.values.iter().any(|p| self.test_one(p, r)) != self.negated;
+        let values: Vec<Cow<'_, str>> = if vars {
+            self.values
+                .iter()
+                .filter_map(|v| substitute(v, ctx))
+                .collect()
+        } else {
+            self.values
+                .iter()
+                .map(|v| Cow::Borrowed(v.as_str()))
+                .collect()
+        };
+        let matches = |r: &String| values.iter().any(|p| self.test_one(p, r)) != self.negated;
         match self.qualifier {
             Qualifier::ForAnyValue => request.iter().any(matches),
             Qualifier::ForAllValues => request.iter().all(matches),
@@ -283,6 +330,12 @@ impl Condition {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    impl Condition {
+        fn holds_v(&self, ctx: &Context) -> bool {
+            self.holds(ctx, true)
+        }
+    }
 
     fn cond(op: &str, key: &str, v: Value) -> Condition {
         let mut c = Condition::parse_block(op, &json!({ key: v })).expect("valid condition");
@@ -304,25 +357,25 @@ mod tests {
             "s3:x-amz-acl",
             json!(["private", "bucket-owner-read"]),
         );
-        assert!(c.holds(&ctx(&[("s3:x-amz-acl", "private")])));
-        assert!(!c.holds(&ctx(&[("s3:x-amz-acl", "public-read")])));
-        assert!(!c.holds(&ctx(&[])));
+        assert!(c.holds_v(&ctx(&[("s3:x-amz-acl", "private")])));
+        assert!(!c.holds_v(&ctx(&[("s3:x-amz-acl", "public-read")])));
+        assert!(!c.holds_v(&ctx(&[])));
         let c = cond("StringNotEquals", "s3:x-amz-acl", json!(["private", "x"]));
-        assert!(!c.holds(&ctx(&[("s3:x-amz-acl", "private")])));
-        assert!(c.holds(&ctx(&[("s3:x-amz-acl", "public-read")])));
+        assert!(!c.holds_v(&ctx(&[("s3:x-amz-acl", "private")])));
+        assert!(c.holds_v(&ctx(&[("s3:x-amz-acl", "public-read")])));
         assert!(
-            c.holds(&ctx(&[])),
+            c.holds_v(&ctx(&[])),
             "a negated operator holds for a missing key"
         );
         let c = cond("StringLike", "s3:prefix", json!("public/*"));
-        assert!(c.holds(&ctx(&[("s3:prefix", "public/a")])));
-        assert!(!c.holds(&ctx(&[("s3:prefix", "private/a")])));
+        assert!(c.holds_v(&ctx(&[("s3:prefix", "public/a")])));
+        assert!(!c.holds_v(&ctx(&[("s3:prefix", "private/a")])));
         let c = cond("StringNotLike", "s3:prefix", json!("public/*"));
-        assert!(c.holds(&ctx(&[("s3:prefix", "private/a")])));
+        assert!(c.holds_v(&ctx(&[("s3:prefix", "private/a")])));
         let c = cond("StringEqualsIgnoreCase", "aws:username", json!("Alice"));
-        assert!(c.holds(&ctx(&[("aws:username", "aLiCe")])));
+        assert!(c.holds_v(&ctx(&[("aws:username", "aLiCe")])));
         let c = cond("StringNotEqualsIgnoreCase", "aws:username", json!("Alice"));
-        assert!(!c.holds(&ctx(&[("aws:username", "ALICE")])));
+        assert!(!c.holds_v(&ctx(&[("aws:username", "ALICE")])));
     }
 
     #[test]
@@ -332,8 +385,8 @@ mod tests {
             "S3:ExistingObjectTag/Security",
             json!("public"),
         );
-        assert!(c.holds(&ctx(&[("s3:existingobjecttag/Security", "public")])));
-        assert!(!c.holds(&ctx(&[("s3:ExistingObjectTag/security", "public")])));
+        assert!(c.holds_v(&ctx(&[("s3:existingobjecttag/Security", "public")])));
+        assert!(!c.holds_v(&ctx(&[("s3:ExistingObjectTag/security", "public")])));
     }
 
     #[test]
@@ -343,43 +396,43 @@ mod tests {
             "aws:Referer",
             json!("http://www.example.com/*"),
         );
-        assert!(c.holds(&ctx(&[])));
-        assert!(c.holds(&ctx(&[("aws:Referer", "http://www.example.com/x")])));
-        assert!(!c.holds(&ctx(&[("aws:Referer", "http://example.com")])));
+        assert!(c.holds_v(&ctx(&[])));
+        assert!(c.holds_v(&ctx(&[("aws:Referer", "http://www.example.com/x")])));
+        assert!(!c.holds_v(&ctx(&[("aws:Referer", "http://example.com")])));
         let c = cond("Null", "s3:x-amz-server-side-encryption", json!("true"));
-        assert!(c.holds(&ctx(&[])));
-        assert!(!c.holds(&ctx(&[("s3:x-amz-server-side-encryption", "AES256")])));
+        assert!(c.holds_v(&ctx(&[])));
+        assert!(!c.holds_v(&ctx(&[("s3:x-amz-server-side-encryption", "AES256")])));
         let c = cond("Null", "s3:x-amz-server-side-encryption", json!("false"));
-        assert!(!c.holds(&ctx(&[])));
+        assert!(!c.holds_v(&ctx(&[])));
     }
 
     #[test]
     fn numeric_date_bool_ip() {
         let c = cond("NumericLessThanEquals", "s3:max-keys", json!("10"));
-        assert!(c.holds(&ctx(&[("s3:max-keys", "10")])));
-        assert!(!c.holds(&ctx(&[("s3:max-keys", "11")])));
+        assert!(c.holds_v(&ctx(&[("s3:max-keys", "10")])));
+        assert!(!c.holds_v(&ctx(&[("s3:max-keys", "11")])));
         let c = cond("NumericGreaterThan", "s3:max-keys", json!(5));
-        assert!(c.holds(&ctx(&[("s3:max-keys", "6")])));
-        assert!(!c.holds(&ctx(&[("s3:max-keys", "x")])));
+        assert!(c.holds_v(&ctx(&[("s3:max-keys", "6")])));
+        assert!(!c.holds_v(&ctx(&[("s3:max-keys", "x")])));
         let c = cond(
             "DateLessThan",
             "aws:CurrentTime",
             json!("2030-01-01T00:00:00Z"),
         );
-        assert!(c.holds(&ctx(&[("aws:CurrentTime", "2026-11-22T03:00:00Z")])));
-        assert!(!c.holds(&ctx(&[("aws:CurrentTime", "2031-01-01T00:00:00Z")])));
+        assert!(c.holds_v(&ctx(&[("aws:CurrentTime", "2026-11-22T03:00:00Z")])));
+        assert!(!c.holds_v(&ctx(&[("aws:CurrentTime", "2031-01-01T00:00:00Z")])));
         let c = cond("DateGreaterThanEquals", "aws:EpochTime", json!("1000"));
-        assert!(c.holds(&ctx(&[("aws:EpochTime", "1000")])));
+        assert!(c.holds_v(&ctx(&[("aws:EpochTime", "1000")])));
         let c = cond("Bool", "aws:SecureTransport", json!(false));
-        assert!(c.holds(&ctx(&[("aws:SecureTransport", "false")])));
-        assert!(!c.holds(&ctx(&[("aws:SecureTransport", "true")])));
+        assert!(c.holds_v(&ctx(&[("aws:SecureTransport", "false")])));
+        assert!(!c.holds_v(&ctx(&[("aws:SecureTransport", "true")])));
         let c = cond("IpAddress", "aws:SourceIp", json!(["10.0.0.0/8", "::1"]));
-        assert!(c.holds(&ctx(&[("aws:SourceIp", "10.1.2.3")])));
-        assert!(c.holds(&ctx(&[("aws:SourceIp", "::1")])));
-        assert!(!c.holds(&ctx(&[("aws:SourceIp", "127.0.0.1")])));
+        assert!(c.holds_v(&ctx(&[("aws:SourceIp", "10.1.2.3")])));
+        assert!(c.holds_v(&ctx(&[("aws:SourceIp", "::1")])));
+        assert!(!c.holds_v(&ctx(&[("aws:SourceIp", "127.0.0.1")])));
         let c = cond("NotIpAddress", "aws:SourceIp", json!("127.0.0.0/8"));
-        assert!(!c.holds(&ctx(&[("aws:SourceIp", "127.0.0.1")])));
-        assert!(c.holds(&ctx(&[("aws:SourceIp", "192.168.0.1")])));
+        assert!(!c.holds_v(&ctx(&[("aws:SourceIp", "127.0.0.1")])));
+        assert!(c.holds_v(&ctx(&[("aws:SourceIp", "192.168.0.1")])));
     }
 
     #[test]
@@ -391,26 +444,50 @@ mod tests {
             "s3:RequestObjectTagKeys",
             json!(["b", "z"]),
         );
-        assert!(any.holds(&c2));
+        assert!(any.holds_v(&c2));
         let all = cond(
             "ForAllValues:StringEquals",
             "s3:RequestObjectTagKeys",
             json!(["a", "z"]),
         );
-        assert!(!all.holds(&c2));
+        assert!(!all.holds_v(&c2));
         let all = cond(
             "ForAllValues:StringLike",
             "s3:RequestObjectTagKeys",
             json!(["?"]),
         );
-        assert!(all.holds(&c2));
+        assert!(all.holds_v(&c2));
         assert!(
-            all.holds(&Context::default()),
+            all.holds_v(&Context::default()),
             "ForAllValues holds for no values"
         );
         assert!(
-            !any.holds(&Context::default()),
+            !any.holds_v(&Context::default()),
             "ForAnyValue fails for no values"
+        );
+    }
+
+    #[test]
+    fn policy_variables() {
+        let c = ctx(&[("aws:username", "alice"), ("s3:prefix", "home/alice/x")]);
+        let sub = |t: &str| substitute(t, &c).map(Cow::into_owned);
+        assert_eq!(
+            sub("home/${aws:username}/*").as_deref(),
+            Some("home/alice/*")
+        );
+        assert_eq!(sub("a${*}b${?}c${$}").as_deref(), Some("a*b?c$"));
+        assert_eq!(sub("x/${aws:userid}"), None);
+        assert_eq!(
+            sub("x/${aws:userid, 'nobody'}").as_deref(),
+            Some("x/nobody")
+        );
+        assert_eq!(sub("plain").as_deref(), Some("plain"));
+        assert_eq!(sub("open ${").as_deref(), Some("open ${"));
+        let k = cond("StringLike", "s3:prefix", json!("home/${aws:username}/*"));
+        assert!(k.holds(&c, true));
+        assert!(
+            !k.holds(&c, false),
+            "2008-10-17 policies take variables literally"
         );
     }
 

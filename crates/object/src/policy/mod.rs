@@ -6,16 +6,17 @@
 //! `NotPrincipal`; `Action`/`NotAction` with wildcards (compared ignoring case);
 //! `Resource`/`NotResource` (`arn:aws:s3:::bucket[/key-pattern]`, `*` and `?`); `Condition`
 //! with the string, numeric, date, boolean, binary, IP and `Null` operators, the `IfExists`
-//! suffix and the `ForAnyValue:`/`ForAllValues:` qualifiers (see [`condition`]). Policy
-//! variables (`${aws:username}`) are not substituted.
+//! suffix and the `ForAnyValue:`/`ForAllValues:` qualifiers (see [`condition`]). Policies of
+//! version 2012-10-17 may use policy variables (`${aws:username}`, `${s3:prefix}`, ...) in
+//! resources and condition values; a substituted value is matched as a pattern too.
 
 mod condition;
 pub mod wildcard;
 
 use serde_json::{Map, Value};
 
-use condition::Condition;
 pub use condition::Context;
+use condition::{Condition, substitute};
 
 /// Why a policy document was refused (S3's `MalformedPolicy`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,19 +123,23 @@ struct Statement {
 }
 
 impl Statement {
-    fn applies(&self, req: &Request<'_>) -> bool {
+    /// `vars`: resources and condition values may hold policy variables.
+    fn applies(&self, req: &Request<'_>, vars: bool) -> bool {
+        let resource = |r: &String| {
+            if vars {
+                substitute(r, req.context).is_some_and(|r| wildcard::matches(&r, req.resource))
+            } else {
+                wildcard::matches(r, req.resource)
+            }
+        };
         self.principal.names(req.caller) != self.not_principal
             && self
                 .actions
                 .iter()
                 .any(|a| wildcard::matches_ignore_case(a, req.action))
                 != self.not_action
-            && self
-                .resources
-                .iter()
-                .any(|r| wildcard::matches(r, req.resource))
-                != self.not_resource
-            && self.conditions.iter().all(|c| c.holds(req.context))
+            && self.resources.iter().any(resource) != self.not_resource
+            && self.conditions.iter().all(|c| c.holds(req.context, vars))
     }
 
     /// Whether the statement grants everyone without a condition that pins the caller down
@@ -165,6 +170,8 @@ impl Statement {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     statements: Vec<Statement>,
+    /// Version 2012-10-17: policy variables are substituted.
+    variables: bool,
 }
 
 /// A string or a non-empty array of strings (`Action`, `Resource`, principal ids).
@@ -330,11 +337,12 @@ impl Policy {
                 "unknown field {unknown} in the policy"
             )));
         }
-        match m.get("Version") {
-            None => {}
-            Some(Value::String(v)) if v == "2012-10-17" || v == "2008-10-17" => {}
+        let variables = match m.get("Version") {
+            None => false,
+            Some(Value::String(v)) if v == "2012-10-17" => true,
+            Some(Value::String(v)) if v == "2008-10-17" => false,
             Some(_) => return Err(PolicyError::new("invalid policy Version")),
-        }
+        };
         let statements = match m.get("Statement") {
             Some(Value::Array(a)) if !a.is_empty() => a
                 .iter()
@@ -343,13 +351,20 @@ impl Policy {
             Some(s @ Value::Object(_)) => vec![parse_statement(s, bucket)?],
             _ => return Err(PolicyError::new("missing Statement")),
         };
-        Ok(Policy { statements })
+        Ok(Policy {
+            statements,
+            variables,
+        })
     }
 
     /// The policy's decision on `req`.
     pub fn evaluate(&self, req: &Request<'_>) -> Decision {
         let mut allowed = false;
-        for s in self.statements.iter().filter(|s| s.applies(req)) {
+        for s in self
+            .statements
+            .iter()
+            .filter(|s| s.applies(req, self.variables))
+        {
             if !s.allow {
                 return Decision::Deny;
             }
@@ -579,6 +594,28 @@ mod tests {
         assert_eq!(d(&ctx), Decision::Allow);
         ctx.set("aws:SourceIp", "10.0.0.1");
         assert_eq!(d(&ctx), Decision::NotApplicable);
+    }
+
+    #[test]
+    fn policy_variables_in_resources() {
+        let p = policy(
+            json!([{"Effect": "Allow", "Principal": "*", "Action": "s3:*",
+            "Resource": "arn:aws:s3:::bkt/home/${aws:username}/*"}]),
+        );
+        let mut ctx = Context::default();
+        let d = |ctx: &Context, key: &str| {
+            decide(
+                &p,
+                Some(ALT),
+                "s3:GetObject",
+                &format!("arn:aws:s3:::bkt/{key}"),
+                ctx,
+            )
+        };
+        assert_eq!(d(&ctx, "home/john.doe/a"), Decision::NotApplicable);
+        ctx.set("aws:username", "john.doe");
+        assert_eq!(d(&ctx, "home/john.doe/a"), Decision::Allow);
+        assert_eq!(d(&ctx, "home/other/a"), Decision::NotApplicable);
     }
 
     #[test]
