@@ -9,16 +9,27 @@ Servers are session-scoped, started lazily (only the flavours a run needs):
 
 ``any_server`` is parametrised over all four. Each yields a harness.S3Server
 (``.endpoint .access_key .secret_key .volumes .log_path .client(**config)``).
+
+``users_server`` (one per test module) has two users, the root key pair as MAIN_ID and ALT
+from a users file, with ``main``, ``alt`` and ``anon`` (unsigned) clients and ``new_bucket``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 
+import boto3
 import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
 
 from harness import (
+    ALT,
+    MAIN_ID,
+    MAIN_NAME,
+    REGION,
     VHOST_DOMAIN,
     RustfsProcess,
     S3Server,
@@ -185,6 +196,58 @@ def new_bucket_on(srv: S3Server, request) -> tuple[object, str]:
 @pytest.fixture
 def make_bucket(request):
     return lambda srv: new_bucket_on(srv, request)
+
+
+@pytest.fixture(scope="module")
+def users_server(tmp_path_factory):
+    conf = tmp_path_factory.mktemp("users-conf")
+    users_file = conf / "users.json"
+    users_file.write_text(json.dumps({"users": [ALT]}))
+    proc = RustfsProcess(
+        tmp_path_factory.mktemp("rustfs-users"),
+        extra_env={
+            "RUSTFS_USERS_FILE": str(users_file),
+            "RUSTFS_ROOT_USER_ID": MAIN_ID,
+            "RUSTFS_ROOT_DISPLAY_NAME": MAIN_NAME,
+        },
+    )
+    try:
+        proc.start()
+    except ServerStartError as err:
+        pytest.fail(str(err), pytrace=False)
+    yield S3Server("users", proc, proc.url)
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def main(users_server):
+    return users_server.client()
+
+
+@pytest.fixture(scope="module")
+def alt(users_server):
+    return users_server.client(access_key=ALT["access_key"], secret_key=ALT["secret_key"])
+
+
+@pytest.fixture(scope="module")
+def anon(users_server):
+    return boto3.client(
+        "s3",
+        endpoint_url=users_server.endpoint,
+        region_name=REGION,
+        config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}),
+    )
+
+
+@pytest.fixture
+def new_bucket(request):
+    def make(client, **kwargs):
+        name = unique_name("acl")
+        client.create_bucket(Bucket=name, **kwargs)
+        request.addfinalizer(lambda: purge_bucket(client, name))
+        return name
+
+    return make
 
 
 @pytest.hookimpl(hookwrapper=True)

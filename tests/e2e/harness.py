@@ -37,6 +37,17 @@ SECRET_KEY = "rustfssecret"
 REGION = "us-east-1"
 VHOST_DOMAIN = "s3.rustfs.test"
 
+# The two users of the ``users_server`` fixture: the root key pair (with these ids) and ALT.
+MAIN_ID = "main-canonical-id"
+MAIN_NAME = "Main User"
+ALT = {
+    "access_key": "ALTACCESSKEY",
+    "secret_key": "alt-secret-key",
+    "user_id": "alt-canonical-id",
+    "display_name": "Alt User",
+    "email": "alt@example.com",
+}
+
 STARTUP_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
 READY_RE = re.compile(r"serving S3 on (https?://(?:\[[0-9A-Fa-f:.]+\]|[\w.\-]+)(?::\d+)?)")

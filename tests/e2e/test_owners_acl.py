@@ -4,18 +4,15 @@ key pair and one from a users file) and an anonymous client against one server p
 from __future__ import annotations
 
 import http.client
-import json
 import time
 
-import boto3
 import pytest
-from botocore import UNSIGNED
-from botocore.config import Config
 
 from harness import (
-    REGION,
+    ALT,
+    MAIN_ID,
+    MAIN_NAME,
     RustfsProcess,
-    S3Server,
     ServerStartError,
     checksum_b64,
     expect_error,
@@ -23,69 +20,8 @@ from harness import (
     unique_name,
 )
 
-MAIN_ID = "main-canonical-id"
-MAIN_NAME = "Main User"
-ALT = {
-    "access_key": "ALTACCESSKEY",
-    "secret_key": "alt-secret-key",
-    "user_id": "alt-canonical-id",
-    "display_name": "Alt User",
-    "email": "alt@example.com",
-}
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 MiB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def users_server(tmp_path_factory):
-    conf = tmp_path_factory.mktemp("users-conf")
-    users_file = conf / "users.json"
-    users_file.write_text(json.dumps({"users": [ALT]}))
-    proc = RustfsProcess(
-        tmp_path_factory.mktemp("rustfs-users"),
-        extra_env={
-            "RUSTFS_USERS_FILE": str(users_file),
-            "RUSTFS_ROOT_USER_ID": MAIN_ID,
-            "RUSTFS_ROOT_DISPLAY_NAME": MAIN_NAME,
-        },
-    )
-    try:
-        proc.start()
-    except ServerStartError as err:
-        pytest.fail(str(err), pytrace=False)
-    yield S3Server("users", proc, proc.url)
-    proc.stop()
-
-
-@pytest.fixture(scope="module")
-def main(users_server):
-    return users_server.client()
-
-
-@pytest.fixture(scope="module")
-def alt(users_server):
-    return users_server.client(access_key=ALT["access_key"], secret_key=ALT["secret_key"])
-
-
-@pytest.fixture(scope="module")
-def anon(users_server):
-    return boto3.client(
-        "s3",
-        endpoint_url=users_server.endpoint,
-        region_name=REGION,
-        config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}),
-    )
-
-
-@pytest.fixture
-def new_bucket(request):
-    def make(client, **kwargs):
-        name = unique_name("acl")
-        client.create_bucket(Bucket=name, **kwargs)
-        request.addfinalizer(lambda: purge_bucket(client, name))
-        return name
-
-    return make
 
 
 def grants_of(resp):

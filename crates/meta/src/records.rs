@@ -28,7 +28,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, MetaError> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BucketRecord {
     /// Creation time, milliseconds since the Unix epoch.
     pub created_ms: i64,
@@ -47,6 +47,29 @@ pub struct BucketRecord {
     /// Object ownership controls; `None` when none were set.
     #[serde(default)]
     pub object_ownership: Option<ObjectOwnership>,
+    /// The bucket policy document (PutBucketPolicy), verbatim; `None` when none is set.
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// The policy was set with `x-amz-confirm-remove-self-bucket-access`: its Deny statements
+    /// bind the owner even for Get/Put/DeleteBucketPolicy.
+    #[serde(default)]
+    pub policy_locks_owner: bool,
+    /// The public access block (PutPublicAccessBlock); `None` when none is set.
+    #[serde(default)]
+    pub public_access_block: Option<PublicAccessBlock>,
+}
+
+/// A bucket's public access block settings, as S3 names them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicAccessBlock {
+    /// Refuse requests that set a public ACL.
+    pub block_public_acls: bool,
+    /// Grants to everyone or to all authenticated users are ignored.
+    pub ignore_public_acls: bool,
+    /// Refuse a public bucket policy.
+    pub block_public_policy: bool,
+    /// A public policy grants only the owner.
+    pub restrict_public_buckets: bool,
 }
 
 /// One CORS rule of a bucket, as PutBucketCors gives it.
@@ -335,10 +358,7 @@ mod tests {
             created_ms: 1,
             owner: "o".into(),
             region: "r".into(),
-            tags: None,
-            cors: None,
-            acl: None,
-            object_ownership: None,
+            ..Default::default()
         });
         bytes[0] = 99;
         assert!(matches!(

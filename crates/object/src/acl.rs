@@ -134,9 +134,55 @@ pub fn allows(
     })
 }
 
+/// Whether the grants give something to everyone or to every authenticated user (what S3
+/// calls a public ACL).
+pub fn is_public(acl: Option<&[Grant]>) -> bool {
+    acl.is_some_and(|g| {
+        g.iter().any(|g| {
+            matches!(&g.grantee, Grantee::Group(u) if u == ALL_USERS || u == AUTHENTICATED_USERS)
+        })
+    })
+}
+
+/// The grants an access check honours: all of them, or, when the bucket's public access
+/// block says `IgnorePublicAcls`, those to named users only.
+pub fn honoured_grants(bucket: &BucketRecord, acl: Option<&[Grant]>) -> Option<Vec<Grant>> {
+    let ignore = bucket
+        .public_access_block
+        .is_some_and(|b| b.ignore_public_acls);
+    acl.map(|g| {
+        g.iter()
+            .filter(|g| !ignore || matches!(g.grantee, Grantee::User(_)))
+            .cloned()
+            .collect()
+    })
+}
+
+/// `BlockPublicAcls`: a request that would store a public ACL in `bucket` is refused.
+fn check_public_acls_allowed(bucket: &BucketRecord, acl: Option<&[Grant]>) -> Result<()> {
+    let blocked = bucket
+        .public_access_block
+        .is_some_and(|b| b.block_public_acls);
+    if blocked && is_public(acl) {
+        Err(ObjectError::AccessDenied)
+    } else {
+        Ok(())
+    }
+}
+
 /// Who owns a new object (or upload) written by `writer` into `bucket`, and its ACL, under
-/// the bucket's ownership controls.
+/// the bucket's ownership controls and public access block.
 pub fn new_object_acl(
+    bucket: &BucketRecord,
+    writer: &str,
+    req: &AclRequest,
+) -> Result<(String, Option<Vec<Grant>>)> {
+    let (owner, acl) = new_object_owner(bucket, writer, req)?;
+    check_public_acls_allowed(bucket, acl.as_deref())?;
+    Ok((owner, acl))
+}
+
+fn new_object_owner(
     bucket: &BucketRecord,
     writer: &str,
     req: &AclRequest,
@@ -194,6 +240,7 @@ impl ObjectStore {
             {
                 return Err(ObjectError::AclNotSupported);
             }
+            check_public_acls_allowed(rec, acl.as_deref())?;
             rec.acl = acl;
             Ok(())
         })
@@ -238,7 +285,9 @@ impl ObjectStore {
             &keys::object_key(bucket, key),
             || ObjectError::NoSuchKey,
             |rec: &mut ObjectRecord| {
-                rec.acl = req.resolve(&rec.owner, &brec.owner);
+                let acl = req.resolve(&rec.owner, &brec.owner);
+                check_public_acls_allowed(&brec, acl.as_deref())?;
+                rec.acl = acl;
                 Ok(())
             },
         )
@@ -255,10 +304,8 @@ mod tests {
             created_ms: 0,
             owner: "bo".into(),
             region: "r".into(),
-            tags: None,
-            cors: None,
-            acl: None,
             object_ownership: ownership,
+            ..Default::default()
         }
     }
 

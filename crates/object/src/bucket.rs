@@ -45,10 +45,9 @@ impl ObjectStore {
             created_ms: now_ms(),
             owner: owner.to_string(),
             region: region.to_string(),
-            tags: None,
-            cors: None,
             acl,
             object_ownership,
+            ..Default::default()
         };
         let mut b = Batch::new();
         b.check(Check::Absent(Table::Buckets, name.as_bytes().to_vec()));

@@ -1,9 +1,10 @@
-//! Per-bucket configuration kept in the bucket record: tags and CORS rules. Each change is a
-//! compare-and-swap of the record, so concurrent changes to different settings never undo
-//! each other.
+//! Per-bucket configuration kept in the bucket record: tags, CORS rules, the bucket policy and
+//! the public access block. Each change is a compare-and-swap of the record, so concurrent
+//! changes to different settings never undo each other.
 
-use rustfs_meta::CorsRule;
+use rustfs_meta::{CorsRule, PublicAccessBlock};
 
+use crate::policy::Policy;
 use crate::tagging::{self, MAX_BUCKET_TAGS, TagSet};
 use crate::{ObjectError, ObjectStore, Result, cors};
 
@@ -60,5 +61,63 @@ impl ObjectStore {
         })
         .await
         .map(|_| ())
+    }
+
+    /// PutBucketPolicy: validates the document (it must name this bucket) and stores it
+    /// verbatim. `locks_owner` (`x-amz-confirm-remove-self-bucket-access`) lets its Deny
+    /// statements bind the owner for the policy operations too. A public policy is refused
+    /// while the bucket's public access block says `BlockPublicPolicy`.
+    pub async fn set_bucket_policy(&self, name: &str, json: &str, locks_owner: bool) -> Result<()> {
+        let policy =
+            Policy::parse(json, name).map_err(|e| ObjectError::MalformedPolicy(e.to_string()))?;
+        self.update_bucket(name, |r| {
+            if r.public_access_block.is_some_and(|b| b.block_public_policy) && policy.is_public() {
+                return Err(ObjectError::AccessDenied);
+            }
+            r.policy = Some(json.to_string());
+            r.policy_locks_owner = locks_owner;
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// GetBucketPolicy: the document as it was given, or `NoSuchBucketPolicy`.
+    pub fn bucket_policy(&self, name: &str) -> Result<String> {
+        self.bucket(name)?
+            .policy
+            .ok_or(ObjectError::NoSuchBucketPolicy)
+    }
+
+    /// DeleteBucketPolicy (succeeds when there is nothing to delete).
+    pub async fn delete_bucket_policy(&self, name: &str) -> Result<()> {
+        self.update_bucket(name, |r| {
+            r.policy = None;
+            r.policy_locks_owner = false;
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// PutPublicAccessBlock (`Some`) or DeletePublicAccessBlock (`None`).
+    pub async fn set_public_access_block(
+        &self,
+        name: &str,
+        block: Option<PublicAccessBlock>,
+    ) -> Result<()> {
+        self.update_bucket(name, |r| {
+            r.public_access_block = block;
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// GetPublicAccessBlock: the settings, or `NoSuchPublicAccessBlockConfiguration`.
+    pub fn public_access_block(&self, name: &str) -> Result<PublicAccessBlock> {
+        self.bucket(name)?
+            .public_access_block
+            .ok_or(ObjectError::NoSuchPublicAccessBlockConfiguration)
     }
 }

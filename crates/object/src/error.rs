@@ -53,6 +53,12 @@ pub enum ObjectError {
     NoSuchTagSet,
     #[error("the CORS configuration does not exist")]
     NoSuchCorsConfiguration,
+    #[error("malformed bucket policy: {0}")]
+    MalformedPolicy(String),
+    #[error("the bucket has no policy")]
+    NoSuchBucketPolicy,
+    #[error("the bucket has no public access block configuration")]
+    NoSuchPublicAccessBlockConfiguration,
     #[error("malformed configuration: {0}")]
     MalformedXml(String),
     #[error("invalid argument: {0}")]

@@ -17,6 +17,7 @@ mod list;
 mod multipart;
 pub mod names;
 mod objects;
+pub mod policy;
 pub mod range;
 mod read;
 mod sweep;
@@ -40,8 +41,8 @@ pub use range::ByteRange;
 pub use rustfs_data::{DataError, Layout, VolumeStatus};
 pub use rustfs_meta::{
     BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, CorsRule, Grant, Grantee,
-    MetaError, ObjectMeta, ObjectOwnership, ObjectRecord, PartRecord, Permission, ReplicaStatus,
-    UploadRecord,
+    MetaError, ObjectMeta, ObjectOwnership, ObjectRecord, PartRecord, Permission,
+    PublicAccessBlock, ReplicaStatus, UploadRecord,
 };
 
 use rustfs_data::DataStore;

@@ -1,21 +1,48 @@
 //! Who may do what: s3s asks [`AccessControl`] before each operation (anonymous requests
-//! included). Owners may do everything with what they own; others need a grant in the
-//! bucket's or object's ACL (e.g. `public-read`: `AllUsers` READ). Bucket configuration is
-//! the bucket owner's alone.
+//! included). Each request is an IAM action on a resource (`s3:GetObject` on
+//! `arn:aws:s3:::bucket/key`), decided as S3 does: an explicit `Deny` in the bucket policy
+//! refuses; otherwise an `Allow` in the policy or the ACLs grant. Owners may do everything with
+//! what they own; others need a grant in the bucket's or object's ACL (e.g. `public-read`:
+//! `AllUsers` READ) or the policy. Bucket configuration is the bucket owner's alone unless the
+//! policy grants it; the owner can always manage the policy itself unless it set the policy
+//! with `x-amz-confirm-remove-self-bucket-access`.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use rustfs_object::acl::allows;
-use rustfs_object::{ObjectError, ObjectStore, Permission};
+use http::HeaderMap;
+use percent_encoding::percent_decode_str;
+use rustfs_object::acl::{allows, honoured_grants};
+use rustfs_object::policy::{self, Caller, Context, Decision, Policy};
+use rustfs_object::{BucketRecord, ObjectError, ObjectOwnership, ObjectStore, Permission};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::Credentials;
-use s3s::dto::{CopyObjectInput, CopySource, UploadPartCopyInput};
+use s3s::dto::{
+    CopyObjectInput, CopySource, DeleteObjectsInput, PostObjectInput, PutObjectTaggingInput,
+    UploadPartCopyInput,
+};
 use s3s::path::S3Path;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Result};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
-use crate::auth::Keyring;
+use crate::auth::{Keyring, User};
 
-/// What an operation needs.
+/// Where a request came from; the server's HTTP layer puts it in the request's extensions
+/// (`aws:SourceIp`, `aws:SecureTransport`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientInfo {
+    pub ip: IpAddr,
+    /// Over TLS.
+    pub secure: bool,
+}
+
+/// Keys of a DeleteObjects request that the caller may not delete; `access` puts it in the
+/// request's extensions and the operation reports those keys as `AccessDenied`.
+#[derive(Debug, Clone, Default)]
+pub struct DeniedKeys(pub Vec<String>);
+
+/// What an operation needs when no bucket policy decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Need {
     /// Any signed request (ListBuckets, CreateBucket).
@@ -57,6 +84,40 @@ fn need(op: &str) -> Need {
     }
 }
 
+/// The IAM action an operation is checked as (S3's "actions, resources and condition keys").
+fn action(op: &str) -> String {
+    let a = match op {
+        "ListObjects" | "ListObjectsV2" | "HeadBucket" => "ListBucket",
+        "ListObjectVersions" => "ListBucketVersions",
+        "ListMultipartUploads" => "ListBucketMultipartUploads",
+        "ListParts" => "ListMultipartUploadParts",
+        "HeadObject" => "GetObject",
+        "PostObject"
+        | "CopyObject"
+        | "CreateMultipartUpload"
+        | "UploadPart"
+        | "UploadPartCopy"
+        | "CompleteMultipartUpload" => "PutObject",
+        "DeleteObjects" => "DeleteObject",
+        "ListBuckets" => "ListAllMyBuckets",
+        "DeleteBucketTagging" => "PutBucketTagging",
+        "GetBucketCors" => "GetBucketCORS",
+        "PutBucketCors" | "DeleteBucketCors" => "PutBucketCORS",
+        "DeleteBucketOwnershipControls" => "PutBucketOwnershipControls",
+        "GetPublicAccessBlock" => "GetBucketPublicAccessBlock",
+        "PutPublicAccessBlock" | "DeletePublicAccessBlock" => "PutBucketPublicAccessBlock",
+        other => other,
+    };
+    format!("s3:{a}")
+}
+
+/// The actions a bucket owner keeps even against its own policy's Deny, as in S3.
+const POLICY_ACTIONS: [&str; 3] = [
+    "s3:GetBucketPolicy",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+];
+
 fn denied() -> S3Error {
     S3Error::with_message(S3ErrorCode::AccessDenied, "Access Denied")
 }
@@ -66,10 +127,7 @@ const MAX_PRESIGNED_SECS: u64 = 7 * 24 * 3600;
 
 /// Refuses a presigned URL that claims to live longer than seven days, as S3 does.
 fn check_presigned_lifetime(query: Option<&str>) -> S3Result<()> {
-    let expires = query
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .filter_map(|kv| kv.split_once('='))
+    let expires = query_pairs(query)
         .find(|(k, _)| k.eq_ignore_ascii_case("X-Amz-Expires"))
         .and_then(|(_, v)| v.parse::<u64>().ok());
     match expires {
@@ -79,6 +137,147 @@ fn check_presigned_lifetime(query: Option<&str>) -> S3Result<()> {
         )),
         _ => Ok(()),
     }
+}
+
+/// Decodes one component of a query string or of `x-amz-tagging` (`+` is a space).
+fn decode(s: &str) -> String {
+    percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The `name=value` pairs of a query string, decoded.
+fn query_pairs(query: Option<&str>) -> impl Iterator<Item = (String, String)> + '_ {
+    query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (decode(k), decode(v))
+        })
+}
+
+/// Request headers offered as `s3:<header>` condition keys.
+const HEADER_KEYS: [&str; 11] = [
+    "x-amz-acl",
+    "x-amz-grant-read",
+    "x-amz-grant-write",
+    "x-amz-grant-read-acp",
+    "x-amz-grant-write-acp",
+    "x-amz-grant-full-control",
+    "x-amz-metadata-directive",
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-storage-class",
+    "x-amz-content-sha256",
+];
+
+/// The condition keys a request carries in itself (not those of the object it names).
+fn request_context(
+    user: Option<&User>,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    client: Option<ClientInfo>,
+) -> Context {
+    let mut ctx = Context::default();
+    if let Some(c) = client {
+        ctx.set("aws:SourceIp", c.ip.to_string());
+        ctx.set("aws:SecureTransport", c.secure.to_string());
+    }
+    let now = OffsetDateTime::now_utc();
+    if let Ok(t) = now.format(&Rfc3339) {
+        ctx.set("aws:CurrentTime", t);
+    }
+    ctx.set("aws:EpochTime", now.unix_timestamp().to_string());
+    match user {
+        Some(u) => {
+            ctx.set("aws:username", u.display_name.clone());
+            ctx.set("aws:userid", u.id.clone());
+            ctx.set("aws:PrincipalType", "User");
+        }
+        None => ctx.set("aws:PrincipalType", "Anonymous"),
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let pairs: Vec<(String, String)> = query_pairs(query).collect();
+    let param = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let auth = header("authorization").unwrap_or_default();
+    let signed = if auth.starts_with("AWS4-") {
+        Some(("AWS4-HMAC-SHA256", "REST-HEADER"))
+    } else if auth.starts_with("AWS ") {
+        Some(("AWS", "REST-HEADER"))
+    } else if param("X-Amz-Algorithm").is_some() {
+        Some(("AWS4-HMAC-SHA256", "REST-QUERY-STRING"))
+    } else if param("Signature").is_some() {
+        Some(("AWS", "REST-QUERY-STRING"))
+    } else {
+        None
+    };
+    if let Some((version, kind)) = signed {
+        ctx.set("s3:signatureversion", version);
+        ctx.set("s3:authType", kind);
+    }
+    for (name, key) in [("referer", "aws:Referer"), ("user-agent", "aws:UserAgent")] {
+        if let Some(v) = header(name) {
+            ctx.set(key, v);
+        }
+    }
+    for name in HEADER_KEYS {
+        if let Some(v) = header(name) {
+            ctx.set(&format!("s3:{name}"), v);
+        }
+    }
+    if let Some(src) = header("x-amz-copy-source") {
+        // `bucket/key` as the policy names it: decoded, without a leading `/` or versionId.
+        let src = src.split_once('?').map_or(src, |(path, _)| path);
+        let src = percent_decode_str(src).decode_utf8_lossy();
+        ctx.set("s3:x-amz-copy-source", src.trim_start_matches('/'));
+    }
+    if let Some(tagging) = header("x-amz-tagging") {
+        let tags: Vec<(String, String)> = query_pairs(Some(tagging)).collect();
+        for (k, v) in &tags {
+            ctx.set(&format!("s3:RequestObjectTag/{k}"), v.clone());
+        }
+        ctx.set_all(
+            "s3:RequestObjectTagKeys",
+            tags.into_iter().map(|(k, _)| k).collect(),
+        );
+    }
+    for (param_name, key) in [
+        ("prefix", "s3:prefix"),
+        ("delimiter", "s3:delimiter"),
+        ("max-keys", "s3:max-keys"),
+        ("versionId", "s3:versionid"),
+    ] {
+        if let Some(v) = param(param_name) {
+            ctx.set(key, v);
+        }
+    }
+    ctx
+}
+
+/// A bucket as an access check sees it: its record, its owner's id and its policy.
+struct Subject<'a> {
+    name: &'a str,
+    rec: BucketRecord,
+    owner: String,
+    policy: Option<Policy>,
+}
+
+/// The caller: who signed the request (`None`: anonymous).
+type Who<'a> = Option<&'a User>;
+
+fn caller_of(user: Who<'_>) -> Option<Caller<'_>> {
+    user.map(|u| Caller {
+        id: &u.id,
+        access_key: &u.access_key,
+        display_name: &u.display_name,
+    })
 }
 
 /// The access checks, sharing the store and the users with the S3 service.
@@ -92,73 +291,191 @@ impl AccessControl {
         Self { store, users }
     }
 
-    fn caller(&self, creds: Option<&Credentials>) -> Option<String> {
+    fn user(&self, creds: Option<&Credentials>) -> Option<&User> {
         creds
             .and_then(|c| self.users.by_access_key(&c.access_key))
-            .map(|u| u.id.clone())
+            .map(|u| &**u)
     }
 
-    /// `x-amz-expected-bucket-owner`: a bucket owned by anyone else is refused, as in S3.
-    fn check_expected_owner(&self, bucket: &str, expected: Option<&str>) -> S3Result<()> {
-        let Some(expected) = expected else {
-            return Ok(());
+    /// The bucket to check against; `None` when it does not exist (the operation answers
+    /// NoSuchBucket).
+    fn subject<'a>(&self, bucket: &'a str) -> S3Result<Option<Subject<'a>>> {
+        let rec = match self.store.bucket(bucket) {
+            Ok(r) => r,
+            Err(ObjectError::NoSuchBucket | ObjectError::InvalidBucketName(_)) => return Ok(None),
+            Err(e) => return Err(crate::errors::to_s3(e)),
         };
-        match self.store.bucket(bucket) {
-            Ok(rec) if self.users.owner_id(&rec.owner) != expected => Err(denied()),
-            _ => Ok(()),
+        // A stored document was validated when it was set.
+        let policy = rec
+            .policy
+            .as_deref()
+            .and_then(|p| Policy::parse(p, bucket).ok());
+        Ok(Some(Subject {
+            name: bucket,
+            owner: self.users.owner_id(&rec.owner).to_string(),
+            rec,
+            policy,
+        }))
+    }
+
+    /// The bucket policy's decision on `action` over the bucket or one of its objects.
+    fn decide(
+        &self,
+        s: &Subject<'_>,
+        user: Who<'_>,
+        action: &str,
+        key: Option<&str>,
+        ctx: &Context,
+    ) -> Decision {
+        let Some(policy) = &s.policy else {
+            return Decision::NotApplicable;
+        };
+        let resource = policy::resource_arn(s.name, key);
+        let decision = policy.evaluate(&policy::Request {
+            caller: caller_of(user),
+            action,
+            resource: &resource,
+            context: ctx,
+        });
+        let is_owner = user.is_some_and(|u| u.id == s.owner);
+        match decision {
+            // The owner can always repair its policy, unless it asked to be locked out.
+            Decision::Deny
+                if is_owner && !s.rec.policy_locks_owner && POLICY_ACTIONS.contains(&action) =>
+            {
+                Decision::NotApplicable
+            }
+            // RestrictPublicBuckets: a public policy grants nobody but the owner.
+            Decision::Allow
+                if !is_owner
+                    && s.rec
+                        .public_access_block
+                        .is_some_and(|b| b.restrict_public_buckets)
+                    && policy.is_public() =>
+            {
+                Decision::NotApplicable
+            }
+            d => d,
         }
     }
 
-    /// Whether `caller` has `need` on the bucket; a missing bucket is left to the operation
-    /// (NoSuchBucket).
-    fn check_bucket(&self, bucket: &str, caller: Option<&str>, need: Need) -> S3Result<()> {
-        let rec = match self.store.bucket(bucket) {
-            Ok(r) => r,
-            Err(ObjectError::NoSuchBucket | ObjectError::InvalidBucketName(_)) => return Ok(()),
-            Err(e) => return Err(crate::errors::to_s3(e)),
+    /// A permission on the bucket: the policy's decision, else the bucket's ACL.
+    fn check_bucket(
+        &self,
+        s: &Subject<'_>,
+        user: Who<'_>,
+        action: &str,
+        key: Option<&str>,
+        need: Need,
+        ctx: &Context,
+    ) -> S3Result<()> {
+        let caller = user.map(|u| u.id.as_str());
+        let by_acl = || match need {
+            Need::Bucket(p) => allows(
+                honoured_grants(&s.rec, s.rec.acl.as_deref()).as_deref(),
+                &s.owner,
+                caller,
+                p,
+            ),
+            _ => caller == Some(s.owner.as_str()),
         };
-        let owner = self.users.owner_id(&rec.owner);
-        let ok = match need {
-            Need::Bucket(p) => allows(rec.acl.as_deref(), owner, caller, p),
-            _ => caller == Some(owner),
-        };
-        if ok { Ok(()) } else { Err(denied()) }
+        grant(self.decide(s, user, action, key, ctx), by_acl)
     }
 
-    /// Whether `caller` has `need` on the object. A missing key answers 404 only to those who
-    /// may list the bucket, as in S3; others get AccessDenied.
+    /// Listing as the test for whether a missing key may be reported as missing: S3 answers
+    /// 404 only to those who may list the bucket (with `s3:prefix` the key), others 403.
+    fn check_may_list(
+        &self,
+        s: &Subject<'_>,
+        user: Who<'_>,
+        key: &str,
+        ctx: &Context,
+    ) -> S3Result<()> {
+        let mut ctx = ctx.clone();
+        ctx.set("s3:prefix", key);
+        let need = Need::Bucket(Permission::Read);
+        self.check_bucket(s, user, "s3:ListBucket", None, need, &ctx)
+    }
+
+    /// `action` on an object: the policy's decision (with the object's tags as
+    /// `s3:ExistingObjectTag/*`), else the object's ACL or ownership, or for writes the bucket's
+    /// ACL.
     fn check_object(
         &self,
-        bucket: &str,
+        s: &Subject<'_>,
+        user: Who<'_>,
+        action: &str,
         key: &str,
-        caller: Option<&str>,
         need: Need,
+        mut ctx: Context,
     ) -> S3Result<()> {
-        let rec = match self.store.head_object(bucket, key) {
+        let reads_object = matches!(need, Need::Object(_) | Need::Owner);
+        let reads_tags = s
+            .policy
+            .as_ref()
+            .is_some_and(|p| p.uses_key("s3:existingobjecttag/"));
+        if !reads_object && !reads_tags {
+            return self.check_bucket(s, user, action, Some(key), need, &ctx);
+        }
+        let obj = match self.store.head_object(s.name, key) {
             Ok(r) => r,
+            Err(ObjectError::NoSuchKey) if reads_object => {
+                return self.check_may_list(s, user, key, &ctx);
+            }
             Err(ObjectError::NoSuchKey) => {
-                return self.check_bucket(bucket, caller, Need::Bucket(Permission::Read));
+                return self.check_bucket(s, user, action, Some(key), need, &ctx);
             }
             Err(_) => return Ok(()),
         };
-        let owner = self.users.owner_id(&rec.owner);
-        let ok = match need {
-            Need::Object(p) => allows(rec.acl.as_deref(), owner, caller, p),
-            _ => caller == Some(owner) || self.check_bucket(bucket, caller, Need::Owner).is_ok(),
+        for (k, v) in &obj.tags {
+            ctx.set(&format!("s3:ExistingObjectTag/{k}"), v.clone());
+        }
+        if !reads_object {
+            return self.check_bucket(s, user, action, Some(key), need, &ctx);
+        }
+        // With BucketOwnerEnforced, ACLs are off and the bucket owner owns every object.
+        let enforced = s.rec.object_ownership == Some(ObjectOwnership::BucketOwnerEnforced);
+        let (owner, acl) = if enforced {
+            (s.owner.as_str(), None)
+        } else {
+            let acl = honoured_grants(&s.rec, obj.acl.as_deref());
+            (self.users.owner_id(&obj.owner), acl)
         };
-        if ok { Ok(()) } else { Err(denied()) }
+        let caller = user.map(|u| u.id.as_str());
+        let by_acl = || match need {
+            Need::Object(p) => allows(acl.as_deref(), owner, caller, p),
+            _ => caller == Some(owner) || caller == Some(s.owner.as_str()),
+        };
+        grant(self.decide(s, user, action, Some(key), &ctx), by_acl)
     }
 
-    fn check_copy_source(&self, src: &CopySource, creds: Option<&Credentials>) -> S3Result<()> {
-        match src {
-            CopySource::Bucket { bucket, key, .. } => self.check_object(
-                bucket,
-                key,
-                self.caller(creds).as_deref(),
-                Need::Object(Permission::Read),
-            ),
-            _ => Ok(()),
-        }
+    /// The source of CopyObject/UploadPartCopy: `s3:GetObject` on it.
+    fn check_copy_source(&self, src: &CopySource, user: Who<'_>, ctx: Context) -> S3Result<()> {
+        let CopySource::Bucket { bucket, key, .. } = src else {
+            return Ok(());
+        };
+        let Some(s) = self.subject(bucket)? else {
+            return Ok(());
+        };
+        let need = Need::Object(Permission::Read);
+        self.check_object(&s, user, "s3:GetObject", key, need, ctx)
+    }
+
+    fn context_of<T>(&self, req: &S3Request<T>) -> (Who<'_>, Context) {
+        let user = self.user(req.credentials.as_ref());
+        let client = req.extensions.get::<ClientInfo>().copied();
+        let ctx = request_context(user, &req.headers, req.uri.query(), client);
+        (user, ctx)
+    }
+}
+
+/// The outcome: a policy Deny refuses, an Allow grants, otherwise `by_acl` decides.
+fn grant(decision: Decision, by_acl: impl FnOnce() -> bool) -> S3Result<()> {
+    match decision {
+        Decision::Deny => Err(denied()),
+        Decision::Allow => Ok(()),
+        Decision::NotApplicable if by_acl() => Ok(()),
+        Decision::NotApplicable => Err(denied()),
     }
 }
 
@@ -166,38 +483,104 @@ impl AccessControl {
 impl S3Access for AccessControl {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         check_presigned_lifetime(cx.uri().query())?;
-        let caller = self.caller(cx.credentials());
-        let caller = caller.as_deref();
-        let need = need(cx.s3_op().name());
-        if let S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } = cx.s3_path() {
-            let expected = cx
-                .headers()
-                .get("x-amz-expected-bucket-owner")
-                .and_then(|v| v.to_str().ok());
-            self.check_expected_owner(bucket, expected)?;
+        let client = cx.extensions_mut().get::<ClientInfo>().copied();
+        let user = self.user(cx.credentials());
+        let op = cx.s3_op().name();
+        let need = need(op);
+        // ListBuckets and CreateBucket need a signature; what else needs one is decided below.
+        let signed = if need == Need::Signed && user.is_none() {
+            Err(denied())
+        } else {
+            Ok(())
+        };
+        let (bucket, key) = match cx.s3_path() {
+            S3Path::Root => return user.map(|_| ()).ok_or_else(denied),
+            S3Path::Bucket { bucket } => (bucket, None),
+            S3Path::Object { bucket, key } => (bucket, Some(key)),
+        };
+        // A missing bucket is left to the operation (NoSuchBucket, or CreateBucket).
+        let Some(s) = self.subject(bucket)? else {
+            return signed;
+        };
+        // `x-amz-expected-bucket-owner`: a bucket owned by anyone else is refused, as in S3.
+        let expected = cx.headers().get("x-amz-expected-bucket-owner");
+        if expected.is_some_and(|e| e.as_bytes() != s.owner.as_bytes()) {
+            return Err(denied());
         }
-        match (cx.s3_path(), need) {
-            (_, Need::Signed) | (S3Path::Root, _) => {
-                if caller.is_some() {
-                    Ok(())
-                } else {
-                    Err(denied())
-                }
-            }
-            (S3Path::Bucket { bucket }, _) => self.check_bucket(bucket, caller, need),
-            (S3Path::Object { bucket, .. }, Need::Bucket(_)) => {
-                self.check_bucket(bucket, caller, need)
-            }
-            (S3Path::Object { bucket, key }, _) => self.check_object(bucket, key, caller, need),
+        // CreateBucket on an existing bucket is answered by the operation; the others name
+        // what they act on in the body and are checked once it is parsed (the hooks below).
+        if need == Need::Signed || matches!(op, "DeleteObjects" | "PostObject" | "PutObjectTagging")
+        {
+            return signed;
+        }
+        let ctx = request_context(user, cx.headers(), cx.uri().query(), client);
+        let action = action(op);
+        match key {
+            Some(key) => self.check_object(&s, user, &action, key, need, ctx),
+            None => self.check_bucket(&s, user, &action, None, need, &ctx),
         }
     }
 
     async fn copy_object(&self, req: &mut S3Request<CopyObjectInput>) -> S3Result<()> {
-        self.check_copy_source(&req.input.copy_source, req.credentials.as_ref())
+        let (user, ctx) = self.context_of(req);
+        self.check_copy_source(&req.input.copy_source, user, ctx)
     }
 
     async fn upload_part_copy(&self, req: &mut S3Request<UploadPartCopyInput>) -> S3Result<()> {
-        self.check_copy_source(&req.input.copy_source, req.credentials.as_ref())
+        let (user, ctx) = self.context_of(req);
+        self.check_copy_source(&req.input.copy_source, user, ctx)
+    }
+
+    /// `s3:DeleteObject` per key: the keys refused are reported in the answer, as S3 does.
+    async fn delete_objects(&self, req: &mut S3Request<DeleteObjectsInput>) -> S3Result<()> {
+        let (user, ctx) = self.context_of(req);
+        let Some(s) = self.subject(&req.input.bucket)? else {
+            return Ok(());
+        };
+        let need = Need::Bucket(Permission::Write);
+        let denied: Vec<String> = req
+            .input
+            .delete
+            .objects
+            .iter()
+            .filter(|o| {
+                self.check_object(&s, user, "s3:DeleteObject", &o.key, need, ctx.clone())
+                    .is_err()
+            })
+            .map(|o| o.key.clone())
+            .collect();
+        if !denied.is_empty() {
+            req.extensions.insert(DeniedKeys(denied));
+        }
+        Ok(())
+    }
+
+    /// `s3:PutObjectTagging`, with the new tags as `s3:RequestObjectTag/*`.
+    async fn put_object_tagging(&self, req: &mut S3Request<PutObjectTaggingInput>) -> S3Result<()> {
+        let (user, mut ctx) = self.context_of(req);
+        let Some(s) = self.subject(&req.input.bucket)? else {
+            return Ok(());
+        };
+        let tags = &req.input.tagging.tag_set;
+        for t in tags {
+            if let (Some(k), Some(v)) = (&t.key, &t.value) {
+                ctx.set(&format!("s3:RequestObjectTag/{k}"), v.clone());
+            }
+        }
+        let keys = tags.iter().filter_map(|t| t.key.clone()).collect();
+        ctx.set_all("s3:RequestObjectTagKeys", keys);
+        let action = "s3:PutObjectTagging";
+        self.check_object(&s, user, action, &req.input.key, Need::Owner, ctx)
+    }
+
+    /// `s3:PutObject` on the form's key.
+    async fn post_object(&self, req: &mut S3Request<PostObjectInput>) -> S3Result<()> {
+        let (user, ctx) = self.context_of(req);
+        let Some(s) = self.subject(&req.input.bucket)? else {
+            return Ok(());
+        };
+        let need = Need::Bucket(Permission::Write);
+        self.check_object(&s, user, "s3:PutObject", &req.input.key, need, ctx)
     }
 }
 
@@ -214,6 +597,67 @@ mod tests {
         assert_eq!(need("DeleteBucket"), Need::Owner);
         assert_eq!(need("PutBucketOwnershipControls"), Need::Owner);
         assert_eq!(need("ListBuckets"), Need::Signed);
+    }
+
+    #[test]
+    fn operations_are_iam_actions() {
+        assert_eq!(action("ListObjectsV2"), "s3:ListBucket");
+        assert_eq!(action("HeadBucket"), "s3:ListBucket");
+        assert_eq!(action("HeadObject"), "s3:GetObject");
+        assert_eq!(action("UploadPart"), "s3:PutObject");
+        assert_eq!(action("CompleteMultipartUpload"), "s3:PutObject");
+        assert_eq!(action("AbortMultipartUpload"), "s3:AbortMultipartUpload");
+        assert_eq!(action("ListParts"), "s3:ListMultipartUploadParts");
+        assert_eq!(action("GetObjectTagging"), "s3:GetObjectTagging");
+        assert_eq!(action("DeleteBucketCors"), "s3:PutBucketCORS");
+        assert_eq!(
+            action("GetPublicAccessBlock"),
+            "s3:GetBucketPublicAccessBlock"
+        );
+        assert_eq!(action("DeleteBucketPolicy"), "s3:DeleteBucketPolicy");
+    }
+
+    #[test]
+    fn requests_carry_their_condition_keys() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=x".parse().unwrap(),
+        );
+        h.insert("x-amz-acl", "public-read".parse().unwrap());
+        h.insert(
+            "x-amz-copy-source",
+            "/src/public/a%20b?versionId=1".parse().unwrap(),
+        );
+        h.insert("x-amz-tagging", "security=public&team=a+b".parse().unwrap());
+        let client = ClientInfo {
+            ip: "10.1.2.3".parse().unwrap(),
+            secure: false,
+        };
+        let ctx = request_context(None, &h, Some("prefix=pub%2Fx&max-keys=5"), Some(client));
+        let one = |k: &str| ctx.get(k).map(|v| v[0].clone());
+        assert_eq!(one("aws:SourceIp").as_deref(), Some("10.1.2.3"));
+        assert_eq!(one("aws:SecureTransport").as_deref(), Some("false"));
+        assert_eq!(one("s3:x-amz-acl").as_deref(), Some("public-read"));
+        assert_eq!(
+            one("s3:x-amz-copy-source").as_deref(),
+            Some("src/public/a b")
+        );
+        assert_eq!(one("s3:RequestObjectTag/team").as_deref(), Some("a b"));
+        assert_eq!(
+            ctx.get("s3:RequestObjectTagKeys").map(<[String]>::len),
+            Some(2)
+        );
+        assert_eq!(one("s3:prefix").as_deref(), Some("pub/x"));
+        assert_eq!(one("s3:max-keys").as_deref(), Some("5"));
+        assert_eq!(
+            one("s3:signatureversion").as_deref(),
+            Some("AWS4-HMAC-SHA256")
+        );
+        assert_eq!(one("s3:authType").as_deref(), Some("REST-HEADER"));
+        assert_eq!(one("aws:PrincipalType").as_deref(), Some("Anonymous"));
+        assert!(ctx.get("s3:delimiter").is_none());
+        assert!(ctx.get("aws:CurrentTime").is_some());
     }
 
     #[test]

@@ -43,6 +43,16 @@ pub fn to_s3(e: ObjectError) -> S3Error {
         ObjectError::NoSuchCorsConfiguration => {
             (C::NoSuchCORSConfiguration, "The CORS configuration does not exist".into())
         }
+        ObjectError::MalformedPolicy(m) => (C::MalformedPolicy, m.clone()),
+        ObjectError::NoSuchBucketPolicy => (C::NoSuchBucketPolicy, "The bucket policy does not exist".into()),
+        ObjectError::NoSuchPublicAccessBlockConfiguration => {
+            let mut err = S3Error::with_message(
+                C::Custom("NoSuchPublicAccessBlockConfiguration".into()),
+                "The public access block configuration was not found",
+            );
+            err.set_status_code(http::StatusCode::NOT_FOUND);
+            return err;
+        }
         ObjectError::MalformedXml(m) => (C::MalformedXML, format!("The XML you provided was not well-formed or did not validate against our published schema: {m}")),
         ObjectError::InvalidArgument(m) => (C::InvalidArgument, m.clone()),
         ObjectError::InvalidRequest(m) => (C::InvalidRequest, m.clone()),
@@ -123,5 +133,11 @@ mod tests {
         assert_eq!(status(ObjectError::InvalidTag("x".into())), Some(400));
         assert_eq!(status(ObjectError::NoSuchTagSet), Some(404));
         assert_eq!(status(ObjectError::NoSuchCorsConfiguration), Some(404));
+        assert_eq!(status(ObjectError::MalformedPolicy("x".into())), Some(400));
+        assert_eq!(status(ObjectError::NoSuchBucketPolicy), Some(404));
+        assert_eq!(
+            status(ObjectError::NoSuchPublicAccessBlockConfiguration),
+            Some(404)
+        );
     }
 }

@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use futures::future::BoxFuture;
 use http::{HeaderValue, header};
 use hyper::body::Incoming;
+use rustfs_s3::access::ClientInfo;
 use rustfs_s3::cors::Cors;
 use s3s::service::S3Service;
 
@@ -42,6 +43,8 @@ pub struct HttpLayer {
     host_id: HeaderValue,
     /// Virtual-hosted-style domains (`RUSTFS_SERVER_DOMAINS`).
     domains: Arc<Vec<String>>,
+    /// The connection's client, handed to the access checks (`aws:SourceIp`).
+    client: Option<ClientInfo>,
 }
 
 impl HttpLayer {
@@ -58,6 +61,15 @@ impl HttpLayer {
             next: Arc::new(AtomicU64::new(seed << 16)),
             host_id,
             domains: Arc::new(domains.iter().map(|d| d.to_ascii_lowercase()).collect()),
+            client: None,
+        }
+    }
+
+    /// This layer for one connection's requests.
+    pub fn for_client(&self, client: ClientInfo) -> Self {
+        Self {
+            client: Some(client),
+            ..self.clone()
         }
     }
 
@@ -221,6 +233,9 @@ impl hyper::service::Service<http::Request<Incoming>> for HttpLayer {
     fn call(&self, mut req: http::Request<Incoming>) -> Self::Future {
         self.fix_v2_bucket_path(&mut req);
         request_checks::sigv4_date_from_date_header(req.headers_mut());
+        if let Some(client) = self.client {
+            req.extensions_mut().insert(client);
+        }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let host_id = self.host_id.clone();
         let empty_expect = expects_continue_for_empty_body(&req);

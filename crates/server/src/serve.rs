@@ -8,7 +8,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use rustfs_object::{Layout, ObjectStore};
 use rustfs_s3::RustFsS3;
-use rustfs_s3::access::AccessControl;
+use rustfs_s3::access::{AccessControl, ClientInfo};
 use rustfs_s3::admin::AdminApi;
 use rustfs_s3::route::UnsupportedServices;
 use rustfs_s3::routes::RouteSet;
@@ -250,7 +250,10 @@ pub async fn run(
             () = shutdown.as_mut() => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = service.clone();
+        let service = service.for_client(ClientInfo {
+            ip: peer.ip(),
+            secure: acceptor.is_some(),
+        });
         match &acceptor {
             None => {
                 let conn = http

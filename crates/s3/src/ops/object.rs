@@ -8,6 +8,7 @@ use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
 use super::tagging::header_tags;
 use crate::RustFsS3;
+use crate::access::DeniedKeys;
 use crate::body::BodyFault;
 use crate::convert::{self, meta_of, set_checksum, set_object_checksum};
 use crate::errors::to_s3;
@@ -341,15 +342,30 @@ impl RustFsS3 {
             ));
         }
         let quiet = i.delete.quiet.unwrap_or(false);
-        let keys: Vec<String> = i.delete.objects.iter().map(|o| o.key.clone()).collect();
-        let outcomes = self
+        // Keys the access check refused (bucket policy) are reported, not deleted.
+        let refused = req.extensions.get::<DeniedKeys>().map(|d| &d.0[..]);
+        let is_refused = |key: &String| refused.is_some_and(|r| r.contains(key));
+        let keys: Vec<String> = i
+            .delete
+            .objects
+            .iter()
+            .map(|o| o.key.clone())
+            .filter(|k| !is_refused(k))
+            .collect();
+        let mut outcomes = self
             .store
             .delete_objects(&i.bucket, &keys)
             .await
-            .map_err(to_s3)?;
+            .map_err(to_s3)?
+            .into_iter();
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
-        for (obj, outcome) in i.delete.objects.into_iter().zip(outcomes) {
+        for obj in i.delete.objects {
+            let outcome = if is_refused(&obj.key) {
+                Err(ObjectError::AccessDenied)
+            } else {
+                outcomes.next().unwrap_or(Err(ObjectError::AccessDenied))
+            };
             match outcome {
                 Ok(()) if quiet => {}
                 Ok(()) => deleted.push(DeletedObject {
