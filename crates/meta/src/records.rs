@@ -47,6 +47,19 @@ pub struct BucketRecord {
     /// Object ownership controls; `None` when none were set.
     #[serde(default)]
     pub object_ownership: Option<ObjectOwnership>,
+    /// Versioning state (PutBucketVersioning); `None` for a bucket never versioned, which it
+    /// can never become again once set.
+    #[serde(default)]
+    pub versioning: Option<Versioning>,
+}
+
+/// A bucket's versioning state, as S3 names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Versioning {
+    /// Every write makes a new version with its own id.
+    Enabled,
+    /// New writes make the `null` version, replacing any previous `null` version.
+    Suspended,
 }
 
 /// One CORS rule of a bucket, as PutBucketCors gives it.
@@ -243,6 +256,50 @@ pub struct ObjectRecord {
     /// The object's ACL; `None` is the default (owner `FULL_CONTROL`).
     #[serde(default)]
     pub acl: Option<Vec<Grant>>,
+    /// Time-ordered id given when the record was committed (32 hex digits, see
+    /// [`crate::keys::version_order`]); `None` on records written before versioning.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// True when `version` is the S3 version id; false for the `null` version.
+    #[serde(default)]
+    pub versioned: bool,
+    /// A delete marker: no body, and GET/HEAD of it answer as if the key were absent.
+    #[serde(default)]
+    pub delete_marker: bool,
+}
+
+impl ObjectRecord {
+    /// The S3 version id; `None` is the `null` version.
+    pub fn version_id(&self) -> Option<&str> {
+        if self.versioned {
+            self.version.as_deref()
+        } else {
+            None
+        }
+    }
+
+    /// The S3 version id as a client sees it (`null` for the null version).
+    pub fn version_label(&self) -> &str {
+        self.version_id().unwrap_or("null")
+    }
+
+    /// Whether `id` (a version id or `null`) names this record.
+    pub fn is_version(&self, id: &str) -> bool {
+        self.version_label() == id
+    }
+
+    /// The id that orders this record among the versions of its key (newer is greater):
+    /// its commit id, or for a record written before versioning one made from its time.
+    pub fn order_id(&self) -> String {
+        match &self.version {
+            Some(v) => v.clone(),
+            None => format!(
+                "{:016x}{:016x}",
+                (self.last_modified_ms.max(0) as u64) * 1000,
+                0
+            ),
+        }
+    }
 }
 
 /// An in-progress multipart upload.
@@ -306,6 +363,9 @@ mod tests {
                 grantee: Grantee::Group("g".into()),
                 permission: Permission::Read,
             }]),
+            version: Some("0".repeat(32)),
+            versioned: true,
+            delete_marker: false,
         };
         let bytes = encode(&rec);
         assert_eq!(bytes[0], RECORD_VERSION);
@@ -339,6 +399,7 @@ mod tests {
             cors: None,
             acl: None,
             object_ownership: None,
+            versioning: None,
         });
         bytes[0] = 99;
         assert!(matches!(

@@ -2,9 +2,7 @@
 //! object under the bucket's ownership controls, who may do what, and the updates of a
 //! bucket's or object's ACL and ownership controls (each one compare-and-swap commit).
 
-use rustfs_meta::{
-    BucketRecord, Grant, Grantee, ObjectOwnership, ObjectRecord, Permission, Table, keys,
-};
+use rustfs_meta::{BucketRecord, Grant, Grantee, ObjectOwnership, ObjectRecord, Permission, Table};
 
 use crate::{ObjectError, ObjectStore, Result, names};
 
@@ -226,6 +224,17 @@ impl ObjectStore {
         key: &str,
         req: &AclRequest,
     ) -> Result<ObjectRecord> {
+        self.set_version_acl(bucket, key, None, req).await
+    }
+
+    /// PutObjectAcl on one version of `key` (`None`: the current one).
+    pub async fn set_version_acl(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        req: &AclRequest,
+    ) -> Result<ObjectRecord> {
         names::validate_key(key)?;
         let brec = self.bucket(bucket)?;
         if brec.object_ownership == Some(ObjectOwnership::BucketOwnerEnforced)
@@ -233,15 +242,10 @@ impl ObjectStore {
         {
             return Err(ObjectError::AclNotSupported);
         }
-        self.update_record(
-            Table::Objects,
-            &keys::object_key(bucket, key),
-            || ObjectError::NoSuchKey,
-            |rec: &mut ObjectRecord| {
-                rec.acl = req.resolve(&rec.owner, &brec.owner);
-                Ok(())
-            },
-        )
+        self.update_version(bucket, key, version, |rec| {
+            rec.acl = req.resolve(&rec.owner, &brec.owner);
+            Ok(())
+        })
         .await
     }
 }
@@ -259,6 +263,7 @@ mod tests {
             cors: None,
             acl: None,
             object_ownership: ownership,
+            versioning: None,
         }
     }
 

@@ -97,15 +97,7 @@ impl RustFsS3 {
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
         let i = req.input;
         let pn = required_part_number(i.part_number)?;
-        let (src_bucket, src_key) = match &i.copy_source {
-            CopySource::Bucket { bucket, key, .. } => (bucket.to_string(), key.to_string()),
-            _ => {
-                return Err(S3Error::with_message(
-                    S3ErrorCode::NotImplemented,
-                    "Copying from an access point is not supported",
-                ));
-            }
-        };
+        let (src_bucket, src_key, src_version) = super::object::copy_source(&i.copy_source)?;
         let range = i
             .copy_source_range
             .as_deref()
@@ -123,6 +115,7 @@ impl RustFsS3 {
                 &Source {
                     bucket: &src_bucket,
                     key: &src_key,
+                    version_id: src_version.as_deref(),
                     conditions,
                     range,
                 },
@@ -313,6 +306,7 @@ impl RustFsS3 {
             key: Some(i.key.clone()),
             e_tag: Some(convert::etag(&rec.etag)),
             location: Some(format!("/{}/{}", i.bucket, i.key)),
+            version_id: super::object::version_out(&rec, None),
             ..Default::default()
         };
         set_object_checksum!(out, rec);
