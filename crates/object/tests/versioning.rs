@@ -303,6 +303,21 @@ async fn versions_list_by_key_newest_first_across_pages() {
         .unwrap();
     let names: Vec<&str> = listed.entries.iter().map(ListEntry::name).collect();
     assert_eq!(names, ["a", "c/x", "c/y"]);
+    // A common prefix holding only delete markers is not listed; max_keys counts no marker.
+    delete(&store, "c/x", None).await;
+    delete(&store, "c/y", None).await;
+    let listed = store
+        .list_objects(
+            "bkt",
+            &ListQuery {
+                delimiter: Some("/".into()),
+                max_keys: 1,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let names: Vec<&str> = listed.entries.iter().map(ListEntry::name).collect();
+    assert_eq!((names, listed.is_truncated), (vec!["a"], false));
 }
 
 #[tokio::test]
