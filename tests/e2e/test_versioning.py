@@ -144,15 +144,23 @@ def test_multipart_and_copy_make_versions(s3, bucket):
     assert body_of(s3, bucket, "dst") == b"old source"
 
     up = s3.create_multipart_upload(Bucket=bucket, Key="dst")["UploadId"]
-    part = s3.upload_part(Bucket=bucket, Key="dst", UploadId=up, PartNumber=1, Body=b"mp")
+    part = s3.upload_part_copy(
+        Bucket=bucket,
+        Key="dst",
+        UploadId=up,
+        PartNumber=1,
+        CopySource={"Bucket": bucket, "Key": "src", "VersionId": old},
+    )
+    assert part["CopySourceVersionId"] == old
     done = s3.complete_multipart_upload(
         Bucket=bucket,
         Key="dst",
         UploadId=up,
-        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["CopyPartResult"]["ETag"]}]},
     )
     assert done["VersionId"] not in (copy["VersionId"], None)
-    assert body_of(s3, bucket, "dst") == b"mp"
+    assert body_of(s3, bucket, "dst") == b"old source"
+    assert len([v for v in all_versions(s3, bucket) if v[0] == "dst"]) == 2
     assert body_of(s3, bucket, "dst", VersionId=copy["VersionId"]) == b"old source"
 
 

@@ -8,6 +8,7 @@
 //! in commit order); in a bucket with versioning enabled that id is its S3 version id, else
 //! the record is the `null` version.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustfs_meta::{
@@ -17,6 +18,9 @@ use rustfs_meta::{
 
 use crate::objects::{CAS_ATTEMPTS, delete_blobs};
 use crate::{ObjectError, ObjectStore, Result, WriteConditions, names, new_id, now_ms};
+
+/// DeleteObjects entries of a versioned bucket deleted at once.
+const DELETE_CONCURRENCY: usize = 32;
 
 /// Microseconds of the last version id handed out, so ids of this process strictly increase.
 static LAST_VERSION_US: AtomicU64 = AtomicU64::new(0);
@@ -373,12 +377,36 @@ impl ObjectStore {
                 .map(|r| r.map(|()| DeleteOutcome::default()))
                 .collect());
         }
+        // Distinct entries run concurrently, so their commits share group commits; an entry
+        // listed again reports the first one's outcome.
+        let mut first: HashMap<&(String, Option<String>), usize> = HashMap::new();
+        let unique: Vec<usize> = (0..list.len())
+            .filter(|&i| *first.entry(&list[i]).or_insert(i) == i)
+            .collect();
+        let mut done: Vec<Result<DeleteOutcome>> = Vec::with_capacity(unique.len());
+        for chunk in unique.chunks(DELETE_CONCURRENCY) {
+            let mut batch = Vec::with_capacity(chunk.len());
+            for &i in chunk {
+                let (key, version) = &list[i];
+                batch.push(self.delete_version(bucket, key, version.as_deref(), owner));
+            }
+            done.extend(futures::future::join_all(batch).await);
+        }
+        let mut by_index: HashMap<usize, Result<DeleteOutcome>> =
+            unique.into_iter().zip(done).collect();
         let mut out = Vec::with_capacity(list.len());
-        for (key, version) in list {
-            out.push(
-                self.delete_version(bucket, key, version.as_deref(), owner)
-                    .await,
-            );
+        for (i, entry) in list.iter().enumerate() {
+            let r = match by_index.remove(&i) {
+                Some(r) => r,
+                None => match &out[first[entry]] {
+                    Ok(o) => Ok(DeleteOutcome::clone(o)),
+                    Err(_) => {
+                        self.delete_version(bucket, &entry.0, entry.1.as_deref(), owner)
+                            .await
+                    }
+                },
+            };
+            out.push(r);
         }
         Ok(out)
     }

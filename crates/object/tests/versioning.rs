@@ -365,3 +365,40 @@ async fn heal_repairs_a_noncurrent_version_on_four_volumes() {
     assert!(shard.exists(), "the lost shard is rebuilt");
     assert_eq!(get(&store, "k", v1.version_id()).await.unwrap(), one);
 }
+
+#[tokio::test]
+async fn delete_objects_with_versions_reports_each_entry() {
+    let (_d, _vols, store) = setup(1).await;
+    store
+        .set_bucket_versioning("bkt", Versioning::Enabled)
+        .await
+        .unwrap();
+    let a1 = put(&store, "a", b"1").await;
+    put(&store, "a", b"2").await;
+    put(&store, "b", b"b").await;
+    let a1 = a1.version_id().unwrap().to_string();
+    let list = vec![
+        ("a".to_string(), Some(a1.clone())),
+        ("b".to_string(), None),
+        ("a".to_string(), Some(a1.clone())),
+        ("c".to_string(), Some("bad".to_string())),
+    ];
+    let done = store.delete_versions("bkt", &list, "owner").await.unwrap();
+    let a = done[0].as_ref().unwrap();
+    assert_eq!(
+        (a.version_id.as_deref(), a.delete_marker),
+        (Some(a1.as_str()), false)
+    );
+    assert!(done[1].as_ref().unwrap().delete_marker);
+    assert_eq!(done[2].as_ref().unwrap(), a);
+    assert!(matches!(done[3], Err(ObjectError::InvalidVersionId)));
+    let listed = list_versions(&store, "", 100);
+    let summary: Vec<(&str, bool, bool)> = listed
+        .iter()
+        .map(|(k, _, latest, dm)| (k.as_str(), *latest, *dm))
+        .collect();
+    assert_eq!(
+        summary,
+        [("a", true, false), ("b", true, true), ("b", false, false)]
+    );
+}

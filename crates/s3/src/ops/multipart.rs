@@ -109,7 +109,7 @@ impl RustFsS3 {
             i.copy_source_if_modified_since.as_ref(),
             i.copy_source_if_unmodified_since.as_ref(),
         );
-        let (uploaded, _src) = self
+        let (uploaded, src) = self
             .store
             .upload_part_copy(
                 &Source {
@@ -133,6 +133,7 @@ impl RustFsS3 {
         };
         Ok(S3Response::new(UploadPartCopyOutput {
             copy_part_result: Some(result),
+            copy_source_version_id: super::object::version_out(&src, src_version.as_deref()),
             ..Default::default()
         }))
     }
