@@ -18,8 +18,8 @@
 #   S3TESTS_FILES     the suite's test files to run (default: test_s3.py and test_headers.py)
 #
 # Tests marked fails_on_aws are out of scope; tests of features RustFS does not serve at all
-# (IAM/STS/SNS, S3 Select, lifecycle, encryption, versioning, object lock, logging, website,
-# storage classes) are deselected by marker; everything else runs.
+# (IAM/STS/SNS, S3 Select, lifecycle, encryption, object lock, logging, website, storage
+# classes) are deselected by marker; everything else runs.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -165,11 +165,11 @@ email = account2@ceph.com
 EOF
 
 unserved=(lifecycle lifecycle_expiration lifecycle_transition encryption sse_s3
-    bucket_encryption versioning object_lock user_policy role_policy
+    bucket_encryption object_lock user_policy role_policy
     group_policy session_policy iam_account iam_cross_account iam_role iam_tenant iam_user
     s3website s3website_routing_rules s3website_redirect_location bucket_logging
     bucket_logging_cleanup fails_without_logging_rollover cloud_transition cloud_restore
-    appendobject delete_marker abac_test test_of_sts webidentity_test sns s3select
+    appendobject abac_test test_of_sts webidentity_test sns s3select
     storage_class)
 markexpr="not fails_on_aws"
 for m in "${unserved[@]}"; do markexpr+=" and not $m"; done

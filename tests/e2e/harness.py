@@ -657,6 +657,13 @@ def purge_bucket(s3, bucket: str) -> None:
                 s3.delete_object(Bucket=bucket, Key=obj["Key"])
     except Exception:
         pass
+    # A versioned bucket keeps versions and delete markers: remove each by its id.
+    try:
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                s3.delete_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])
+    except Exception:
+        pass
     try:
         s3.delete_bucket(Bucket=bucket)
     except Exception:

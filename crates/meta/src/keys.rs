@@ -23,6 +23,50 @@ pub fn object_name(full: &[u8]) -> Option<&str> {
     std::str::from_utf8(&full[pos + 1..]).ok()
 }
 
+/// Inverts the hex digits of a version order id (`d` -> `f - d`), so that newer ids, which
+/// are greater, sort first. Other characters are kept.
+pub fn version_order(order_id: &str) -> String {
+    order_id
+        .chars()
+        .map(|c| match c.to_digit(16) {
+            Some(d) => char::from_digit(15 - d, 16).unwrap_or(c),
+            None => c,
+        })
+        .collect()
+}
+
+/// `bucket NUL key NUL inverted-order-id`: the versions table key of a noncurrent version.
+/// A key's versions are contiguous and newest first.
+pub fn version_key(bucket: &str, key: &str, order_id: &str) -> Vec<u8> {
+    let mut k = versions_prefix(bucket, key);
+    k.extend_from_slice(version_order(order_id).as_bytes());
+    k
+}
+
+/// `bucket NUL key NUL`: the start of a key's noncurrent versions.
+fn versions_prefix(bucket: &str, key: &str) -> Vec<u8> {
+    let mut k = object_key(bucket, key);
+    k.push(0);
+    k
+}
+
+/// The versions-table range of one key's noncurrent versions.
+pub fn versions_range(bucket: &str, key: &str) -> (Vec<u8>, Vec<u8>) {
+    let start = versions_prefix(bucket, key);
+    let mut end = object_key(bucket, key);
+    end.push(1);
+    (start, end)
+}
+
+/// The object key of a versions-table key (between the first and the last NUL).
+pub fn version_object_name(full: &[u8]) -> Option<&str> {
+    let first = full.iter().position(|&b| b == 0)?;
+    let last = full.iter().rposition(|&b| b == 0)?;
+    (last > first)
+        .then(|| std::str::from_utf8(&full[first + 1..last]).ok())
+        .flatten()
+}
+
 /// `bucket NUL key NUL upload-id`: the upload table key.
 pub fn upload_key(bucket: &str, key: &str, upload_id: &str) -> Vec<u8> {
     let mut k = object_key(bucket, key);
@@ -98,6 +142,23 @@ mod tests {
         assert_eq!(prefix_successor(b"a\xff\xff"), b"b");
         assert_eq!(prefix_successor(b"\xff"), b"");
         assert_eq!(prefix_successor(b""), b"");
+    }
+
+    #[test]
+    fn versions_sort_by_key_then_newest_first() {
+        let older = "0000000000000010aaaaaaaaaaaaaaaa";
+        let newer = "0000000000000011aaaaaaaaaaaaaaaa";
+        assert!(version_key("b", "k", newer) < version_key("b", "k", older));
+        assert!(version_key("b", "k", older) < version_key("b", "k0", newer));
+        assert!(version_key("b", "k/", older) > version_key("b", "k", older));
+        let (s, e) = versions_range("b", "k");
+        for v in [older, newer] {
+            let k = version_key("b", "k", v);
+            assert!(k >= s && k < e);
+            assert_eq!(version_object_name(&k), Some("k"));
+        }
+        assert!(version_key("b", "k0", older) >= e);
+        assert_eq!(version_order(&version_order(older)), older);
     }
 
     #[test]

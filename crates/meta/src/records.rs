@@ -57,6 +57,10 @@ pub struct BucketRecord {
     /// The public access block (PutPublicAccessBlock); `None` when none is set.
     #[serde(default)]
     pub public_access_block: Option<PublicAccessBlock>,
+    /// Versioning state (PutBucketVersioning); `None` for a bucket never versioned, which it
+    /// can never become again once set.
+    #[serde(default)]
+    pub versioning: Option<Versioning>,
 }
 
 /// A bucket's public access block settings, as S3 names them.
@@ -70,6 +74,15 @@ pub struct PublicAccessBlock {
     pub block_public_policy: bool,
     /// A public policy grants only the owner.
     pub restrict_public_buckets: bool,
+}
+
+/// A bucket's versioning state, as S3 names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Versioning {
+    /// Every write makes a new version with its own id.
+    Enabled,
+    /// New writes make the `null` version, replacing any previous `null` version.
+    Suspended,
 }
 
 /// One CORS rule of a bucket, as PutBucketCors gives it.
@@ -266,6 +279,50 @@ pub struct ObjectRecord {
     /// The object's ACL; `None` is the default (owner `FULL_CONTROL`).
     #[serde(default)]
     pub acl: Option<Vec<Grant>>,
+    /// Time-ordered id given when the record was committed (32 hex digits, see
+    /// [`crate::keys::version_order`]); `None` on records written before versioning.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// True when `version` is the S3 version id; false for the `null` version.
+    #[serde(default)]
+    pub versioned: bool,
+    /// A delete marker: no body, and GET/HEAD of it answer as if the key were absent.
+    #[serde(default)]
+    pub delete_marker: bool,
+}
+
+impl ObjectRecord {
+    /// The S3 version id; `None` is the `null` version.
+    pub fn version_id(&self) -> Option<&str> {
+        if self.versioned {
+            self.version.as_deref()
+        } else {
+            None
+        }
+    }
+
+    /// The S3 version id as a client sees it (`null` for the null version).
+    pub fn version_label(&self) -> &str {
+        self.version_id().unwrap_or("null")
+    }
+
+    /// Whether `id` (a version id or `null`) names this record.
+    pub fn is_version(&self, id: &str) -> bool {
+        self.version_label() == id
+    }
+
+    /// The id that orders this record among the versions of its key (newer is greater):
+    /// its commit id, or for a record written before versioning one made from its time.
+    pub fn order_id(&self) -> String {
+        match &self.version {
+            Some(v) => v.clone(),
+            None => format!(
+                "{:016x}{:016x}",
+                (self.last_modified_ms.max(0) as u64) * 1000,
+                0
+            ),
+        }
+    }
 }
 
 /// An in-progress multipart upload.
@@ -329,6 +386,9 @@ mod tests {
                 grantee: Grantee::Group("g".into()),
                 permission: Permission::Read,
             }]),
+            version: Some("0".repeat(32)),
+            versioned: true,
+            delete_marker: false,
         };
         let bytes = encode(&rec);
         assert_eq!(bytes[0], RECORD_VERSION);

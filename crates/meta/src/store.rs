@@ -9,8 +9,11 @@ use crate::MetaError;
 pub enum Table {
     /// bucket name -> [`crate::BucketRecord`]
     Buckets,
-    /// bucket NUL key -> [`crate::ObjectRecord`]
+    /// bucket NUL key -> [`crate::ObjectRecord`]: the current version (maybe a delete marker)
     Objects,
+    /// bucket NUL key NUL inverted order id -> [`crate::ObjectRecord`]: noncurrent versions,
+    /// newest first (see [`crate::keys::version_key`])
+    Versions,
     /// bucket NUL key NUL upload-id -> [`crate::UploadRecord`]
     Uploads,
     /// upload-id NUL part-number(u32 BE) -> [`crate::PartRecord`]
@@ -22,9 +25,10 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 5] = [
+    pub const ALL: [Table; 6] = [
         Table::Buckets,
         Table::Objects,
+        Table::Versions,
         Table::Uploads,
         Table::Parts,
         Table::System,
@@ -34,6 +38,7 @@ impl Table {
         match self {
             Table::Buckets => "buckets",
             Table::Objects => "objects",
+            Table::Versions => "versions",
             Table::Uploads => "uploads",
             Table::Parts => "parts",
             Table::Blobs => "blobs",

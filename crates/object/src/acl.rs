@@ -2,9 +2,7 @@
 //! object under the bucket's ownership controls, who may do what, and the updates of a
 //! bucket's or object's ACL and ownership controls (each one compare-and-swap commit).
 
-use rustfs_meta::{
-    BucketRecord, Grant, Grantee, ObjectOwnership, ObjectRecord, Permission, Table, keys,
-};
+use rustfs_meta::{BucketRecord, Grant, Grantee, ObjectOwnership, ObjectRecord, Permission, Table};
 
 use crate::{ObjectError, ObjectStore, Result, names};
 
@@ -273,6 +271,17 @@ impl ObjectStore {
         key: &str,
         req: &AclRequest,
     ) -> Result<ObjectRecord> {
+        self.set_version_acl(bucket, key, None, req).await
+    }
+
+    /// PutObjectAcl on one version of `key` (`None`: the current one).
+    pub async fn set_version_acl(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        req: &AclRequest,
+    ) -> Result<ObjectRecord> {
         names::validate_key(key)?;
         let brec = self.bucket(bucket)?;
         if brec.object_ownership == Some(ObjectOwnership::BucketOwnerEnforced)
@@ -280,17 +289,12 @@ impl ObjectStore {
         {
             return Err(ObjectError::AclNotSupported);
         }
-        self.update_record(
-            Table::Objects,
-            &keys::object_key(bucket, key),
-            || ObjectError::NoSuchKey,
-            |rec: &mut ObjectRecord| {
-                let acl = req.resolve(&rec.owner, &brec.owner);
-                check_public_acls_allowed(&brec, acl.as_deref())?;
-                rec.acl = acl;
-                Ok(())
-            },
-        )
+        self.update_version(bucket, key, version, |rec| {
+            let acl = req.resolve(&rec.owner, &brec.owner);
+            check_public_acls_allowed(&brec, acl.as_deref())?;
+            rec.acl = acl;
+            Ok(())
+        })
         .await
     }
 }

@@ -88,7 +88,11 @@ impl ObjectStore {
         let (os, oe) = keys::object_prefix_range(name, "");
         for _ in 0..8 {
             self.bucket(name)?;
-            if self.range_has_keys(Table::Objects, &os, &oe)? {
+            // Delete markers and noncurrent versions count: a versioned bucket is empty only
+            // once every version is deleted.
+            if self.range_has_keys(Table::Objects, &os, &oe)?
+                || self.range_has_keys(Table::Versions, &os, &oe)?
+            {
                 return Err(ObjectError::BucketNotEmpty);
             }
             for up in self.uploads_in(&os, &oe)? {
@@ -103,12 +107,13 @@ impl ObjectStore {
             let mut b = Batch::new();
             b.check(Check::Present(Table::Buckets, name.as_bytes().to_vec()));
             b.check(Check::RangeEmpty(Table::Objects, os.clone(), oe.clone()));
+            b.check(Check::RangeEmpty(Table::Versions, os.clone(), oe.clone()));
             b.check(Check::RangeEmpty(Table::Uploads, os.clone(), oe.clone()));
             b.delete(Table::Buckets, name.as_bytes().to_vec());
             match self.meta.commit(b).await {
                 Ok(()) => return Ok(()),
                 Err(MetaError::Conflict(0)) => return Err(ObjectError::NoSuchBucket),
-                Err(MetaError::Conflict(1)) => return Err(ObjectError::BucketNotEmpty),
+                Err(MetaError::Conflict(1 | 2)) => return Err(ObjectError::BucketNotEmpty),
                 // An upload started meanwhile: abort it too.
                 Err(MetaError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),

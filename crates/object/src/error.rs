@@ -17,6 +17,18 @@ pub enum ObjectError {
     InvalidBucketName(String),
     #[error("the specified key does not exist")]
     NoSuchKey,
+    #[error("the specified version does not exist")]
+    NoSuchVersion,
+    #[error("invalid version id")]
+    InvalidVersionId,
+    /// The version read is a delete marker: the key's current one (`addressed` false: the key
+    /// reads as absent) or one named by its version id (`addressed` true: not readable).
+    #[error("the version is a delete marker")]
+    DeleteMarker {
+        version_id: String,
+        addressed: bool,
+        last_modified_ms: i64,
+    },
     #[error("the key is longer than 1024 bytes")]
     KeyTooLong,
     #[error("invalid object key: {0}")]

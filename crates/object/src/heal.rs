@@ -206,7 +206,7 @@ impl ObjectStore {
             ..Default::default()
         };
         let started = Instant::now();
-        for table in [Table::Objects, Table::Parts] {
+        for table in [Table::Objects, Table::Versions, Table::Parts] {
             let mut cursor: Vec<u8> = Vec::new();
             loop {
                 let page = match self.page(table, &cursor) {
@@ -304,7 +304,7 @@ impl ObjectStore {
 fn describe(table: Table, key: &[u8], value: &[u8]) -> (String, Vec<Segment>) {
     let name = String::from_utf8_lossy(key).replace('\0', "/");
     let segments = match table {
-        Table::Objects => decode::<ObjectRecord>(value)
+        Table::Objects | Table::Versions => decode::<ObjectRecord>(value)
             .map(|r| r.segments)
             .unwrap_or_default(),
         _ => decode::<PartRecord>(value)

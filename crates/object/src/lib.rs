@@ -22,7 +22,9 @@ pub mod range;
 mod read;
 mod sweep;
 mod update;
+mod versions;
 pub use heal::{HealReport, HealState, MaintenanceReport};
+pub use versions::DeleteOutcome;
 pub mod tagging;
 pub use sweep::SweepReport;
 pub use tagging::TagSet;
@@ -34,15 +36,18 @@ pub use acl::{AclRequest, CannedAcl};
 pub use conditions::{EtagMatch, ReadConditions, WriteConditions};
 pub use error::{ObjectError, Result};
 pub use ingest::{BodyChecks, ChecksumRequest, ExpectedChecksum};
-pub use list::{ListEntry, ListPage, ListQuery, UploadListPage, UploadListQuery};
+pub use list::{
+    ListEntry, ListPage, ListQuery, UploadListPage, UploadListQuery, VersionEntry, VersionListPage,
+    VersionListQuery,
+};
 pub use multipart::{CompletePart, CreateUpload, PartListPage, UploadedPart};
-pub use objects::{CopySource, ObjectBody, OpenedObject, PutOptions};
+pub use objects::{CopySource, ObjectBody, OpenedObject, PutOptions, ReadSpec};
 pub use range::ByteRange;
 pub use rustfs_data::{DataError, Layout, VolumeStatus};
 pub use rustfs_meta::{
     BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, CorsRule, Grant, Grantee,
     MetaError, ObjectMeta, ObjectOwnership, ObjectRecord, PartRecord, Permission,
-    PublicAccessBlock, ReplicaStatus, UploadRecord,
+    PublicAccessBlock, ReplicaStatus, UploadRecord, Versioning,
 };
 
 use rustfs_data::DataStore;

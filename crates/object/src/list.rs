@@ -88,6 +88,18 @@ impl ObjectStore {
             let Some(name) = keys::object_name(k) else {
                 return ScanStep::Next;
             };
+            let rec: ObjectRecord = match decode(v) {
+                Ok(rec) => rec,
+                Err(e) => {
+                    failed = Some(e.into());
+                    return ScanStep::Stop;
+                }
+            };
+            // A key whose current version is a delete marker is not listed, and neither is
+            // a common prefix holding nothing else.
+            if rec.delete_marker {
+                return ScanStep::Next;
+            }
             if page.entries.len() == q.max_keys {
                 page.is_truncated = true;
                 return ScanStep::Stop;
@@ -96,20 +108,155 @@ impl ObjectStore {
                 page.entries.push(ListEntry::Prefix(cp.to_string()));
                 return ScanStep::Seek(keys::prefix_successor(&keys::object_key(bucket, cp)));
             }
-            match decode(v) {
-                Ok(rec) => page
-                    .entries
-                    .push(ListEntry::Object(name.to_string(), Box::new(rec))),
-                Err(e) => {
-                    failed = Some(e.into());
-                    return ScanStep::Stop;
-                }
-            }
+            page.entries
+                .push(ListEntry::Object(name.to_string(), Box::new(rec)));
             ScanStep::Next
         })?;
         match failed {
             Some(e) => Err(e),
             None => Ok(page),
+        }
+    }
+
+    /// ListObjectVersions: every version and delete marker, by key then newest first; common
+    /// prefixes count towards `max_keys` as in ListObjects. Keys are walked in the objects
+    /// table (each key with versions has a current record there), each key's noncurrent
+    /// versions read from the versions table.
+    pub fn list_object_versions(
+        &self,
+        bucket: &str,
+        q: &VersionListQuery,
+    ) -> Result<VersionListPage> {
+        self.bucket(bucket)?;
+        let mut page = VersionListPage::default();
+        if q.max_keys == 0 {
+            return Ok(page);
+        }
+        let delim = delimiter(&q.delimiter);
+        let (mut start, end) = keys::object_prefix_range(bucket, &q.prefix);
+        if let Some(km) = q.key_marker.as_deref().filter(|k| !k.is_empty()) {
+            if let Some(vm) = q.version_id_marker.as_deref().filter(|v| !v.is_empty())
+                && km.starts_with(q.prefix.as_str())
+            {
+                self.versions_after_marker(bucket, km, vm, q.max_keys, &mut page)?;
+                if page.is_truncated {
+                    return Ok(page);
+                }
+            }
+            start = start.max(start_key(bucket, &q.prefix, delim, km));
+        }
+        // Keys (with their current record) and prefixes: one more than the room left tells
+        // whether the listing goes on.
+        let room = q.max_keys - page.entries.len();
+        let mut items: Vec<(String, Option<Vec<u8>>)> = Vec::new();
+        self.meta.scan(Table::Objects, &start, &end, &mut |k, v| {
+            let Some(name) = keys::object_name(k) else {
+                return ScanStep::Next;
+            };
+            if items.len() > room {
+                return ScanStep::Stop;
+            }
+            if let Some(cp) = common_prefix(name, &q.prefix, delim) {
+                items.push((cp.to_string(), None));
+                return ScanStep::Seek(keys::prefix_successor(&keys::object_key(bucket, cp)));
+            }
+            items.push((name.to_string(), Some(v.to_vec())));
+            ScanStep::Next
+        })?;
+        for (name, current) in items {
+            if page.entries.len() == q.max_keys {
+                page.is_truncated = true;
+                break;
+            }
+            let Some(current) = current else {
+                page.entries.push(VersionEntry::Prefix(name));
+                continue;
+            };
+            let record: ObjectRecord = decode(&current)?;
+            page.entries.push(VersionEntry::Version {
+                key: name.clone(),
+                record: Box::new(record),
+                is_latest: true,
+            });
+            let (from, _) = keys::versions_range(bucket, &name);
+            self.push_noncurrent(bucket, &name, &from, None, q.max_keys, &mut page)?;
+            if page.is_truncated {
+                break;
+            }
+        }
+        Ok(page)
+    }
+
+    /// The versions of `key` listed after version `marker` (a continuation).
+    fn versions_after_marker(
+        &self,
+        bucket: &str,
+        key: &str,
+        marker: &str,
+        max: usize,
+        page: &mut VersionListPage,
+    ) -> Result<()> {
+        let Some(cur) = self
+            .meta
+            .get(Table::Objects, &keys::object_key(bucket, key))?
+        else {
+            return Ok(());
+        };
+        let cur: ObjectRecord = decode(&cur)?;
+        let (range_start, _) = keys::versions_range(bucket, key);
+        if cur.is_version(marker) {
+            return self.push_noncurrent(bucket, key, &range_start, None, max, page);
+        }
+        let from = if crate::versions::valid_version_id(marker) && marker != "null" {
+            keys::version_key(bucket, key, marker)
+        } else {
+            range_start
+        };
+        self.push_noncurrent(bucket, key, &from, Some(marker), max, page)
+    }
+
+    /// Appends the noncurrent versions of `key` from `from` (after version `skip_until`, when
+    /// given) until the page holds `max` entries; marks it truncated if more remain.
+    fn push_noncurrent(
+        &self,
+        bucket: &str,
+        key: &str,
+        from: &[u8],
+        skip_until: Option<&str>,
+        max: usize,
+        page: &mut VersionListPage,
+    ) -> Result<()> {
+        let (_, end) = keys::versions_range(bucket, key);
+        let mut skipping = skip_until;
+        let mut failed = None;
+        self.meta.scan(Table::Versions, from, &end, &mut |_, v| {
+            let record: ObjectRecord = match decode(v) {
+                Ok(r) => r,
+                Err(e) => {
+                    failed = Some(e);
+                    return ScanStep::Stop;
+                }
+            };
+            if let Some(m) = skipping {
+                if record.is_version(m) {
+                    skipping = None;
+                }
+                return ScanStep::Next;
+            }
+            if page.entries.len() == max {
+                page.is_truncated = true;
+                return ScanStep::Stop;
+            }
+            page.entries.push(VersionEntry::Version {
+                key: key.to_string(),
+                record: Box::new(record),
+                is_latest: false,
+            });
+            ScanStep::Next
+        })?;
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
         }
     }
 
@@ -162,6 +309,47 @@ impl ObjectStore {
         match failed {
             Some(e) => Err(e),
             None => Ok(page),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VersionListQuery {
+    pub prefix: String,
+    pub delimiter: Option<String>,
+    pub key_marker: Option<String>,
+    pub version_id_marker: Option<String>,
+    pub max_keys: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum VersionEntry {
+    /// A version or delete marker of `key`; `is_latest` for the current one.
+    Version {
+        key: String,
+        record: Box<ObjectRecord>,
+        is_latest: bool,
+    },
+    Prefix(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VersionListPage {
+    /// Versions (each key's newest first) and common prefixes, in key order.
+    pub entries: Vec<VersionEntry>,
+    pub is_truncated: bool,
+}
+
+impl VersionListPage {
+    /// NextKeyMarker and NextVersionIdMarker when truncated: the last entry's key and version
+    /// id (none after a common prefix).
+    pub fn next_markers(&self) -> Option<(&str, Option<&str>)> {
+        if !self.is_truncated {
+            return None;
+        }
+        match self.entries.last()? {
+            VersionEntry::Version { key, record, .. } => Some((key, Some(record.version_label()))),
+            VersionEntry::Prefix(p) => Some((p, None)),
         }
     }
 }

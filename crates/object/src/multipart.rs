@@ -398,6 +398,9 @@ impl ObjectStore {
             segments: used.iter().map(|p| p.segment.clone()).collect(),
             tags: up.tags.clone(),
             acl: up.acl.clone(),
+            version: None,
+            versioned: false,
+            delete_marker: false,
         };
         let ukey = keys::upload_key(bucket, key, upload_id);
         let part_keys: Vec<Vec<u8>> = stored
@@ -438,7 +441,9 @@ impl ObjectStore {
             .collect();
         let current = match self.head_object(bucket, key) {
             Ok(rec) => rec,
-            Err(ObjectError::NoSuchKey) => return Err(ObjectError::NoSuchUpload),
+            Err(ObjectError::NoSuchKey | ObjectError::DeleteMarker { .. }) => {
+                return Err(ObjectError::NoSuchUpload);
+            }
             Err(e) => return Err(e),
         };
         match checksum::multipart_etag(&etags) {

@@ -46,11 +46,23 @@ pub struct OpenedObject {
     pub body: ObjectBody,
 }
 
+/// What a GET or HEAD reads: a version (`None`: the current one), its preconditions, and a
+/// range or part.
+#[derive(Debug, Clone, Default)]
+pub struct ReadSpec {
+    pub version: Option<String>,
+    pub conditions: ReadConditions,
+    pub range: Option<ByteRange>,
+    pub part_number: Option<u32>,
+}
+
 /// The source of a copy: an object, its `x-amz-copy-source-if-*` conditions, and (for
 /// UploadPartCopy) a byte range.
 pub struct CopySource<'a> {
     pub bucket: &'a str,
     pub key: &'a str,
+    /// The version to copy (`None`: the current one).
+    pub version_id: Option<&'a str>,
     pub conditions: ReadConditions,
     pub range: Option<ByteRange>,
 }
@@ -58,15 +70,12 @@ pub struct CopySource<'a> {
 impl ObjectStore {
     /// Opens a copy source and checks its conditions (every failure is 412).
     pub(crate) async fn open_copy_source(&self, src: &CopySource<'_>) -> Result<OpenedObject> {
-        let opened = self
-            .open_object(
-                src.bucket,
-                src.key,
-                &ReadConditions::default(),
-                src.range,
-                None,
-            )
-            .await?;
+        let spec = ReadSpec {
+            version: src.version_id.map(str::to_string),
+            range: src.range,
+            ..Default::default()
+        };
+        let opened = self.open_version(src.bucket, src.key, &spec).await?;
         src.conditions
             .check_copy_source(&opened.record.etag, opened.record.last_modified_ms)?;
         Ok(opened)
@@ -86,19 +95,15 @@ pub(crate) struct CommitExtra<'a> {
 pub(crate) const CAS_ATTEMPTS: usize = 32;
 
 impl ObjectStore {
-    /// Current record of a key, or `NoSuchKey` / `NoSuchBucket`.
+    /// Current record of a key, or `NoSuchKey` / `NoSuchBucket` (or `DeleteMarker` when the
+    /// current version is one).
     pub fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectRecord> {
-        names::validate_key(key)?;
-        match self
-            .meta
-            .get(Table::Objects, &keys::object_key(bucket, key))?
-        {
-            Some(v) => Ok(decode(&v)?),
-            None => {
-                self.bucket(bucket)?;
-                Err(ObjectError::NoSuchKey)
-            }
-        }
+        self.head_version(bucket, key, None)
+    }
+
+    /// The current record's ETag for write conditions: a delete marker counts as no object.
+    fn current_etag(cur: Option<&ObjectRecord>) -> Option<&str> {
+        cur.filter(|r| !r.delete_marker).map(|r| r.etag.as_str())
     }
 
     pub async fn put_object<S, E>(
@@ -120,8 +125,7 @@ impl ObjectStore {
                 .meta
                 .get(Table::Objects, &keys::object_key(bucket, key))?;
             let cur: Option<ObjectRecord> = cur.as_deref().map(decode).transpose()?;
-            opts.conditions
-                .check(cur.as_ref().map(|r| r.etag.as_str()))?;
+            opts.conditions.check(Self::current_etag(cur.as_ref()))?;
         }
         let version_id = new_id();
         let algorithm = opts.checks.checksum.as_ref().map(|c| c.algorithm);
@@ -151,6 +155,9 @@ impl ObjectStore {
             segments: vec![got.segment],
             tags: opts.tags.unwrap_or_default(),
             acl: opts.acl,
+            version: None,
+            versioned: false,
+            delete_marker: false,
         };
         let blobs: Vec<_> = got.blob.into_iter().collect();
         let written = rec.segments.clone();
@@ -166,8 +173,10 @@ impl ObjectStore {
     }
 
     /// Makes `rec` the key's current object, if the bucket exists and `cond` holds against the
-    /// record being replaced; then frees the replaced object's bytes. On failure the caller
-    /// still owns the new record's files.
+    /// record being replaced; the replaced record becomes noncurrent or is freed, as the
+    /// bucket's versioning state says (see [`ObjectStore::displace`]). Returns the record as
+    /// committed (with its version id). On failure the caller still owns the new record's
+    /// files.
     pub(crate) async fn commit_object(
         &self,
         bucket: &str,
@@ -177,12 +186,10 @@ impl ObjectStore {
         cond: &WriteConditions,
         extra: Option<CommitExtra<'_>>,
     ) -> Result<ObjectRecord> {
-        let old = self
-            .try_commit_object(bucket, key, &rec, &blobs, cond, extra)
+        let (rec, freed) = self
+            .try_commit_object(bucket, key, rec, &blobs, cond, extra)
             .await?;
-        if let Some(old) = old {
-            self.discard_files(&old.segments);
-        }
+        self.discard_files(&freed);
         Ok(rec)
     }
 
@@ -190,37 +197,44 @@ impl ObjectStore {
         &self,
         bucket: &str,
         key: &str,
-        rec: &ObjectRecord,
+        mut rec: ObjectRecord,
         blobs: &[(String, Bytes)],
         cond: &WriteConditions,
         extra: Option<CommitExtra<'_>>,
-    ) -> Result<Option<ObjectRecord>> {
+    ) -> Result<(ObjectRecord, Vec<Segment>)> {
         let okey = keys::object_key(bucket, key);
-        let encoded = encode(rec);
         for _ in 0..CAS_ATTEMPTS {
+            let state = self.bucket(bucket)?.versioning;
             let cur_bytes = self.meta.get(Table::Objects, &okey)?;
             let cur: Option<ObjectRecord> = cur_bytes.as_deref().map(decode).transpose()?;
-            cond.check(cur.as_ref().map(|r| r.etag.as_str()))?;
+            cond.check(Self::current_etag(cur.as_ref()))?;
+            // A fresh id each attempt: ids of one key then increase in commit order.
+            rec.version = Some(crate::versions::new_version_id());
+            rec.versioned = state == Some(rustfs_meta::Versioning::Enabled);
             let mut b = Batch::new();
             b.check(Check::Present(Table::Buckets, bucket.as_bytes().to_vec()));
             b.check(match &cur_bytes {
                 Some(v) => Check::Equals(Table::Objects, okey.clone(), v.clone()),
                 None => Check::Absent(Table::Objects, okey.clone()),
             });
+            let (freed, own_checks) = self.displace(
+                &mut b,
+                bucket,
+                key,
+                cur_bytes.as_deref().zip(cur.as_ref()),
+                state,
+            )?;
             if let Some(x) = &extra {
                 (x.apply)(&mut b);
             }
-            b.put(Table::Objects, okey.clone(), encoded.clone());
+            b.put(Table::Objects, okey.clone(), encode(&rec));
             for (id, bytes) in blobs {
                 b.put(Table::Blobs, id.as_bytes().to_vec(), bytes.to_vec());
             }
-            if let Some(old) = &cur {
-                delete_blobs(&mut b, &old.segments);
-            }
             match self.meta.commit(b).await {
-                Ok(()) => return Ok(cur),
+                Ok(()) => return Ok((rec, freed)),
                 Err(MetaError::Conflict(0)) => return Err(ObjectError::NoSuchBucket),
-                Err(MetaError::Conflict(1)) => continue,
+                Err(MetaError::Conflict(i)) if i < 2 + own_checks => continue,
                 Err(MetaError::Conflict(_)) => {
                     return Err(extra.map_or(ObjectError::Contended, |x| (x.on_conflict)()));
                 }
@@ -249,9 +263,26 @@ impl ObjectStore {
         range: Option<ByteRange>,
         part_number: Option<u32>,
     ) -> Result<(ObjectRecord, u64, u64, bool)> {
-        let record = self.head_object(bucket, key)?;
-        conditions.check_read(&record.etag, record.last_modified_ms)?;
-        let (start, end, partial) = span(&record, range, part_number)?;
+        let spec = ReadSpec {
+            version: None,
+            conditions: conditions.clone(),
+            range,
+            part_number,
+        };
+        self.stat_version(bucket, key, &spec)
+    }
+
+    /// [`Self::stat_object`] of what `spec` names.
+    pub fn stat_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        spec: &ReadSpec,
+    ) -> Result<(ObjectRecord, u64, u64, bool)> {
+        let record = self.head_version(bucket, key, spec.version.as_deref())?;
+        spec.conditions
+            .check_read(&record.etag, record.last_modified_ms)?;
+        let (start, end, partial) = span(&record, spec.range, spec.part_number)?;
         Ok((record, start, end, partial))
     }
 
@@ -264,10 +295,25 @@ impl ObjectStore {
         range: Option<ByteRange>,
         part_number: Option<u32>,
     ) -> Result<OpenedObject> {
+        let spec = ReadSpec {
+            version: None,
+            conditions: conditions.clone(),
+            range,
+            part_number,
+        };
+        self.open_version(bucket, key, &spec).await
+    }
+
+    /// [`Self::open_object`] of what `spec` names.
+    pub async fn open_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        spec: &ReadSpec,
+    ) -> Result<OpenedObject> {
         let mut attempt = 0;
         loop {
-            let (record, start, end, partial) =
-                self.stat_object(bucket, key, conditions, range, part_number)?;
+            let (record, start, end, partial) = self.stat_version(bucket, key, spec)?;
             let meta = self.meta.clone();
             let data = self.data.clone();
             let segments = record.segments.clone();
@@ -296,7 +342,8 @@ impl ObjectStore {
         }
     }
 
-    /// Deletes a key. Deleting a missing key succeeds, as in S3.
+    /// Deletes a key of a bucket never versioned (see [`Self::delete_version`] for the
+    /// others). Deleting a missing key succeeds, as in S3.
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
         names::validate_key(key)?;
         let okey = keys::object_key(bucket, key);
@@ -364,8 +411,8 @@ impl ObjectStore {
         Err(ObjectError::Contended)
     }
 
-    /// CopyObject. `replace_meta`: the `REPLACE` metadata directive (use `opts.meta`); otherwise
-    /// the source's metadata is kept. The bytes are streamed and re-hashed, so the copy gets
+    /// CopyObject; returns the source's record and the new one. `replace_meta`: the `REPLACE`
+    /// metadata directive (use `opts.meta`); otherwise the source's metadata is kept. The bytes are streamed and re-hashed, so the copy gets
     /// its own files and a plain (non-multipart) ETag, as in S3.
     pub async fn copy_object(
         &self,
@@ -374,9 +421,13 @@ impl ObjectStore {
         dst_key: &str,
         replace_meta: bool,
         mut opts: PutOptions,
-    ) -> Result<ObjectRecord> {
+    ) -> Result<(ObjectRecord, ObjectRecord)> {
         let src = self.open_copy_source(source).await?;
-        if source.bucket == dst_bucket && source.key == dst_key && !replace_meta {
+        if source.bucket == dst_bucket
+            && source.key == dst_key
+            && source.version_id.is_none()
+            && !replace_meta
+        {
             return Err(ObjectError::InvalidRequest(
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".into(),
             ));
@@ -395,7 +446,8 @@ impl ObjectStore {
                 expected: ExpectedChecksum::Compute,
             });
         }
-        self.put_object(dst_bucket, dst_key, src.body, opts).await
+        let rec = self.put_object(dst_bucket, dst_key, src.body, opts).await?;
+        Ok((src.record, rec))
     }
 }
 

@@ -6,7 +6,7 @@
 use std::time::SystemTime;
 
 use rustfs_data::ShardHeader;
-use rustfs_meta::{Body, ObjectRecord, PartRecord, Table, decode, keys};
+use rustfs_meta::{Body, ObjectRecord, PartRecord, ScanStep, Table, decode, keys};
 
 use crate::ObjectStore;
 
@@ -41,6 +41,8 @@ impl ObjectStore {
         report
     }
 
+    /// Whether a record refers to the file: the key's current record, one of its noncurrent
+    /// versions, or the part the header names.
     fn is_referenced(&self, h: &ShardHeader, id: &str) -> bool {
         let refers = |segments: &[rustfs_meta::Segment]| {
             segments
@@ -57,6 +59,25 @@ impl ObjectStore {
             },
             Ok(None) => {}
             Err(_) => return true,
+        }
+        // Noncurrent versions keep their files.
+        let (start, end) = keys::versions_range(&h.bucket, &h.key);
+        let mut found = false;
+        let scanned =
+            self.meta.scan(
+                Table::Versions,
+                &start,
+                &end,
+                &mut |_, v| match decode::<ObjectRecord>(v) {
+                    Ok(rec) if !refers(&rec.segments) => ScanStep::Next,
+                    _ => {
+                        found = true;
+                        ScanStep::Stop
+                    }
+                },
+            );
+        if found || scanned.is_err() {
+            return true;
         }
         if h.upload_id.is_empty() {
             return false;

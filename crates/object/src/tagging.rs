@@ -1,9 +1,7 @@
 //! Object and bucket tags: S3's limits, the `x-amz-tagging` query-string form, and the
 //! metadata-only commit that replaces an object's tags without touching its bytes.
 
-use rustfs_meta::{ObjectRecord, Table, keys};
-
-use crate::{ObjectError, ObjectStore, Result, names};
+use crate::{ObjectError, ObjectStore, Result};
 
 /// Tags as key/value pairs, sorted by key (the order S3 returns them in).
 pub type TagSet = Vec<(String, String)>;
@@ -92,16 +90,21 @@ impl ObjectStore {
     /// commit checks the record is still the one read, so a concurrent overwrite is never
     /// lost, and no data file or blob is written or freed.
     pub async fn set_object_tags(&self, bucket: &str, key: &str, tags: TagSet) -> Result<()> {
-        names::validate_key(key)?;
-        self.update_record(
-            Table::Objects,
-            &keys::object_key(bucket, key),
-            || self.bucket(bucket).err().unwrap_or(ObjectError::NoSuchKey),
-            |rec: &mut ObjectRecord| {
-                rec.tags = tags.clone();
-                Ok(())
-            },
-        )
+        self.set_version_tags(bucket, key, None, tags).await
+    }
+
+    /// [`Self::set_object_tags`] of one version (`None`: the current one).
+    pub async fn set_version_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        tags: TagSet,
+    ) -> Result<()> {
+        self.update_version(bucket, key, version, |rec| {
+            rec.tags = tags.clone();
+            Ok(())
+        })
         .await
         .map(|_| ())
     }

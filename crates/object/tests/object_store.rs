@@ -10,7 +10,7 @@ use futures::{StreamExt, TryStreamExt};
 use rustfs_object::*;
 
 mod common;
-use common::{body, payload};
+use common::{body, payload, put};
 
 async fn setup() -> (tempfile::TempDir, ObjectStore) {
     let dir = tempfile::tempdir().unwrap();
@@ -20,21 +20,6 @@ async fn setup() -> (tempfile::TempDir, ObjectStore) {
         .await
         .unwrap();
     (dir, store)
-}
-
-async fn put(store: &ObjectStore, key: &str, data: &[u8]) -> ObjectRecord {
-    store
-        .put_object(
-            "bkt",
-            key,
-            body(data),
-            PutOptions {
-                owner: "owner".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
 }
 
 async fn get(store: &ObjectStore, key: &str, range: Option<ByteRange>) -> Vec<u8> {
@@ -47,13 +32,7 @@ async fn get(store: &ObjectStore, key: &str, range: Option<ByteRange>) -> Vec<u8
 }
 
 fn data_files(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for d in std::fs::read_dir(root.join("vol/.rustfs.sys/data")).unwrap() {
-        for f in std::fs::read_dir(d.unwrap().path()).unwrap() {
-            out.push(f.unwrap().path());
-        }
-    }
-    out
+    common::data_files(&root.join("vol"))
 }
 
 /// Every page concatenated, as a client following markers would see it.

@@ -1,6 +1,7 @@
 //! Crash consistency at every sync point of the commit protocol, the way redb's own crash tests
 //! stop syncing at the N-th fsync. A fixed sequence of operations (bucket create, inline and
-//! file PUTs, overwrite, multipart, copy, delete) runs once to count its sync points; then, for
+//! file PUTs, overwrite, multipart, copy, delete, then a versioned overwrite and a delete
+//! marker) runs once to count its sync points; then, for
 //! each N, it runs again on fresh volumes with the N-th sync failing and every later one too
 //! (the machine "stopped" there; metadata writes not yet synced are dropped, a data file whose
 //! sync or rename-sync failed is gone). The store is reopened from what reached the disk, and:
@@ -119,6 +120,7 @@ async fn workload(store: &ObjectStore) -> (Vec<State>, bool) {
     let src = CopySource {
         bucket: BUCKET,
         key: "b",
+        version_id: None,
         conditions: ReadConditions::default(),
         range: None,
     };
@@ -135,6 +137,23 @@ async fn workload(store: &ObjectStore) -> (Vec<State>, bool) {
     >| {
         c.remove("b");
     });
+    // Versioned: an overwrite keeps the old version's file, a delete adds a marker.
+    step!(
+        store.set_bucket_versioning(BUCKET, Versioning::Enabled),
+        |_: &mut BTreeMap<String, String>| {}
+    );
+    step!(
+        store.put_object(BUCKET, "a", body(&large), opts()),
+        |c: &mut BTreeMap<String, String>| {
+            c.insert("a".into(), md5_hex(&large));
+        }
+    );
+    step!(
+        store.delete_version(BUCKET, "a", None, "owner"),
+        |c: &mut BTreeMap<String, String>| {
+            c.remove("a");
+        }
+    );
     (states, true)
 }
 
@@ -165,6 +184,42 @@ async fn observe(store: &ObjectStore) -> State {
         let bytes = chunks.concat();
         assert_eq!(bytes.len() as u64, o.record.size, "{key} read back short");
         out.insert(key, md5_hex(&bytes));
+    }
+    // Every noncurrent version reads back whole too.
+    let versions = store
+        .list_object_versions(
+            BUCKET,
+            &VersionListQuery {
+                max_keys: 1000,
+                ..Default::default()
+            },
+        )
+        .expect("version listing after a crash");
+    for e in &versions.entries {
+        let VersionEntry::Version { key, record, .. } = e else {
+            continue;
+        };
+        if record.delete_marker {
+            continue;
+        }
+        let v = record.version_label();
+        let o = store
+            .open_version(
+                BUCKET,
+                key,
+                &ReadSpec {
+                    version: Some(v.to_string()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_or_else(|err| panic!("{key} version {v} cannot be opened: {err}"));
+        let chunks: Vec<Bytes> = o
+            .body
+            .try_collect()
+            .await
+            .unwrap_or_else(|err| panic!("{key} version {v} cannot be read: {err}"));
+        assert_eq!(chunks.concat().len() as u64, o.record.size);
     }
     Some(out)
 }
@@ -206,7 +261,7 @@ async fn crash_at_every_sync_point(volumes: usize) {
     let (clean, finished) = workload(&store).await;
     drop(store);
     let total = faults::disarm();
-    assert!(finished && clean.len() == 8, "the clean run completes");
+    assert!(finished && clean.len() == 11, "the clean run completes");
     assert!(total > 10, "{total} sync points");
     let started = std::time::Instant::now();
 

@@ -111,6 +111,27 @@ fn action(op: &str) -> String {
     format!("s3:{a}")
 }
 
+/// The action of a request: one naming a `versionId` acts on that version, which S3 checks as
+/// the `...Version...` action (`s3:GetObjectVersion`, `s3:DeleteObjectVersion`, ...).
+fn action_of_request(op: &str, query: Option<&str>) -> String {
+    let versioned = query_pairs(query).any(|(k, _)| k == "versionId");
+    let version_action = match op {
+        "GetObject" | "HeadObject" => Some("GetObjectVersion"),
+        "DeleteObject" => Some("DeleteObjectVersion"),
+        "GetObjectTagging" => Some("GetObjectVersionTagging"),
+        "PutObjectTagging" => Some("PutObjectVersionTagging"),
+        "DeleteObjectTagging" => Some("DeleteObjectVersionTagging"),
+        "GetObjectAcl" => Some("GetObjectVersionAcl"),
+        "PutObjectAcl" => Some("PutObjectVersionAcl"),
+        "GetObjectAttributes" => Some("GetObjectVersionAttributes"),
+        _ => None,
+    };
+    match version_action {
+        Some(a) if versioned => format!("s3:{a}"),
+        _ => action(op),
+    }
+}
+
 /// The actions a bucket owner keeps even against its own policy's Deny, as in S3.
 const POLICY_ACTIONS: [&str; 3] = [
     "s3:GetBucketPolicy",
@@ -514,7 +535,7 @@ impl S3Access for AccessControl {
             return signed;
         }
         let ctx = request_context(user, cx.headers(), cx.uri().query(), client);
-        let action = action(op);
+        let action = action_of_request(op, cx.uri().query());
         match key {
             Some(key) => self.check_object(&s, user, &action, key, need, ctx),
             None => self.check_bucket(&s, user, &action, None, need, &ctx),
@@ -601,6 +622,22 @@ mod tests {
 
     #[test]
     fn operations_are_iam_actions() {
+        assert_eq!(
+            action_of_request("GetObject", Some("versionId=v1")),
+            "s3:GetObjectVersion"
+        );
+        assert_eq!(
+            action_of_request("GetObject", Some("partNumber=1")),
+            "s3:GetObject"
+        );
+        assert_eq!(
+            action_of_request("DeleteObject", Some("x-id=DeleteObject&versionId=null")),
+            "s3:DeleteObjectVersion"
+        );
+        assert_eq!(
+            action_of_request("ListObjectVersions", None),
+            "s3:ListBucketVersions"
+        );
         assert_eq!(action("ListObjectsV2"), "s3:ListBucket");
         assert_eq!(action("HeadBucket"), "s3:ListBucket");
         assert_eq!(action("HeadObject"), "s3:GetObject");

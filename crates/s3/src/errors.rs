@@ -15,6 +15,27 @@ pub fn to_s3(e: ObjectError) -> S3Error {
         ObjectError::BucketNotEmpty => (C::BucketNotEmpty, "The bucket you tried to delete is not empty".into()),
         ObjectError::InvalidBucketName(m) => (C::InvalidBucketName, format!("The specified bucket is not valid: {m}")),
         ObjectError::NoSuchKey => (C::NoSuchKey, "The specified key does not exist.".into()),
+        ObjectError::NoSuchVersion => (C::NoSuchVersion, "The specified version does not exist.".into()),
+        ObjectError::InvalidVersionId => (C::InvalidArgument, "Invalid version id specified".into()),
+        ObjectError::DeleteMarker { version_id, addressed, last_modified_ms } => {
+            let mut err = if *addressed {
+                S3Error::with_message(C::MethodNotAllowed, "The specified method is not allowed against this resource.")
+            } else {
+                S3Error::with_message(C::NoSuchKey, "The specified key does not exist.")
+            };
+            let mut h = http::HeaderMap::new();
+            h.insert("x-amz-delete-marker", http::HeaderValue::from_static("true"));
+            if let Ok(v) = http::HeaderValue::from_str(version_id) {
+                h.insert("x-amz-version-id", v);
+            }
+            if let Some(v) = crate::convert::http_date(&crate::convert::timestamp(*last_modified_ms))
+                .and_then(|d| http::HeaderValue::from_str(&d).ok())
+            {
+                h.insert(http::header::LAST_MODIFIED, v);
+            }
+            err.set_headers(h);
+            return err;
+        }
         ObjectError::KeyTooLong => (C::KeyTooLongError, "Your key is too long".into()),
         ObjectError::InvalidKey(m) => (C::InvalidArgument, format!("Invalid object key: {m}")),
         ObjectError::NoSuchUpload => (
@@ -139,5 +160,20 @@ mod tests {
             status(ObjectError::NoSuchPublicAccessBlockConfiguration),
             Some(404)
         );
+        assert_eq!(status(ObjectError::NoSuchVersion), Some(404));
+        assert_eq!(status(ObjectError::InvalidVersionId), Some(400));
+        let marker = |addressed| {
+            to_s3(ObjectError::DeleteMarker {
+                version_id: "null".into(),
+                addressed,
+                last_modified_ms: 0,
+            })
+        };
+        assert_eq!(marker(false).status_code().map(|s| s.as_u16()), Some(404));
+        let addressed = marker(true);
+        assert_eq!(addressed.status_code().map(|s| s.as_u16()), Some(405));
+        let h = addressed.headers().expect("marker headers");
+        assert_eq!(h.get("x-amz-delete-marker").unwrap(), "true");
+        assert_eq!(h.get("x-amz-version-id").unwrap(), "null");
     }
 }

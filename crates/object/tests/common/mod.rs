@@ -19,3 +19,36 @@ pub fn payload(n: usize, seed: u8) -> Vec<u8> {
         .map(|i| ((i as u64 * 2654435761 + seed as u64) >> 7) as u8)
         .collect()
 }
+
+/// The data files (shards) of one volume.
+#[allow(dead_code)]
+pub fn data_files(vol: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for d in std::fs::read_dir(vol.join(".rustfs.sys/data")).unwrap() {
+        for f in std::fs::read_dir(d.unwrap().path()).unwrap() {
+            out.push(f.unwrap().path());
+        }
+    }
+    out
+}
+
+/// PUT of `data` at `key` in bucket `bkt`, owned by `owner`.
+#[allow(dead_code)]
+pub async fn put(
+    store: &rustfs_object::ObjectStore,
+    key: &str,
+    data: &[u8],
+) -> rustfs_object::ObjectRecord {
+    store
+        .put_object(
+            "bkt",
+            key,
+            body(data),
+            rustfs_object::PutOptions {
+                owner: "owner".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+}

@@ -103,9 +103,10 @@ impl RustFsS3 {
         &self,
         req: S3Request<GetObjectAclInput>,
     ) -> S3Result<S3Response<GetObjectAclOutput>> {
+        let i = &req.input;
         let rec = self
             .store
-            .head_object(&req.input.bucket, &req.input.key)
+            .head_version(&i.bucket, &i.key, i.version_id.as_deref())
             .map_err(to_s3)?;
         Ok(S3Response::new(GetObjectAclOutput {
             grants: Some(acl::to_dto(&self.users, rec.acl.as_deref(), &rec.owner)),
@@ -119,10 +120,14 @@ impl RustFsS3 {
         req: S3Request<PutObjectAclInput>,
     ) -> S3Result<S3Response<PutObjectAclOutput>> {
         let i = &req.input;
-        let rec = self.store.head_object(&i.bucket, &i.key).map_err(to_s3)?;
+        let version = i.version_id.as_deref();
+        let rec = self
+            .store
+            .head_version(&i.bucket, &i.key, version)
+            .map_err(to_s3)?;
         let wanted = self.put_acl_request(&req, i.access_control_policy.as_ref(), &rec.owner)?;
         self.store
-            .set_object_acl(&i.bucket, &i.key, &wanted)
+            .set_version_acl(&i.bucket, &i.key, version, &wanted)
             .await
             .map_err(to_s3)?;
         Ok(S3Response::new(PutObjectAclOutput::default()))

@@ -3,7 +3,7 @@
 
 use rustfs_object::ObjectRecord;
 use s3s::dto::*;
-use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
+use s3s::{S3Request, S3Response, S3Result};
 
 use crate::RustFsS3;
 use crate::convert::{self, non_negative, set_checksum, set_object_checksum};
@@ -51,13 +51,10 @@ impl RustFsS3 {
         req: S3Request<GetObjectAttributesInput>,
     ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
         let i = req.input;
-        if i.version_id.as_deref().is_some_and(|v| v != "null") {
-            return Err(S3Error::with_message(
-                S3ErrorCode::NoSuchVersion,
-                "The specified version does not exist.",
-            ));
-        }
-        let rec = self.store.head_object(&i.bucket, &i.key).map_err(to_s3)?;
+        let rec = self
+            .store
+            .head_version(&i.bucket, &i.key, i.version_id.as_deref())
+            .map_err(to_s3)?;
         // One header may carry several comma-separated names.
         let wants = |name: &str| {
             i.object_attributes
@@ -67,6 +64,7 @@ impl RustFsS3 {
         };
         let mut out = GetObjectAttributesOutput {
             last_modified: Some(convert::timestamp(rec.last_modified_ms)),
+            version_id: super::object::version_out(&rec, i.version_id.as_deref()),
             ..Default::default()
         };
         if wants(ObjectAttributes::ETAG) {

@@ -3,6 +3,8 @@
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
+use rustfs_object::Versioning;
+
 use crate::RustFsS3;
 use crate::acl;
 use crate::convert::timestamp;
@@ -124,12 +126,58 @@ impl RustFsS3 {
         Ok(S3Response::new(DeleteBucketOutput {}))
     }
 
-    /// Versioning is never enabled yet: S3 answers an empty configuration for such a bucket.
+    /// GetBucketVersioning: an empty configuration for a bucket never versioned, as S3 answers.
     pub(super) async fn op_get_bucket_versioning(
         &self,
         req: S3Request<GetBucketVersioningInput>,
     ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
-        self.store.bucket(&req.input.bucket).map_err(to_s3)?;
-        Ok(S3Response::new(GetBucketVersioningOutput::default()))
+        let state = self
+            .store
+            .bucket_versioning(&req.input.bucket)
+            .map_err(to_s3)?;
+        Ok(S3Response::new(GetBucketVersioningOutput {
+            status: state.map(|s| {
+                BucketVersioningStatus::from_static(match s {
+                    Versioning::Enabled => BucketVersioningStatus::ENABLED,
+                    Versioning::Suspended => BucketVersioningStatus::SUSPENDED,
+                })
+            }),
+            mfa_delete: None,
+        }))
+    }
+
+    /// PutBucketVersioning: `Enabled` or `Suspended` (a bucket never goes back to unversioned).
+    /// MFA delete needs an MFA device, which RustFS has not: enabling it is refused, as S3
+    /// refuses it without a valid `x-amz-mfa`.
+    pub(super) async fn op_put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        let i = req.input;
+        let c = i.versioning_configuration;
+        if c.mfa_delete
+            .as_ref()
+            .is_some_and(|m| m.as_str().eq_ignore_ascii_case(MFADelete::ENABLED))
+        {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                "MFA delete cannot be enabled: this server has no MFA devices",
+            ));
+        }
+        let state = match c.status.as_ref().map(BucketVersioningStatus::as_str) {
+            Some(BucketVersioningStatus::ENABLED) => Versioning::Enabled,
+            Some(BucketVersioningStatus::SUSPENDED) => Versioning::Suspended,
+            _ => {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::MalformedXML,
+                    "The XML you provided was not well-formed or did not validate against our published schema",
+                ));
+            }
+        };
+        self.store
+            .set_bucket_versioning(&i.bucket, state)
+            .await
+            .map_err(to_s3)?;
+        Ok(S3Response::new(PutBucketVersioningOutput {}))
     }
 }

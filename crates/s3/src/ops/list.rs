@@ -1,6 +1,6 @@
 //! ListObjects (v1) and ListObjectsV2.
 
-use rustfs_object::{ListEntry, ListPage, ListQuery, ObjectRecord};
+use rustfs_object::{ListEntry, ListPage, ListQuery, ObjectRecord, VersionEntry, VersionListQuery};
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
@@ -169,57 +169,73 @@ impl RustFsS3 {
         }))
     }
 
-    /// ListObjectVersions. Versioning is never enabled yet, so every object is its own only
-    /// version, `null`, as S3 lists objects of an unversioned bucket.
+    /// ListObjectVersions: versions and delete markers, by key then newest first.
     pub(super) async fn op_list_object_versions(
         &self,
         req: S3Request<ListObjectVersionsInput>,
     ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
         let i = req.input;
         let url = wants_url(i.encoding_type.as_ref())?;
-        if let Some(v) = i
-            .version_id_marker
-            .as_deref()
-            .filter(|v| !v.is_empty() && *v != "null")
-        {
+        let key_marker = i.key_marker.clone().filter(|m| !m.is_empty());
+        let version_marker = i.version_id_marker.clone().filter(|v| !v.is_empty());
+        if version_marker.is_some() && key_marker.is_none() {
             return Err(S3Error::with_message(
                 S3ErrorCode::InvalidArgument,
-                format!("Invalid version id specified: {v}"),
+                "A version-id marker cannot be specified without a key marker.",
             ));
         }
-        let q = ListQuery {
+        let q = VersionListQuery {
             prefix: i.prefix.clone().unwrap_or_default(),
             delimiter: i.delimiter.clone(),
-            start_after: i.key_marker.clone().filter(|m| !m.is_empty()),
+            key_marker,
+            version_id_marker: version_marker,
             max_keys: non_negative(i.max_keys, MAX_KEYS, "max-keys")?,
         };
-        let page = self.store.list_objects(&i.bucket, &q).map_err(to_s3)?;
+        let page = self
+            .store
+            .list_object_versions(&i.bucket, &q)
+            .map_err(to_s3)?;
         let is_truncated = page.is_truncated;
-        let next_key = page.next_marker().map(|m| enc(url, m.to_string()));
-        let next_version = match page.entries.last() {
-            Some(ListEntry::Object(..)) if is_truncated => Some("null".to_string()),
-            _ => None,
+        let (next_key, next_version) = match page.next_markers() {
+            Some((k, v)) => (Some(enc(url, k.to_string())), v.map(str::to_string)),
+            None => (None, None),
         };
         let mut versions = Vec::new();
+        let mut markers = Vec::new();
         let mut prefixes = Vec::new();
         for e in page.entries {
             match e {
-                ListEntry::Object(k, rec) => versions.push(ObjectVersion {
-                    key: Some(enc(url, k)),
-                    version_id: Some("null".into()),
-                    is_latest: Some(true),
-                    last_modified: Some(convert::timestamp(rec.last_modified_ms)),
-                    e_tag: Some(convert::etag(&rec.etag)),
-                    size: Some(rec.size as i64),
-                    owner: Some(owner(&self.users, &rec.owner)),
+                VersionEntry::Version {
+                    key,
+                    record,
+                    is_latest,
+                } if record.delete_marker => markers.push(DeleteMarkerEntry {
+                    key: Some(enc(url, key)),
+                    version_id: Some(record.version_label().to_string()),
+                    is_latest: Some(is_latest),
+                    last_modified: Some(convert::timestamp(record.last_modified_ms)),
+                    owner: Some(owner(&self.users, &record.owner)),
+                }),
+                VersionEntry::Version {
+                    key,
+                    record,
+                    is_latest,
+                } => versions.push(ObjectVersion {
+                    key: Some(enc(url, key)),
+                    version_id: Some(record.version_label().to_string()),
+                    is_latest: Some(is_latest),
+                    last_modified: Some(convert::timestamp(record.last_modified_ms)),
+                    e_tag: Some(convert::etag(&record.etag)),
+                    size: Some(record.size as i64),
+                    owner: Some(owner(&self.users, &record.owner)),
                     storage_class: Some(ObjectVersionStorageClass::from_static(
                         ObjectVersionStorageClass::STANDARD,
                     )),
-                    checksum_algorithm: listed_algorithm(&rec),
-                    checksum_type: listed_checksum_type(&rec),
+                    checksum_algorithm: listed_algorithm(&record),
+                    checksum_type: listed_checksum_type(&record),
                     ..Default::default()
                 }),
-                ListEntry::Prefix(p) => prefixes.push(CommonPrefix {
+                VersionEntry::Prefix(p) => prefixes.push(CommonPrefix {
                     prefix: Some(enc(url, p)),
                 }),
             }
@@ -236,6 +252,7 @@ impl RustFsS3 {
             is_truncated: Some(is_truncated),
             encoding_type: i.encoding_type,
             versions: Some(versions),
+            delete_markers: Some(markers),
             common_prefixes: Some(prefixes),
             ..Default::default()
         }))

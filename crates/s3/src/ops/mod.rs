@@ -166,6 +166,12 @@ impl S3 for RustFsS3 {
     ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
         self.op_get_bucket_versioning(req).await
     }
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        self.op_put_bucket_versioning(req).await
+    }
     async fn put_object_tagging(
         &self,
         req: S3Request<PutObjectTaggingInput>,

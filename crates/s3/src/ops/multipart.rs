@@ -97,15 +97,7 @@ impl RustFsS3 {
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
         let i = req.input;
         let pn = required_part_number(i.part_number)?;
-        let (src_bucket, src_key) = match &i.copy_source {
-            CopySource::Bucket { bucket, key, .. } => (bucket.to_string(), key.to_string()),
-            _ => {
-                return Err(S3Error::with_message(
-                    S3ErrorCode::NotImplemented,
-                    "Copying from an access point is not supported",
-                ));
-            }
-        };
+        let (src_bucket, src_key, src_version) = super::object::copy_source(&i.copy_source)?;
         let range = i
             .copy_source_range
             .as_deref()
@@ -117,12 +109,13 @@ impl RustFsS3 {
             i.copy_source_if_modified_since.as_ref(),
             i.copy_source_if_unmodified_since.as_ref(),
         );
-        let (uploaded, _src) = self
+        let (uploaded, src) = self
             .store
             .upload_part_copy(
                 &Source {
                     bucket: &src_bucket,
                     key: &src_key,
+                    version_id: src_version.as_deref(),
                     conditions,
                     range,
                 },
@@ -140,6 +133,7 @@ impl RustFsS3 {
         };
         Ok(S3Response::new(UploadPartCopyOutput {
             copy_part_result: Some(result),
+            copy_source_version_id: super::object::version_out(&src, src_version.as_deref()),
             ..Default::default()
         }))
     }
@@ -313,6 +307,7 @@ impl RustFsS3 {
             key: Some(i.key.clone()),
             e_tag: Some(convert::etag(&rec.etag)),
             location: Some(format!("/{}/{}", i.bucket, i.key)),
+            version_id: super::object::version_out(&rec, None),
             ..Default::default()
         };
         set_object_checksum!(out, rec);

@@ -51,6 +51,33 @@ pub(crate) fn part_number(n: Option<i32>) -> S3Result<Option<u32>> {
     .transpose()
 }
 
+/// `x-amz-version-id` of a written or read version: its id when it has one; `null` for the
+/// null version only when the request named it (a bucket never versioned sends none).
+pub(crate) fn version_out(rec: &ObjectRecord, asked: Option<&str>) -> Option<String> {
+    rec.version_id()
+        .map(str::to_string)
+        .or_else(|| asked.map(|_| "null".to_string()))
+}
+
+/// Bucket, key and version of an `x-amz-copy-source`.
+pub(crate) fn copy_source(cs: &CopySource) -> S3Result<(String, String, Option<String>)> {
+    match cs {
+        CopySource::Bucket {
+            bucket,
+            key,
+            version_id,
+        } => Ok((
+            bucket.to_string(),
+            key.to_string(),
+            version_id.as_deref().map(str::to_string),
+        )),
+        _ => Err(S3Error::with_message(
+            S3ErrorCode::NotImplemented,
+            "Copying from an access point is not supported",
+        )),
+    }
+}
+
 fn content_range(start: u64, end: u64, size: u64) -> String {
     format!("bytes {start}-{}/{size}", end.saturating_sub(1))
 }
@@ -63,9 +90,7 @@ fn checksum_mode_enabled(m: Option<&ChecksumMode>) -> bool {
 struct ReadRequest {
     bucket: String,
     key: String,
-    conditions: rustfs_object::ReadConditions,
-    part_number: Option<u32>,
-    range: Option<rustfs_object::ByteRange>,
+    spec: rustfs_object::ReadSpec,
     checksum_mode: bool,
     content_type: Option<String>,
     content_encoding: Option<String>,
@@ -80,14 +105,17 @@ macro_rules! read_request {
     ($i:expr) => {{
         let i = $i;
         part_number(i.part_number).map(|part_number| ReadRequest {
-            conditions: convert::read_conditions(
-                i.if_match.as_ref(),
-                i.if_none_match.as_ref(),
-                i.if_modified_since.as_ref(),
-                i.if_unmodified_since.as_ref(),
-            ),
-            range: i.range.as_ref().map(convert::range),
-            part_number,
+            spec: rustfs_object::ReadSpec {
+                version: i.version_id,
+                conditions: convert::read_conditions(
+                    i.if_match.as_ref(),
+                    i.if_none_match.as_ref(),
+                    i.if_modified_since.as_ref(),
+                    i.if_unmodified_since.as_ref(),
+                ),
+                range: i.range.as_ref().map(convert::range),
+                part_number,
+            },
             checksum_mode: checksum_mode_enabled(i.checksum_mode.as_ref()),
             bucket: i.bucket,
             key: i.key,
@@ -118,6 +146,7 @@ struct ReadView {
     checksum: Option<(rustfs_object::ChecksumAlgorithm, String, ChecksumType)>,
     /// `x-amz-tagging-count`, sent only when the object has tags.
     tag_count: Option<i32>,
+    version_id: Option<String>,
 }
 
 fn read_view(rec: &ObjectRecord, start: u64, end: u64, partial: bool, r: &ReadRequest) -> ReadView {
@@ -150,10 +179,11 @@ fn read_view(rec: &ObjectRecord, start: u64, end: u64, partial: bool, r: &ReadRe
             .expires
             .clone()
             .or_else(|| m.expires.as_deref().and_then(convert::parse_http_date)),
-        parts_count: (rec.multipart && r.part_number.is_some())
+        parts_count: (rec.multipart && r.spec.part_number.is_some())
             .then_some(rec.segments.len() as i32),
         checksum: read_checksum(rec, partial, r),
         tag_count: (!rec.tags.is_empty()).then_some(rec.tags.len() as i32),
+        version_id: version_out(rec, r.spec.version.as_deref()),
     }
 }
 
@@ -166,7 +196,7 @@ fn read_checksum(
     r: &ReadRequest,
 ) -> Option<(rustfs_object::ChecksumAlgorithm, String, ChecksumType)> {
     let c = rec.checksum.as_ref()?;
-    match r.part_number {
+    match r.spec.part_number {
         Some(pn) if rec.multipart => {
             let seg = rec
                 .segments
@@ -197,6 +227,7 @@ macro_rules! read_output {
             cache_control: v.cache_control,
             expires: v.expires,
             parts_count: v.parts_count,
+            version_id: v.version_id,
             ..Default::default()
         };
         if let Some((a, value, kind)) = v.checksum {
@@ -249,7 +280,17 @@ impl RustFsS3 {
     /// A read's error; a 304 carries the object's ETag and Last-Modified, as S3 sends them.
     fn read_error(&self, e: rustfs_object::ObjectError, bucket: &str, key: &str) -> S3Error {
         let not_modified = matches!(e, rustfs_object::ObjectError::NotModified);
+        let no_key = matches!(e, rustfs_object::ObjectError::NoSuchKey);
         let mut err = to_s3(e);
+        if no_key {
+            // As RGW does: the key is absent, not hidden by a delete marker.
+            let mut h = http::HeaderMap::new();
+            h.insert(
+                "x-amz-delete-marker",
+                http::HeaderValue::from_static("false"),
+            );
+            err.set_headers(h);
+        }
         if not_modified && let Ok(rec) = self.store.head_object(bucket, key) {
             let mut h = http::HeaderMap::new();
             if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", rec.etag)) {
@@ -272,6 +313,7 @@ impl RustFsS3 {
         let mut out = PutObjectOutput::default();
         let rec = put_from!(self, req);
         out.e_tag = Some(convert::etag(&rec.etag));
+        out.version_id = version_out(&rec, None);
         set_object_checksum!(out, rec);
         Ok(S3Response::new(out))
     }
@@ -283,7 +325,7 @@ impl RustFsS3 {
         let r = read_request!(req.input)?;
         let opened = self
             .store
-            .open_object(&r.bucket, &r.key, &r.conditions, r.range, r.part_number)
+            .open_version(&r.bucket, &r.key, &r.spec)
             .await
             .map_err(|e| self.read_error(e, &r.bucket, &r.key))?;
         let view = read_view(&opened.record, opened.start, opened.end, opened.partial, &r);
@@ -305,7 +347,7 @@ impl RustFsS3 {
         let r = read_request!(req.input)?;
         let (rec, start, end, partial) = self
             .store
-            .stat_object(&r.bucket, &r.key, &r.conditions, r.range, r.part_number)
+            .stat_version(&r.bucket, &r.key, &r.spec)
             .map_err(|e| self.read_error(e, &r.bucket, &r.key))?;
         let view = read_view(&rec, start, end, partial, &r);
         let tag_count = view.tag_count;
@@ -323,17 +365,25 @@ impl RustFsS3 {
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
-        self.store
-            .delete_object(&req.input.bucket, &req.input.key)
+        let caller = self.caller(&req);
+        let i = req.input;
+        let done = self
+            .store
+            .delete_version(&i.bucket, &i.key, i.version_id.as_deref(), &caller)
             .await
             .map_err(to_s3)?;
-        Ok(S3Response::new(DeleteObjectOutput::default()))
+        Ok(S3Response::new(DeleteObjectOutput {
+            delete_marker: done.delete_marker.then_some(true),
+            version_id: done.version_id,
+            ..Default::default()
+        }))
     }
 
     pub(super) async fn op_delete_objects(
         &self,
         req: S3Request<DeleteObjectsInput>,
     ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        let caller = self.caller(&req);
         let i = req.input;
         if i.delete.objects.len() > 1000 {
             return Err(S3Error::with_message(
@@ -345,16 +395,16 @@ impl RustFsS3 {
         // Keys the access check refused (bucket policy) are reported, not deleted.
         let refused = req.extensions.get::<DeniedKeys>().map(|d| &d.0[..]);
         let is_refused = |key: &String| refused.is_some_and(|r| r.contains(key));
-        let keys: Vec<String> = i
+        let list: Vec<(String, Option<String>)> = i
             .delete
             .objects
             .iter()
-            .map(|o| o.key.clone())
-            .filter(|k| !is_refused(k))
+            .filter(|o| !is_refused(&o.key))
+            .map(|o| (o.key.clone(), o.version_id.clone()))
             .collect();
         let mut outcomes = self
             .store
-            .delete_objects(&i.bucket, &keys)
+            .delete_versions(&i.bucket, &list, &caller)
             .await
             .map_err(to_s3)?
             .into_iter();
@@ -367,11 +417,17 @@ impl RustFsS3 {
                 outcomes.next().unwrap_or(Err(ObjectError::AccessDenied))
             };
             match outcome {
-                Ok(()) if quiet => {}
-                Ok(()) => deleted.push(DeletedObject {
+                Ok(_) if quiet => {}
+                Ok(done) => deleted.push(DeletedObject {
                     key: Some(obj.key),
+                    delete_marker: done.delete_marker.then_some(true),
+                    // A marker made (no version named) is reported by its id; a version
+                    // named is echoed back.
+                    delete_marker_version_id: done
+                        .delete_marker
+                        .then(|| done.version_id.clone())
+                        .flatten(),
                     version_id: obj.version_id,
-                    ..Default::default()
                 }),
                 Err(e) => {
                     let s3e = to_s3(e);
@@ -397,15 +453,7 @@ impl RustFsS3 {
     ) -> S3Result<S3Response<CopyObjectOutput>> {
         let (owner, acl) = self.new_object_owner(&req, &req.input.bucket)?;
         let i = req.input;
-        let (src_bucket, src_key) = match &i.copy_source {
-            CopySource::Bucket { bucket, key, .. } => (bucket.to_string(), key.to_string()),
-            _ => {
-                return Err(S3Error::with_message(
-                    S3ErrorCode::NotImplemented,
-                    "Copying from an access point is not supported",
-                ));
-            }
-        };
+        let (src_bucket, src_key, src_version) = copy_source(&i.copy_source)?;
         let replace = match i
             .metadata_directive
             .as_ref()
@@ -463,12 +511,13 @@ impl RustFsS3 {
             tags,
             acl,
         };
-        let rec = self
+        let (src, rec) = self
             .store
             .copy_object(
                 &Source {
                     bucket: &src_bucket,
                     key: &src_key,
+                    version_id: src_version.as_deref(),
                     conditions,
                     range: None,
                 },
@@ -487,6 +536,8 @@ impl RustFsS3 {
         set_object_checksum!(result, rec);
         Ok(S3Response::new(CopyObjectOutput {
             copy_object_result: Some(result),
+            version_id: version_out(&rec, None),
+            copy_source_version_id: version_out(&src, src_version.as_deref()),
             ..Default::default()
         }))
     }

@@ -53,23 +53,26 @@ impl RustFsS3 {
         let i = req.input;
         let tags = tagging::validate(tags_of(i.tagging), MAX_OBJECT_TAGS).map_err(to_s3)?;
         self.store
-            .set_object_tags(&i.bucket, &i.key, tags)
+            .set_version_tags(&i.bucket, &i.key, i.version_id.as_deref(), tags)
             .await
             .map_err(to_s3)?;
-        Ok(S3Response::new(PutObjectTaggingOutput::default()))
+        Ok(S3Response::new(PutObjectTaggingOutput {
+            version_id: i.version_id,
+        }))
     }
 
     pub(super) async fn op_get_object_tagging(
         &self,
         req: S3Request<GetObjectTaggingInput>,
     ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
-        let tags = self
+        let i = req.input;
+        let rec = self
             .store
-            .object_tags(&req.input.bucket, &req.input.key)
+            .head_version(&i.bucket, &i.key, i.version_id.as_deref())
             .map_err(to_s3)?;
         Ok(S3Response::new(GetObjectTaggingOutput {
-            tag_set: tag_set(tags),
-            version_id: None,
+            version_id: super::object::version_out(&rec, i.version_id.as_deref()),
+            tag_set: tag_set(rec.tags),
         }))
     }
 
@@ -77,11 +80,14 @@ impl RustFsS3 {
         &self,
         req: S3Request<DeleteObjectTaggingInput>,
     ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+        let i = req.input;
         self.store
-            .set_object_tags(&req.input.bucket, &req.input.key, Tags::new())
+            .set_version_tags(&i.bucket, &i.key, i.version_id.as_deref(), Tags::new())
             .await
             .map_err(to_s3)?;
-        Ok(S3Response::new(DeleteObjectTaggingOutput::default()))
+        Ok(S3Response::new(DeleteObjectTaggingOutput {
+            version_id: i.version_id,
+        }))
     }
 
     pub(super) async fn op_put_bucket_tagging(
