@@ -86,7 +86,7 @@ impl ObjectStore {
     /// first, as S3 does; a bucket holding objects is refused before any upload is touched.
     pub async fn delete_bucket(&self, name: &str) -> Result<()> {
         let (os, oe) = keys::object_prefix_range(name, "");
-        for _ in 0..8 {
+        for _ in 0..crate::objects::CAS_ATTEMPTS {
             self.bucket(name)?;
             // Delete markers and noncurrent versions count: a versioned bucket is empty only
             // once every version is deleted.
