@@ -263,7 +263,11 @@ impl Ctx {
             if let Some(e) = ok_status(&r, &[StatusCode::OK]) {
                 return (off, Some(e));
             }
-            let etag = r.ok().and_then(|r| r.etag).unwrap_or_default();
+            let etag = r.ok().and_then(|r| r.etag);
+            let etag = etag
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
             xml += &format!("<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>");
             off += len;
             n += 1;
