@@ -489,4 +489,72 @@ mod tests {
         );
         assert_eq!(text(&r.await.unwrap()), "POST /b?delete true 4");
     }
+
+    /// A server that answers two bodiless requests per connection and then closes it without
+    /// saying so (no `Connection: close`), as servers do with idle connections. Returns the
+    /// endpoint and the count of connections it closed.
+    async fn silent_closer() -> (String, Arc<AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let closed_total = Arc::new(AtomicUsize::new(0));
+        let count = closed_total.clone();
+        tokio::spawn(async move {
+            for _ in 0..16 {
+                let Ok((mut tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                let closed = count.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    for _ in 0..2 {
+                        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match tcp.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        }
+                        buf.clear();
+                        let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                        if tcp.write_all(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                    // Close a while after the last reply, once the client has read it.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    drop(tcp);
+                    closed.fetch_add(1, Ordering::Relaxed);
+                });
+            }
+        });
+        (endpoint, closed_total)
+    }
+
+    #[tokio::test]
+    async fn a_request_on_a_connection_the_server_closed_goes_on_a_new_one() {
+        let (endpoint, closed) = silent_closer().await;
+        let client = S3Client::new(&endpoint, "ak", "sk", "us-east-1", 1).unwrap();
+        let mut conn = client.connection();
+        for i in 0..6 {
+            let target = Target {
+                bucket: "b",
+                key: "k",
+                query: &[],
+            };
+            let r = conn
+                .send(Method::GET, target, Bytes::new(), &[], true)
+                .await;
+            assert_eq!(text(&r.unwrap()), "ok");
+            // After every second reply, wait (bounded) for the server to close, as with an idle
+            // close; the next request finds the connection closed and goes on a new one.
+            for _ in 0..400 {
+                if i % 2 == 0 || closed.load(Ordering::Relaxed) > i / 2 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        assert_eq!(closed.load(Ordering::Relaxed), 3);
+    }
 }
