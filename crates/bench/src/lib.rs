@@ -352,7 +352,7 @@ impl Ctx {
                         let n = self.next_key.fetch_add(1, Ordering::Relaxed);
                         if n >= objects {
                             self.stop.store(true, Ordering::Relaxed);
-                            return ("delete", 0, None);
+                            return (NOTHING_LEFT, 0, None);
                         }
                         self.key(n)
                     }
@@ -385,13 +385,17 @@ impl Ctx {
     }
 }
 
+/// What [`Ctx::one`] answers when a delete run has deleted every object: not an operation.
+/// (A delete that finished meanwhile in another worker is still counted.)
+const NOTHING_LEFT: &str = "";
+
 async fn worker(ctx: Arc<Ctx>, id: usize) -> Results {
     let mut conn = ctx.client.connection();
     let mut results = Results::new();
     while ctx.take() {
         let started = Instant::now();
         let (name, bytes, err) = ctx.one(&mut conn, ctx.args.op, id).await;
-        if name == "delete" && bytes == 0 && err.is_none() && ctx.stop.load(Ordering::Relaxed) {
+        if name == NOTHING_LEFT {
             break;
         }
         ctx.live.record(bytes, err.is_none());
