@@ -99,6 +99,21 @@ fn md5_multibuffer(c: &mut Criterion) {
         })
     });
     g.finish();
+    // One stream alone: the kernel with one lane used vs md-5.
+    let mut g = c.benchmark_group("md5_1x1MiB");
+    g.throughput(Throughput::Bytes(MIB as u64));
+    g.bench_function("scalar", |b| {
+        b.iter(|| md5::Md5::digest(black_box(&data[0])))
+    });
+    g.bench_function(format!("{kernel:?} kernel, 1 lane"), |b| {
+        let lanes: [&[u8]; 1] = [&data[0]];
+        b.iter(|| {
+            let mut st = [[0u32; 4]; 1];
+            kernel.run(&mut st, black_box(&lanes));
+            st
+        })
+    });
+    g.finish();
 }
 
 fn body(
