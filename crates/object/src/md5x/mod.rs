@@ -55,6 +55,8 @@ impl Shared {
     }
 
     fn wait<'a>(&self, g: MutexGuard<'a, Progress>) -> MutexGuard<'a, Progress> {
+        // Checked before and after: a thread that died earlier will not notify again.
+        assert!(!g.dead, "the md5x hashing thread stopped");
         let g = self.cv.wait(g).unwrap_or_else(|e| e.into_inner());
         assert!(!g.dead, "the md5x hashing thread stopped");
         g
