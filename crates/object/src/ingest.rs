@@ -1,6 +1,8 @@
 //! Taking in a request body: small bodies become metadata blobs; larger ones stream to a data
-//! file through a blocking worker that hashes (MD5 for the ETag, plus the requested checksum)
-//! and writes in parallel with the network read. Digests are verified before the file is made
+//! file through a blocking worker that hashes (the requested checksum) and writes in parallel
+//! with the network read, while the MD5 for the ETag runs on the multi-buffer hashing thread
+//! ([`crate::md5x`]) in lockstep with the other uploads' MD5s. Inline bodies (at most
+//! [`INLINE_MAX`]) take scalar MD5 on the spot: no hop to another thread for a small PUT. Digests are verified before the file is made
 //! durable and visible, so a bad body leaves nothing behind.
 
 use std::fmt::Display;
@@ -15,6 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::ObjectError;
 use crate::checksum::{self, Hasher};
+use crate::md5x::Md5Stream;
 
 /// Bodies up to this size live in the metadata store.
 pub const INLINE_MAX: usize = 128 * 1024;
@@ -204,12 +207,13 @@ where
     let store = data.clone();
     let worker = tokio::task::spawn_blocking(move || -> Result<Ingested, ObjectError> {
         let mut writer = store.create(header)?;
-        let mut md5 = md5::Md5::new();
+        let mut md5 = Md5Stream::new();
         let mut hasher = algorithm.map(Hasher::new);
         while let Some(msg) = rx.blocking_recv() {
             match msg {
                 Msg::Data(b) => {
-                    md5.update(&b);
+                    // Queued for the hashing thread (no copy); hashed while we write.
+                    md5.update(b.clone());
                     if let Some(h) = hasher.as_mut() {
                         h.update(&b);
                     }

@@ -14,6 +14,7 @@ mod error;
 mod heal;
 pub mod ingest;
 mod list;
+pub mod md5x;
 mod multipart;
 pub mod names;
 mod objects;
