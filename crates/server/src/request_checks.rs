@@ -84,6 +84,10 @@ pub fn sigv4_date_from_date_header(headers: &mut HeaderMap) {
 }
 
 fn unparseable_path(path: &str) -> Option<S3Error> {
+    // The common case, a plain ASCII path without escapes, needs no decoding (and no buffer).
+    if !path.bytes().any(|b| b == b'%' || !b.is_ascii()) {
+        return None;
+    }
     let decoded = percent_encoding::percent_decode_str(path).collect::<Vec<u8>>();
     let bad = match std::str::from_utf8(&decoded) {
         Ok(s) => s.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)),
