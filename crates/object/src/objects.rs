@@ -279,7 +279,22 @@ impl ObjectStore {
         key: &str,
         spec: &ReadSpec,
     ) -> Result<(ObjectRecord, u64, u64, bool)> {
-        let record = self.head_version(bucket, key, spec.version.as_deref())?;
+        self.stat_version_from(bucket, key, spec, None)
+    }
+
+    /// [`Self::stat_version`], starting from `current` when the caller has just read the
+    /// current record (an access check) and `spec` names no version.
+    pub fn stat_version_from(
+        &self,
+        bucket: &str,
+        key: &str,
+        spec: &ReadSpec,
+        current: Option<ObjectRecord>,
+    ) -> Result<(ObjectRecord, u64, u64, bool)> {
+        let record = match current.filter(|_| spec.version.is_none()) {
+            Some(r) => r,
+            None => self.head_version(bucket, key, spec.version.as_deref())?,
+        };
         spec.conditions
             .check_read(&record.etag, record.last_modified_ms)?;
         let (start, end, partial) = span(&record, spec.range, spec.part_number)?;
@@ -311,16 +326,35 @@ impl ObjectStore {
         key: &str,
         spec: &ReadSpec,
     ) -> Result<OpenedObject> {
+        self.open_version_from(bucket, key, spec, None).await
+    }
+
+    /// [`Self::open_version`], starting from `current` as [`Self::stat_version_from`] does. If
+    /// that record's bytes are gone by now (a concurrent overwrite), the record is read again.
+    pub async fn open_version_from(
+        &self,
+        bucket: &str,
+        key: &str,
+        spec: &ReadSpec,
+        mut current: Option<ObjectRecord>,
+    ) -> Result<OpenedObject> {
         let mut attempt = 0;
         loop {
-            let (record, start, end, partial) = self.stat_version(bucket, key, spec)?;
-            let meta = self.meta.clone();
-            let data = self.data.clone();
-            let segments = record.segments.clone();
-            let opened = tokio::task::spawn_blocking(move || {
-                read::open_pieces(meta.as_ref(), &data, &segments, start, end)
-            })
-            .await?;
+            let (record, start, end, partial) =
+                self.stat_version_from(bucket, key, spec, current.take())?;
+            // Inline bodies come from the metadata store, read here like the record itself;
+            // opening data files (open, fstat, header) goes to the blocking pool.
+            let opened = if read::opens_files(&record.segments, start, end) {
+                let meta = self.meta.clone();
+                let data = self.data.clone();
+                let segments = record.segments.clone();
+                tokio::task::spawn_blocking(move || {
+                    read::open_pieces(meta.as_ref(), &data, &segments, start, end)
+                })
+                .await?
+            } else {
+                read::open_pieces(self.meta.as_ref(), &self.data, &record.segments, start, end)
+            };
             match opened {
                 Ok(pieces) => {
                     let body = read::stream(self.data.clone(), pieces, start, end).boxed();

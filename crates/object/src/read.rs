@@ -26,6 +26,30 @@ pub(crate) struct Piece {
     pub source: Source,
 }
 
+/// Whether the segments overlapping `[start, end)` include a data file (rather than only
+/// inline bodies held in the metadata store).
+pub(crate) fn opens_files(segments: &[Segment], start: u64, end: u64) -> bool {
+    overlapping(segments, start, end).any(|(_, seg)| matches!(seg.body, Body::Stored(_)))
+}
+
+/// The non-empty segments overlapping `[start, end)`, with their offsets in the object.
+fn overlapping(
+    segments: &[Segment],
+    start: u64,
+    end: u64,
+) -> impl Iterator<Item = (u64, &Segment)> {
+    segments
+        .iter()
+        .scan(0u64, |off, seg| {
+            let seg_start = *off;
+            *off += seg.size;
+            Some((seg_start, seg))
+        })
+        .filter(move |(seg_start, seg)| {
+            seg.size != 0 && seg_start + seg.size > start && *seg_start < end
+        })
+}
+
 /// Opens the segments overlapping `[start, end)`. Fails with `NotFound` if a data file vanished
 /// (a concurrent overwrite), which the caller answers by re-reading the metadata.
 pub(crate) fn open_pieces(
@@ -36,13 +60,7 @@ pub(crate) fn open_pieces(
     end: u64,
 ) -> Result<Vec<Piece>, ObjectError> {
     let mut pieces = Vec::new();
-    let mut off = 0u64;
-    for seg in segments {
-        let seg_start = off;
-        off += seg.size;
-        if off <= start || seg_start >= end || seg.size == 0 {
-            continue;
-        }
+    for (seg_start, seg) in overlapping(segments, start, end) {
         let source = match &seg.body {
             Body::Inline(id) => {
                 let bytes = meta.get(Table::Blobs, id.as_bytes())?.ok_or_else(|| {
@@ -165,4 +183,52 @@ pub(crate) fn stream(
     futures::stream::unfold(cursor, |mut c| async move {
         c.next_chunk().await.map(|r| (r, c))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(size: u64, stored: bool) -> Segment {
+        let body = if stored {
+            Body::Stored(DataRef {
+                id: "00".repeat(16),
+                size,
+                block_size: 1 << 20,
+                data_shards: 1,
+                parity_shards: 0,
+                volumes: vec![0],
+            })
+        } else {
+            Body::Inline("blob".into())
+        };
+        Segment {
+            size,
+            etag: String::new(),
+            checksum: None,
+            body,
+        }
+    }
+
+    #[test]
+    fn overlapping_skips_empty_segments_and_those_outside_the_span() {
+        // Segments at [0,10), [10,10) (empty), [10,30), [30,35).
+        let segs = [seg(10, false), seg(0, true), seg(20, true), seg(5, false)];
+        let starts = |s, e| overlapping(&segs, s, e).map(|(o, _)| o).collect::<Vec<_>>();
+        assert_eq!(starts(0, 35), vec![0, 10, 30]);
+        assert_eq!(starts(10, 30), vec![10]);
+        assert_eq!(starts(9, 11), vec![0, 10]);
+        assert_eq!(starts(30, 35), vec![30]);
+        assert!(starts(35, 35).is_empty());
+    }
+
+    #[test]
+    fn only_spans_touching_a_stored_segment_open_files() {
+        let segs = [seg(10, false), seg(0, true), seg(20, true), seg(5, false)];
+        assert!(!opens_files(&segs, 0, 10));
+        assert!(!opens_files(&segs, 30, 35));
+        assert!(opens_files(&segs, 5, 11));
+        assert!(opens_files(&segs, 0, 35));
+        assert!(!opens_files(&[], 0, 0));
+    }
 }

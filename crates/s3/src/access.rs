@@ -42,6 +42,11 @@ pub struct ClientInfo {
 #[derive(Debug, Clone, Default)]
 pub struct DeniedKeys(pub Vec<String>);
 
+/// The current record of the object a GET or HEAD (without `versionId`) names, as the access
+/// check read it: the operation starts from it instead of reading it again.
+#[derive(Clone)]
+pub struct CheckedRecord(pub rustfs_object::ObjectRecord);
+
 /// What an operation needs when no bucket policy decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Need {
@@ -421,6 +426,9 @@ impl AccessControl {
     /// `action` on an object: the policy's decision (with the object's tags as
     /// `s3:ExistingObjectTag/*`), else the object's ACL or ownership, or for writes the bucket's
     /// ACL.
+    ///
+    /// The object's record, when this read it and access is granted, is left in `read`.
+    #[allow(clippy::too_many_arguments)]
     fn check_object(
         &self,
         s: &Subject<'_>,
@@ -429,6 +437,7 @@ impl AccessControl {
         key: &str,
         need: Need,
         mut ctx: Context,
+        read: &mut Option<rustfs_object::ObjectRecord>,
     ) -> S3Result<()> {
         let reads_object = matches!(need, Need::Object(_) | Need::Owner);
         let reads_tags = s
@@ -448,8 +457,10 @@ impl AccessControl {
             }
             Err(_) => return Ok(()),
         };
-        for (k, v) in &obj.tags {
-            ctx.set(&format!("s3:ExistingObjectTag/{k}"), v.clone());
+        if s.policy.is_some() {
+            for (k, v) in &obj.tags {
+                ctx.set(&format!("s3:ExistingObjectTag/{k}"), v.clone());
+            }
         }
         if !reads_object {
             return self.check_bucket(s, user, action, Some(key), need, &ctx);
@@ -467,7 +478,9 @@ impl AccessControl {
             Need::Object(p) => allows(acl.as_deref(), owner, caller, p),
             _ => caller == Some(owner) || caller == Some(s.owner.as_str()),
         };
-        grant(self.decide(s, user, action, Some(key), &ctx), by_acl)
+        grant(self.decide(s, user, action, Some(key), &ctx), by_acl)?;
+        *read = Some(obj);
+        Ok(())
     }
 
     /// The source of CopyObject/UploadPartCopy: `s3:GetObject` on it.
@@ -479,7 +492,7 @@ impl AccessControl {
             return Ok(());
         };
         let need = Need::Object(Permission::Read);
-        self.check_object(&s, user, "s3:GetObject", key, need, ctx)
+        self.check_object(&s, user, "s3:GetObject", key, need, ctx, &mut None)
     }
 
     fn context_of<T>(&self, req: &S3Request<T>) -> (Who<'_>, Context) {
@@ -534,12 +547,23 @@ impl S3Access for AccessControl {
         {
             return signed;
         }
-        let ctx = request_context(user, cx.headers(), cx.uri().query(), client);
+        // Only a bucket policy reads the request's context (it costs allocations and a clock).
+        let ctx = match &s.policy {
+            Some(_) => request_context(user, cx.headers(), cx.uri().query(), client),
+            None => Context::default(),
+        };
         let action = action_of_request(op, cx.uri().query());
-        match key {
-            Some(key) => self.check_object(&s, user, &action, key, need, ctx),
-            None => self.check_bucket(&s, user, &action, None, need, &ctx),
+        let Some(key) = key else {
+            return self.check_bucket(&s, user, &action, None, need, &ctx);
+        };
+        let mut read = None;
+        self.check_object(&s, user, &action, key, need, ctx, &mut read)?;
+        // Only a read of the current version starts from the record read here.
+        let current = matches!(op, "GetObject" | "HeadObject") && action == "s3:GetObject";
+        if let Some(rec) = read.filter(|_| current) {
+            cx.extensions_mut().insert(CheckedRecord(rec));
         }
+        Ok(())
     }
 
     async fn copy_object(&self, req: &mut S3Request<CopyObjectInput>) -> S3Result<()> {
@@ -565,8 +589,16 @@ impl S3Access for AccessControl {
             .objects
             .iter()
             .filter(|o| {
-                self.check_object(&s, user, "s3:DeleteObject", &o.key, need, ctx.clone())
-                    .is_err()
+                self.check_object(
+                    &s,
+                    user,
+                    "s3:DeleteObject",
+                    &o.key,
+                    need,
+                    ctx.clone(),
+                    &mut None,
+                )
+                .is_err()
             })
             .map(|o| o.key.clone())
             .collect();
@@ -591,7 +623,15 @@ impl S3Access for AccessControl {
         let keys = tags.iter().filter_map(|t| t.key.clone()).collect();
         ctx.set_all("s3:RequestObjectTagKeys", keys);
         let action = "s3:PutObjectTagging";
-        self.check_object(&s, user, action, &req.input.key, Need::Owner, ctx)
+        self.check_object(
+            &s,
+            user,
+            action,
+            &req.input.key,
+            Need::Owner,
+            ctx,
+            &mut None,
+        )
     }
 
     /// `s3:PutObject` on the form's key.
@@ -601,7 +641,15 @@ impl S3Access for AccessControl {
             return Ok(());
         };
         let need = Need::Bucket(Permission::Write);
-        self.check_object(&s, user, "s3:PutObject", &req.input.key, need, ctx)
+        self.check_object(
+            &s,
+            user,
+            "s3:PutObject",
+            &req.input.key,
+            need,
+            ctx,
+            &mut None,
+        )
     }
 }
 

@@ -8,7 +8,7 @@ use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
 use super::tagging::header_tags;
 use crate::RustFsS3;
-use crate::access::DeniedKeys;
+use crate::access::{CheckedRecord, DeniedKeys};
 use crate::body::BodyFault;
 use crate::convert::{self, meta_of, set_checksum, set_object_checksum};
 use crate::errors::to_s3;
@@ -320,12 +320,13 @@ impl RustFsS3 {
 
     pub(super) async fn op_get_object(
         &self,
-        req: S3Request<GetObjectInput>,
+        mut req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
+        let checked = req.extensions.remove::<CheckedRecord>().map(|c| c.0);
         let r = read_request!(req.input)?;
         let opened = self
             .store
-            .open_version(&r.bucket, &r.key, &r.spec)
+            .open_version_from(&r.bucket, &r.key, &r.spec, checked)
             .await
             .map_err(|e| self.read_error(e, &r.bucket, &r.key))?;
         let view = read_view(&opened.record, opened.start, opened.end, opened.partial, &r);
@@ -342,12 +343,13 @@ impl RustFsS3 {
 
     pub(super) async fn op_head_object(
         &self,
-        req: S3Request<HeadObjectInput>,
+        mut req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let checked = req.extensions.remove::<CheckedRecord>().map(|c| c.0);
         let r = read_request!(req.input)?;
         let (rec, start, end, partial) = self
             .store
-            .stat_version(&r.bucket, &r.key, &r.spec)
+            .stat_version_from(&r.bucket, &r.key, &r.spec, checked)
             .map_err(|e| self.read_error(e, &r.bucket, &r.key))?;
         let view = read_view(&rec, start, end, partial, &r);
         let tag_count = view.tag_count;
