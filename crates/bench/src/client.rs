@@ -13,7 +13,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONNECTION, ETAG, HOST};
+use http::header::{AUTHORIZATION, CONNECTION, CONTENT_LENGTH, ETAG, HOST};
 use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -128,6 +128,9 @@ fn build_request(
             uri_encode_into(buf, v, false);
         }
     }
+    // hyper leaves `Content-Length` out of a request whose body is empty; S3 servers may
+    // refuse a PUT without one (upstream RustFS answers 400), so it is always sent for PUT.
+    let empty_put = body.is_empty() && method == Method::PUT;
     let mut req = Request::new(Full::new(body));
     *req.method_mut() = method;
     *req.uri_mut() = Uri::try_from(buf.as_str()).map_err(http_err)?;
@@ -140,6 +143,9 @@ fn build_request(
         HeaderValue::from_static(UNSIGNED_PAYLOAD),
     );
     h.insert(AUTHORIZATION, authorization);
+    if empty_put {
+        h.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+    }
     for (k, v) in extra {
         h.append(
             HeaderName::from_bytes(k.as_bytes()).map_err(http_err)?,
@@ -488,6 +494,52 @@ mod tests {
             true,
         );
         assert_eq!(text(&r.await.unwrap()), "POST /b?delete true 4");
+    }
+
+    /// A server that answers each request (on its own connection) with the request's head.
+    async fn head_echo() -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            for _ in 0..4 {
+                let Ok((mut tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut head = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tcp.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
+                    head.len()
+                );
+                let _ = tcp.write_all(reply.as_bytes()).await;
+                let _ = tcp.write_all(&head).await;
+            }
+        });
+        endpoint
+    }
+
+    #[tokio::test]
+    async fn an_empty_put_says_its_length() {
+        let endpoint = head_echo().await;
+        let client = S3Client::new(&endpoint, "ak", "sk", "us-east-1", 1).unwrap();
+        let mut conn = client.connection();
+        for (method, want) in [(Method::PUT, true), (Method::GET, false)] {
+            let target = Target {
+                bucket: "b",
+                key: "k",
+                query: &[],
+            };
+            let r = conn.send(method, target, Bytes::new(), &[], true).await;
+            let head = text(&r.unwrap()).to_ascii_lowercase();
+            assert_eq!(head.contains("\r\ncontent-length: 0\r\n"), want, "{head}");
+        }
     }
 
     /// A server that answers two bodiless requests per connection and then closes it without
