@@ -208,6 +208,39 @@ def test_delete_objects_checks_each_key(main, alt, new_bucket):
     assert [o["Key"] for o in main.list_objects_v2(Bucket=b)["Contents"]] == ["keep/b"]
 
 
+def test_version_actions_are_checked_per_entry(main, alt, new_bucket):
+    """An entry or request naming a version is checked as the ...Version action."""
+    b = new_bucket(main)
+    main.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+    v1 = main.put_object(Bucket=b, Key="k", Body=b"1")["VersionId"]
+    main.put_object(Bucket=b, Key="k", Body=b"2")
+    main.put_bucket_policy(Bucket=b, Policy=doc(
+        stmt(["s3:DeleteObject", "s3:DeleteObjectVersion"], arn(b, "*"),
+             principal={"AWS": ALT["user_id"]}),
+        stmt(["s3:DeleteObjectVersion", "s3:PutObjectVersionTagging"], arn(b, "*"),
+             effect="Deny", condition={"StringEquals": {"s3:versionid": v1}}),
+    ))
+    # The same key twice: the entry naming the protected version is refused, the other
+    # (a delete marker) goes through.
+    resp = alt.delete_objects(Bucket=b, Delete={"Objects": [{"Key": "k", "VersionId": v1},
+                                                            {"Key": "k"}]})
+    assert [(e["Key"], e.get("VersionId"), e["Code"]) for e in resp.get("Errors", [])] == [
+        ("k", v1, "AccessDenied")]
+    assert [(d["Key"], d.get("DeleteMarker")) for d in resp.get("Deleted", [])] == [("k", True)]
+    versions = main.list_object_versions(Bucket=b)["Versions"]
+    assert v1 in [v["VersionId"] for v in versions]
+
+    # The key's current version is now a delete marker: the version named is what is checked.
+    tags = {"TagSet": [{"Key": "t", "Value": "v"}]}
+    expect_error(main.put_object_tagging, Bucket=b, Key="k", VersionId=v1, Tagging=tags,
+                 code="AccessDenied", status=403)
+    expect_error(alt.delete_object, Bucket=b, Key="k", VersionId=v1,
+                 code="AccessDenied", status=403)
+    other = next(v["VersionId"] for v in versions if v["VersionId"] != v1)
+    main.put_object_tagging(Bucket=b, Key="k", VersionId=other, Tagging=tags)
+    assert main.get_object_tagging(Bucket=b, Key="k", VersionId=other)["TagSet"] == tags["TagSet"]
+
+
 def test_owner_enforced_bucket_keeps_policies(main, alt, new_bucket):
     b = new_bucket(main, ObjectOwnership="BucketOwnerEnforced")
     main.put_bucket_policy(Bucket=b, Policy=doc(stmt(["s3:PutObject", "s3:GetObject"], arn(b, "*"))))

@@ -37,10 +37,17 @@ pub struct ClientInfo {
     pub secure: bool,
 }
 
-/// Keys of a DeleteObjects request that the caller may not delete; `access` puts it in the
-/// request's extensions and the operation reports those keys as `AccessDenied`.
+/// The entries of a DeleteObjects request the caller may not delete, one flag per entry in
+/// request order; `access` puts it in the request's extensions and the operation reports those
+/// entries as `AccessDenied`.
 #[derive(Debug, Clone, Default)]
-pub struct DeniedKeys(pub Vec<String>);
+pub struct DeniedKeys(pub Vec<bool>);
+
+impl DeniedKeys {
+    pub fn denies(&self, entry: usize) -> bool {
+        self.0.get(entry).copied().unwrap_or(false)
+    }
+}
 
 /// The current record of the object a GET or HEAD (without `versionId`) names, as the access
 /// check read it: the operation starts from it instead of reading it again.
@@ -427,14 +434,16 @@ impl AccessControl {
     /// `s3:ExistingObjectTag/*`), else the object's ACL or ownership, or for writes the bucket's
     /// ACL.
     ///
-    /// The object's record, when this read it and access is granted, is left in `read`.
+    /// The record consulted is the version the request names (`None`: the current one). A
+    /// missing key or version, or a delete marker, is decided as a missing object. The
+    /// object's record, when this read it and access is granted, is left in `read`.
     #[allow(clippy::too_many_arguments)]
     fn check_object(
         &self,
         s: &Subject<'_>,
         user: Who<'_>,
         action: &str,
-        key: &str,
+        (key, version): (&str, Option<&str>),
         need: Need,
         mut ctx: Context,
         read: &mut Option<rustfs_object::ObjectRecord>,
@@ -447,14 +456,23 @@ impl AccessControl {
         if !reads_object && !reads_tags {
             return self.check_bucket(s, user, action, Some(key), need, &ctx);
         }
-        let obj = match self.store.head_object(s.name, key) {
+        let obj = match self.store.head_version(s.name, key, version) {
             Ok(r) => r,
-            Err(ObjectError::NoSuchKey) if reads_object => {
+            Err(
+                ObjectError::NoSuchKey
+                | ObjectError::NoSuchVersion
+                | ObjectError::DeleteMarker { .. },
+            ) if reads_object => {
                 return self.check_may_list(s, user, key, &ctx);
             }
-            Err(ObjectError::NoSuchKey) => {
+            Err(
+                ObjectError::NoSuchKey
+                | ObjectError::NoSuchVersion
+                | ObjectError::DeleteMarker { .. },
+            ) => {
                 return self.check_bucket(s, user, action, Some(key), need, &ctx);
             }
+            // A malformed version id or a storage failure: the operation reports it.
             Err(_) => return Ok(()),
         };
         if s.policy.is_some() {
@@ -485,14 +503,24 @@ impl AccessControl {
 
     /// The source of CopyObject/UploadPartCopy: `s3:GetObject` on it.
     fn check_copy_source(&self, src: &CopySource, user: Who<'_>, ctx: Context) -> S3Result<()> {
-        let CopySource::Bucket { bucket, key, .. } = src else {
+        let CopySource::Bucket {
+            bucket,
+            key,
+            version_id,
+        } = src
+        else {
             return Ok(());
         };
         let Some(s) = self.subject(bucket)? else {
             return Ok(());
         };
         let need = Need::Object(Permission::Read);
-        self.check_object(&s, user, "s3:GetObject", key, need, ctx, &mut None)
+        let action = match version_id {
+            Some(_) => "s3:GetObjectVersion",
+            None => "s3:GetObject",
+        };
+        let object = (&**key, version_id.as_deref());
+        self.check_object(&s, user, action, object, need, ctx, &mut None)
     }
 
     fn context_of<T>(&self, req: &S3Request<T>) -> (Who<'_>, Context) {
@@ -556,8 +584,12 @@ impl S3Access for AccessControl {
         let Some(key) = key else {
             return self.check_bucket(&s, user, &action, None, need, &ctx);
         };
+        let version = query_pairs(cx.uri().query())
+            .find(|(k, _)| k == "versionId")
+            .map(|(_, v)| v);
         let mut read = None;
-        self.check_object(&s, user, &action, key, need, ctx, &mut read)?;
+        let object = (&**key, version.as_deref());
+        self.check_object(&s, user, &action, object, need, ctx, &mut read)?;
         // Only a read of the current version starts from the record read here.
         let current = matches!(op, "GetObject" | "HeadObject") && action == "s3:GetObject";
         if let Some(rec) = read.filter(|_| current) {
@@ -583,26 +615,28 @@ impl S3Access for AccessControl {
             return Ok(());
         };
         let need = Need::Bucket(Permission::Write);
-        let denied: Vec<String> = req
+        // An entry naming a version deletes that version: `s3:DeleteObjectVersion`, with the
+        // version as `s3:versionid`.
+        let denied: Vec<bool> = req
             .input
             .delete
             .objects
             .iter()
-            .filter(|o| {
-                self.check_object(
-                    &s,
-                    user,
-                    "s3:DeleteObject",
-                    &o.key,
-                    need,
-                    ctx.clone(),
-                    &mut None,
-                )
-                .is_err()
+            .map(|o| {
+                let mut ctx = ctx.clone();
+                let action = match &o.version_id {
+                    Some(v) => {
+                        ctx.set("s3:versionid", v.clone());
+                        "s3:DeleteObjectVersion"
+                    }
+                    None => "s3:DeleteObject",
+                };
+                let object = (o.key.as_str(), o.version_id.as_deref());
+                self.check_object(&s, user, action, object, need, ctx, &mut None)
+                    .is_err()
             })
-            .map(|o| o.key.clone())
             .collect();
-        if !denied.is_empty() {
+        if denied.contains(&true) {
             req.extensions.insert(DeniedKeys(denied));
         }
         Ok(())
@@ -622,16 +656,12 @@ impl S3Access for AccessControl {
         }
         let keys = tags.iter().filter_map(|t| t.key.clone()).collect();
         ctx.set_all("s3:RequestObjectTagKeys", keys);
-        let action = "s3:PutObjectTagging";
-        self.check_object(
-            &s,
-            user,
-            action,
-            &req.input.key,
-            Need::Owner,
-            ctx,
-            &mut None,
-        )
+        let action = match req.input.version_id {
+            Some(_) => "s3:PutObjectVersionTagging",
+            None => "s3:PutObjectTagging",
+        };
+        let object = (req.input.key.as_str(), req.input.version_id.as_deref());
+        self.check_object(&s, user, action, object, Need::Owner, ctx, &mut None)
     }
 
     /// `s3:PutObject` on the form's key.
@@ -641,15 +671,8 @@ impl S3Access for AccessControl {
             return Ok(());
         };
         let need = Need::Bucket(Permission::Write);
-        self.check_object(
-            &s,
-            user,
-            "s3:PutObject",
-            &req.input.key,
-            need,
-            ctx,
-            &mut None,
-        )
+        let object = (req.input.key.as_str(), None);
+        self.check_object(&s, user, "s3:PutObject", object, need, ctx, &mut None)
     }
 }
 

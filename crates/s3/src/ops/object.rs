@@ -395,14 +395,15 @@ impl RustFsS3 {
         }
         let quiet = i.delete.quiet.unwrap_or(false);
         // Keys the access check refused (bucket policy) are reported, not deleted.
-        let refused = req.extensions.get::<DeniedKeys>().map(|d| &d.0[..]);
-        let is_refused = |key: &String| refused.is_some_and(|r| r.contains(key));
+        let refused = req.extensions.get::<DeniedKeys>();
+        let is_refused = |entry: usize| refused.is_some_and(|r| r.denies(entry));
         let list: Vec<(String, Option<String>)> = i
             .delete
             .objects
             .iter()
-            .filter(|o| !is_refused(&o.key))
-            .map(|o| (o.key.clone(), o.version_id.clone()))
+            .enumerate()
+            .filter(|(n, _)| !is_refused(*n))
+            .map(|(_, o)| (o.key.clone(), o.version_id.clone()))
             .collect();
         let mut outcomes = self
             .store
@@ -412,8 +413,8 @@ impl RustFsS3 {
             .into_iter();
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
-        for obj in i.delete.objects {
-            let outcome = if is_refused(&obj.key) {
+        for (n, obj) in i.delete.objects.into_iter().enumerate() {
+            let outcome = if is_refused(n) {
                 Err(ObjectError::AccessDenied)
             } else {
                 outcomes.next().unwrap_or(Err(ObjectError::AccessDenied))
