@@ -81,6 +81,13 @@ def test_public_read_policy_lets_anonymous_read(main, alt, anon, new_bucket):
     expect_error(anon.list_objects_v2, Bucket=b, code="AccessDenied", status=403)
     expect_error(anon.put_object, Bucket=b, Key="k2", Body=b"x", code="AccessDenied", status=403)
     expect_error(anon.head_object, Bucket=b, Key="missing", code="403", status=403)
+    # A replaced or deleted policy applies from the next request (parsed policies are cached).
+    main.put_bucket_policy(Bucket=b, Policy=doc(stmt("s3:GetObject", arn(b, "other/*"))))
+    expect_error(anon.get_object, Bucket=b, Key="k", code="AccessDenied", status=403)
+    main.put_bucket_policy(Bucket=b, Policy=doc(stmt("s3:GetObject", arn(b, "*"))))
+    assert body(anon.get_object(Bucket=b, Key="k")) == b"hello"
+    main.delete_bucket_policy(Bucket=b)
+    expect_error(anon.get_object, Bucket=b, Key="k", code="AccessDenied", status=403)
 
 
 def test_explicit_deny_beats_acl(main, alt, anon, new_bucket):

@@ -27,6 +27,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::auth::{Keyring, User};
+use crate::policy_cache::PolicyCache;
 
 /// Where a request came from; the server's HTTP layer puts it in the request's extensions
 /// (`aws:SourceIp`, `aws:SecureTransport`).
@@ -299,7 +300,7 @@ struct Subject<'a> {
     name: &'a str,
     rec: BucketRecord,
     owner: String,
-    policy: Option<Policy>,
+    policy: Option<Arc<Policy>>,
 }
 
 /// The caller: who signed the request (`None`: anonymous).
@@ -317,11 +318,16 @@ fn caller_of(user: Who<'_>) -> Option<Caller<'_>> {
 pub struct AccessControl {
     store: Arc<ObjectStore>,
     users: Keyring,
+    policies: PolicyCache,
 }
 
 impl AccessControl {
     pub fn new(store: Arc<ObjectStore>, users: Keyring) -> Self {
-        Self { store, users }
+        Self {
+            store,
+            users,
+            policies: PolicyCache::default(),
+        }
     }
 
     fn user(&self, creds: Option<&Credentials>) -> Option<&User> {
@@ -338,11 +344,10 @@ impl AccessControl {
             Err(ObjectError::NoSuchBucket | ObjectError::InvalidBucketName(_)) => return Ok(None),
             Err(e) => return Err(crate::errors::to_s3(e)),
         };
-        // A stored document was validated when it was set.
         let policy = rec
             .policy
             .as_deref()
-            .and_then(|p| Policy::parse(p, bucket).ok());
+            .and_then(|p| self.policies.get(bucket, p));
         Ok(Some(Subject {
             name: bucket,
             owner: self.users.owner_id(&rec.owner).to_string(),

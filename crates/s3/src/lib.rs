@@ -14,6 +14,7 @@ pub mod cors;
 pub mod errors;
 pub mod host;
 mod ops;
+mod policy_cache;
 pub mod post_form;
 pub mod routes;
 pub use ops::{POST_OBJECT_MAX_FILE_SIZE, s3s_config};
