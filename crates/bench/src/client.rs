@@ -45,6 +45,8 @@ pub struct KeyArgs {
 pub struct S3Client {
     http: Client<HttpConnector, Full<Bytes>>,
     authority: String,
+    /// `http://authority`: the pooled client wants absolute URIs.
+    origin: String,
     host: HeaderValue,
     signer: Mutex<Signer>,
 }
@@ -204,6 +206,7 @@ impl S3Client {
             .build(conn);
         Ok(Self {
             http,
+            origin: format!("http://{authority}"),
             authority,
             host,
             signer: Mutex::new(Signer::new(access_key, secret_key, region)),
@@ -221,11 +224,10 @@ impl S3Client {
     ) -> Result<Reply, ClientError> {
         let req = {
             let mut signer = self.signer.lock().unwrap_or_else(|p| p.into_inner());
-            let prefix = format!("http://{}", self.authority);
             build_request(
                 &mut signer,
                 &mut String::new(),
-                &prefix,
+                &self.origin,
                 &self.host,
                 &self.authority,
                 method,
@@ -437,6 +439,29 @@ mod tests {
         (endpoint, accepted)
     }
 
+    /// Bucket `b`, `key`, no query.
+    fn on(key: &'static str) -> Target<'static> {
+        Target {
+            bucket: "b",
+            key,
+            query: &[],
+        }
+    }
+
+    /// Reads one request head (up to the blank line); `None` if the connection ends first.
+    async fn read_head(tcp: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
+        use tokio::io::AsyncReadExt;
+        let mut head = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match tcp.read(&mut chunk).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => head.extend_from_slice(&chunk[..n]),
+            }
+        }
+        Some(head)
+    }
+
     fn text(r: &Reply) -> String {
         String::from_utf8(r.body.clone().unwrap_or_default().to_vec()).unwrap()
     }
@@ -470,13 +495,8 @@ mod tests {
         }
         // Seven requests with a close after every third: three connections.
         assert_eq!(accepted.load(Ordering::Relaxed), 3);
-        let target = Target {
-            bucket: "b",
-            key: "k",
-            query: &[],
-        };
         let r = conn
-            .send(Method::HEAD, target, Bytes::new(), &[], true)
+            .send(Method::HEAD, on("k"), Bytes::new(), &[], true)
             .await;
         assert_eq!(r.unwrap().bytes, 0);
         // The pooled client sends the same request line, signed the same way.
@@ -498,7 +518,7 @@ mod tests {
 
     /// A server that answers each request (on its own connection) with the request's head.
     async fn head_echo() -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::io::AsyncWriteExt;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move {
@@ -506,14 +526,9 @@ mod tests {
                 let Ok((mut tcp, _)) = listener.accept().await else {
                     return;
                 };
-                let mut head = Vec::new();
-                let mut chunk = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match tcp.read(&mut chunk).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => head.extend_from_slice(&chunk[..n]),
-                    }
-                }
+                let Some(head) = read_head(&mut tcp).await else {
+                    continue;
+                };
                 let reply = format!(
                     "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
                     head.len()
@@ -531,12 +546,7 @@ mod tests {
         let client = S3Client::new(&endpoint, "ak", "sk", "us-east-1", 1).unwrap();
         let mut conn = client.connection();
         for (method, want) in [(Method::PUT, true), (Method::GET, false)] {
-            let target = Target {
-                bucket: "b",
-                key: "k",
-                query: &[],
-            };
-            let r = conn.send(method, target, Bytes::new(), &[], true).await;
+            let r = conn.send(method, on("k"), Bytes::new(), &[], true).await;
             let head = text(&r.unwrap()).to_ascii_lowercase();
             assert_eq!(head.contains("\r\ncontent-length: 0\r\n"), want, "{head}");
         }
@@ -546,7 +556,7 @@ mod tests {
     /// saying so (no `Connection: close`), as servers do with idle connections. Returns the
     /// endpoint and the count of connections it closed.
     async fn silent_closer() -> (String, Arc<AtomicUsize>) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::io::AsyncWriteExt;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let closed_total = Arc::new(AtomicUsize::new(0));
@@ -558,16 +568,10 @@ mod tests {
                 };
                 let closed = count.clone();
                 tokio::spawn(async move {
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
                     for _ in 0..2 {
-                        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                            match tcp.read(&mut chunk).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                            }
+                        if read_head(&mut tcp).await.is_none() {
+                            return;
                         }
-                        buf.clear();
                         let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
                         if tcp.write_all(reply).await.is_err() {
                             return;
@@ -589,13 +593,8 @@ mod tests {
         let client = S3Client::new(&endpoint, "ak", "sk", "us-east-1", 1).unwrap();
         let mut conn = client.connection();
         for i in 0..6 {
-            let target = Target {
-                bucket: "b",
-                key: "k",
-                query: &[],
-            };
             let r = conn
-                .send(Method::GET, target, Bytes::new(), &[], true)
+                .send(Method::GET, on("k"), Bytes::new(), &[], true)
                 .await;
             assert_eq!(text(&r.unwrap()), "ok");
             // After every second reply, wait (bounded) for the server to close, as with an idle

@@ -52,12 +52,9 @@ pub fn uri_encode(s: &str, keep_slash: bool) -> String {
 
 /// Lower-case hex of 32 bytes, on the stack.
 fn hex32(b: &[u8; 32]) -> [u8; 64] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+    use hex_simd::AsOut;
     let mut out = [0u8; 64];
-    for (i, v) in b.iter().enumerate() {
-        out[2 * i] = HEX[(v >> 4) as usize];
-        out[2 * i + 1] = HEX[(v & 15) as usize];
-    }
+    let _ = hex_simd::encode(b, out.as_mut_slice().as_out(), hex_simd::AsciiCase::Lower);
     out
 }
 

@@ -42,9 +42,9 @@ pub struct ClientInfo {
 /// request order; `access` puts it in the request's extensions and the operation reports those
 /// entries as `AccessDenied`.
 #[derive(Debug, Clone, Default)]
-pub struct DeniedKeys(pub Vec<bool>);
+pub struct DeniedEntries(pub Vec<bool>);
 
-impl DeniedKeys {
+impl DeniedEntries {
     pub fn denies(&self, entry: usize) -> bool {
         self.0.get(entry).copied().unwrap_or(false)
     }
@@ -124,10 +124,17 @@ fn action(op: &str) -> String {
     format!("s3:{a}")
 }
 
-/// The action of a request: one naming a `versionId` acts on that version, which S3 checks as
+/// The `versionId` a request's query names, if any.
+fn version_of(query: Option<&str>) -> Option<String> {
+    query_pairs(query)
+        .find(|(k, _)| k == "versionId")
+        .map(|(_, v)| v)
+}
+
+/// The action of a request: one naming a `version` acts on that version, which S3 checks as
 /// the `...Version...` action (`s3:GetObjectVersion`, `s3:DeleteObjectVersion`, ...).
-fn action_of_request(op: &str, query: Option<&str>) -> String {
-    let versioned = query_pairs(query).any(|(k, _)| k == "versionId");
+fn action_of_request(op: &str, version: Option<&str>) -> String {
+    let versioned = version.is_some();
     let version_action = match op {
         "GetObject" | "HeadObject" => Some("GetObjectVersion"),
         "DeleteObject" => Some("DeleteObjectVersion"),
@@ -208,6 +215,21 @@ const HEADER_KEYS: [&str; 11] = [
 ];
 
 /// The condition keys a request carries in itself (not those of the object it names).
+/// The request's condition keys when `s` has a policy to read them; otherwise an empty context
+/// (building it costs allocations and a clock, and nothing else reads it).
+fn policy_context(
+    s: &Subject<'_>,
+    user: Option<&User>,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    client: Option<ClientInfo>,
+) -> Context {
+    match &s.policy {
+        Some(_) => request_context(user, headers, query, client),
+        None => Context::default(),
+    }
+}
+
 fn request_context(
     user: Option<&User>,
     headers: &HeaderMap,
@@ -507,7 +529,7 @@ impl AccessControl {
     }
 
     /// The source of CopyObject/UploadPartCopy: `s3:GetObject` on it.
-    fn check_copy_source(&self, src: &CopySource, user: Who<'_>, ctx: Context) -> S3Result<()> {
+    fn check_copy_source<T>(&self, req: &S3Request<T>, src: &CopySource) -> S3Result<()> {
         let CopySource::Bucket {
             bucket,
             key,
@@ -519,6 +541,7 @@ impl AccessControl {
         let Some(s) = self.subject(bucket)? else {
             return Ok(());
         };
+        let (user, ctx) = self.context_of(req, &s);
         let need = Need::Object(Permission::Read);
         let action = match version_id {
             Some(_) => "s3:GetObjectVersion",
@@ -528,10 +551,11 @@ impl AccessControl {
         self.check_object(&s, user, action, object, need, ctx, &mut None)
     }
 
-    fn context_of<T>(&self, req: &S3Request<T>) -> (Who<'_>, Context) {
+    /// The caller of `req`, and its condition keys for `s`'s policy.
+    fn context_of<T>(&self, req: &S3Request<T>, s: &Subject<'_>) -> (Who<'_>, Context) {
         let user = self.user(req.credentials.as_ref());
         let client = req.extensions.get::<ClientInfo>().copied();
-        let ctx = request_context(user, &req.headers, req.uri.query(), client);
+        let ctx = policy_context(s, user, &req.headers, req.uri.query(), client);
         (user, ctx)
     }
 }
@@ -580,23 +604,17 @@ impl S3Access for AccessControl {
         {
             return signed;
         }
-        // Only a bucket policy reads the request's context (it costs allocations and a clock).
-        let ctx = match &s.policy {
-            Some(_) => request_context(user, cx.headers(), cx.uri().query(), client),
-            None => Context::default(),
-        };
-        let action = action_of_request(op, cx.uri().query());
+        let ctx = policy_context(&s, user, cx.headers(), cx.uri().query(), client);
+        let version = version_of(cx.uri().query());
+        let action = action_of_request(op, version.as_deref());
         let Some(key) = key else {
             return self.check_bucket(&s, user, &action, None, need, &ctx);
         };
-        let version = query_pairs(cx.uri().query())
-            .find(|(k, _)| k == "versionId")
-            .map(|(_, v)| v);
         let mut read = None;
         let object = (&**key, version.as_deref());
         self.check_object(&s, user, &action, object, need, ctx, &mut read)?;
         // Only a read of the current version starts from the record read here.
-        let current = matches!(op, "GetObject" | "HeadObject") && action == "s3:GetObject";
+        let current = matches!(op, "GetObject" | "HeadObject") && version.is_none();
         if let Some(rec) = read.filter(|_| current) {
             cx.extensions_mut().insert(CheckedRecord(rec));
         }
@@ -604,21 +622,23 @@ impl S3Access for AccessControl {
     }
 
     async fn copy_object(&self, req: &mut S3Request<CopyObjectInput>) -> S3Result<()> {
-        let (user, ctx) = self.context_of(req);
-        self.check_copy_source(&req.input.copy_source, user, ctx)
+        self.check_copy_source(req, &req.input.copy_source)
     }
 
     async fn upload_part_copy(&self, req: &mut S3Request<UploadPartCopyInput>) -> S3Result<()> {
-        let (user, ctx) = self.context_of(req);
-        self.check_copy_source(&req.input.copy_source, user, ctx)
+        self.check_copy_source(req, &req.input.copy_source)
     }
 
     /// `s3:DeleteObject` per key: the keys refused are reported in the answer, as S3 does.
     async fn delete_objects(&self, req: &mut S3Request<DeleteObjectsInput>) -> S3Result<()> {
-        let (user, ctx) = self.context_of(req);
+        // More entries than S3 allows: the operation refuses the request, nothing is checked.
+        if req.input.delete.objects.len() > crate::ops::DELETE_OBJECTS_MAX {
+            return Ok(());
+        }
         let Some(s) = self.subject(&req.input.bucket)? else {
             return Ok(());
         };
+        let (user, ctx) = self.context_of(req, &s);
         let need = Need::Bucket(Permission::Write);
         // An entry naming a version deletes that version: `s3:DeleteObjectVersion`, with the
         // version as `s3:versionid`.
@@ -642,17 +662,17 @@ impl S3Access for AccessControl {
             })
             .collect();
         if denied.contains(&true) {
-            req.extensions.insert(DeniedKeys(denied));
+            req.extensions.insert(DeniedEntries(denied));
         }
         Ok(())
     }
 
     /// `s3:PutObjectTagging`, with the new tags as `s3:RequestObjectTag/*`.
     async fn put_object_tagging(&self, req: &mut S3Request<PutObjectTaggingInput>) -> S3Result<()> {
-        let (user, mut ctx) = self.context_of(req);
         let Some(s) = self.subject(&req.input.bucket)? else {
             return Ok(());
         };
+        let (user, mut ctx) = self.context_of(req, &s);
         let tags = &req.input.tagging.tag_set;
         for t in tags {
             if let (Some(k), Some(v)) = (&t.key, &t.value) {
@@ -671,10 +691,10 @@ impl S3Access for AccessControl {
 
     /// `s3:PutObject` on the form's key.
     async fn post_object(&self, req: &mut S3Request<PostObjectInput>) -> S3Result<()> {
-        let (user, ctx) = self.context_of(req);
         let Some(s) = self.subject(&req.input.bucket)? else {
             return Ok(());
         };
+        let (user, ctx) = self.context_of(req, &s);
         let need = Need::Bucket(Permission::Write);
         let object = (req.input.key.as_str(), None);
         self.check_object(&s, user, "s3:PutObject", object, need, ctx, &mut None)
@@ -699,19 +719,22 @@ mod tests {
     #[test]
     fn operations_are_iam_actions() {
         assert_eq!(
-            action_of_request("GetObject", Some("versionId=v1")),
+            action_of_request("GetObject", version_of(Some("versionId=v1")).as_deref()),
             "s3:GetObjectVersion"
         );
         assert_eq!(
-            action_of_request("GetObject", Some("partNumber=1")),
+            action_of_request("GetObject", version_of(Some("partNumber=1")).as_deref()),
             "s3:GetObject"
         );
         assert_eq!(
-            action_of_request("DeleteObject", Some("x-id=DeleteObject&versionId=null")),
+            action_of_request(
+                "DeleteObject",
+                version_of(Some("x-id=DeleteObject&versionId=null")).as_deref()
+            ),
             "s3:DeleteObjectVersion"
         );
         assert_eq!(
-            action_of_request("ListObjectVersions", None),
+            action_of_request("ListObjectVersions", version_of(None).as_deref()),
             "s3:ListBucketVersions"
         );
         assert_eq!(action("ListObjectsV2"), "s3:ListBucket");

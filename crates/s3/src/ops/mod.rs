@@ -21,6 +21,9 @@ use crate::RustFsS3;
 /// Canonical id recorded for what an anonymous request writes (where an ACL lets it).
 pub(crate) const ANONYMOUS: &str = "anonymous";
 
+/// Most entries one DeleteObjects request may name, as in S3.
+pub(crate) const DELETE_OBJECTS_MAX: usize = 1000;
+
 impl RustFsS3 {
     /// The caller's canonical user id ([`ANONYMOUS`] for an unsigned request; s3s has verified
     /// the signature and `access::AccessControl` the permission before we run).

@@ -8,7 +8,7 @@ use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
 use super::tagging::header_tags;
 use crate::RustFsS3;
-use crate::access::{CheckedRecord, DeniedKeys};
+use crate::access::{CheckedRecord, DeniedEntries};
 use crate::body::BodyFault;
 use crate::convert::{self, meta_of, set_checksum, set_object_checksum};
 use crate::errors::to_s3;
@@ -387,7 +387,7 @@ impl RustFsS3 {
     ) -> S3Result<S3Response<DeleteObjectsOutput>> {
         let caller = self.caller(&req);
         let i = req.input;
-        if i.delete.objects.len() > 1000 {
+        if i.delete.objects.len() > super::DELETE_OBJECTS_MAX {
             return Err(S3Error::with_message(
                 S3ErrorCode::MalformedXML,
                 "The request may not contain more than 1000 keys.",
@@ -395,7 +395,7 @@ impl RustFsS3 {
         }
         let quiet = i.delete.quiet.unwrap_or(false);
         // Keys the access check refused (bucket policy) are reported, not deleted.
-        let refused = req.extensions.get::<DeniedKeys>();
+        let refused = req.extensions.get::<DeniedEntries>();
         let is_refused = |entry: usize| refused.is_some_and(|r| r.denies(entry));
         let list: Vec<(String, Option<String>)> = i
             .delete
