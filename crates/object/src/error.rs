@@ -41,6 +41,8 @@ pub enum ObjectError {
     InvalidPartOrder,
     #[error("a part other than the last is smaller than the 5 MiB minimum")]
     EntityTooSmall,
+    #[error("the body is larger than the 5 GiB a single PUT or part may carry")]
+    EntityTooLarge,
     #[error("the requested part number is not valid")]
     InvalidPartNumber,
     #[error("the completion request lists no parts")]

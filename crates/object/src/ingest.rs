@@ -22,6 +22,10 @@ use crate::md5x::Md5Stream;
 /// Bodies up to this size live in the metadata store.
 pub const INLINE_MAX: usize = 128 * 1024;
 
+/// The largest body one PUT or one part may carry (5 GiB, as in S3): refused up front when
+/// declared, and while streaming when not.
+pub const MAX_BODY_SIZE: u64 = 5 << 30;
+
 /// Where the expected value of a request checksum comes from.
 pub enum ExpectedChecksum {
     /// Compute and store, nothing to compare with.
@@ -115,6 +119,9 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
     E: Display,
 {
+    if checks.expected_len.is_some_and(|l| l > MAX_BODY_SIZE) {
+        return Err(ObjectError::EntityTooLarge);
+    }
     let md5_expected = checks.content_md5.as_deref().map(parse_md5).transpose()?;
     let algorithm = checks.checksum.as_ref().map(|c| c.algorithm);
     let (given, trailer) = match checks.checksum.map(|c| c.expected) {
@@ -245,9 +252,16 @@ where
         for b in head {
             tx.send(Msg::Data(b)).await.map_err(|_| ())?;
         }
+        let mut total = head_len as u64;
         loop {
             match body.next().await {
-                Some(Ok(b)) => tx.send(Msg::Data(b)).await.map_err(|_| ())?,
+                Some(Ok(b)) => {
+                    total += b.len() as u64;
+                    if total > MAX_BODY_SIZE {
+                        return Ok(Err(ObjectError::EntityTooLarge));
+                    }
+                    tx.send(Msg::Data(b)).await.map_err(|_| ())?
+                }
                 Some(Err(e)) => return Ok(Err(ObjectError::Body(e.to_string()))),
                 None => break,
             }

@@ -2,7 +2,12 @@
 
 use crate::ObjectError;
 
-/// S3's general-purpose bucket naming rules.
+/// Names no bucket may take: the first segment of the admin API paths (`/rustfs/admin/...`,
+/// `/minio/admin/...`), which would hide part of such a bucket's key space. MinIO refuses
+/// `minio` the same way.
+pub const RESERVED_BUCKETS: [&str; 2] = ["rustfs", "minio"];
+
+/// S3's general-purpose bucket naming rules, and the [`RESERVED_BUCKETS`].
 pub fn validate_bucket(name: &str) -> Result<(), ObjectError> {
     let bad = |why: &str| Err(ObjectError::InvalidBucketName(format!("{name:?}: {why}")));
     if !(3..=63).contains(&name.len()) {
@@ -34,6 +39,9 @@ pub fn validate_bucket(name: &str) -> Result<(), ObjectError> {
             return bad("reserved suffix");
         }
     }
+    if RESERVED_BUCKETS.contains(&name) {
+        return bad("reserved for the server's own use");
+    }
     Ok(())
 }
 
@@ -60,7 +68,15 @@ mod tests {
 
     #[test]
     fn bucket_rules() {
-        for ok in ["abc", "my-bucket", "a.b.c", "0bucket9", &"a".repeat(63)] {
+        for ok in [
+            "abc",
+            "my-bucket",
+            "a.b.c",
+            "0bucket9",
+            &"a".repeat(63),
+            "rustfs-data",
+            "minio2",
+        ] {
             assert!(validate_bucket(ok).is_ok(), "{ok}");
         }
         for bad in [
@@ -75,6 +91,8 @@ mod tests {
             "a_b",
             &"a".repeat(64),
             "abc-s3alias",
+            "rustfs",
+            "minio",
         ] {
             assert!(validate_bucket(bad).is_err(), "{bad}");
         }

@@ -49,5 +49,9 @@ mod tests {
         assert!(ByteRange::Suffix(0).resolve(100).is_err());
         assert!(r(0, None).resolve(0).is_err());
         assert!(r(u64::MAX, Some(u64::MAX)).resolve(100).is_err());
+        // A last byte past the end (up to u64::MAX) is clamped, as S3 does.
+        assert_eq!(r(0, Some(u64::MAX)).resolve(100).unwrap(), (0, 100));
+        assert_eq!(r(99, Some(u64::MAX)).resolve(100).unwrap(), (99, 100));
+        assert_eq!(ByteRange::Suffix(u64::MAX).resolve(100).unwrap(), (0, 100));
     }
 }

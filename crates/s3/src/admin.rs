@@ -6,6 +6,13 @@
 //!   running pass if one is running)
 //! - `GET  /rustfs/admin/v1/heal[?id=N]`     progress of the running pass or the last result (or
 //!   of pass N)
+//!
+//! The whole of `/rustfs/admin/` and `/minio/admin/` (every version; MinIO's admin clients use
+//! `/minio/admin/v3/`) is reserved for this API and never reaches S3 routing (no bucket may be
+//! named `rustfs` or `minio`). A call it does not serve is answered, once the root signature
+//! is checked, as MinIO answers an admin API it does not have: `426 Upgrade Required` with the
+//! JSON error `XMinioAdminVersionMismatch` (madmin clients read a 426 on `/v4` as "fall back
+//! to `/v3`").
 
 use std::sync::Arc;
 
@@ -16,6 +23,20 @@ use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
 use serde::Serialize;
 
 pub const PREFIX: &str = "/rustfs/admin/v1/";
+
+/// The reserved path roots (see the module doc).
+const RESERVED: [&str; 2] = ["/rustfs/admin", "/minio/admin"];
+
+/// The admin API version MinIO's clients speak.
+const MINIO_ADMIN_VERSION: &str = "v3";
+
+/// Whether a path belongs to the admin API (`/rustfs/admin[/...]`, `/minio/admin[/...]`).
+pub fn is_admin_path(path: &str) -> bool {
+    RESERVED.iter().any(|root| {
+        path.strip_prefix(root)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
 
 pub struct AdminApi {
     store: Arc<ObjectStore>,
@@ -32,7 +53,7 @@ impl AdminApi {
 
     /// Whether a request is for the admin API (checked before S3 routing).
     pub fn matches(uri: &Uri) -> bool {
-        uri.path().starts_with(PREFIX)
+        is_admin_path(uri.path())
     }
 
     fn status(&self) -> serde_json::Value {
@@ -66,6 +87,42 @@ fn json_reply(status: StatusCode, value: &impl Serialize) -> S3Result<S3Response
     Ok(resp)
 }
 
+/// The answer to an admin call this server does not have (see the module doc).
+fn unsupported(path: &str) -> S3Result<S3Response<Body>> {
+    let (root, rest) = RESERVED
+        .iter()
+        .find_map(|root| Some((*root, path.strip_prefix(root)?)))
+        .unwrap_or(("", path));
+    let version = rest
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .filter(|v| v.len() > 1 && v.starts_with('v') && v[1..].bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or("unknown");
+    let served = if root == "/rustfs/admin" {
+        ["v1", MINIO_ADMIN_VERSION].contains(&version)
+    } else {
+        version == MINIO_ADMIN_VERSION
+    };
+    let message = match version {
+        _ if served => "This 'admin' API is not supported by this server".to_string(),
+        "v1" | "v2" => format!(
+            "Server expects client requests with 'admin' API version '{MINIO_ADMIN_VERSION}', found '{version}', please upgrade the client to latest releases"
+        ),
+        _ => format!(
+            "Unexpected client 'admin' API version found '{version}', expected '{MINIO_ADMIN_VERSION}', please downgrade the client to older releases"
+        ),
+    };
+    json_reply(
+        StatusCode::UPGRADE_REQUIRED,
+        &serde_json::json!({
+            "Code": "XMinioAdminVersionMismatch",
+            "Message": message,
+            "Resource": path,
+        }),
+    )
+}
+
 fn query_value<'a>(uri: &'a Uri, name: &str) -> Option<&'a str> {
     uri.query()?
         .split('&')
@@ -94,7 +151,9 @@ impl S3Route for AdminApi {
     }
 
     async fn call(&self, req: S3Request<Body>) -> S3Result<S3Response<Body>> {
-        let op = req.uri.path().trim_start_matches(PREFIX);
+        let Some(op) = req.uri.path().strip_prefix(PREFIX) else {
+            return unsupported(req.uri.path());
+        };
         match (&req.method, op) {
             (&Method::GET, "status") => json_reply(StatusCode::OK, &self.status()),
             (&Method::GET, "heal") => {
@@ -114,12 +173,64 @@ impl S3Route for AdminApi {
                     None => json_reply(StatusCode::CONFLICT, &self.store.heal_state(None)),
                 }
             }
-            _ => Err(s3_error!(
-                NotImplemented,
-                "Unknown admin API call {} {}",
-                req.method,
-                req.uri.path()
-            )),
+            _ => unsupported(req.uri.path()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_paths_are_reserved_in_every_version() {
+        for p in [
+            "/rustfs/admin",
+            "/rustfs/admin/",
+            "/rustfs/admin/v1/status",
+            "/rustfs/admin/v3/info",
+            "/minio/admin/v3/list-users",
+            "/minio/admin/v4/info",
+        ] {
+            assert!(is_admin_path(p), "{p}");
+        }
+        for p in [
+            "/",
+            "/rustfs",
+            "/minio/adminx",
+            "/bucket/rustfs/admin/v3",
+            "/rustfs-x/admin",
+        ] {
+            assert!(!is_admin_path(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn unknown_calls_answer_as_minio() {
+        let reply = |p: &str| {
+            let r = unsupported(p).unwrap();
+            let body = r.output.bytes().unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            (r.status.unwrap().as_u16(), v)
+        };
+        let (status, v) = reply("/minio/admin/v3/list-users");
+        assert_eq!(status, 426);
+        assert_eq!(v["Code"], "XMinioAdminVersionMismatch");
+        assert_eq!(
+            v["Message"],
+            "This 'admin' API is not supported by this server"
+        );
+        assert_eq!(v["Resource"], "/minio/admin/v3/list-users");
+        let (_, v) = reply("/minio/admin/v4/info");
+        assert!(v["Message"].as_str().unwrap().contains("found 'v4'"));
+        let (_, v) = reply("/minio/admin/v2/info");
+        assert!(v["Message"].as_str().unwrap().contains("please upgrade"));
+        let (_, v) = reply("/rustfs/admin/v1/nothing");
+        assert_eq!(
+            v["Message"],
+            "This 'admin' API is not supported by this server"
+        );
+        let (_, v) = reply("/rustfs/admin");
+        assert!(v["Message"].as_str().unwrap().contains("'unknown'"));
     }
 }

@@ -45,6 +45,7 @@ pub fn to_s3(e: ObjectError) -> S3Error {
         ObjectError::InvalidPart(m) => (C::InvalidPart, format!("One or more of the specified parts could not be found or did not match: {m}")),
         ObjectError::InvalidPartOrder => (C::InvalidPartOrder, "The list of parts was not in ascending order.".into()),
         ObjectError::EntityTooSmall => (C::EntityTooSmall, "Your proposed upload is smaller than the minimum allowed object size.".into()),
+        ObjectError::EntityTooLarge => (C::EntityTooLarge, "Your proposed upload exceeds the maximum allowed object size.".into()),
         // AWS documents 416 InvalidPartNumber, but answers 400 InvalidPart (as the s3-tests
         // suite, run against AWS, and other servers matching AWS observe).
         ObjectError::InvalidPartNumber => (C::InvalidPart, "The requested partnumber is not satisfiable".into()),
@@ -104,13 +105,23 @@ pub fn to_s3(e: ObjectError) -> S3Error {
 
 /// An error answered before s3s sees the request, as S3's XML error document.
 pub fn response(err: &S3Error) -> http::Response<s3s::Body> {
+    response_with(err, &[])
+}
+
+/// [`response`] with more elements after `<Message>`, such as the `<Region>` S3 names when a
+/// request was signed for another region.
+pub fn response_with(err: &S3Error, extra: &[(&str, &str)]) -> http::Response<s3s::Body> {
     fn escape(s: &str) -> String {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
             .replace('>', "&gt;")
     }
+    let extra: String = extra
+        .iter()
+        .map(|(name, value)| format!("<{name}>{}</{name}>", escape(value)))
+        .collect();
     let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code><Message>{}</Message></Error>",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code><Message>{}</Message>{extra}</Error>",
         escape(err.code().as_str()),
         escape(err.message().unwrap_or_default()),
     );
@@ -141,6 +152,7 @@ mod tests {
         assert_eq!(status(ObjectError::InvalidRange { size: 1 }), Some(416));
         assert_eq!(status(ObjectError::BadDigest), Some(400));
         assert_eq!(status(ObjectError::KeyTooLong), Some(400));
+        assert_eq!(status(ObjectError::EntityTooLarge), Some(400));
         assert_eq!(status(ObjectError::Contended), Some(503));
         assert_eq!(status(ObjectError::AccessDenied), Some(403));
         assert_eq!(status(ObjectError::AclNotSupported), Some(400));

@@ -13,12 +13,15 @@ mod convert;
 pub mod cors;
 pub mod errors;
 pub mod host;
+pub mod limits;
 mod ops;
 mod policy_cache;
 pub mod post_form;
 pub mod routes;
 pub use ops::{POST_OBJECT_MAX_FILE_SIZE, s3s_config};
+pub mod range_header;
 pub mod route;
+mod sse;
 
 use std::sync::Arc;
 

@@ -12,7 +12,9 @@
 //!   s3s 0.14 canonicalizes `/bucket` without the slash and refuses the signature. The route
 //!   is the same either way.
 //! - SigV2 requests' `Date`/`x-amz-date` are checked before s3s verifies the signature
-//!   (`rustfs_s3::auth::check_v2_request_time`), as S3 does.
+//!   (`rustfs_s3::auth::check_v2_request_time`), as S3 does; so is a SigV4 credential scope's
+//!   region (`rustfs_s3::auth::wrong_region`), and `Range` positions s3s cannot parse are
+//!   clamped (`rustfs_s3::range_header`).
 //! - error documents carry `<RequestId>` and `<HostId>` (the values of the headers), as S3's
 //!   do; s3s writes only code and message.
 //! - requests S3 refuses before routing, and uploads without a length
@@ -45,6 +47,8 @@ pub struct HttpLayer {
     domains: Arc<Vec<String>>,
     /// The connection's client, handed to the access checks (`aws:SourceIp`).
     client: Option<ClientInfo>,
+    /// The region SigV4 scopes must name (`RUSTFS_REGION`; empty accepts any).
+    region: Arc<str>,
 }
 
 impl HttpLayer {
@@ -62,7 +66,14 @@ impl HttpLayer {
             host_id,
             domains: Arc::new(domains.iter().map(|d| d.to_ascii_lowercase()).collect()),
             client: None,
+            region: Arc::from(""),
         }
+    }
+
+    /// Refuses SigV4 requests signed for another region than `region`.
+    pub fn with_region(mut self, region: &str) -> Self {
+        self.region = Arc::from(region);
+        self
     }
 
     /// This layer for one connection's requests.
@@ -233,6 +244,7 @@ impl hyper::service::Service<http::Request<Incoming>> for HttpLayer {
     fn call(&self, mut req: http::Request<Incoming>) -> Self::Future {
         self.fix_v2_bucket_path(&mut req);
         request_checks::sigv4_date_from_date_header(req.headers_mut());
+        rustfs_s3::range_header::clamp_range(&mut req);
         if let Some(client) = self.client {
             req.extensions_mut().insert(client);
         }
@@ -243,7 +255,10 @@ impl hyper::service::Service<http::Request<Incoming>> for HttpLayer {
         let attributes = is_get_attributes(&req);
         let is_post = req.method() == http::Method::POST;
         let cors_req = self.cors.inspect(req.method(), req.uri(), req.headers());
-        let preflight = cors_req.as_ref().and_then(|r| self.cors.preflight(r));
+        let preflight = cors_req
+            .as_ref()
+            .and_then(|r| self.cors.preflight(r))
+            .or_else(|| rustfs_s3::auth::wrong_region(&req, &self.region));
         let served: Result<Self::Future, _> = match preflight {
             Some(resp) => Ok(Box::pin(async move { Ok(resp) })),
             None => match request_checks::refusal(&req) {

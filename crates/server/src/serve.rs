@@ -122,7 +122,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         builder.set_host(host);
     }
     let cors = rustfs_s3::cors::Cors::new(store.clone(), cors_domains);
-    let service = HttpLayer::new(builder.build(), cors, &domains);
+    let service = HttpLayer::new(builder.build(), cors, &domains).with_region(&args.region);
 
     let sweeper = store.clone();
     tokio::task::spawn_blocking(move || {

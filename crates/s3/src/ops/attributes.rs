@@ -50,6 +50,7 @@ impl RustFsS3 {
         &self,
         req: S3Request<GetObjectAttributesInput>,
     ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        crate::sse::refuse_headers(&req)?;
         let i = req.input;
         let rec = self
             .store

@@ -102,6 +102,31 @@ impl RustFsS3 {
         }))
     }
 
+    /// No bucket has a default encryption (RustFS does not encrypt yet): GetBucketEncryption
+    /// answers `404 ServerSideEncryptionConfigurationNotFoundError`, as S3 did for a bucket
+    /// without one, and DeleteBucketEncryption has nothing to remove. PutBucketEncryption is
+    /// left to s3s' `501 NotImplemented`: no configuration may claim encryption.
+    pub(super) async fn op_get_bucket_encryption(
+        &self,
+        req: S3Request<GetBucketEncryptionInput>,
+    ) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
+        self.store.bucket(&req.input.bucket).map_err(to_s3)?;
+        let mut err = S3Error::with_message(
+            S3ErrorCode::ServerSideEncryptionConfigurationNotFoundError,
+            "The server side encryption configuration was not found",
+        );
+        err.set_status_code(http::StatusCode::NOT_FOUND);
+        Err(err)
+    }
+
+    pub(super) async fn op_delete_bucket_encryption(
+        &self,
+        req: S3Request<DeleteBucketEncryptionInput>,
+    ) -> S3Result<S3Response<DeleteBucketEncryptionOutput>> {
+        self.store.bucket(&req.input.bucket).map_err(to_s3)?;
+        Ok(S3Response::new(DeleteBucketEncryptionOutput::default()))
+    }
+
     pub(super) async fn op_get_bucket_location(
         &self,
         req: S3Request<GetBucketLocationInput>,

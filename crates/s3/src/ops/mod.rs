@@ -61,6 +61,18 @@ impl S3 for RustFsS3 {
     ) -> S3Result<S3Response<GetBucketLocationOutput>> {
         self.op_get_bucket_location(req).await
     }
+    async fn get_bucket_encryption(
+        &self,
+        req: S3Request<GetBucketEncryptionInput>,
+    ) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
+        self.op_get_bucket_encryption(req).await
+    }
+    async fn delete_bucket_encryption(
+        &self,
+        req: S3Request<DeleteBucketEncryptionInput>,
+    ) -> S3Result<S3Response<DeleteBucketEncryptionOutput>> {
+        self.op_delete_bucket_encryption(req).await
+    }
     async fn delete_bucket(
         &self,
         req: S3Request<DeleteBucketInput>,

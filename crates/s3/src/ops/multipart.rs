@@ -24,7 +24,9 @@ impl RustFsS3 {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        crate::sse::refuse_headers(&req)?;
         let (owner, acl) = self.new_object_owner(&req, &req.input.bucket)?;
+        crate::limits::user_metadata(req.input.metadata.as_ref())?;
         let i = req.input;
         let c = CreateUpload {
             meta: meta_of!(i),
@@ -61,6 +63,7 @@ impl RustFsS3 {
         &self,
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
+        crate::sse::refuse_headers(&req)?;
         let i = req.input;
         let pn = required_part_number(i.part_number)?;
         let checksum = convert::checksum_request(
@@ -95,6 +98,7 @@ impl RustFsS3 {
         &self,
         req: S3Request<UploadPartCopyInput>,
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        crate::sse::refuse_headers(&req)?;
         let i = req.input;
         let pn = required_part_number(i.part_number)?;
         let (src_bucket, src_key, src_version) = super::object::copy_source(&i.copy_source)?;

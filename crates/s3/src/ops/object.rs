@@ -12,6 +12,7 @@ use crate::access::{CheckedRecord, DeniedEntries};
 use crate::body::BodyFault;
 use crate::convert::{self, meta_of, set_checksum, set_object_checksum};
 use crate::errors::to_s3;
+use crate::sse;
 
 /// An object-layer error, preferring the body's own failure (e.g. a bad chunk signature).
 pub(crate) fn body_error(e: ObjectError, fault: &BodyFault) -> S3Error {
@@ -244,6 +245,7 @@ macro_rules! put_from {
     ($self:expr, $req:expr) => {{
         let req = $req;
         let (owner, acl) = $self.new_object_owner(&req, &req.input.bucket)?;
+        $crate::limits::user_metadata(req.input.metadata.as_ref())?;
         let input = req.input;
         let checksum = $crate::convert::checksum_request(
             $crate::convert::checksum_fields!(input),
@@ -310,6 +312,7 @@ impl RustFsS3 {
         &self,
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
+        sse::refuse_headers(&req)?;
         let mut out = PutObjectOutput::default();
         let rec = put_from!(self, req);
         out.e_tag = Some(convert::etag(&rec.etag));
@@ -322,6 +325,7 @@ impl RustFsS3 {
         &self,
         mut req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
+        sse::refuse_headers(&req)?;
         let checked = req.extensions.remove::<CheckedRecord>().map(|c| c.0);
         let r = read_request!(req.input)?;
         let opened = self
@@ -345,6 +349,7 @@ impl RustFsS3 {
         &self,
         mut req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
+        sse::refuse_headers(&req)?;
         let checked = req.extensions.remove::<CheckedRecord>().map(|c| c.0);
         let r = read_request!(req.input)?;
         let (rec, start, end, partial) = self
@@ -454,6 +459,7 @@ impl RustFsS3 {
         &self,
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
+        sse::refuse_headers(&req)?;
         let (owner, acl) = self.new_object_owner(&req, &req.input.bucket)?;
         let i = req.input;
         let (src_bucket, src_key, src_version) = copy_source(&i.copy_source)?;
@@ -472,6 +478,9 @@ impl RustFsS3 {
                 ));
             }
         };
+        if replace {
+            crate::limits::user_metadata(i.metadata.as_ref())?;
+        }
         // COPY (the default) keeps the source's tags; REPLACE takes `x-amz-tagging`.
         let tags = match i
             .tagging_directive

@@ -45,6 +45,23 @@ impl RustFsS3 {
                 "Bucket POST must contain a field named 'Signature'.",
             ));
         }
+        // The form's `x-amz-credential` names the region it was signed for (the HTTP layer
+        // checks headers and presigned URLs; a form's fields arrive here).
+        if let Some(region) = req.region.as_ref().map(|r| r.as_str())
+            && !self.region.is_empty()
+            && !crate::auth::same_region(region, &self.region)
+        {
+            return Err(S3Error::with_message(
+                S3ErrorCode::AuthorizationHeaderMalformed,
+                format!(
+                    "The authorization header is malformed; the region '{region}' is wrong; expecting '{}'",
+                    self.region
+                ),
+            ));
+        }
+        let asked = crate::sse::sse_of_input!(req.input)
+            .or(crate::sse::SseRequest::from_headers(&req.headers));
+        asked.refuse(crate::sse::secure(&req))?;
         apply_form_extras(&mut req)?;
         let rec = put_from!(self, req);
         let quoted = format!("\"{}\"", rec.etag);
