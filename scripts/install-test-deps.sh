@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the end-to-end suite (tests/e2e) needs, and only what is missing:
-# rclone, s3cmd and curl with apt (as root), pytest, pytest-timeout, requests,
+# Installs what the tests need, and only what is missing: PostgreSQL (initdb,
+# pg_ctl; the metadata conformance suite starts a real server) with apt (as root);
+# for the end-to-end suite (tests/e2e): rclone, s3cmd and curl with apt (as root), pytest, pytest-timeout, requests,
 # boto3, cryptography and aws-cli with pip. boto3/botocore/s3transfer are never
 # upgraded: whatever is installed is pinned while anything else is added.
 set -euo pipefail
@@ -10,6 +11,10 @@ missing=()
 for tool in rclone s3cmd curl; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+# Debian keeps the server binaries off PATH, under /usr/lib/postgresql/VERSION/bin.
+if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+    missing+=(postgresql)
+fi
 if ((${#missing[@]})); then
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
         echo "install-test-deps: apt-get install ${missing[*]}"

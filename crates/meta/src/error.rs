@@ -18,6 +18,17 @@ pub enum MetaError {
     /// The committer thread is gone (the server is shutting down).
     #[error("metadata store is closed")]
     Closed,
+    /// A transaction's read conflicted with a concurrent transaction (PostgreSQL's
+    /// serialization failure or deadlock while reading): nothing was applied; run it again
+    /// ([`crate::transact`] does).
+    #[error("the transaction conflicted with a concurrent one")]
+    TxnConflict,
+    /// The metadata database cannot be reached (connection refused or lost, pool exhausted).
+    #[error("metadata database unavailable: {0}")]
+    Unavailable(String),
+    /// The database holds a schema newer than this version knows; it is refused, not misread.
+    #[error("metadata schema version {found} is newer than this version supports ({supported})")]
+    SchemaTooNew { found: i64, supported: i64 },
 }
 
 macro_rules! storage_from {

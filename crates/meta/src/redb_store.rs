@@ -23,7 +23,7 @@ use crate::store::{Batch, Check, MetaStore, Op, ScanStep, Table};
 
 type Def = TableDefinition<'static, &'static [u8], &'static [u8]>;
 
-fn def(t: Table) -> Def {
+pub(crate) fn def(t: Table) -> Def {
     TableDefinition::new(t.name())
 }
 
@@ -288,8 +288,21 @@ impl RedbStore {
         }
     }
 
+    /// Queues `batch` for the committer; the receiver gets its verdict. An error here means
+    /// the batch was not queued (nothing can apply).
+    pub(crate) fn submit(
+        &self,
+        batch: Batch,
+    ) -> Result<oneshot::Receiver<Result<(), MetaError>>, MetaError> {
+        let (reply, wait) = oneshot::channel();
+        match &self.tx {
+            Some(tx) if tx.send(Msg::Commit(batch, reply)).is_ok() => Ok(wait),
+            _ => Err(MetaError::Closed),
+        }
+    }
+
     /// The database reads use: the first online replica.
-    fn reader(&self) -> Result<Arc<Database>, MetaError> {
+    pub(crate) fn reader(&self) -> Result<Arc<Database>, MetaError> {
         self.replicas
             .read()
             .map_err(|_| MetaError::Closed)?
@@ -302,7 +315,7 @@ impl RedbStore {
     }
 
     /// A read failed on `db`: that replica goes offline (the next read uses another).
-    fn read_failed(&self, db: &Arc<Database>, e: &MetaError) {
+    pub(crate) fn read_failed(&self, db: &Arc<Database>, e: &MetaError) {
         if let Ok(mut reps) = self.replicas.write() {
             for r in reps.iter_mut() {
                 if r.db.as_ref().is_some_and(|d| Arc::ptr_eq(d, db)) {
@@ -591,6 +604,10 @@ fn apply_batch(txn: &WriteTransaction, batch: &Batch) -> Result<Result<(), MetaE
                 let mut it = range(&table, s, e)?;
                 it.next().is_none()
             }
+            Check::RangeDigest(t, s, e, want) => {
+                let table = txn.open_table(def(*t))?;
+                digest_of(&table, s, e)? == *want
+            }
         };
         if !holds {
             return Ok(Err(MetaError::Conflict(i)));
@@ -605,6 +622,14 @@ fn apply_batch(txn: &WriteTransaction, batch: &Batch) -> Result<Result<(), MetaE
             Op::Delete(t, k) => {
                 txn.open_table(def(*t))?.remove(k.as_slice())?;
             }
+            Op::DeleteRange(t, s, e) => {
+                let mut table = txn.open_table(def(*t))?;
+                if e.is_empty() {
+                    table.retain_in::<&[u8], _>(s.as_slice().., |_, _| false)?;
+                } else if s < e {
+                    table.retain_in::<&[u8], _>(s.as_slice()..e.as_slice(), |_, _| false)?;
+                }
+            }
         }
     }
     Ok(Ok(()))
@@ -612,7 +637,23 @@ fn apply_batch(txn: &WriteTransaction, batch: &Batch) -> Result<Result<(), MetaE
 
 type RangeIter<'a> = redb::Range<'a, &'static [u8], &'static [u8]>;
 
-fn range<'a, T: ReadableTable<&'static [u8], &'static [u8]>>(
+/// The digest of `[start, end)` of `table` (see [`crate::txn::range_digest`]).
+pub(crate) fn digest_of<T: ReadableTable<&'static [u8], &'static [u8]>>(
+    table: &T,
+    start: &[u8],
+    end: &[u8],
+) -> Result<[u8; 32], MetaError> {
+    let mut d = crate::txn::RangeDigest::default();
+    if end.is_empty() || start < end {
+        for item in range(table, start, end)? {
+            let (k, v) = item?;
+            d.add(k.value(), v.value());
+        }
+    }
+    Ok(d.finish())
+}
+
+pub(crate) fn range<'a, T: ReadableTable<&'static [u8], &'static [u8]>>(
     table: &'a T,
     start: &[u8],
     end: &[u8],
@@ -668,15 +709,8 @@ impl MetaStore for RedbStore {
         &self,
         batch: Batch,
     ) -> Pin<Box<dyn Future<Output = Result<(), MetaError>> + Send + '_>> {
-        let (reply, wait) = oneshot::channel();
-        let sent = match &self.tx {
-            Some(tx) => tx.send(Msg::Commit(batch, reply)).map_err(|_| ()),
-            None => Err(()),
-        };
-        Box::pin(async move {
-            sent.map_err(|_| MetaError::Closed)?;
-            wait.await.map_err(|_| MetaError::Closed)?
-        })
+        let sent = self.submit(batch);
+        Box::pin(async move { sent?.await.map_err(|_| MetaError::Closed)? })
     }
 }
 

@@ -5,7 +5,7 @@
 use crate::MetaError;
 
 /// The tables of the store. Keys are compared as raw bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Table {
     /// bucket name -> [`crate::BucketRecord`]
     Buckets,
@@ -25,6 +25,18 @@ pub enum Table {
 }
 
 impl Table {
+    /// Every table, the `blobs` table included (which a redb file only gets with its first
+    /// blob; [`Table::ALL`] keeps its old meaning for redb's start-up).
+    pub const EVERY: [Table; 7] = [
+        Table::Buckets,
+        Table::Objects,
+        Table::Versions,
+        Table::Uploads,
+        Table::Parts,
+        Table::Blobs,
+        Table::System,
+    ];
+
     pub const ALL: [Table; 6] = [
         Table::Buckets,
         Table::Objects,
@@ -58,12 +70,19 @@ pub enum Check {
     Equals(Table, Vec<u8>, Vec<u8>),
     /// No key in `[start, end)` may exist (e.g. "bucket has no objects").
     RangeEmpty(Table, Vec<u8>, Vec<u8>),
+    /// The keys and values in `[start, end)` (an empty `end`: unbounded) must be exactly those
+    /// a transaction saw there: their SHA-256 digest (see [`crate::txn::range_digest`]). This is
+    /// how a scanned range joins a transaction's conflict set, so an insert into it (a phantom)
+    /// conflicts.
+    RangeDigest(Table, Vec<u8>, Vec<u8>, [u8; 32]),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Op {
     Put(Table, Vec<u8>, Vec<u8>),
     Delete(Table, Vec<u8>),
+    /// Deletes every key in `[start, end)` (an empty `end`: unbounded).
+    DeleteRange(Table, Vec<u8>, Vec<u8>),
 }
 
 /// An atomic unit of change: every check holds and every op applies, or nothing does.
@@ -87,6 +106,11 @@ impl Batch {
     }
     pub fn delete(&mut self, t: Table, key: Vec<u8>) -> &mut Self {
         self.ops.push(Op::Delete(t, key));
+        self
+    }
+    /// Deletes every key in `[start, end)`; an empty `end` means unbounded.
+    pub fn delete_range(&mut self, t: Table, start: Vec<u8>, end: Vec<u8>) -> &mut Self {
+        self.ops.push(Op::DeleteRange(t, start, end));
         self
     }
     pub fn is_empty(&self) -> bool {

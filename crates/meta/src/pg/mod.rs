@@ -1,0 +1,143 @@
+//! The PostgreSQL-wire backend: metadata in a database server (PostgreSQL, or CockroachDB /
+//! YugabyteDB with the same SQL), the commit point shared by every process using it.
+//!
+//! Client: `tokio-postgres` with a `deadpool-postgres` pool (each transaction takes its own
+//! connection, so concurrent transactions never queue on one), prepared statements cached per
+//! connection, and pipelining: statements that do not need each other's answers go out
+//! together (`BEGIN` with the first read; `BEGIN` when no read came first, every write and
+//! `COMMIT` at commit). Transactions are `SERIALIZABLE`; a serialization failure (40001) or a
+//! deadlock (40P01) is a conflict, which [`crate::transact`] retries. Only a portable SQL subset
+//! is used (see `docs/format.md`): no advisory locks, no LISTEN/NOTIFY, no stored procedures.
+
+mod schema;
+mod tls;
+mod txn;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+
+use crate::MetaError;
+use crate::txn::{Txn, TxnStore};
+
+pub use schema::SCHEMA_VERSION;
+
+/// Settings of [`PgStore::open_with`].
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// Most connections kept open (and transactions running at once).
+    pub pool_size: usize,
+    /// Longest wait for a free connection before a request fails as unavailable.
+    pub wait_timeout: Duration,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        Self {
+            pool_size: 32,
+            wait_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The PostgreSQL-backed [`TxnStore`].
+pub struct PgStore {
+    pool: Pool,
+}
+
+/// Whether a database error is a lost serialization conflict.
+pub(crate) fn is_conflict(code: &SqlState) -> bool {
+    *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED
+}
+
+/// Maps a client error: a lost conflict, a database error, or the connection failing.
+pub(crate) fn error(e: tokio_postgres::Error) -> MetaError {
+    match e.as_db_error() {
+        Some(db) if is_conflict(db.code()) => MetaError::TxnConflict,
+        Some(db) => MetaError::Storage(format!(
+            "database error {}: {}",
+            db.code().code(),
+            db.message()
+        )),
+        None => MetaError::Unavailable(e.to_string()),
+    }
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://USER:PASS@HOST:PORT/DB[?sslmode=...]`), creating or
+    /// migrating the schema.
+    pub async fn open(url: &str) -> Result<Self, MetaError> {
+        Self::open_with(url, PgOptions::default()).await
+    }
+
+    pub async fn open_with(url: &str, options: PgOptions) -> Result<Self, MetaError> {
+        let target = tls::parse(url)?;
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match target.tls {
+            None => Manager::from_config(target.config, NoTls, manager_config),
+            Some(c) => Manager::from_config(
+                target.config,
+                tokio_postgres_rustls::MakeRustlsConnect::new(c),
+                manager_config,
+            ),
+        };
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(options.wait_timeout))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .recycle_timeout(Some(Duration::from_secs(5)))
+            .build()
+            .map_err(|e| MetaError::Storage(format!("database pool: {e}")))?;
+        let store = Self { pool };
+        schema::migrate(&store.client().await?).await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<Object, MetaError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| MetaError::Unavailable(format!("metadata database: {e}")))
+    }
+}
+
+#[async_trait]
+impl TxnStore for PgStore {
+    async fn begin(&self) -> Result<Box<dyn Txn + '_>, MetaError> {
+        Ok(Box::new(txn::PgTxn::new(self.client().await?)))
+    }
+
+    /// Drawn from one SEQUENCE: unique and increasing across every process sharing the
+    /// database (a sequence is not transactional, so drawing never conflicts).
+    async fn order_ids(&self, n: usize) -> Result<Vec<String>, MetaError> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT nextval('{}') FROM generate_series(1, $1::BIGINT)",
+                schema::ORDER_SEQUENCE
+            ))
+            .await
+            .map_err(error)?;
+        let rows = client.query(&stmt, &[&(n as i64)]).await.map_err(error)?;
+        let mut ids = rows
+            .iter()
+            .map(|r| r.try_get::<_, i64>(0).map(|v| v as u64))
+            .collect::<Result<Vec<u64>, _>>()
+            .map_err(error)?;
+        ids.sort_unstable();
+        Ok(ids.into_iter().map(crate::order::order_id).collect())
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+}
