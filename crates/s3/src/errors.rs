@@ -102,6 +102,19 @@ pub fn to_s3(e: ObjectError) -> S3Error {
     S3Error::with_message(code, msg)
 }
 
+/// A bucket's stored policy does not parse (it was validated when set): the access checks
+/// cannot tell what it denies, so they refuse (500), never allow.
+pub fn unreadable_policy(bucket: &str) -> S3Error {
+    tracing::error!(
+        bucket,
+        "the bucket's stored policy cannot be parsed; refusing access"
+    );
+    S3Error::with_message(
+        S3ErrorCode::InternalError,
+        "We encountered an internal error. Please try again.",
+    )
+}
+
 /// An error answered before s3s sees the request, as S3's XML error document.
 pub fn response(err: &S3Error) -> http::Response<s3s::Body> {
     fn escape(s: &str) -> String {
