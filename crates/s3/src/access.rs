@@ -547,6 +547,34 @@ impl AccessControl {
         Ok(())
     }
 
+    /// Whether an anonymous request for `op`, one decided only once its body is parsed
+    /// (DeleteObjects, PutObjectTagging), could be allowed at all: by a policy statement
+    /// allowing everyone one of its actions (on whatever resource, under whatever condition),
+    /// or, for DeleteObjects, the bucket's ACL granting everyone `WRITE`. Other operations: yes
+    /// (decided elsewhere). POST forms carry their credentials in the body, so are not here.
+    fn anonymous_may_send(&self, s: &Subject<'_>, op: &str) -> S3Result<bool> {
+        let actions: &[&str] = match op {
+            "DeleteObjects" => &["s3:DeleteObject", "s3:DeleteObjectVersion"],
+            "PutObjectTagging" => &["s3:PutObjectTagging", "s3:PutObjectVersionTagging"],
+            _ => return Ok(true),
+        };
+        if s.unreadable_policy {
+            return Err(crate::errors::unreadable_policy(s.name));
+        }
+        let by_policy = s
+            .policy
+            .as_ref()
+            .is_some_and(|p| p.may_allow(None, actions));
+        let by_acl = op == "DeleteObjects"
+            && allows(
+                honoured_grants(&s.rec, s.rec.acl.as_deref()).as_deref(),
+                &s.owner,
+                None,
+                Permission::Write,
+            );
+        Ok(by_policy || by_acl)
+    }
+
     /// The source of CopyObject/UploadPartCopy: `s3:GetObject` on it.
     fn check_copy_source<T>(&self, req: &S3Request<T>, src: &CopySource) -> S3Result<()> {
         let CopySource::Bucket {
@@ -615,6 +643,12 @@ impl S3Access for AccessControl {
         // `x-amz-expected-bucket-owner`: a bucket owned by anyone else is refused, as in S3.
         let expected = cx.headers().get("x-amz-expected-bucket-owner");
         if expected.is_some_and(|e| e.as_bytes() != s.owner.as_bytes()) {
+            return Err(denied());
+        }
+        // The operations below name what they act on in their body and are checked once s3s
+        // has read and parsed it (the hooks below); an anonymous caller whom nothing could
+        // admit is refused now, before a byte of the body is read.
+        if user.is_none() && !self.anonymous_may_send(&s, op)? {
             return Err(denied());
         }
         // CreateBucket on an existing bucket is answered by the operation; the others name
