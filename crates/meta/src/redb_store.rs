@@ -668,6 +668,7 @@ pub(crate) fn range<'a, T: ReadableTable<&'static [u8], &'static [u8]>>(
 
 impl MetaStore for RedbStore {
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
+        crate::faults::read_point(table, key)?;
         self.with_reader(|db| {
             let r = db.begin_read()?;
             let t = r.open_table(def(table))?;

@@ -38,15 +38,18 @@ pub struct ClientInfo {
     pub secure: bool,
 }
 
-/// The entries of a DeleteObjects request the caller may not delete, one flag per entry in
-/// request order; `access` puts it in the request's extensions and the operation reports those
-/// entries as `AccessDenied`.
+/// The entries of a DeleteObjects request the caller may not delete, in request order: for
+/// each, why not (`AccessDenied`, or the error that kept the check from deciding, such as a
+/// storage failure or a malformed version id), `None` for an entry that may be deleted.
+/// `access` puts it in the request's extensions; the operation reports those entries with
+/// their error and deletes none of them.
 #[derive(Debug, Clone, Default)]
-pub struct DeniedEntries(pub Vec<bool>);
+pub struct DeniedEntries(pub Arc<Vec<Option<S3Error>>>);
 
 impl DeniedEntries {
-    pub fn denies(&self, entry: usize) -> bool {
-        self.0.get(entry).copied().unwrap_or(false)
+    /// Why `entry` may not be deleted; `None` if it may.
+    pub fn refusal(&self, entry: usize) -> Option<&S3Error> {
+        self.0.get(entry).and_then(Option::as_ref)
     }
 }
 
@@ -323,6 +326,9 @@ struct Subject<'a> {
     rec: BucketRecord,
     owner: String,
     policy: Option<Arc<Policy>>,
+    /// The bucket holds a policy that does not parse (it was validated when set, so the store
+    /// is damaged or was written by another version): nothing it could deny may be allowed.
+    unreadable_policy: bool,
 }
 
 /// The caller: who signed the request (`None`: anonymous).
@@ -370,15 +376,19 @@ impl AccessControl {
             .policy
             .as_deref()
             .and_then(|p| self.policies.get(bucket, p));
+        let unreadable_policy = rec.policy.is_some() && policy.is_none();
         Ok(Some(Subject {
             name: bucket,
             owner: self.users.owner_id(&rec.owner).to_string(),
             rec,
             policy,
+            unreadable_policy,
         }))
     }
 
-    /// The bucket policy's decision on `action` over the bucket or one of its objects.
+    /// The bucket policy's decision on `action` over the bucket or one of its objects. A policy
+    /// that cannot be read decides nothing but refuses everything (500), except the owner's
+    /// repair of it (Put/DeleteBucketPolicy, left to the ACL: the owner).
     fn decide(
         &self,
         s: &Subject<'_>,
@@ -386,9 +396,16 @@ impl AccessControl {
         action: &str,
         key: Option<&str>,
         ctx: &Context,
-    ) -> Decision {
+    ) -> S3Result<Decision> {
+        let is_owner = user.is_some_and(|u| u.id == s.owner);
+        if s.unreadable_policy {
+            if is_owner && !s.rec.policy_locks_owner && POLICY_ACTIONS.contains(&action) {
+                return Ok(Decision::NotApplicable);
+            }
+            return Err(crate::errors::unreadable_policy(s.name));
+        }
         let Some(policy) = &s.policy else {
-            return Decision::NotApplicable;
+            return Ok(Decision::NotApplicable);
         };
         let resource = policy::resource_arn(s.name, key);
         let decision = policy.evaluate(&policy::Request {
@@ -397,8 +414,7 @@ impl AccessControl {
             resource: &resource,
             context: ctx,
         });
-        let is_owner = user.is_some_and(|u| u.id == s.owner);
-        match decision {
+        Ok(match decision {
             // The owner can always repair its policy, unless it asked to be locked out.
             Decision::Deny
                 if is_owner && !s.rec.policy_locks_owner && POLICY_ACTIONS.contains(&action) =>
@@ -416,7 +432,7 @@ impl AccessControl {
                 Decision::NotApplicable
             }
             d => d,
-        }
+        })
     }
 
     /// A permission on the bucket: the policy's decision, else the bucket's ACL.
@@ -439,7 +455,7 @@ impl AccessControl {
             ),
             _ => caller == Some(s.owner.as_str()),
         };
-        grant(self.decide(s, user, action, key, ctx), by_acl)
+        grant(self.decide(s, user, action, key, ctx)?, by_acl)
     }
 
     /// Listing as the test for whether a missing key may be reported as missing: S3 answers
@@ -462,8 +478,11 @@ impl AccessControl {
     /// ACL.
     ///
     /// The record consulted is the version the request names (`None`: the current one). A
-    /// missing key or version, or a delete marker, is decided as a missing object. The
-    /// object's record, when this read it and access is granted, is left in `read`.
+    /// missing key or version, or a delete marker, is decided as a missing object. Any other
+    /// failure to read it refuses with that error (a malformed version id is the client's
+    /// `InvalidArgument`; a storage failure 500 or 503): what could not be read is never
+    /// allowed. The object's record, when this read it and access is granted, is left in
+    /// `read`.
     #[allow(clippy::too_many_arguments)]
     fn check_object(
         &self,
@@ -499,8 +518,8 @@ impl AccessControl {
             ) => {
                 return self.check_bucket(s, user, action, Some(key), need, &ctx);
             }
-            // A malformed version id or a storage failure: the operation reports it.
-            Err(_) => return Ok(()),
+            // A malformed version id or a storage failure: refused with that error.
+            Err(e) => return Err(crate::errors::to_s3(e)),
         };
         if s.policy.is_some() {
             for (k, v) in &obj.tags {
@@ -523,9 +542,37 @@ impl AccessControl {
             Need::Object(p) => allows(acl.as_deref(), owner, caller, p),
             _ => caller == Some(owner) || caller == Some(s.owner.as_str()),
         };
-        grant(self.decide(s, user, action, Some(key), &ctx), by_acl)?;
+        grant(self.decide(s, user, action, Some(key), &ctx)?, by_acl)?;
         *read = Some(obj);
         Ok(())
+    }
+
+    /// Whether an anonymous request for `op`, one decided only once its body is parsed
+    /// (DeleteObjects, PutObjectTagging), could be allowed at all: by a policy statement
+    /// allowing everyone one of its actions (on whatever resource, under whatever condition),
+    /// or, for DeleteObjects, the bucket's ACL granting everyone `WRITE`. Other operations: yes
+    /// (decided elsewhere). POST forms carry their credentials in the body, so are not here.
+    fn anonymous_may_send(&self, s: &Subject<'_>, op: &str) -> S3Result<bool> {
+        let actions: &[&str] = match op {
+            "DeleteObjects" => &["s3:DeleteObject", "s3:DeleteObjectVersion"],
+            "PutObjectTagging" => &["s3:PutObjectTagging", "s3:PutObjectVersionTagging"],
+            _ => return Ok(true),
+        };
+        if s.unreadable_policy {
+            return Err(crate::errors::unreadable_policy(s.name));
+        }
+        let by_policy = s
+            .policy
+            .as_ref()
+            .is_some_and(|p| p.may_allow(None, actions));
+        let by_acl = op == "DeleteObjects"
+            && allows(
+                honoured_grants(&s.rec, s.rec.acl.as_deref()).as_deref(),
+                &s.owner,
+                None,
+                Permission::Write,
+            );
+        Ok(by_policy || by_acl)
     }
 
     /// The source of CopyObject/UploadPartCopy: `s3:GetObject` on it.
@@ -598,6 +645,12 @@ impl S3Access for AccessControl {
         if expected.is_some_and(|e| e.as_bytes() != s.owner.as_bytes()) {
             return Err(denied());
         }
+        // The operations below name what they act on in their body and are checked once s3s
+        // has read and parsed it (the hooks below); an anonymous caller whom nothing could
+        // admit is refused now, before a byte of the body is read.
+        if user.is_none() && !self.anonymous_may_send(&s, op)? {
+            return Err(denied());
+        }
         // CreateBucket on an existing bucket is answered by the operation; the others name
         // what they act on in the body and are checked once it is parsed (the hooks below).
         if need == Need::Signed || matches!(op, "DeleteObjects" | "PostObject" | "PutObjectTagging")
@@ -642,7 +695,9 @@ impl S3Access for AccessControl {
         let need = Need::Bucket(Permission::Write);
         // An entry naming a version deletes that version: `s3:DeleteObjectVersion`, with the
         // version as `s3:versionid`.
-        let denied: Vec<bool> = req
+        // An entry whose check fails for any reason (refused, unreadable record, malformed
+        // version id) is reported with that error and not deleted.
+        let refused: Vec<Option<S3Error>> = req
             .input
             .delete
             .objects
@@ -658,11 +713,11 @@ impl S3Access for AccessControl {
                 };
                 let object = (o.key.as_str(), o.version_id.as_deref());
                 self.check_object(&s, user, action, object, need, ctx, &mut None)
-                    .is_err()
+                    .err()
             })
             .collect();
-        if denied.contains(&true) {
-            req.extensions.insert(DeniedEntries(denied));
+        if refused.iter().any(Option::is_some) {
+            req.extensions.insert(DeniedEntries(Arc::new(refused)));
         }
         Ok(())
     }

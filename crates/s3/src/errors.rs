@@ -103,6 +103,40 @@ pub fn to_s3(e: ObjectError) -> S3Error {
     S3Error::with_message(code, msg)
 }
 
+/// A bucket's stored policy does not parse (it was validated when set): the access checks
+/// cannot tell what it denies, so they refuse (500), never allow.
+pub fn unreadable_policy(bucket: &str) -> S3Error {
+    tracing::error!(
+        bucket,
+        "the bucket's stored policy cannot be parsed; refusing access"
+    );
+    S3Error::with_message(
+        S3ErrorCode::InternalError,
+        "We encountered an internal error. Please try again.",
+    )
+}
+
+/// The server holds as many buffered request bodies as it may: the client should retry later.
+pub fn buffers_full() -> S3Error {
+    S3Error::with_message(S3ErrorCode::SlowDown, "Please reduce your request rate.")
+}
+
+/// An XML (or JSON) request body over `limit` bytes, as S3 answers it (400).
+pub fn xml_body_too_large(limit: usize) -> S3Error {
+    S3Error::with_message(
+        S3ErrorCode::MaxMessageLengthExceeded,
+        format!("Your request was too big: request bodies here may be at most {limit} bytes."),
+    )
+}
+
+/// The client stopped sending the body before its end (400: the client's doing).
+pub fn body_cut_short() -> S3Error {
+    S3Error::with_message(
+        S3ErrorCode::IncompleteBody,
+        "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+    )
+}
+
 /// An error answered before s3s sees the request, as S3's XML error document.
 pub fn response(err: &S3Error) -> http::Response<s3s::Body> {
     response_with(err, &[])

@@ -18,7 +18,7 @@ mod ops;
 mod policy_cache;
 pub mod post_form;
 pub mod routes;
-pub use ops::{POST_OBJECT_MAX_FILE_SIZE, s3s_config};
+pub use ops::{POST_OBJECT_MAX_FILE_SIZE, XML_BODY_LIMIT, s3s_config};
 pub mod range_header;
 pub mod route;
 mod sse;

@@ -30,7 +30,8 @@ pub struct PolicyCache {
 
 impl PolicyCache {
     /// The parsed form of `text`, the policy stored for `bucket`. `None` if it does not parse
-    /// (a stored document was validated when it was set, so that means none applies).
+    /// (a stored document was validated when it was set, so the store is damaged: the access
+    /// checks refuse rather than ignore it).
     pub fn get(&self, bucket: &str, text: &str) -> Option<Arc<Policy>> {
         if let Ok(c) = self.entries.lock()
             && let Some(e) = c.by_bucket.get(bucket)

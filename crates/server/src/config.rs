@@ -77,6 +77,15 @@ pub struct ServerArgs {
     /// MiB per second a background heal pass may read.
     #[arg(long, env = "RUSTFS_SCANNER_RATE", default_value_t = 64)]
     pub scanner_rate: u64,
+    /// MiB of request bodies held whole in memory at once, over all requests: XML and JSON
+    /// documents, browser-form uploads (up to 65 MiB each) and uploads sent without a length
+    /// (up to 16 MiB each). A request that would go past it is answered 503 SlowDown.
+    #[arg(
+        long,
+        env = "RUSTFS_BUFFERED_BODIES_MIB",
+        default_value_t = crate::buffered_body::DEFAULT_BUDGET_MIB
+    )]
+    pub buffered_bodies_mib: u64,
     /// Serve the default credentials on a non-loopback address anyway.
     #[arg(
         long,

@@ -33,6 +33,7 @@ use rustfs_s3::access::ClientInfo;
 use rustfs_s3::cors::Cors;
 use s3s::service::S3Service;
 
+use crate::buffered_body::{BufferBudget, Guarded, Ledger, Reading, reading_of};
 use crate::request_checks;
 
 type ServiceResult = Result<s3s::HttpResponse, s3s::HttpError>;
@@ -49,10 +50,12 @@ pub struct HttpLayer {
     client: Option<ClientInfo>,
     /// The region SigV4 scopes must name (`RUSTFS_REGION`; empty accepts any).
     region: Arc<str>,
+    /// Bounds the request bodies held in memory at once (`crate::buffered_body`).
+    budget: Arc<BufferBudget>,
 }
 
 impl HttpLayer {
-    pub fn new(inner: S3Service, cors: Cors, domains: &[&str]) -> Self {
+    pub fn new(inner: S3Service, cors: Cors, domains: &[&str], budget: BufferBudget) -> Self {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -67,6 +70,7 @@ impl HttpLayer {
             domains: Arc::new(domains.iter().map(|d| d.to_ascii_lowercase()).collect()),
             client: None,
             region: Arc::from(""),
+            budget: Arc::new(budget),
         }
     }
 
@@ -85,26 +89,64 @@ impl HttpLayer {
     }
 
     /// Passes the request to s3s, first reading a body of unknown length if it must.
-    /// Browser forms are prepared first (`rustfs_s3::post_form`).
-    fn forward(&self, req: http::Request<Incoming>) -> BoxFuture<'static, ServiceResult> {
+    /// Browser forms are prepared first (`rustfs_s3::post_form`). A body the server holds
+    /// whole is read through the request's [`Ledger`] (`crate::buffered_body`), returned
+    /// with the future: what went wrong reading it decides the answer.
+    fn forward(
+        &self,
+        req: http::Request<Incoming>,
+    ) -> (BoxFuture<'static, ServiceResult>, Option<Arc<Ledger>>) {
         let inner = self.inner.clone();
-        if rustfs_s3::post_form::is_form_post(&req) {
-            return Box::pin(async move {
-                match rustfs_s3::post_form::prepare(req.map(s3s::Body::from)).await {
+        let form = rustfs_s3::post_form::is_form_post(&req);
+        let no_length = request_checks::unsized_upload(&req);
+        let reading = reading_of(
+            req.method(),
+            req.uri().query(),
+            self.object_path(&req),
+            form || no_length,
+        );
+        let Reading::Held { limit } = reading else {
+            return (
+                Box::pin(hyper::service::Service::call(&self.inner, req)),
+                None,
+            );
+        };
+        let ledger = Ledger::new(self.budget.clone());
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let guarded = ledger.clone();
+        let req =
+            req.map(move |b| s3s::Body::http_body(Guarded::new(b, guarded, true, limit, declared)));
+        let fut: BoxFuture<'static, ServiceResult> = if form {
+            Box::pin(async move {
+                match rustfs_s3::post_form::prepare(req).await {
                     Ok(req) => inner.call(req).await,
                     Err(refused) => Ok(rustfs_s3::errors::response(&refused)),
                 }
-            });
+            })
+        } else if no_length {
+            Box::pin(async move {
+                match request_checks::with_length(req).await {
+                    Ok(req) => inner.call(req).await,
+                    Err(refused) => Ok(rustfs_s3::errors::response(&refused)),
+                }
+            })
+        } else {
+            Box::pin(async move { inner.call(req).await })
+        };
+        (fut, Some(ledger))
+    }
+
+    /// Whether the request's path names an object (not a bucket, nor the service).
+    fn object_path(&self, req: &http::Request<Incoming>) -> bool {
+        let path = req.uri().path().trim_start_matches('/');
+        if self.virtual_hosted(req) {
+            return !path.is_empty();
         }
-        if !request_checks::unsized_upload(&req) {
-            return Box::pin(hyper::service::Service::call(&self.inner, req));
-        }
-        Box::pin(async move {
-            match request_checks::with_length(req).await {
-                Ok(req) => inner.call(req).await,
-                Err(refused) => Ok(rustfs_s3::errors::response(&refused)),
-            }
-        })
+        path.split_once('/').is_some_and(|(_, key)| !key.is_empty())
     }
 
     /// Whether the request names its bucket in the host (virtual-hosted style).
@@ -221,6 +263,53 @@ fn policy_condition_refusal(xml: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The most of a client's text (error message, path) a log line repeats.
+const LOGGED_TEXT: usize = 256;
+
+/// At most [`LOGGED_TEXT`] bytes of `s`, cut at a character boundary.
+fn bounded(s: &str) -> &str {
+    if s.len() <= LOGGED_TEXT {
+        return s;
+    }
+    let mut end = LOGGED_TEXT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// The text of the first `<name>` element of an error document.
+fn element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    let open = format!("<{name}>");
+    let start = xml.find(&open)? + open.len();
+    let len = xml[start..].find('<')?;
+    Some(&xml[start..start + len])
+}
+
+/// Logs a failed request once, by what it means: a server failure (500) at error level, load
+/// shed or unavailable storage (503) at warn, a client's error or a refusal (4xx) at debug.
+/// Only the error's code and a bounded message are logged, never a request body (s3s' own
+/// per-request error events, which carry whole bodies, are filtered out: `crate::logging`).
+fn log_failure(method: &http::Method, path: &str, request_id: &str, resp: &s3s::HttpResponse) {
+    let status = resp.status();
+    let doc = resp.body().bytes();
+    let text = doc
+        .as_deref()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    let code = element(&text, "Code").unwrap_or_default();
+    let message = bounded(element(&text, "Message").unwrap_or_default());
+    let path = bounded(path);
+    let status = status.as_u16();
+    match status {
+        503 => tracing::warn!(request_id, %method, path, status, code, message, "request failed"),
+        500.. => {
+            tracing::error!(request_id, %method, path, status, code, message, "request failed")
+        }
+        _ => tracing::debug!(request_id, %method, path, status, code, message, "request refused"),
+    }
+}
+
 /// The XML with the quotes of its top-level `<ETag>` value removed.
 fn unquote_etag(xml: &[u8]) -> Option<Vec<u8>> {
     const OPEN: &[u8] = b"<ETag>\"";
@@ -259,6 +348,9 @@ impl hyper::service::Service<http::Request<Incoming>> for HttpLayer {
             .as_ref()
             .and_then(|r| self.cors.preflight(r))
             .or_else(|| rustfs_s3::auth::wrong_region(&req, &self.region));
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let mut ledger = None;
         let served: Result<Self::Future, _> = match preflight {
             Some(resp) => Ok(Box::pin(async move { Ok(resp) })),
             None => match request_checks::refusal(&req) {
@@ -267,7 +359,11 @@ impl hyper::service::Service<http::Request<Incoming>> for HttpLayer {
                     req.headers(),
                     time::OffsetDateTime::now_utc(),
                 )
-                .map(|()| self.forward(req)),
+                .map(|()| {
+                    let (fut, l) = self.forward(req);
+                    ledger = l;
+                    fut
+                }),
             },
         };
         let cors = self.cors.clone();
@@ -276,6 +372,14 @@ impl hyper::service::Service<http::Request<Incoming>> for HttpLayer {
                 Ok(fut) => fut.await?,
                 Err(refused) => rustfs_s3::errors::response(&refused),
             };
+            // A held body that could not be read: its fault is the answer (s3s makes a 500 of
+            // any failed read).
+            if let Some(fault) = ledger.as_ref().and_then(|l| l.fault())
+                && !resp.status().is_success()
+            {
+                resp = rustfs_s3::errors::response(&fault.to_s3());
+            }
+            drop(ledger);
             if let Some(extra) = cors_req.as_ref().and_then(|r| cors.response_headers(r)) {
                 resp.headers_mut().extend(extra);
             }
@@ -317,6 +421,9 @@ impl hyper::service::Service<http::Request<Incoming>> for HttpLayer {
             if empty_expect || (any_expect && failed) {
                 h.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
+            if failed {
+                log_failure(&method, &path, &request_id, &resp);
+            }
             Ok(resp)
         })
     }
@@ -349,6 +456,18 @@ mod tests {
         let wrong_bucket = br#"<Error><Code>InvalidPolicyDocument</Code><Message>Bucket in form field 'a' does not match bucket in URL 'b'</Message></Error>"#;
         let out = policy_condition_refusal(wrong_bucket).unwrap();
         assert!(out.starts_with(b"<Error><Code>AccessDenied</Code>"));
+    }
+
+    #[test]
+    fn logged_text_is_bounded() {
+        let long = "é".repeat(300);
+        assert!(bounded(&long).len() <= LOGGED_TEXT);
+        assert!(long.starts_with(bounded(&long)));
+        assert_eq!(bounded("short"), "short");
+        let doc = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
+        assert_eq!(element(doc, "Code"), Some("AccessDenied"));
+        assert_eq!(element(doc, "Message"), Some("Access Denied"));
+        assert_eq!(element(doc, "Resource"), None);
     }
 
     #[test]

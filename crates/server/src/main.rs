@@ -1,9 +1,11 @@
 //! The `rustfs` binary: parses the command line and environment, opens the volumes, and serves
 //! S3 until SIGTERM or Ctrl-C. Everything S3 lives in the library crates.
 
+mod buffered_body;
 mod config;
 mod heal_cmd;
 mod http_layer;
+mod logging;
 mod request_checks;
 mod serve;
 mod tls;
@@ -17,13 +19,7 @@ use crate::config::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,s3s=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -16,7 +16,6 @@
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, header};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::{Body as _, Incoming};
 use s3s::dto::{Timestamp, TimestampFormat};
 use s3s::{S3Error, S3ErrorCode};
 
@@ -105,7 +104,7 @@ fn expired_presigned(query: Option<&str>) -> Option<S3Error> {
 }
 
 /// Whether the request is an upload whose body length is unknown (see the module notes).
-pub fn unsized_upload(req: &Request<Incoming>) -> bool {
+pub fn unsized_upload<B: hyper::body::Body>(req: &Request<B>) -> bool {
     let h = req.headers();
     req.method() == Method::PUT
         && !h.contains_key(header::CONTENT_LENGTH)
@@ -114,7 +113,7 @@ pub fn unsized_upload(req: &Request<Incoming>) -> bool {
 }
 
 /// Reads an unsized upload's body and passes the request on with its `Content-Length`.
-pub async fn with_length(req: Request<Incoming>) -> Result<Request<s3s::Body>, S3Error> {
+pub async fn with_length(req: Request<s3s::Body>) -> Result<Request<s3s::Body>, S3Error> {
     let (mut parts, body) = req.into_parts();
     let collected = Limited::new(body, UNSIZED_BODY_LIMIT).collect().await;
     let bytes: Bytes = match collected {

@@ -122,7 +122,10 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         builder.set_host(host);
     }
     let cors = rustfs_s3::cors::Cors::new(store.clone(), cors_domains);
-    let service = HttpLayer::new(builder.build(), cors, &domains).with_region(&args.region);
+    let budget =
+        usize::try_from(args.buffered_bodies_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    let budget = crate::buffered_body::BufferBudget::new(budget);
+    let service = HttpLayer::new(builder.build(), cors, &domains, budget).with_region(&args.region);
 
     let sweeper = store.clone();
     tokio::task::spawn_blocking(move || {

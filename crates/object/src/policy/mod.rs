@@ -377,6 +377,20 @@ impl Policy {
         }
     }
 
+    /// Whether some request of `caller` for one of `actions` could be allowed by the policy,
+    /// whatever its resource and conditions (an over-approximation: `false` means no such
+    /// request is ever allowed). Lets a check refuse before reading a request's body.
+    pub fn may_allow(&self, caller: Option<Caller<'_>>, actions: &[&str]) -> bool {
+        self.statements.iter().any(|s| {
+            s.allow
+                && s.principal.names(caller) != s.not_principal
+                && (s.not_action
+                    || s.actions
+                        .iter()
+                        .any(|a| actions.iter().any(|x| wildcard::matches_ignore_case(a, x))))
+        })
+    }
+
     /// Whether the policy grants anyone at all access (GetBucketPolicyStatus `IsPublic`).
     pub fn is_public(&self) -> bool {
         self.statements.iter().any(Statement::is_public)
@@ -390,6 +404,45 @@ impl Policy {
                 .iter()
                 .any(|c| c.key().to_ascii_lowercase().starts_with(prefix))
         })
+    }
+}
+
+#[cfg(test)]
+mod may_allow_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn may_allow_ignores_resources_and_conditions_only() {
+        let p = |st: Value| {
+            let doc = json!({"Version": "2012-10-17", "Statement": st});
+            Policy::parse(&doc.to_string(), "bkt").expect("valid policy")
+        };
+        let alt = Caller {
+            id: "alt",
+            access_key: "ALT",
+            display_name: "alt",
+        };
+        let del = ["s3:DeleteObject", "s3:DeleteObjectVersion"];
+        let public = p(
+            json!([{"Effect": "Allow", "Principal": "*", "Action": "s3:Delete*",
+            "Resource": "arn:aws:s3:::bkt/tmp/*",
+            "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]),
+        );
+        assert!(public.may_allow(None, &del));
+        assert!(!public.may_allow(None, &["s3:PutObjectTagging"]));
+        let alt_only = p(json!([{"Effect": "Allow", "Principal": {"AWS": "alt"},
+            "Action": "s3:*", "Resource": "arn:aws:s3:::bkt/*"}]));
+        assert!(!alt_only.may_allow(None, &del));
+        assert!(alt_only.may_allow(Some(alt), &del));
+        let deny_only = p(
+            json!([{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": "arn:aws:s3:::bkt/*"}]),
+        );
+        assert!(!deny_only.may_allow(None, &del));
+        let not_action = p(json!([{"Effect": "Allow", "Principal": "*",
+            "NotAction": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*"}]));
+        assert!(not_action.may_allow(None, &del));
     }
 }
 

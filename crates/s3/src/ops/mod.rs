@@ -10,7 +10,7 @@ mod multipart;
 mod object;
 mod policy;
 mod post;
-pub use post::{POST_OBJECT_MAX_FILE_SIZE, s3s_config};
+pub use post::{POST_OBJECT_MAX_FILE_SIZE, XML_BODY_LIMIT, s3s_config};
 mod tagging;
 
 use s3s::dto::*;

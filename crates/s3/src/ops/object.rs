@@ -278,6 +278,12 @@ macro_rules! put_from {
 }
 pub(crate) use put_from;
 
+/// Why a DeleteObjects entry was not deleted: the access check's refusal, or the store's.
+enum Refused<'a> {
+    Check(&'a S3Error),
+    Store(ObjectError),
+}
+
 impl RustFsS3 {
     /// A read's error; a 304 carries the object's ETag and Last-Modified, as S3 sends them.
     fn read_error(&self, e: rustfs_object::ObjectError, bucket: &str, key: &str) -> S3Error {
@@ -399,9 +405,10 @@ impl RustFsS3 {
             ));
         }
         let quiet = i.delete.quiet.unwrap_or(false);
-        // Keys the access check refused (bucket policy) are reported, not deleted.
+        // Keys the access check refused (or could not decide) are reported, not deleted.
         let refused = req.extensions.get::<DeniedEntries>();
-        let is_refused = |entry: usize| refused.is_some_and(|r| r.denies(entry));
+        let refusal = |entry: usize| refused.and_then(|r| r.refusal(entry));
+        let is_refused = |entry: usize| refusal(entry).is_some();
         let list: Vec<(String, Option<String>)> = i
             .delete
             .objects
@@ -419,10 +426,12 @@ impl RustFsS3 {
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
         for (n, obj) in i.delete.objects.into_iter().enumerate() {
-            let outcome = if is_refused(n) {
-                Err(ObjectError::AccessDenied)
-            } else {
-                outcomes.next().unwrap_or(Err(ObjectError::AccessDenied))
+            let outcome = match refusal(n) {
+                Some(why) => Err(Refused::Check(why)),
+                None => outcomes
+                    .next()
+                    .unwrap_or(Err(ObjectError::AccessDenied))
+                    .map_err(Refused::Store),
             };
             match outcome {
                 Ok(_) if quiet => {}
@@ -438,11 +447,19 @@ impl RustFsS3 {
                     version_id: obj.version_id,
                 }),
                 Err(e) => {
-                    let s3e = to_s3(e);
+                    let (code, message) = match e {
+                        Refused::Check(s3e) => {
+                            (s3e.code().clone(), s3e.message().map(str::to_string))
+                        }
+                        Refused::Store(e) => {
+                            let s3e = to_s3(e);
+                            (s3e.code().clone(), s3e.message().map(str::to_string))
+                        }
+                    };
                     errors.push(Error {
-                        code: Some(s3e.code().as_str().to_string()),
+                        code: Some(code.as_str().to_string()),
                         key: Some(obj.key),
-                        message: s3e.message().map(str::to_string),
+                        message,
                         version_id: obj.version_id,
                     });
                 }

@@ -25,9 +25,14 @@ use crate::post_form::FormExtras;
 /// which stream.
 pub const POST_OBJECT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
 
-/// s3s settings for the service: its defaults, with the POST file bound above.
+/// The largest XML (or JSON) request body read, as s3s' default (20 MiB); the server's HTTP
+/// layer refuses larger ones with `MaxMessageLengthExceeded`.
+pub const XML_BODY_LIMIT: usize = 20 << 20;
+
+/// s3s settings for the service: its defaults, with the POST file and XML body bounds above.
 pub fn s3s_config() -> Arc<s3s::config::StaticConfigProvider> {
     let mut config = s3s::config::S3Config::default();
+    config.xml_max_body_size = XML_BODY_LIMIT;
     config.post_object_max_file_size = POST_OBJECT_MAX_FILE_SIZE;
     Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(config)))
 }

@@ -1,0 +1,74 @@
+//! The log: `RUST_LOG` (default `info`) on stderr, without s3s' per-request error events.
+//!
+//! s3s logs every failed request at error level ("failed to prepare", "op returns error", its
+//! request span's error), refusals and client mistakes included, and a malformed XML body
+//! whole ("malformed xml body", the body's bytes). The HTTP layer logs each failed request
+//! once instead, by what it means and without the body (`http_layer::log_failure`), so those
+//! events are dropped whatever `RUST_LOG` asks for; s3s' debug and trace events stay available.
+
+use tracing::Metadata;
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::{EnvFilter, FilterFn};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// Whether an event is one of s3s' per-request error reports (see the module notes).
+fn s3s_request_error(meta: &Metadata<'_>) -> bool {
+    let target = meta.target();
+    let from_s3s = target == "s3s" || target.starts_with("s3s::");
+    from_s3s && (*meta.level() == tracing::Level::ERROR || target.starts_with("s3s::http::de"))
+}
+
+pub fn init() {
+    let env = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,s3s=warn"));
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(env)
+        .with_filter(FilterFn::new(|meta| !s3s_request_error(meta)));
+    tracing_subscriber::registry().with(fmt).init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::Level;
+    use tracing::callsite::Identifier;
+    use tracing::field::FieldSet;
+    use tracing::metadata::Kind;
+
+    struct Site;
+    impl tracing::Callsite for Site {
+        fn set_interest(&self, _: tracing::subscriber::Interest) {}
+        fn metadata(&self) -> &Metadata<'_> {
+            unreachable!()
+        }
+    }
+    static SITE: Site = Site;
+
+    fn meta(target: &'static str, level: Level) -> Metadata<'static> {
+        Metadata::new(
+            "event",
+            target,
+            level,
+            None,
+            None,
+            None,
+            FieldSet::new(&[], Identifier(&SITE)),
+            Kind::EVENT,
+        )
+    }
+
+    #[test]
+    fn s3s_request_errors_and_body_dumps_are_dropped() {
+        assert!(s3s_request_error(&meta("s3s::ops", Level::ERROR)));
+        assert!(s3s_request_error(&meta("s3s::service", Level::ERROR)));
+        assert!(s3s_request_error(&meta("s3s::http::de", Level::DEBUG)));
+        assert!(!s3s_request_error(&meta("s3s::ops", Level::DEBUG)));
+        assert!(!s3s_request_error(&meta("s3s::ops", Level::WARN)));
+        assert!(!s3s_request_error(&meta(
+            "rustfs::http_layer",
+            Level::ERROR
+        )));
+        assert!(!s3s_request_error(&meta("s3sx", Level::ERROR)));
+    }
+}
