@@ -74,6 +74,17 @@ impl ObjectStore {
         }
     }
 
+    /// The bucket's record and its stored bytes (for a commit that must find it unchanged).
+    pub(crate) fn bucket_entry(&self, name: &str) -> Result<(Vec<u8>, BucketRecord)> {
+        match self.meta.get(Table::Buckets, name.as_bytes())? {
+            Some(v) => {
+                let rec = decode(&v)?;
+                Ok((v, rec))
+            }
+            None => Err(ObjectError::NoSuchBucket),
+        }
+    }
+
     pub fn list_buckets(&self) -> Result<Vec<(String, BucketRecord)>> {
         Ok(self
             .decode_range(Table::Buckets, b"", b"")?

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Display;
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use futures::Stream;
@@ -13,7 +14,9 @@ use rustfs_meta::{
 
 use crate::checksum;
 use crate::ingest::{self, BodyChecks, ChecksumRequest, ExpectedChecksum, Owner};
-use crate::objects::{CommitExtra, CopySource, delete_blobs};
+use crate::objects::{
+    CAS_ATTEMPTS, COPY_ATTEMPTS, CommitExtra, CopySource, delete_blobs, watch_source,
+};
 use crate::{
     MAX_PART_NUMBER, MIN_PART_SIZE, ObjectError, ObjectStore, Result, WriteConditions, names,
     new_id, now_ms,
@@ -46,6 +49,28 @@ pub struct CompletePart {
 pub struct UploadedPart {
     pub part: PartRecord,
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
+}
+
+/// A part row as read: its key and stored bytes (for a compare-and-swap) and its record.
+struct StoredPart {
+    key: Vec<u8>,
+    bytes: Vec<u8>,
+    record: PartRecord,
+}
+
+/// Adds to `b` the checks that the upload's part rows are exactly `stored` (read in key
+/// order): each unchanged, and none between, before or after them. A commit that deletes the
+/// parts it read, or makes an object of them, holds only on the parts it read.
+fn check_parts_unchanged(b: &mut Batch, upload_id: &str, stored: &[StoredPart]) {
+    let (mut from, end) = keys::parts_range(upload_id);
+    for p in stored {
+        b.check(Check::RangeEmpty(Table::Parts, from, p.key.clone()));
+        b.check(Check::Equals(Table::Parts, p.key.clone(), p.bytes.clone()));
+        // The smallest key after this one.
+        from = p.key.clone();
+        from.push(0);
+    }
+    b.check(Check::RangeEmpty(Table::Parts, from, end));
 }
 
 #[derive(Debug, Clone)]
@@ -184,7 +209,7 @@ impl ObjectStore {
         let ukey = keys::upload_key(bucket, key, upload_id);
         let pkey = keys::part_key(upload_id, part_number);
         let encoded = encode(&rec);
-        for _ in 0..32 {
+        for _ in 0..CAS_ATTEMPTS {
             let cur_bytes = self.meta.get(Table::Parts, &pkey)?;
             let cur: Option<PartRecord> = cur_bytes.as_deref().map(decode).transpose()?;
             let mut b = Batch::new();
@@ -201,6 +226,9 @@ impl ObjectStore {
                 delete_blobs(&mut b, std::slice::from_ref(&old.segment));
             }
             match self.meta.commit(b).await {
+                // The upload still existed at this commit, so no completion has committed
+                // (it deletes the upload row), and any completion that read the replaced
+                // part fails its check on it: nothing references the replaced files.
                 Ok(()) => {
                     if let Some(old) = cur {
                         self.discard_files(std::slice::from_ref(&old.segment));
@@ -227,14 +255,20 @@ impl ObjectStore {
         Err(ObjectError::Contended)
     }
 
-    fn stored_parts(&self, upload_id: &str) -> Result<Vec<PartRecord>> {
+    /// The upload's part rows as stored (key, bytes and record, in part-number order), for a
+    /// commit that must find them unchanged (see [`check_parts_unchanged`]).
+    fn stored_parts(&self, upload_id: &str) -> Result<Vec<StoredPart>> {
         let (s, e) = keys::parts_range(upload_id);
         let mut parts = Vec::new();
         let mut failed = None;
         self.meta
-            .scan(Table::Parts, &s, &e, &mut |_, v| match decode(v) {
-                Ok(p) => {
-                    parts.push(p);
+            .scan(Table::Parts, &s, &e, &mut |k, v| match decode(v) {
+                Ok(record) => {
+                    parts.push(StoredPart {
+                        key: k.to_vec(),
+                        bytes: v.to_vec(),
+                        record,
+                    });
                     ScanStep::Next
                 }
                 Err(err) => {
@@ -260,6 +294,7 @@ impl ObjectStore {
         let mut parts: Vec<_> = self
             .stored_parts(upload_id)?
             .into_iter()
+            .map(|p| p.record)
             .filter(|p| p.number > after)
             .collect();
         let is_truncated = parts.len() > max_parts;
@@ -275,6 +310,12 @@ impl ObjectStore {
     /// checksums matching, all but the last at least 5 MiB; of a part number listed several
     /// times, only the last entry) and commits the object.
     /// `full_checksum` is an object checksum sent with the request, verified when given.
+    ///
+    /// The commit holds only if every part row read is unchanged and no other part was added
+    /// (see [`check_parts_unchanged`]): a part uploaded again meanwhile (whose replaced files
+    /// the re-upload unlinks) makes the completion start over from a fresh read, which then
+    /// refuses the part's new ETag (`InvalidPart`) or, with the upload gone, finds the object
+    /// a concurrent completion made.
     pub async fn complete_multipart_upload(
         &self,
         bucket: &str,
@@ -284,9 +325,38 @@ impl ObjectStore {
         conditions: &WriteConditions,
         full_checksum: Option<(ChecksumAlgorithm, String)>,
     ) -> Result<ObjectRecord> {
+        for _ in 0..CAS_ATTEMPTS {
+            if let Some(rec) = self
+                .try_complete(
+                    bucket,
+                    key,
+                    upload_id,
+                    listed,
+                    conditions,
+                    full_checksum.as_ref(),
+                )
+                .await?
+            {
+                return Ok(rec);
+            }
+        }
+        Err(ObjectError::Contended)
+    }
+
+    /// One attempt of [`Self::complete_multipart_upload`]; `None` when the upload's parts
+    /// changed between the read and the commit (nothing was applied).
+    async fn try_complete(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        listed: &[CompletePart],
+        conditions: &WriteConditions,
+        full_checksum: Option<&(ChecksumAlgorithm, String)>,
+    ) -> Result<Option<ObjectRecord>> {
         let up = match self.upload(bucket, key, upload_id) {
             Err(ObjectError::NoSuchUpload) => {
-                return self.completed_already(bucket, key, listed);
+                return self.completed_already(bucket, key, listed).map(Some);
             }
             r => r?,
         };
@@ -294,7 +364,10 @@ impl ObjectStore {
             return Err(ObjectError::NoParts);
         }
         let stored = self.stored_parts(upload_id)?;
-        let by_number: HashMap<u32, &PartRecord> = stored.iter().map(|p| (p.number, p)).collect();
+        let by_number: HashMap<u32, &PartRecord> = stored
+            .iter()
+            .map(|p| (p.record.number, &p.record))
+            .collect();
         let mut used: Vec<&PartRecord> = Vec::with_capacity(listed.len());
         for (i, lp) in listed.iter().enumerate() {
             if i > 0 && lp.number < listed[i - 1].number {
@@ -354,7 +427,7 @@ impl ObjectStore {
                 let raw = checksum::combine_parts(a, kind, &raws)?;
                 // The checksum the client states for the whole upload: the full-object value,
                 // or the composite one (optionally with its `-N` part-count suffix).
-                if let Some((fa, fv)) = &full_checksum
+                if let Some((fa, fv)) = full_checksum
                     && *fa == a
                 {
                     let fv = fv.trim();
@@ -383,8 +456,8 @@ impl ObjectStore {
         let used_numbers: Vec<u32> = used.iter().map(|p| p.number).collect();
         let unused: Vec<Segment> = stored
             .iter()
-            .filter(|p| !used_numbers.contains(&p.number))
-            .map(|p| p.segment.clone())
+            .filter(|p| !used_numbers.contains(&p.record.number))
+            .map(|p| p.record.segment.clone())
             .collect();
         let rec = ObjectRecord {
             version_id: new_id(),
@@ -403,27 +476,25 @@ impl ObjectStore {
             delete_marker: false,
         };
         let ukey = keys::upload_key(bucket, key, upload_id);
-        let part_keys: Vec<Vec<u8>> = stored
-            .iter()
-            .map(|p| keys::part_key(upload_id, p.number))
-            .collect();
         let apply = |b: &mut Batch| {
             b.check(Check::Present(Table::Uploads, ukey.clone()));
+            check_parts_unchanged(b, upload_id, &stored);
             b.delete(Table::Uploads, ukey.clone());
-            for k in &part_keys {
-                b.delete(Table::Parts, k.clone());
+            for p in &stored {
+                b.delete(Table::Parts, p.key.clone());
             }
             delete_blobs(b, &unused);
         };
-        let extra = CommitExtra {
-            apply: &apply,
-            on_conflict: || ObjectError::NoSuchUpload,
+        let extra = CommitExtra { apply: &apply };
+        let Some(rec) = self
+            .commit_object_with(bucket, key, rec, Vec::new(), conditions, &extra)
+            .await?
+        else {
+            // The upload is gone or its parts changed: look again.
+            return Ok(None);
         };
-        let rec = self
-            .commit_object(bucket, key, rec, Vec::new(), conditions, Some(extra))
-            .await?;
         self.discard_files(&unused);
-        Ok(rec)
+        Ok(Some(rec))
     }
 
     /// A repeated CompleteMultipartUpload: succeeds with the current object when that object
@@ -454,34 +525,44 @@ impl ObjectStore {
         }
     }
 
+    /// AbortMultipartUpload: the upload and every part of it go in one commit, which holds only
+    /// if the parts are exactly those read (a part committed meanwhile makes it read again), so
+    /// no part row, and no file, outlives the upload.
     pub async fn abort_multipart_upload(
         &self,
         bucket: &str,
         key: &str,
         upload_id: &str,
     ) -> Result<()> {
-        self.upload(bucket, key, upload_id)?;
-        let parts = self.stored_parts(upload_id)?;
         let ukey = keys::upload_key(bucket, key, upload_id);
-        let mut b = Batch::new();
-        b.check(Check::Present(Table::Uploads, ukey.clone()));
-        b.delete(Table::Uploads, ukey);
-        let segments: Vec<Segment> = parts.iter().map(|p| p.segment.clone()).collect();
-        for p in &parts {
-            b.delete(Table::Parts, keys::part_key(upload_id, p.number));
-        }
-        delete_blobs(&mut b, &segments);
-        match self.meta.commit(b).await {
-            Ok(()) => {
-                self.discard_files(&segments);
-                Ok(())
+        for _ in 0..CAS_ATTEMPTS {
+            self.upload(bucket, key, upload_id)?;
+            let parts = self.stored_parts(upload_id)?;
+            let mut b = Batch::new();
+            b.check(Check::Present(Table::Uploads, ukey.clone()));
+            check_parts_unchanged(&mut b, upload_id, &parts);
+            b.delete(Table::Uploads, ukey.clone());
+            let segments: Vec<Segment> = parts.iter().map(|p| p.record.segment.clone()).collect();
+            for p in parts {
+                b.delete(Table::Parts, p.key);
             }
-            Err(MetaError::Conflict(_)) => Err(ObjectError::NoSuchUpload),
-            Err(e) => Err(e.into()),
+            delete_blobs(&mut b, &segments);
+            match self.meta.commit(b).await {
+                Ok(()) => {
+                    self.discard_files(&segments);
+                    return Ok(());
+                }
+                Err(MetaError::Conflict(0)) => return Err(ObjectError::NoSuchUpload),
+                Err(MetaError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
         }
+        Err(ObjectError::Contended)
     }
 
-    /// UploadPartCopy: a part whose bytes come from (a range of) an existing object.
+    /// UploadPartCopy: a part whose bytes come from (a range of) an existing object. As for
+    /// CopyObject, a source overwritten while it streams is read again (the part is one whole
+    /// version's bytes).
     pub async fn upload_part_copy(
         &self,
         source: &CopySource<'_>,
@@ -490,28 +571,37 @@ impl ObjectStore {
         upload_id: &str,
         part_number: u32,
     ) -> Result<(UploadedPart, ObjectRecord)> {
-        self.upload(bucket, key, upload_id)?;
-        let src = self.open_copy_source(source).await?;
-        // A copy range must lie inside the source (a GET range would be clamped instead).
-        if let Some(crate::ByteRange::From {
-            last: Some(last), ..
-        }) = source.range
-            && last >= src.record.size
-        {
-            return Err(ObjectError::InvalidRange {
-                size: src.record.size,
-            });
+        let mut attempt = 1;
+        loop {
+            self.upload(bucket, key, upload_id)?;
+            let src = self.open_copy_source(source).await?;
+            // A copy range must lie inside the source (a GET range would be clamped instead).
+            if let Some(crate::ByteRange::From {
+                last: Some(last), ..
+            }) = source.range
+                && last >= src.record.size
+            {
+                return Err(ObjectError::InvalidRange {
+                    size: src.record.size,
+                });
+            }
+            let (body, vanished) = watch_source(src.body);
+            match self
+                .upload_part(
+                    bucket,
+                    key,
+                    upload_id,
+                    part_number,
+                    body,
+                    BodyChecks::default(),
+                )
+                .await
+            {
+                Err(_) if vanished.load(Ordering::Relaxed) && attempt < COPY_ATTEMPTS => {
+                    attempt += 1
+                }
+                r => return r.map(|part| (part, src.record)),
+            }
         }
-        let part = self
-            .upload_part(
-                bucket,
-                key,
-                upload_id,
-                part_number,
-                src.body,
-                BodyChecks::default(),
-            )
-            .await?;
-        Ok((part, src.record))
     }
 }

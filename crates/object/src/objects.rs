@@ -3,9 +3,11 @@
 
 use std::fmt::Display;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use rustfs_meta::{
     Batch, Body, Check, ChecksumType, ChecksumValue, MetaError, ObjectMeta, ObjectRecord, Segment,
     Table, decode, encode, keys,
@@ -83,10 +85,11 @@ impl ObjectStore {
 }
 
 /// Extra conditions and changes a caller folds into an object commit (multipart completion).
+/// A failed check added by `apply` ends the commit without retrying it: the caller read what
+/// those checks guard, so it must read again ([`ObjectStore::commit_object_with`] answers
+/// `None`).
 pub(crate) struct CommitExtra<'a> {
     pub apply: &'a (dyn Fn(&mut Batch) + Sync),
-    /// Error for a failed check added by `apply`.
-    pub on_conflict: fn() -> ObjectError,
 }
 
 /// Attempts before giving up on a key that keeps changing under us. Writers batched into one
@@ -162,7 +165,7 @@ impl ObjectStore {
         let blobs: Vec<_> = got.blob.into_iter().collect();
         let written = rec.segments.clone();
         let committed = self
-            .commit_object(bucket, key, rec, blobs, &opts.conditions, None)
+            .commit_object(bucket, key, rec, blobs, &opts.conditions)
             .await;
         if let Err(e) = &committed
             && !e.outcome_unknown()
@@ -184,15 +187,37 @@ impl ObjectStore {
         rec: ObjectRecord,
         blobs: Vec<(String, Bytes)>,
         cond: &WriteConditions,
-        extra: Option<CommitExtra<'_>>,
     ) -> Result<ObjectRecord> {
         let (rec, freed) = self
-            .try_commit_object(bucket, key, rec, &blobs, cond, extra)
-            .await?;
+            .try_commit_object(bucket, key, rec, &blobs, cond, None)
+            .await?
+            .ok_or(ObjectError::Contended)?;
         self.discard_files(&freed);
         Ok(rec)
     }
 
+    /// [`Self::commit_object`] with `extra`'s checks and changes in the same batch; `None`
+    /// when one of `extra`'s checks failed (nothing applied).
+    pub(crate) async fn commit_object_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        rec: ObjectRecord,
+        blobs: Vec<(String, Bytes)>,
+        cond: &WriteConditions,
+        extra: &CommitExtra<'_>,
+    ) -> Result<Option<ObjectRecord>> {
+        let Some((rec, freed)) = self
+            .try_commit_object(bucket, key, rec, &blobs, cond, Some(extra))
+            .await?
+        else {
+            return Ok(None);
+        };
+        self.discard_files(&freed);
+        Ok(Some(rec))
+    }
+
+    /// The commit loop: `None` when a check added by `extra` failed.
     async fn try_commit_object(
         &self,
         bucket: &str,
@@ -200,8 +225,8 @@ impl ObjectStore {
         mut rec: ObjectRecord,
         blobs: &[(String, Bytes)],
         cond: &WriteConditions,
-        extra: Option<CommitExtra<'_>>,
-    ) -> Result<(ObjectRecord, Vec<Segment>)> {
+        extra: Option<&CommitExtra<'_>>,
+    ) -> Result<Option<(ObjectRecord, Vec<Segment>)>> {
         let okey = keys::object_key(bucket, key);
         for _ in 0..CAS_ATTEMPTS {
             let state = self.bucket(bucket)?.versioning;
@@ -211,6 +236,8 @@ impl ObjectStore {
             // A fresh id each attempt: ids of one key then increase in commit order.
             rec.version = Some(crate::versions::new_version_id());
             rec.versioned = state == Some(rustfs_meta::Versioning::Enabled);
+            // Checks 0 (bucket) and 1 (the key's record), then those `displace` adds, then
+            // `extra`'s: the index of a failed check says whose it was.
             let mut b = Batch::new();
             b.check(Check::Present(Table::Buckets, bucket.as_bytes().to_vec()));
             b.check(match &cur_bytes {
@@ -224,7 +251,7 @@ impl ObjectStore {
                 cur_bytes.as_deref().zip(cur.as_ref()),
                 state,
             )?;
-            if let Some(x) = &extra {
+            if let Some(x) = extra {
                 (x.apply)(&mut b);
             }
             b.put(Table::Objects, okey.clone(), encode(&rec));
@@ -232,12 +259,11 @@ impl ObjectStore {
                 b.put(Table::Blobs, id.as_bytes().to_vec(), bytes.to_vec());
             }
             match self.meta.commit(b).await {
-                Ok(()) => return Ok((rec, freed)),
+                Ok(()) => return Ok(Some((rec, freed))),
                 Err(MetaError::Conflict(0)) => return Err(ObjectError::NoSuchBucket),
                 Err(MetaError::Conflict(i)) if i < 2 + own_checks => continue,
-                Err(MetaError::Conflict(_)) => {
-                    return Err(extra.map_or(ObjectError::Contended, |x| (x.on_conflict)()));
-                }
+                Err(MetaError::Conflict(_)) if extra.is_some() => return Ok(None),
+                Err(MetaError::Conflict(_)) => return Err(ObjectError::Contended),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -376,40 +402,45 @@ impl ObjectStore {
         }
     }
 
-    /// Deletes a key of a bucket never versioned (see [`Self::delete_version`] for the
-    /// others). Deleting a missing key succeeds, as in S3.
+    /// DELETE of a key, as [`Self::delete_version`] without a version id does it (a delete
+    /// marker, owned by nobody, where versioning is on). Deleting a missing key succeeds.
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
-        names::validate_key(key)?;
-        let okey = keys::object_key(bucket, key);
-        for _ in 0..CAS_ATTEMPTS {
-            let Some(cur_bytes) = self.meta.get(Table::Objects, &okey)? else {
-                self.bucket(bucket)?;
-                return Ok(());
-            };
-            let cur: ObjectRecord = decode(&cur_bytes)?;
-            let mut b = Batch::new();
-            b.check(Check::Equals(Table::Objects, okey.clone(), cur_bytes));
-            b.delete(Table::Objects, okey.clone());
-            delete_blobs(&mut b, &cur.segments);
-            match self.meta.commit(b).await {
-                Ok(()) => {
-                    self.discard_files(&cur.segments);
-                    return Ok(());
-                }
-                Err(MetaError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ObjectError::Contended)
+        self.delete_version(bucket, key, None, "").await.map(|_| ())
     }
 
-    /// DeleteObjects: every listed key removed in one commit (one sync), each key reported on
-    /// its own. Missing keys succeed, as in S3; a key listed twice is deleted once.
+    /// DeleteObjects without version ids, as [`Self::delete_versions`] does it. Missing keys
+    /// succeed, as in S3; a key listed twice is deleted once.
     pub async fn delete_objects(&self, bucket: &str, list: &[String]) -> Result<Vec<Result<()>>> {
-        self.bucket(bucket)?;
+        let entries: Vec<(String, Option<String>)> =
+            list.iter().map(|k| (k.clone(), None)).collect();
+        Ok(self
+            .delete_versions(bucket, &entries, "")
+            .await?
+            .into_iter()
+            .map(|r| r.map(|_| ()))
+            .collect())
+    }
+
+    /// Deletes keys of a bucket never versioned: every listed key removed in one commit (one
+    /// sync), each key reported on its own. The commit holds only if the bucket record is
+    /// still `bucket_bytes` (read by the caller, who found no versioning): `None` when it
+    /// changed, so the caller decides again (versioning turned on meanwhile makes a delete a
+    /// delete marker, never the loss of a version).
+    pub(crate) async fn delete_unversioned(
+        &self,
+        bucket: &str,
+        bucket_bytes: &[u8],
+        list: &[String],
+    ) -> Result<Option<Vec<Result<()>>>> {
         for _ in 0..CAS_ATTEMPTS {
             let mut results = Vec::with_capacity(list.len());
             let mut batch = Batch::new();
+            batch.check(Check::Equals(
+                Table::Buckets,
+                bucket.as_bytes().to_vec(),
+                bucket_bytes.to_vec(),
+            ));
+            let mut any = false;
             let mut freed: Vec<Segment> = Vec::new();
             let mut seen = std::collections::HashSet::new();
             for key in list {
@@ -428,16 +459,18 @@ impl ObjectStore {
                     batch.delete(Table::Objects, okey);
                     delete_blobs(&mut batch, &cur.segments);
                     freed.extend(cur.segments);
+                    any = true;
                 }
             }
-            if batch.is_empty() {
-                return Ok(results);
+            if !any {
+                return Ok(Some(results));
             }
             match self.meta.commit(batch).await {
                 Ok(()) => {
                     self.discard_files(&freed);
-                    return Ok(results);
+                    return Ok(Some(results));
                 }
+                Err(MetaError::Conflict(0)) => return Ok(None),
                 Err(MetaError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -446,8 +479,11 @@ impl ObjectStore {
     }
 
     /// CopyObject; returns the source's record and the new one. `replace_meta`: the `REPLACE`
-    /// metadata directive (use `opts.meta`); otherwise the source's metadata is kept. The bytes are streamed and re-hashed, so the copy gets
-    /// its own files and a plain (non-multipart) ETag, as in S3.
+    /// metadata directive (use `opts.meta`); otherwise the source's metadata is kept. The bytes
+    /// are streamed and re-hashed, so the copy gets its own files and a plain (non-multipart)
+    /// ETag, as in S3. A source overwritten or deleted while it streams (a segment past those
+    /// opened up front vanished) is copied again from a fresh read, so the copy is always
+    /// one whole version of the source.
     pub async fn copy_object(
         &self,
         source: &CopySource<'_>,
@@ -456,33 +492,90 @@ impl ObjectStore {
         replace_meta: bool,
         mut opts: PutOptions,
     ) -> Result<(ObjectRecord, ObjectRecord)> {
-        let src = self.open_copy_source(source).await?;
         if source.bucket == dst_bucket
             && source.key == dst_key
             && source.version_id.is_none()
             && !replace_meta
         {
+            // Checked once the source is known to exist, as S3 answers a missing one first.
+            self.open_copy_source(source).await?;
             return Err(ObjectError::InvalidRequest(
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".into(),
             ));
         }
-        if !replace_meta {
-            opts.meta = src.record.meta.clone();
+        let mut attempt = 1;
+        loop {
+            let src = self.open_copy_source(source).await?;
+            let retry_checks = reusable_checks(&opts.checks).filter(|_| attempt < COPY_ATTEMPTS);
+            let mut this = PutOptions {
+                meta: if replace_meta {
+                    opts.meta.clone()
+                } else {
+                    src.record.meta.clone()
+                },
+                owner: opts.owner.clone(),
+                checks: std::mem::take(&mut opts.checks),
+                conditions: opts.conditions.clone(),
+                tags: Some(opts.tags.clone().unwrap_or_else(|| src.record.tags.clone())),
+                acl: opts.acl.clone(),
+            };
+            if this.checks.checksum.is_none()
+                && let Some(c) = &src.record.checksum
+            {
+                this.checks.checksum = Some(ChecksumRequest {
+                    algorithm: c.algorithm,
+                    expected: ExpectedChecksum::Compute,
+                });
+            }
+            let (body, vanished) = watch_source(src.body);
+            match self.put_object(dst_bucket, dst_key, body, this).await {
+                Err(_) if vanished.load(Ordering::Relaxed) && retry_checks.is_some() => {
+                    opts.checks = retry_checks.unwrap_or_default();
+                    attempt += 1;
+                }
+                r => return r.map(|rec| (src.record, rec)),
+            }
         }
-        if opts.tags.is_none() {
-            opts.tags = Some(src.record.tags.clone());
-        }
-        if opts.checks.checksum.is_none()
-            && let Some(c) = &src.record.checksum
-        {
-            opts.checks.checksum = Some(ChecksumRequest {
-                algorithm: c.algorithm,
-                expected: ExpectedChecksum::Compute,
-            });
-        }
-        let rec = self.put_object(dst_bucket, dst_key, src.body, opts).await?;
-        Ok((src.record, rec))
     }
+}
+
+/// Copies made of one request when the source keeps changing under them.
+pub(crate) const COPY_ATTEMPTS: usize = 3;
+
+/// A copy source's body that notes when it failed because a data file vanished: the source
+/// was overwritten or deleted after the read opened it, so a copy can start over.
+pub(crate) fn watch_source(body: ObjectBody) -> (ObjectBody, Arc<AtomicBool>) {
+    let vanished = Arc::new(AtomicBool::new(false));
+    let flag = vanished.clone();
+    let body = body
+        .inspect_err(move |e| {
+            if matches!(e, ObjectError::Data(rustfs_data::DataError::NotFound(_))) {
+                flag.store(true, Ordering::Relaxed);
+            }
+        })
+        .boxed();
+    (body, vanished)
+}
+
+/// The same body checks again, for a second attempt; `None` when they cannot be repeated (a
+/// trailer is read once).
+pub(crate) fn reusable_checks(c: &BodyChecks) -> Option<BodyChecks> {
+    let checksum = match &c.checksum {
+        None => None,
+        Some(r) => Some(ChecksumRequest {
+            algorithm: r.algorithm,
+            expected: match &r.expected {
+                ExpectedChecksum::Compute => ExpectedChecksum::Compute,
+                ExpectedChecksum::Given(v) => ExpectedChecksum::Given(v.clone()),
+                ExpectedChecksum::Trailer(_) => return None,
+            },
+        }),
+    };
+    Some(BodyChecks {
+        content_md5: c.content_md5.clone(),
+        checksum,
+        expected_len: c.expected_len,
+    })
 }
 
 pub(crate) fn delete_blobs(b: &mut Batch, segments: &[Segment]) {

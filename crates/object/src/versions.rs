@@ -94,25 +94,38 @@ impl ObjectStore {
             return Err(ObjectError::InvalidVersionId);
         }
         let okey = keys::object_key(bucket, key);
-        let Some(bytes) = self.meta.get(Table::Objects, &okey)? else {
-            self.bucket(bucket)?;
-            return Err(match version {
-                Some(_) => ObjectError::NoSuchVersion,
-                None => ObjectError::NoSuchKey,
-            });
-        };
-        let record: ObjectRecord = decode(&bytes)?;
-        match version {
-            Some(v) if !record.is_version(v) => self
-                .noncurrent(bucket, key, v)?
-                .ok_or(ObjectError::NoSuchVersion),
-            _ => Ok(Located {
-                table: Table::Objects,
-                key: okey,
-                bytes,
-                record,
-            }),
+        // The current record and the noncurrent ones are two reads: a version moving between
+        // them (promoted by a delete, or made noncurrent by a PUT) changes the current record,
+        // so a version found in neither is missing only if the current record held still.
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(bytes) = self.meta.get(Table::Objects, &okey)? else {
+                self.bucket(bucket)?;
+                return Err(match version {
+                    Some(_) => ObjectError::NoSuchVersion,
+                    None => ObjectError::NoSuchKey,
+                });
+            };
+            let record: ObjectRecord = decode(&bytes)?;
+            match version {
+                Some(v) if !record.is_version(v) => {
+                    if let Some(found) = self.noncurrent(bucket, key, v)? {
+                        return Ok(found);
+                    }
+                    if self.meta.get(Table::Objects, &okey)?.as_deref() == Some(&bytes[..]) {
+                        return Err(ObjectError::NoSuchVersion);
+                    }
+                }
+                _ => {
+                    return Ok(Located {
+                        table: Table::Objects,
+                        key: okey,
+                        bytes,
+                        record,
+                    });
+                }
+            }
         }
+        Err(ObjectError::Contended)
     }
 
     /// Like [`Self::locate_any`], but a delete marker reads as absent (current) or is refused
@@ -278,9 +291,22 @@ impl ObjectStore {
         if let Some(v) = version {
             return self.delete_exact(bucket, key, v).await;
         }
-        if self.bucket(bucket)?.versioning.is_none() {
-            self.delete_object(bucket, key).await?;
-            return Ok(DeleteOutcome::default());
+        // A bucket never versioned loses the key, if it is still unversioned at the commit.
+        let mut attempt = 0;
+        loop {
+            let (bytes, rec) = self.bucket_entry(bucket)?;
+            if rec.versioning.is_some() {
+                break;
+            }
+            let one = [key.to_string()];
+            if let Some(mut done) = self.delete_unversioned(bucket, &bytes, &one).await? {
+                done.pop().unwrap_or(Ok(()))?;
+                return Ok(DeleteOutcome::default());
+            }
+            attempt += 1;
+            if attempt >= CAS_ATTEMPTS {
+                return Err(ObjectError::Contended);
+            }
         }
         let marker = ObjectRecord {
             version_id: new_id(),
@@ -299,14 +325,7 @@ impl ObjectStore {
             delete_marker: true,
         };
         let rec = self
-            .commit_object(
-                bucket,
-                key,
-                marker,
-                Vec::new(),
-                &WriteConditions::default(),
-                None,
-            )
+            .commit_object(bucket, key, marker, Vec::new(), &WriteConditions::default())
             .await?;
         Ok(DeleteOutcome {
             version_id: Some(rec.version_label().to_string()),
@@ -368,14 +387,16 @@ impl ObjectStore {
         list: &[(String, Option<String>)],
         owner: &str,
     ) -> Result<Vec<Result<DeleteOutcome>>> {
-        let state = self.bucket(bucket)?.versioning;
-        if state.is_none() && list.iter().all(|(_, v)| v.is_none()) {
+        let (bytes, rec) = self.bucket_entry(bucket)?;
+        if rec.versioning.is_none() && list.iter().all(|(_, v)| v.is_none()) {
             let keys: Vec<String> = list.iter().map(|(k, _)| k.clone()).collect();
-            let done = self.delete_objects(bucket, &keys).await?;
-            return Ok(done
-                .into_iter()
-                .map(|r| r.map(|()| DeleteOutcome::default()))
-                .collect());
+            // `None`: the bucket changed meanwhile (versioning turned on?): entry by entry.
+            if let Some(done) = self.delete_unversioned(bucket, &bytes, &keys).await? {
+                return Ok(done
+                    .into_iter()
+                    .map(|r| r.map(|()| DeleteOutcome::default()))
+                    .collect());
+            }
         }
         // Distinct entries run concurrently, so their commits share group commits; an entry
         // listed again reports the first one's outcome.
