@@ -220,7 +220,9 @@ where
                     writer.write(&b)?;
                 }
                 Msg::Finish(expect) => {
-                    let md5 = md5.finalize();
+                    let md5 = md5
+                        .finalize()
+                        .map_err(|e| ObjectError::Task(e.to_string()))?;
                     let checksum_raw = hasher.map(Hasher::finalize);
                     // On mismatch the writer is dropped here and its temporary file removed.
                     verify(&expect, writer.len(), &md5, checksum_raw.as_deref())?;
