@@ -1,4 +1,4 @@
-//! The byte sink under a data file. Full 256 KiB chunks are written with `O_DIRECT` from an
+//! The byte sink under a data file. Full 512 KiB chunks are written with `O_DIRECT` from an
 //! aligned staging buffer, so the bytes go from our buffer to the device without a copy into
 //! the page cache (that copy was ~40% of server CPU on large PUTs). The unaligned tail goes
 //! through an ordinary descriptor. Filesystems that refuse `O_DIRECT` (tmpfs) get ordinary
@@ -17,8 +17,8 @@ use memmap2::MmapMut;
 /// Direct I/O needs buffer address, file offset and length aligned to the logical block size.
 const ALIGN: usize = 4096;
 /// Bytes gathered before one write. Each shard file of an upload has one such buffer, so this
-/// is most of an upload's memory: 256 KiB keeps 64 uploads on 4 volumes at 64 MiB.
-pub(crate) const CHUNK: usize = 256 << 10;
+/// is most of an upload's memory while it flows (parked, it holds none).
+pub(crate) const CHUNK: usize = 512 << 10;
 
 pub(crate) struct Sink {
     file: File,

@@ -20,7 +20,7 @@ use crate::checksum::{self, Hasher};
 use crate::md5x::Md5Stream;
 
 /// Body pieces queued between the network and the writing worker (each at most hyper's read
-/// buffer, 64 KiB: see the server's accept loop).
+/// buffer, 256 KiB: see the server's accept loop).
 const CHANNEL_CHUNKS: usize = 8;
 
 /// A body that sends nothing for this long parks its writer (staging buffers given back).
