@@ -2,6 +2,7 @@
 //! S3 until SIGTERM or Ctrl-C. Everything S3 lives in the library crates.
 
 mod config;
+mod connections;
 mod heal_cmd;
 mod http_layer;
 mod request_checks;
