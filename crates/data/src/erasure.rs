@@ -78,7 +78,6 @@ impl ErasureWriter {
             return Err(quorum_err(layout.write_quorum(), outs.len()));
         }
         let block_size = chunk as usize * usize::from(layout.data);
-        let single = layout.data == 1 && layout.parity == 0;
         Ok(Self {
             vols,
             layout,
@@ -86,11 +85,7 @@ impl ErasureWriter {
             placement,
             outs,
             block_size,
-            block: if single {
-                Vec::new()
-            } else {
-                Vec::with_capacity(block_size)
-            },
+            block: Vec::new(),
             size: 0,
         })
     }
@@ -121,6 +116,10 @@ impl ErasureWriter {
                 }
             };
         }
+        if self.block.capacity() < self.block_size {
+            // New or parked: room for the whole block at once, not by doubling.
+            self.block.reserve_exact(self.block_size - self.block.len());
+        }
         while !data.is_empty() {
             let n = (self.block_size - self.block.len()).min(data.len());
             self.block.extend_from_slice(&data[..n]);
@@ -128,6 +127,27 @@ impl ErasureWriter {
             if self.block.len() == self.block_size {
                 self.flush_block()?;
             }
+        }
+        Ok(())
+    }
+
+    /// The upload paused: every shard file gives its staging buffer back, and the block being
+    /// filled keeps only its bytes. A stalled upload then holds less than one block.
+    pub fn park(&mut self) -> Result<(), DataError> {
+        self.block.shrink_to_fit();
+        let mut failed = Vec::new();
+        for (pos, out) in self.outs.iter_mut().enumerate() {
+            if let Err(e) = out.writer.park() {
+                self.vols.report_error(out.volume, &e);
+                tracing::warn!(error = %e, shard = out.index, "shard write failed; continuing without it");
+                failed.push(pos);
+            }
+        }
+        for pos in failed.into_iter().rev() {
+            self.outs.remove(pos);
+        }
+        if self.outs.len() < self.layout.write_quorum() {
+            return Err(quorum_err(self.layout.write_quorum(), self.outs.len()));
         }
         Ok(())
     }

@@ -95,6 +95,12 @@ impl BlockWriter {
         Ok(())
     }
 
+    /// The upload paused: gives the staging buffer back (see [`Sink::park`]).
+    pub fn park(&mut self) -> Result<(), DataError> {
+        let tmp = self.tmp.clone();
+        self.sink()?.park().map_err(|e| DataError::io(&tmp, e))
+    }
+
     /// Makes the file durable and visible under its final name (replacing a file of that name,
     /// which is how a repaired shard takes the place of a damaged one).
     pub fn finish(mut self) -> Result<(), DataError> {

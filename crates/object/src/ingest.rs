@@ -19,6 +19,13 @@ use crate::ObjectError;
 use crate::checksum::{self, Hasher};
 use crate::md5x::Md5Stream;
 
+/// Body pieces queued between the network and the writing worker (each at most hyper's read
+/// buffer, 256 KiB: see the server's accept loop).
+const CHANNEL_CHUNKS: usize = 8;
+
+/// A body that sends nothing for this long parks its writer (staging buffers given back).
+const PARK_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Bodies up to this size live in the metadata store.
 pub const INLINE_MAX: usize = 128 * 1024;
 
@@ -210,13 +217,29 @@ where
         parity_shards: 0,
         shard_index: 0,
     };
-    let (tx, mut rx) = mpsc::channel::<Msg>(8);
+    let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL_CHUNKS);
     let store = data.clone();
+    let runtime = tokio::runtime::Handle::current();
     let worker = tokio::task::spawn_blocking(move || -> Result<Ingested, ObjectError> {
         let mut writer = store.create(header)?;
         let mut md5 = Md5Stream::new();
         let mut hasher = algorithm.map(Hasher::new);
-        while let Some(msg) = rx.blocking_recv() {
+        loop {
+            let msg = match rx.try_recv() {
+                Ok(m) => Some(m),
+                Err(mpsc::error::TryRecvError::Disconnected) => None,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    match runtime.block_on(tokio::time::timeout(PARK_AFTER, rx.recv())) {
+                        Ok(m) => m,
+                        Err(_) => {
+                            // The client paused: hold as little as possible meanwhile.
+                            writer.park()?;
+                            rx.blocking_recv()
+                        }
+                    }
+                }
+            };
+            let Some(msg) = msg else { break };
             match msg {
                 Msg::Data(b) => {
                     // Queued for the hashing thread (no copy); hashed while we write.
@@ -227,7 +250,9 @@ where
                     writer.write(&b)?;
                 }
                 Msg::Finish(expect) => {
-                    let md5 = md5.finalize();
+                    let md5 = md5
+                        .finalize()
+                        .map_err(|e| ObjectError::Task(e.to_string()))?;
                     let checksum_raw = hasher.map(Hasher::finalize);
                     // On mismatch the writer is dropped here and its temporary file removed.
                     verify(&expect, writer.len(), &md5, checksum_raw.as_deref())?;

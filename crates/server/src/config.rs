@@ -86,6 +86,31 @@ pub struct ServerArgs {
         default_value_t = crate::buffered_body::DEFAULT_BUDGET_MIB
     )]
     pub buffered_bodies_mib: u64,
+    /// Seconds a client may take to send a request head: from the connection's start (TLS
+    /// handshake included) or from the first byte of a later request on a kept-alive
+    /// connection. Slow senders (slowloris) are disconnected. Also
+    /// RUSTFS_HTTP1_HEADER_READ_TIMEOUT (upstream's name).
+    #[arg(
+        long,
+        env = "RUSTFS_HTTP1_HEADER_READ_TIMEOUT",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub header_read_timeout: u64,
+    /// Seconds a kept-alive connection may stay idle (no request in progress, nothing sent)
+    /// before it is closed.
+    #[arg(
+        long,
+        env = "RUSTFS_HTTP_IDLE_TIMEOUT",
+        default_value_t = 90,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub idle_timeout: u64,
+    /// Most client connections served at once (0: derived from the open-file limit, which
+    /// always caps it, keeping file handles for the volumes). At the cap, the connection idle
+    /// the longest is closed to make room; if none is idle, new connections wait.
+    #[arg(long, env = "RUSTFS_MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
     /// Serve the default credentials on a non-loopback address anyway.
     #[arg(
         long,

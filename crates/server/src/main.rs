@@ -3,6 +3,7 @@
 
 mod buffered_body;
 mod config;
+mod connections;
 mod heal_cmd;
 mod http_layer;
 mod logging;

@@ -11,13 +11,17 @@
 //!
 //! One thread, not a pool: on the 2-core target machine one thread hashing 16 lanes outruns
 //! the network, and splitting streams over threads would leave lanes empty.
+//!
+//! If the thread dies (a panic), the streams it held fail cleanly ([`Md5Stream::finalize`]
+//! answers [`HashingStopped`]; nothing waits forever) and the next new stream starts a new
+//! thread.
 
 mod kernel;
 #[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, SendError, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
@@ -26,7 +30,7 @@ use md5::Digest as _;
 pub use kernel::{Kernel, LANES};
 
 /// Bytes a stream may have queued before `update` waits.
-pub const MAX_QUEUED: usize = 4 << 20;
+pub const MAX_QUEUED: usize = 1 << 20;
 
 /// Blocks run per kernel call at most, so new chunks of other streams join soon.
 const MAX_RUN: usize = 128;
@@ -45,48 +49,96 @@ struct Progress {
     /// Bytes sent and not hashed yet.
     queued: usize,
     digest: Option<[u8; 16]>,
-    /// The hashing thread stopped (it panicked): nothing more will come.
+    /// The hashing thread stopped (it panicked) or dropped this stream: nothing more will come.
     dead: bool,
 }
+
+/// The hashing thread stopped before this stream's digest was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the md5x hashing thread stopped")]
+pub struct HashingStopped;
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Progress> {
         self.sync.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn wait<'a>(&self, g: MutexGuard<'a, Progress>) -> MutexGuard<'a, Progress> {
-        // Checked before and after: a thread that died earlier will not notify again.
-        assert!(!g.dead, "the md5x hashing thread stopped");
-        let g = self.cv.wait(g).unwrap_or_else(|e| e.into_inner());
-        assert!(!g.dead, "the md5x hashing thread stopped");
-        g
+    /// Waits for the hashing thread's next progress; fails once it stopped (checked before
+    /// waiting: a thread that died earlier will not notify again).
+    fn wait<'a>(
+        &self,
+        g: MutexGuard<'a, Progress>,
+    ) -> Result<MutexGuard<'a, Progress>, HashingStopped> {
+        if g.dead {
+            return Err(HashingStopped);
+        }
+        Ok(self.cv.wait(g).unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// The hashing thread's hold on a stream. However the thread lets go of it (digest done, the
+/// stream closed, the thread unwinding from a panic, or the message never read because the
+/// thread is gone), the stream learns that nothing more will come.
+struct Held(Arc<Shared>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.lock().dead = true;
+        self.0.cv.notify_all();
     }
 }
 
 enum Msg {
-    Open(u64, Arc<Shared>),
+    Open(u64, Held),
     Data(u64, Bytes),
     Finish(u64),
     Close(u64),
+    /// Makes the thread panic (tests of the restart).
+    #[cfg(test)]
+    Panic,
 }
 
 /// A hashing thread and its lanes.
 pub struct Md5Service {
     tx: Mutex<Sender<Msg>>,
+    kernel: Kernel,
     next_id: std::sync::atomic::AtomicU64,
+}
+
+fn spawn(kernel: Kernel) -> std::io::Result<Sender<Msg>> {
+    let (tx, rx) = channel();
+    std::thread::Builder::new()
+        .name("md5x".into())
+        .spawn(move || {
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| serve(kernel, &rx)));
+            if run.is_err() {
+                tracing::error!(
+                    "the md5x hashing thread panicked; its uploads fail, the next one starts a new thread"
+                );
+            }
+            // Dropping `rx` drops the messages still queued: their streams learn it (`Held`).
+        })?;
+    Ok(tx)
 }
 
 impl Md5Service {
     /// Starts a hashing thread that runs `kernel`.
     pub fn start(kernel: Kernel) -> std::io::Result<Arc<Md5Service>> {
-        let (tx, rx) = channel();
-        std::thread::Builder::new()
-            .name("md5x".into())
-            .spawn(move || serve(kernel, rx))?;
         Ok(Arc::new(Md5Service {
-            tx: Mutex::new(tx),
+            tx: Mutex::new(spawn(kernel)?),
+            kernel,
             next_id: 0.into(),
         }))
+    }
+
+    /// Makes the hashing thread panic, as a bug in it would.
+    #[cfg(test)]
+    fn kill_thread(&self) {
+        let _ = self
+            .tx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(Msg::Panic);
     }
 
     /// The process-wide service, when the CPU has a SIMD kernel.
@@ -100,20 +152,35 @@ impl Md5Service {
             .as_ref()
     }
 
-    /// A new stream hashed by this service.
+    /// A new stream hashed by this service. If its thread has stopped, a new one is started
+    /// (or, if that fails, the stream hashes on its own with scalar md-5).
     pub fn stream(self: &Arc<Self>) -> Md5Stream {
         let id = self
             .next_id
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let shared = Arc::new(Shared::default());
-        let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        send(&tx, Msg::Open(id, shared.clone()));
-        Md5Stream(Inner::Lane { id, tx, shared })
+        let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(SendError(open)) = tx.send(Msg::Open(id, Held(shared.clone()))) {
+            // The thread is gone: start another and open the stream there.
+            let reopened = match spawn(self.kernel) {
+                Ok(new) => {
+                    *tx = new;
+                    tx.send(open).is_ok()
+                }
+                Err(_) => false,
+            };
+            if !reopened {
+                tracing::error!("the md5x hashing thread cannot be restarted; hashing in place");
+                return Md5Stream::scalar();
+            }
+            tracing::warn!("md5x hashing thread restarted");
+        }
+        Md5Stream(Inner::Lane {
+            id,
+            tx: tx.clone(),
+            shared,
+        })
     }
-}
-
-fn send(tx: &Sender<Msg>, msg: Msg) {
-    assert!(tx.send(msg).is_ok(), "the md5x hashing thread stopped");
 }
 
 /// The MD5 of one byte stream; see the module docs.
@@ -149,7 +216,8 @@ impl Md5Stream {
         Md5Stream(Inner::Scalar(md5::Md5::new()))
     }
 
-    /// Appends `data`. Waits only while this stream has [`MAX_QUEUED`] bytes unhashed.
+    /// Appends `data`. Waits only while this stream has [`MAX_QUEUED`] bytes unhashed. If the
+    /// hashing thread stopped, the bytes are dropped and [`Md5Stream::finalize`] fails.
     pub fn update(&mut self, data: Bytes) {
         match &mut self.0 {
             Inner::Scalar(h) => h.update(&data),
@@ -159,31 +227,35 @@ impl Md5Stream {
                 }
                 let mut g = shared.lock();
                 while g.queued > 0 && g.queued + data.len() > MAX_QUEUED {
-                    g = shared.wait(g);
+                    match shared.wait(g) {
+                        Ok(next) => g = next,
+                        Err(HashingStopped) => return,
+                    }
                 }
                 g.queued += data.len();
                 drop(g);
-                send(tx, Msg::Data(*id, data));
+                // A send to a stopped thread fails; the stream is marked dead by then.
+                let _ = tx.send(Msg::Data(*id, data));
             }
-            Inner::Done => unreachable!("finalized"),
+            Inner::Done => {}
         }
     }
 
     /// The digest of everything appended; waits for the hashing thread.
-    pub fn finalize(mut self) -> [u8; 16] {
+    pub fn finalize(mut self) -> Result<[u8; 16], HashingStopped> {
         match std::mem::replace(&mut self.0, Inner::Done) {
-            Inner::Scalar(h) => h.finalize().into(),
+            Inner::Scalar(h) => Ok(h.finalize().into()),
             Inner::Lane { id, tx, shared } => {
-                send(&tx, Msg::Finish(id));
+                let _ = tx.send(Msg::Finish(id));
                 let mut g = shared.lock();
                 loop {
                     if let Some(d) = g.digest {
-                        return d;
+                        return Ok(d);
                     }
-                    g = shared.wait(g);
+                    g = shared.wait(g)?;
                 }
             }
-            Inner::Done => unreachable!("finalized"),
+            Inner::Done => Err(HashingStopped),
         }
     }
 }
@@ -212,7 +284,7 @@ struct Lane {
     end: usize,
     finishing: bool,
     padded: bool,
-    shared: Arc<Shared>,
+    shared: Held,
 }
 
 /// What a lane runs next.
@@ -225,7 +297,7 @@ enum Work {
 }
 
 impl Lane {
-    fn new(shared: Arc<Shared>) -> Lane {
+    fn new(shared: Held) -> Lane {
         Lane {
             state: INIT,
             len: 0,
@@ -274,8 +346,8 @@ impl Lane {
     fn pop_chunk(&mut self) {
         if let Some(c) = self.chunks.pop_front() {
             self.pos = 0;
-            self.shared.lock().queued -= c.len();
-            self.shared.cv.notify_all();
+            self.shared.0.lock().queued -= c.len();
+            self.shared.0.cv.notify_all();
         }
     }
 
@@ -309,8 +381,8 @@ impl Lane {
                         for (o, s) in d.chunks_exact_mut(4).zip(self.state) {
                             o.copy_from_slice(&s.to_le_bytes());
                         }
-                        self.shared.lock().digest = Some(d);
-                        self.shared.cv.notify_all();
+                        self.shared.0.lock().digest = Some(d);
+                        self.shared.0.cv.notify_all();
                         return true;
                     }
                     self.off = 0;
@@ -328,21 +400,10 @@ impl Lane {
     }
 }
 
-/// Marks every stream's shared state dead when the thread ends, so none waits forever.
-struct Lanes(BTreeMap<u64, Lane>);
-
-impl Drop for Lanes {
-    fn drop(&mut self) {
-        for l in self.0.values() {
-            l.shared.lock().dead = true;
-            l.shared.cv.notify_all();
-        }
-    }
-}
-
-fn serve(kernel: Kernel, rx: Receiver<Msg>) {
-    let mut lanes = Lanes(BTreeMap::new());
-    let lanes = &mut lanes.0;
+fn serve(kernel: Kernel, rx: &Receiver<Msg>) {
+    // Each lane holds its stream's `Held`: when the thread unwinds, every stream learns it.
+    let mut lanes: BTreeMap<u64, Lane> = BTreeMap::new();
+    let lanes = &mut lanes;
     // Round-robin start, so more streams than lanes all make progress.
     let mut cursor = 0u64;
     let mut ready: Vec<(u64, Work)> = Vec::with_capacity(64);
@@ -350,8 +411,8 @@ fn serve(kernel: Kernel, rx: Receiver<Msg>) {
     loop {
         let idle = ready.is_empty();
         let mut handle = |m: Msg| match m {
-            Msg::Open(id, shared) => {
-                lanes.insert(id, Lane::new(shared));
+            Msg::Open(id, held) => {
+                lanes.insert(id, Lane::new(held));
             }
             Msg::Data(id, b) => {
                 if let Some(l) = lanes.get_mut(&id) {
@@ -367,6 +428,8 @@ fn serve(kernel: Kernel, rx: Receiver<Msg>) {
             Msg::Close(id) => {
                 lanes.remove(&id);
             }
+            #[cfg(test)]
+            Msg::Panic => panic!("md5x test hook: the hashing thread panics"),
         };
         if idle {
             match rx.recv() {

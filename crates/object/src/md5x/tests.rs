@@ -111,7 +111,7 @@ fn lengths_and_splits_match_md5() {
                     }
                 }
                 assert_eq!(
-                    s.finalize(),
+                    s.finalize().expect("digest"),
                     reference(&data),
                     "{k:?} len {len} round {round}"
                 );
@@ -129,10 +129,10 @@ fn scalar_stream_matches_md5() {
         for c in split(&data, &mut rng) {
             s.update(c);
         }
-        assert_eq!(s.finalize(), reference(&data));
+        assert_eq!(s.finalize(), Ok(reference(&data)));
         let mut g = Md5Stream::new();
         g.update(Bytes::copy_from_slice(&data));
-        assert_eq!(g.finalize(), reference(&data));
+        assert_eq!(g.finalize(), Ok(reference(&data)));
     }
 }
 
@@ -162,7 +162,7 @@ fn concurrent_streams_join_and_leave() {
                     if abandon {
                         drop(s);
                     } else {
-                        assert_eq!(s.finalize(), reference(&data), "{k:?} thread {t} #{i}");
+                        assert_eq!(s.finalize(), Ok(reference(&data)), "{k:?} thread {t} #{i}");
                     }
                 }
             }));
@@ -189,6 +189,39 @@ fn queue_is_bounded() {
                 assert!(shared.lock().queued <= MAX_QUEUED);
             }
         }
-        assert_eq!(s.finalize(), reference(&all));
+        assert_eq!(s.finalize(), Ok(reference(&all)));
+    }
+}
+
+/// A hashing thread that dies (a panic) fails the streams it held, cleanly (no panic, no wait
+/// forever), and the next stream starts a new thread: later digests are right.
+#[test]
+fn a_dead_hashing_thread_is_restarted() {
+    for k in kernels() {
+        let svc = Md5Service::start(k).expect("start");
+        let mut rng = Rng(21);
+        let data = rng.bytes(300_000);
+        // In flight when the thread dies: some bytes hashed, the digest not asked for yet.
+        let mut held = svc.stream();
+        held.update(Bytes::copy_from_slice(&data[..100_000]));
+        svc.kill_thread();
+        // Its later bytes are dropped and its digest fails; nothing blocks.
+        held.update(Bytes::copy_from_slice(&data[100_000..]));
+        assert_eq!(held.finalize(), Err(super::HashingStopped), "{k:?}");
+        for round in 0..3 {
+            let mut s = svc.stream();
+            for c in split(&data, &mut rng) {
+                s.update(c);
+            }
+            assert_eq!(s.finalize(), Ok(reference(&data)), "{k:?} round {round}");
+        }
+        // Killed again while streams are open on the new thread: they fail, later ones work.
+        let mut a = svc.stream();
+        a.update(Bytes::from_static(b"abc"));
+        svc.kill_thread();
+        assert_eq!(a.finalize(), Err(super::HashingStopped));
+        let mut b = svc.stream();
+        b.update(Bytes::from_static(b"abc"));
+        assert_eq!(b.finalize(), Ok(reference(b"abc")));
     }
 }
