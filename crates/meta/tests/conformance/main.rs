@@ -1,7 +1,8 @@
 //! The transaction API's conformance suite (`suite.rs`), run on every backend: redb in a
 //! temporary directory, and PostgreSQL (a real server from the distribution's package, one per
-//! test binary, a new database per test; see `pg_server.rs`).
+//! test binary, a new database per test; see `tests/support/pg_server.rs`).
 
+#[path = "../support/pg_server.rs"]
 mod pg_server;
 mod suite;
 
