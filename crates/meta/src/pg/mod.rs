@@ -21,6 +21,7 @@ use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 use crate::MetaError;
+use crate::store::Table;
 use crate::txn::{Txn, TxnStore};
 
 pub use schema::SCHEMA_VERSION;
@@ -111,6 +112,21 @@ impl PgStore {
 impl TxnStore for PgStore {
     async fn begin(&self) -> Result<Box<dyn Txn + '_>, MetaError> {
         Ok(Box::new(txn::PgTxn::new(self.client().await?)))
+    }
+
+    /// One statement outside an explicit transaction (PostgreSQL runs it as its own
+    /// transaction): one round trip, no `BEGIN`/`COMMIT`.
+    async fn read_key(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(txn::get_sql(table))
+            .await
+            .map_err(error)?;
+        let rows = client.query(&stmt, &[&key]).await.map_err(error)?;
+        match rows.first() {
+            Some(r) => Ok(Some(r.try_get::<_, Vec<u8>>(0).map_err(error)?)),
+            None => Ok(None),
+        }
     }
 
     /// Drawn from one SEQUENCE: unique and increasing across every process sharing the

@@ -66,6 +66,7 @@ macro_rules! every_backend {
     ($($backend:ident),*) => {$(
         conformance!($backend:
             point_reads_writes_and_deletes,
+            read_key_sees_the_latest_commit,
             reads_see_the_transactions_own_writes,
             scans_seek_stop_and_respect_bounds,
             range_deletes_remove_exactly_their_range,
