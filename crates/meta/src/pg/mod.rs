@@ -29,7 +29,11 @@ pub use schema::SCHEMA_VERSION;
 /// Settings of [`PgStore::open_with`].
 #[derive(Debug, Clone)]
 pub struct PgOptions {
-    /// Most connections kept open (and transactions running at once).
+    /// Most connections kept open (and transactions running at once). 16 by default: enough
+    /// commits in flight to share each WAL flush (PostgreSQL flushes the commits waiting
+    /// together), few enough that SERIALIZABLE's page-granular predicate locks do not make
+    /// concurrent inserts into one fresh key range abort each other over and over (32 tripled
+    /// the retries of a PUT-like transaction; see `docs/benchmarks.md`).
     pub pool_size: usize,
     /// Longest wait for a free connection before a request fails as unavailable.
     pub wait_timeout: Duration,
@@ -38,7 +42,7 @@ pub struct PgOptions {
 impl Default for PgOptions {
     fn default() -> Self {
         Self {
-            pool_size: 32,
+            pool_size: 16,
             wait_timeout: Duration::from_secs(30),
         }
     }
