@@ -90,6 +90,22 @@ pub trait TxnStore: Send + Sync {
     /// Starts a transaction.
     async fn begin(&self) -> Result<Box<dyn Txn + '_>, MetaError>;
 
+    /// The latest committed value of one key, read outside any transaction: for a request
+    /// that reads this one key and nothing else (a GET or HEAD of a record). The read sees one
+    /// committed state and joins no conflict set. The default runs a read-only transaction;
+    /// PostgreSQL overrides it with one statement (one round trip instead of two: no
+    /// `BEGIN`/`COMMIT`). A single point read is serializable by itself (an anomaly needs a
+    /// reader of two items), so this is as safe as the transaction it replaces.
+    async fn read_key(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
+        let mut t = self.begin().await?;
+        let v = t.get(table, key).await?;
+        t.commit().await.map_err(|e| match e {
+            CommitError::Conflict => MetaError::TxnConflict,
+            CommitError::Failed(e) | CommitError::Unknown(e) => e,
+        })?;
+        Ok(v)
+    }
+
     /// `n` new version order ids (32 lower-case hex digits), unique and increasing across
     /// every process sharing the store, so an id drawn after reading a record orders after it
     /// (see `docs/format.md`).

@@ -21,6 +21,7 @@ use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 use crate::MetaError;
+use crate::store::Table;
 use crate::txn::{Txn, TxnStore};
 
 pub use schema::SCHEMA_VERSION;
@@ -28,7 +29,11 @@ pub use schema::SCHEMA_VERSION;
 /// Settings of [`PgStore::open_with`].
 #[derive(Debug, Clone)]
 pub struct PgOptions {
-    /// Most connections kept open (and transactions running at once).
+    /// Most connections kept open (and transactions running at once). 16 by default: enough
+    /// commits in flight to share each WAL flush (PostgreSQL flushes the commits waiting
+    /// together), few enough that SERIALIZABLE's page-granular predicate locks do not make
+    /// concurrent inserts into one fresh key range abort each other over and over (32 tripled
+    /// the retries of a PUT-like transaction; see `docs/benchmarks.md`).
     pub pool_size: usize,
     /// Longest wait for a free connection before a request fails as unavailable.
     pub wait_timeout: Duration,
@@ -37,7 +42,7 @@ pub struct PgOptions {
 impl Default for PgOptions {
     fn default() -> Self {
         Self {
-            pool_size: 32,
+            pool_size: 16,
             wait_timeout: Duration::from_secs(30),
         }
     }
@@ -111,6 +116,21 @@ impl PgStore {
 impl TxnStore for PgStore {
     async fn begin(&self) -> Result<Box<dyn Txn + '_>, MetaError> {
         Ok(Box::new(txn::PgTxn::new(self.client().await?)))
+    }
+
+    /// One statement outside an explicit transaction (PostgreSQL runs it as its own
+    /// transaction): one round trip, no `BEGIN`/`COMMIT`.
+    async fn read_key(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(txn::get_sql(table))
+            .await
+            .map_err(error)?;
+        let rows = client.query(&stmt, &[&key]).await.map_err(error)?;
+        match rows.first() {
+            Some(r) => Ok(Some(r.try_get::<_, Vec<u8>>(0).map_err(error)?)),
+            None => Ok(None),
+        }
     }
 
     /// Drawn from one SEQUENCE: unique and increasing across every process sharing the

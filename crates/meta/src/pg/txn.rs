@@ -66,6 +66,11 @@ fn sql(t: Table) -> &'static Sql {
     &SQL[t as usize]
 }
 
+/// The point read of `t` (`$1`: the key).
+pub(crate) fn get_sql(t: Table) -> &'static str {
+    &sql(t).get
+}
+
 type Query<'a> = Pin<Box<dyn Future<Output = Result<Vec<Row>, tokio_postgres::Error>> + Send + 'a>>;
 
 /// Runs queries pipelined, in order: each is first polled (and so sent) in the order given,

@@ -1,7 +1,8 @@
 //! The transaction API's conformance suite (`suite.rs`), run on every backend: redb in a
 //! temporary directory, and PostgreSQL (a real server from the distribution's package, one per
-//! test binary, a new database per test; see `pg_server.rs`).
+//! test binary, a new database per test; see `tests/support/pg_server.rs`).
 
+#[path = "../support/pg_server.rs"]
 mod pg_server;
 mod suite;
 
@@ -65,6 +66,7 @@ macro_rules! every_backend {
     ($($backend:ident),*) => {$(
         conformance!($backend:
             point_reads_writes_and_deletes,
+            read_key_sees_the_latest_commit,
             reads_see_the_transactions_own_writes,
             scans_seek_stop_and_respect_bounds,
             range_deletes_remove_exactly_their_range,

@@ -56,6 +56,27 @@ async fn keys(txn: &mut dyn Txn, t: Table, start: &[u8], end: &[u8]) -> Vec<Stri
         .collect()
 }
 
+/// `read_key` sees the latest committed value, nothing of an uncommitted transaction, and
+/// absent keys as absent.
+pub async fn read_key_sees_the_latest_commit(s: Store) {
+    let s = &*s;
+    assert_eq!(s.read_key(T, b"a").await.unwrap(), None);
+    put(s, T, "a", "1").await;
+    assert_eq!(s.read_key(T, b"a").await.unwrap(), Some(k("1")));
+    assert_eq!(s.read_key(Table::Buckets, b"a").await.unwrap(), None);
+    let mut t = s.begin().await.unwrap();
+    t.put(T, k("a"), k("2"));
+    t.put(T, k("b"), k("2"));
+    assert_eq!(s.read_key(T, b"a").await.unwrap(), Some(k("1")));
+    assert_eq!(s.read_key(T, b"b").await.unwrap(), None);
+    t.commit().await.unwrap();
+    assert_eq!(s.read_key(T, b"a").await.unwrap(), Some(k("2")));
+    let mut t = s.begin().await.unwrap();
+    t.delete(T, k("a"));
+    t.commit().await.unwrap();
+    assert_eq!(s.read_key(T, b"a").await.unwrap(), None);
+}
+
 pub async fn point_reads_writes_and_deletes(s: Store) {
     let s = &*s;
     let mut t = s.begin().await.unwrap();

@@ -7,6 +7,11 @@
 //!
 //! Without PostgreSQL installed the tests print a skip message, except under `CI=true`, where
 //! they fail (CI installs it: `scripts/install-test-deps.sh`).
+//!
+//! Shared by the conformance suite (`tests/conformance`, fast settings: `fsync=off`) and the
+//! transaction benchmark (`benches/txn.rs`, durable settings); each includes this file with
+//! `#[path]`, so not every item is used by both.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,7 +20,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 pub struct PgServer {
     port: u16,
+    data: PathBuf,
 }
+
+/// Server settings (`-c name=value`) of the conformance suite: no fsync (speed; the tests check
+/// semantics, not durability), many connections, quick deadlock detection.
+pub const TEST_SETTINGS: &[&str] = &[
+    "fsync=off",
+    "max_connections=400",
+    "deadlock_timeout=100ms",
+    "shared_buffers=64MB",
+];
 
 fn find_bin_dir() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("PATH") {
@@ -76,7 +91,7 @@ fn free_port() -> u16 {
 
 // The watcher is meant to outlive this process (it waits for it to exit), so it is not waited for.
 #[allow(clippy::zombie_processes)]
-fn start() -> Option<PgServer> {
+pub fn start(settings: &[&str]) -> Option<PgServer> {
     let Some(bin) = find_bin_dir() else {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("PostgreSQL (initdb, pg_ctl) is not installed; CI must have it");
@@ -108,11 +123,14 @@ fn start() -> Option<PgServer> {
         String::from_utf8_lossy(&out.stderr)
     );
     let port = free_port();
-    let options = format!(
-        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400 \
-         -c deadlock_timeout=100ms -c shared_buffers=64MB",
+    let mut options = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1",
         dir.display()
     );
+    for s in settings {
+        options.push_str(" -c ");
+        options.push_str(s);
+    }
     let status = as_pg_user(&bin.join("pg_ctl"), root)
         .arg("-D")
         .arg(&data)
@@ -143,16 +161,27 @@ fn start() -> Option<PgServer> {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the watcher");
-    Some(PgServer { port })
+    Some(PgServer { port, data })
 }
 
 /// The shared server, started on first use; `None` when PostgreSQL is not installed.
 pub fn server() -> Option<&'static PgServer> {
     static SERVER: OnceLock<Option<PgServer>> = OnceLock::new();
-    SERVER.get_or_init(start).as_ref()
+    SERVER.get_or_init(|| start(TEST_SETTINGS)).as_ref()
 }
 
 impl PgServer {
+    /// The postmaster's process id (first line of `postmaster.pid`).
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.data.join("postmaster.pid"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// The URL of database `name` (not created).
     pub fn url(&self, name: &str) -> String {
         format!(
