@@ -77,6 +77,11 @@ pub struct ServerArgs {
     /// MiB per second a background heal pass may read.
     #[arg(long, env = "RUSTFS_SCANNER_RATE", default_value_t = 64)]
     pub scanner_rate: u64,
+    /// Free space each volume keeps for metadata commits and deletes: `auto` (1% of the
+    /// filesystem, at least 1 GiB, at most 5%), a size (`2GiB`, `0`) or a share (`2%`). Data
+    /// writes that would use it are refused with 507 XMinioStorageFull.
+    #[arg(long, env = "RUSTFS_VOLUME_RESERVE", default_value = "auto", value_parser = rustfs_object::Reserve::parse)]
+    pub volume_reserve: rustfs_object::Reserve,
     /// Serve the default credentials on a non-loopback address anyway.
     #[arg(
         long,
