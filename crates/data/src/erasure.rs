@@ -26,6 +26,15 @@ fn quorum_err(needed: usize, available: usize) -> DataError {
     DataError::Quorum { needed, available }
 }
 
+/// Why a write has fewer than `needed` shards: if the volumes that refused for lack of space
+/// would have made the quorum, the cause is space (507), not volumes offline (503).
+fn shortfall(needed: usize, ok: usize, full: &[DataError]) -> DataError {
+    match full.first() {
+        Some(DataError::NoSpace(p)) if ok + full.len() >= needed => DataError::NoSpace(p.clone()),
+        _ => quorum_err(needed, ok),
+    }
+}
+
 struct ShardOut {
     index: usize,
     volume: u16,
@@ -40,6 +49,8 @@ pub struct ErasureWriter {
     id: String,
     placement: Vec<u16>,
     outs: Vec<ShardOut>,
+    /// Shards dropped because their volume is full (each a [`DataError::NoSpace`]).
+    full: Vec<DataError>,
     /// Logical block size (chunk size times data shards).
     block_size: usize,
     /// The block being filled (unused with a single data shard and no parity).
@@ -60,22 +71,24 @@ impl ErasureWriter {
         header.data_shards = layout.data;
         header.parity_shards = layout.parity;
         let mut outs = Vec::with_capacity(layout.shards());
+        let mut full = Vec::new();
         for (index, &volume) in placement.iter().enumerate() {
             let Some(v) = vols.get(volume).filter(|v| v.is_online()) else {
                 continue;
             };
             header.shard_index = index as u8;
-            match v.create_file(&id, &header) {
+            match v.create_file(&id, &header, vols.reserve) {
                 Ok(writer) => outs.push(ShardOut {
                     index,
                     volume,
                     writer,
                 }),
+                Err(e @ DataError::NoSpace(_)) => full.push(e),
                 Err(e) => vols.report_error(volume, &e),
             }
         }
         if outs.len() < layout.write_quorum() {
-            return Err(quorum_err(layout.write_quorum(), outs.len()));
+            return Err(shortfall(layout.write_quorum(), outs.len(), &full));
         }
         let block_size = chunk as usize * usize::from(layout.data);
         Ok(Self {
@@ -84,6 +97,7 @@ impl ErasureWriter {
             id,
             placement,
             outs,
+            full,
             block_size,
             block: Vec::new(),
             size: 0,
@@ -179,6 +193,9 @@ impl ErasureWriter {
             if let Err(e) = out.writer.write(chunk) {
                 self.vols.report_error(out.volume, &e);
                 tracing::warn!(error = %e, shard = out.index, "shard write failed; continuing without it");
+                if matches!(e, DataError::NoSpace(_)) {
+                    self.full.push(e);
+                }
                 failed.push(pos);
             }
         }
@@ -187,7 +204,11 @@ impl ErasureWriter {
         }
         self.block.clear();
         if self.outs.len() < self.layout.write_quorum() {
-            return Err(quorum_err(self.layout.write_quorum(), self.outs.len()));
+            return Err(shortfall(
+                self.layout.write_quorum(),
+                self.outs.len(),
+                &self.full,
+            ));
         }
         Ok(())
     }
@@ -228,6 +249,10 @@ impl ErasureWriter {
         for (volume, r) in results {
             match r {
                 Ok(()) => ok += 1,
+                Err(e @ DataError::NoSpace(_)) => {
+                    tracing::warn!(error = %e, "shard could not be made durable: no space");
+                    self.full.push(e);
+                }
                 Err(e) => {
                     self.vols.report_error(volume, &e);
                     tracing::warn!(error = %e, "shard could not be made durable");
@@ -248,7 +273,7 @@ impl ErasureWriter {
             remove_files(&self.vols, &r);
             return Err(match first_err {
                 Some(e) if self.layout.shards() == 1 => e,
-                _ => quorum_err(self.layout.write_quorum(), ok),
+                _ => shortfall(self.layout.write_quorum(), ok, &self.full),
             });
         }
         Ok(r)
@@ -586,7 +611,7 @@ pub struct HealOutcome {
     pub damaged: usize,
     /// Shards rewritten.
     pub repaired: usize,
-    /// Damaged shards left alone because their volume is offline.
+    /// Damaged shards left alone because their volume is offline (or full): repaired later.
     pub skipped_offline: usize,
 }
 
@@ -653,10 +678,11 @@ impl DataStore {
                 continue;
             };
             header.shard_index = i as u8;
-            match v.create_file(&r.id, &header) {
+            match v.create_file(&r.id, &header, vols.reserve) {
                 Ok(w) => writers.push((i, vi, w)),
                 Err(e) => {
-                    // The target volume cannot take the shard now; it is retried later.
+                    // The target volume cannot take the shard now (failing, or full); it is
+                    // retried later.
                     vols.report_error(vi, &e);
                     outcome.skipped_offline += 1;
                 }
@@ -692,15 +718,28 @@ impl DataStore {
             } else {
                 Vec::new()
             };
-            for (i, vi, w) in writers.iter_mut() {
+            let mut full = Vec::new();
+            for (pos, (i, vi, w)) in writers.iter_mut().enumerate() {
                 let chunk: &[u8] = if *i < d { &data[*i] } else { &parity[*i - d] };
-                if let Err(e) = w.write(chunk) {
-                    vols.report_error(*vi, &e);
-                    return Err(DataError::Unrecoverable {
-                        id: r.id.clone(),
-                        reason: format!("writing the repaired shard {i} failed: {e}"),
-                    });
+                match w.write(chunk) {
+                    Ok(()) => {}
+                    // A full volume takes the repaired shard once it has room again.
+                    Err(DataError::NoSpace(_)) => full.push(pos),
+                    Err(e) => {
+                        vols.report_error(*vi, &e);
+                        return Err(DataError::Unrecoverable {
+                            id: r.id.clone(),
+                            reason: format!("writing the repaired shard {i} failed: {e}"),
+                        });
+                    }
                 }
+            }
+            for pos in full.into_iter().rev() {
+                writers.remove(pos);
+                outcome.skipped_offline += 1;
+            }
+            if writers.is_empty() {
+                return Ok(outcome);
             }
         }
         for (_, vi, w) in writers {
@@ -849,6 +888,71 @@ mod tests {
         assert_eq!(s.check_volumes().came_back, vec![1]);
         let out = s.heal(&r, false).unwrap();
         assert_eq!(out.repaired, 1);
+    }
+
+    #[test]
+    fn a_full_volume_refuses_data_with_no_space_and_stays_online() {
+        let dir = tempfile::tempdir().unwrap();
+        let roots: Vec<_> = (0..2).map(|i| dir.path().join(format!("d{i}"))).collect();
+        let layout = Layout::from_storage_class(2, "EC:1").unwrap();
+        let s = DataStore::open(&roots, layout).unwrap();
+        let data = payload(5000);
+        let r = write(&s, &data);
+        // The same volumes with a reserve larger than any filesystem: every data write would
+        // use it.
+        drop(s);
+        let s =
+            DataStore::open_with_reserve(&roots, layout, crate::Reserve::Bytes(u64::MAX)).unwrap();
+        assert!(
+            matches!(s.create(header()), Err(DataError::NoSpace(_))),
+            "no space, not 'not enough volumes online'"
+        );
+        assert!(matches!(s.check_room(1), Err(DataError::NoSpace(_))));
+        assert_eq!(
+            s.check_volumes(),
+            crate::VolumeChanges::default(),
+            "full is not offline"
+        );
+        assert!(s.volume_status().iter().all(|v| v.online && v.full));
+        assert_eq!(read_all(&s, &r).unwrap(), data, "reads go on");
+        // An ENOSPC from the filesystem itself is classified the same way, and never takes
+        // the volume offline.
+        let enospc = DataError::io(
+            &roots[0].join("x"),
+            std::io::Error::from_raw_os_error(libc::ENOSPC),
+        );
+        assert!(matches!(enospc, DataError::NoSpace(_)));
+        s.vols.report_error(0, &enospc);
+        assert!(s.vols.list[0].is_online());
+        let eio = DataError::io(
+            &roots[0].join("x"),
+            std::io::Error::from_raw_os_error(libc::EIO),
+        );
+        assert!(matches!(eio, DataError::Io { .. }));
+        // Without the reserve, writes resume: nothing about the earlier refusals is kept.
+        drop(s);
+        let s = DataStore::open_with_reserve(&roots, layout, crate::Reserve::Bytes(0)).unwrap();
+        assert!(s.volume_status().iter().all(|v| v.online && !v.full));
+        s.check_room(1000).unwrap();
+        let r2 = write(&s, &data);
+        assert_eq!(read_all(&s, &r2).unwrap(), data);
+    }
+
+    #[test]
+    fn a_quorum_lost_to_full_volumes_is_no_space() {
+        let full = || DataError::NoSpace("/v".into());
+        // 4 volumes, quorum 3: two written, one full: space is what is missing.
+        assert!(matches!(shortfall(3, 2, &[full()]), DataError::NoSpace(_)));
+        assert!(matches!(shortfall(1, 0, &[full()]), DataError::NoSpace(_)));
+        // Even with the full volume the quorum is out of reach: volumes are missing.
+        assert!(matches!(
+            shortfall(3, 1, &[full()]),
+            DataError::Quorum {
+                needed: 3,
+                available: 1
+            }
+        ));
+        assert!(matches!(shortfall(3, 2, &[]), DataError::Quorum { .. }));
     }
 
     #[test]

@@ -13,6 +13,11 @@ pub enum DataError {
     /// The data file is gone (deleted by a concurrent overwrite, or lost).
     #[error("data file {0} not found")]
     NotFound(PathBuf),
+    /// The volume (or the file being written on it) has no room: the filesystem answered
+    /// `ENOSPC`/`EDQUOT`, or the write would have used the free-space reserve kept for metadata
+    /// commits. The volume is full, not failed: it stays online for reads and deletes.
+    #[error("no space left for this write on {}", .0.display())]
+    NoSpace(PathBuf),
     /// Too few volumes are online to write with the required redundancy.
     #[error("only {available} volumes can take this write; {needed} are needed")]
     Quorum { needed: usize, available: usize },
@@ -33,6 +38,8 @@ impl DataError {
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
         if source.kind() == std::io::ErrorKind::NotFound {
             DataError::NotFound(path.to_path_buf())
+        } else if crate::space::is_no_space(&source) {
+            DataError::NoSpace(path.to_path_buf())
         } else {
             DataError::Io {
                 path: path.to_path_buf(),

@@ -4,7 +4,8 @@
 //! the bytes in fixed-size blocks each followed by its xxh3 checksum, verified on every read;
 //! damaged or missing shards are rebuilt from parity on read and rewritten by healing. Files
 //! are written under `tmp/`, synced, then renamed into place with a directory sync, so a file
-//! is either whole or absent. It knows nothing of S3 semantics or of the metadata store's
+//! is either whole or absent. A volume out of space is full, not failed: data writes stop at
+//! a free-space reserve kept for metadata commits ([`space`]). It knows nothing of S3 semantics or of the metadata store's
 //! contents beyond the [`rustfs_meta::DataRef`] it hands back.
 
 mod erasure;
@@ -13,6 +14,7 @@ pub mod format;
 pub mod layout;
 mod reader;
 mod sink;
+pub mod space;
 mod volume;
 mod writer;
 
@@ -21,6 +23,7 @@ pub use error::DataError;
 pub use format::ShardHeader;
 pub use layout::Layout;
 pub use reader::BlockReader;
+pub use space::Reserve;
 pub use volume::{DataStore, StoredFile, VolumeChanges, VolumeStatus};
 pub use writer::BlockWriter;
 

@@ -22,6 +22,7 @@ use rustfs_meta::DataRef;
 use crate::erasure::{ErasureReader, ErasureWriter, HealQueue};
 use crate::format::{ShardHeader, header_probe_len};
 use crate::layout::Layout;
+use crate::space::{CHECK_STEP, Reserve, RoomCheck, Space};
 use crate::{BlockWriter, DataError};
 
 const SYS_DIR: &str = ".rustfs.sys";
@@ -31,6 +32,20 @@ const LAYOUT_VERSION: u32 = 1;
 pub(crate) struct Volume {
     pub(crate) root: PathBuf,
     online: AtomicBool,
+    /// Whether the last health check found it at its reserve: only to log the change, never
+    /// to decide a write (each write asks the filesystem).
+    low: AtomicBool,
+}
+
+/// What a write probe found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// It takes durable writes.
+    Ok,
+    /// It answered "no space": full, but alive (reads and deletes work).
+    Full,
+    /// Gone, wiped, read-only or failing.
+    Failed,
 }
 
 impl Volume {
@@ -50,11 +65,13 @@ impl Volume {
         self.online.load(Ordering::Acquire)
     }
 
-    /// Opens a writer for one file of data id `id` on this volume.
+    /// Opens a writer for one file of data id `id` on this volume; it refuses bytes that would
+    /// take the volume into `reserve`.
     pub(crate) fn create_file(
         &self,
         id: &str,
         header: &ShardHeader,
+        reserve: Reserve,
     ) -> Result<BlockWriter, DataError> {
         // The tmp name is unique per shard too: a repair may rewrite a shard while its
         // original still exists.
@@ -63,24 +80,54 @@ impl Volume {
             header.shard_index,
             uuid::Uuid::new_v4().simple()
         ));
-        BlockWriter::create(tmp, self.data_file(id), header)
+        BlockWriter::create(
+            tmp,
+            self.data_file(id),
+            header,
+            RoomCheck::new(&self.root, reserve),
+        )
     }
 
-    /// Writes, syncs and removes a small file: proof the volume accepts durable writes.
-    fn probe(&self) -> bool {
+    /// Writes, syncs and removes a small file: proof the volume accepts durable writes. "No
+    /// space" is an answer from a live filesystem: the volume is full, not failed.
+    fn probe(&self) -> Probe {
+        if !self.sys().join("format.json").is_file() {
+            return Probe::Failed;
+        }
         let probe = self
             .tmp()
             .join(format!("probe-{}", uuid::Uuid::new_v4().simple()));
-        let ok = self.sys().join("format.json").is_file()
-            && fs::File::create(&probe)
-                .and_then(|mut f| {
-                    f.write_all(b"probe")?;
-                    f.sync_all()
-                })
-                .is_ok();
+        let r = write_probe(&probe);
         let _ = fs::remove_file(&probe);
-        ok
+        match r {
+            Ok(()) => Probe::Ok,
+            Err(e) if crate::space::is_no_space(&e) => Probe::Full,
+            Err(_) => Probe::Failed,
+        }
     }
+
+    /// Bytes data writes may still use before the reserve (`None`: the size cannot be read).
+    fn slack(&self, reserve: Reserve) -> Option<u64> {
+        Space::of(&self.root).ok().map(|s| s.slack(reserve))
+    }
+
+    /// Logs when the volume reaches its reserve and when it has room again.
+    fn note_space(&self, reserve: Reserve, probe: Probe) {
+        let low = probe == Probe::Full || self.slack(reserve).is_some_and(|s| s < CHECK_STEP);
+        if self.low.swap(low, Ordering::AcqRel) != low {
+            if low {
+                tracing::warn!(volume = %self.root.display(), %reserve, "volume is full (at its free-space reserve): new data is refused with 507 until space is freed; reads and deletes go on");
+            } else {
+                tracing::info!(volume = %self.root.display(), "volume has free space again; writes resume");
+            }
+        }
+    }
+}
+
+fn write_probe(path: &Path) -> std::io::Result<()> {
+    let mut f = fs::File::create(path)?;
+    f.write_all(b"probe")?;
+    f.sync_all()
 }
 
 /// A committed data file found by [`DataStore::stored_files`].
@@ -98,6 +145,8 @@ pub struct StoredFile {
 pub struct VolumeStatus {
     pub root: PathBuf,
     pub online: bool,
+    /// Less than 1 MiB is left above its free-space reserve: new data is refused.
+    pub full: bool,
 }
 
 /// What [`DataStore::check_volumes`] changed.
@@ -112,6 +161,8 @@ pub struct VolumeChanges {
 /// The volumes of this server and the erasure layout across them.
 pub(crate) struct Volumes {
     pub(crate) list: Vec<Volume>,
+    /// Free space each volume keeps for metadata commits and deletes.
+    pub(crate) reserve: Reserve,
 }
 
 impl Volumes {
@@ -121,9 +172,14 @@ impl Volumes {
 
     /// Called on an I/O error on volume `i`: if the volume no longer takes durable writes (gone,
     /// wiped, read-only, failing), it goes offline and stays so until the monitor sees it back.
+    /// A volume out of space is full, not failed: it stays online.
     pub(crate) fn report_error(&self, i: u16, err: &DataError) {
         let Some(v) = self.get(i) else { return };
-        if v.is_online() && !v.probe() {
+        if matches!(err, DataError::NoSpace(_)) {
+            tracing::debug!(volume = %v.root.display(), error = %err, "volume full; it stays online");
+            return;
+        }
+        if v.is_online() && v.probe() == Probe::Failed {
             v.online.store(false, Ordering::Release);
             tracing::error!(volume = %v.root.display(), error = %err, "volume failed; marked offline");
         }
@@ -154,8 +210,19 @@ pub(crate) fn sync_dir(path: &Path) -> Result<(), DataError> {
 
 impl DataStore {
     /// Prepares every volume: creates the layout, proves it writable, and removes temporary
-    /// files a crash left behind. `layout` must span exactly the given volumes.
+    /// files a crash left behind. `layout` must span exactly the given volumes. Each volume keeps
+    /// the default free-space reserve ([`Reserve::Auto`]).
     pub fn open(roots: &[PathBuf], layout: Layout) -> Result<Self, DataError> {
+        Self::open_with_reserve(roots, layout, Reserve::Auto)
+    }
+
+    /// [`DataStore::open`], with `reserve` kept free on each volume for metadata commits and
+    /// deletes: data writes that would use it are refused ([`DataError::NoSpace`]).
+    pub fn open_with_reserve(
+        roots: &[PathBuf],
+        layout: Layout,
+        reserve: Reserve,
+    ) -> Result<Self, DataError> {
         if roots.is_empty() {
             return Err(vol_err(Path::new(""), "no volume given"));
         }
@@ -194,12 +261,14 @@ impl DataStore {
             let v = Volume {
                 root: root.clone(),
                 online: AtomicBool::new(true),
+                low: AtomicBool::new(false),
             };
             prepare(&v)?;
+            v.note_space(reserve, Probe::Ok);
             list.push(v);
         }
         Ok(Self {
-            vols: Arc::new(Volumes { list }),
+            vols: Arc::new(Volumes { list, reserve }),
             layout,
             queue: Arc::new(HealQueue::default()),
         })
@@ -229,18 +298,39 @@ impl DataStore {
             .map(|v| VolumeStatus {
                 root: v.root.clone(),
                 online: v.is_online(),
+                full: v.slack(self.vols.reserve).is_some_and(|s| s < CHECK_STEP),
             })
             .collect()
     }
 
+    /// The free-space reserve each volume keeps.
+    pub fn reserve(&self) -> Reserve {
+        self.vols.reserve
+    }
+
+    /// Whether `len` more bytes of metadata fit above the reserve on every online volume: a
+    /// body stored inline lives in the metadata, which every volume holds a replica of, so
+    /// it needs room on each of them.
+    pub fn check_room(&self, len: u64) -> Result<(), DataError> {
+        for v in self.vols.list.iter().filter(|v| v.is_online()) {
+            if v.slack(self.vols.reserve).is_some_and(|s| s < len) {
+                return Err(DataError::NoSpace(v.root.clone()));
+            }
+        }
+        Ok(())
+    }
+
     /// Finds volumes that went away (directory gone, `format.json` wiped, no longer writable)
     /// and offline volumes that are usable again; a volume that comes back empty (a replaced
-    /// drive) is formatted afresh. Called periodically by the server's monitor.
+    /// drive) is formatted afresh. A full volume is neither: it stays online (its fill level is
+    /// logged when it changes). Called periodically by the server's monitor.
     pub fn check_volumes(&self) -> VolumeChanges {
         let mut changes = VolumeChanges::default();
         for (i, v) in self.vols.list.iter().enumerate() {
             if v.is_online() {
-                if v.probe() {
+                let probe = v.probe();
+                if probe != Probe::Failed {
+                    v.note_space(self.vols.reserve, probe);
                     continue;
                 }
                 v.online.store(false, Ordering::Release);
@@ -248,7 +338,7 @@ impl DataStore {
                 changes.went_offline.push(i);
             }
             // Offline (or just taken offline): usable again, or replaced by an empty drive?
-            if v.root.is_dir() && prepare(v).is_ok() && v.probe() {
+            if v.root.is_dir() && prepare(v).is_ok() && v.probe() != Probe::Failed {
                 v.online.store(true, Ordering::Release);
                 tracing::warn!(volume = %v.root.display(), "volume is back online; its shards will be healed");
                 changes.came_back.push(i);
@@ -257,7 +347,8 @@ impl DataStore {
         changes
     }
 
-    /// Starts a new object's data: one file per shard, each on its own volume.
+    /// Starts a new object's data: one file per shard, each on its own volume. Fails with
+    /// [`DataError::NoSpace`] when full volumes leave fewer than a write quorum of shards.
     pub fn create(&self, header: ShardHeader) -> Result<ErasureWriter, DataError> {
         ErasureWriter::create(self.vols.clone(), self.layout, header)
     }
@@ -351,16 +442,19 @@ fn prepare(v: &Volume) -> Result<(), DataError> {
     for i in 0..=255u8 {
         mkdir(&data.join(format!("{i:02x}")))?;
     }
-    // Prove the volume writable and syncable now rather than on the first PUT.
-    let probe = tmp.join("write-probe");
-    fs::File::create(&probe)
-        .and_then(|mut f| {
-            f.write_all(b"probe")?;
-            f.sync_all()
-        })
-        .and_then(|()| fs::remove_file(&probe))
-        .map_err(|e| vol_err(&v.root, format!("not writable: {e}")))?;
+    // Prove the volume writable and syncable now rather than on the first PUT. A formatted
+    // volume that is merely full is usable: it serves reads and deletes (which free space).
     let format = sys.join("format.json");
+    let probe = tmp.join("write-probe");
+    let probed = write_probe(&probe);
+    let _ = fs::remove_file(&probe);
+    match probed {
+        Ok(()) => {}
+        Err(e) if crate::space::is_no_space(&e) && format.is_file() => {
+            tracing::warn!(volume = %v.root.display(), "volume is full: it serves reads and deletes; new data is refused until space is freed");
+        }
+        Err(e) => return Err(vol_err(&v.root, format!("not writable: {e}"))),
+    }
     if !format.exists() {
         let body = format!(
             "{{\"layout_version\":{LAYOUT_VERSION},\"volume_id\":\"{}\"}}\n",

@@ -11,6 +11,7 @@ use xxhash_rust::xxh3::Xxh3;
 use crate::DataError;
 use crate::format::ShardHeader;
 use crate::sink::Sink;
+use crate::space::RoomCheck;
 use crate::volume::sync_dir;
 
 /// Writes a data file. Dropping it without [`BlockWriter::finish`] deletes the partial file.
@@ -18,6 +19,8 @@ pub struct BlockWriter {
     tmp: PathBuf,
     dest: PathBuf,
     sink: Option<Sink>,
+    /// Refuses bytes that would take the volume into its free-space reserve.
+    room: RoomCheck,
     block_size: usize,
     /// Checksum of the block being written, seeded with its index.
     hasher: Xxh3,
@@ -31,14 +34,21 @@ impl BlockWriter {
         tmp: PathBuf,
         dest: PathBuf,
         header: &ShardHeader,
+        mut room: RoomCheck,
     ) -> Result<Self, DataError> {
+        let head = header.encode();
+        room.take(head.len() as u64)?;
         let mut sink = Sink::create(&tmp).map_err(|e| DataError::io(&tmp, e))?;
-        sink.write_all(&header.encode())
-            .map_err(|e| DataError::io(&tmp, e))?;
+        if let Err(e) = sink.write_all(&head) {
+            drop(sink);
+            let _ = fs::remove_file(&tmp);
+            return Err(DataError::io(&tmp, e));
+        }
         Ok(Self {
             tmp,
             dest,
             sink: Some(sink),
+            room,
             block_size: header.block_size as usize,
             hasher: Xxh3::with_seed(0),
             in_block: 0,
@@ -66,6 +76,9 @@ impl BlockWriter {
     /// Appends bytes: streamed into the file and the block checksum; at each block boundary
     /// the checksum follows.
     pub fn write(&mut self, mut data: &[u8]) -> Result<(), DataError> {
+        // The bytes and the checksums of the blocks they end.
+        let sums = 8 * (data.len() / self.block_size.max(1) + 1);
+        self.room.take((data.len() + sums) as u64)?;
         self.size += data.len() as u64;
         while !data.is_empty() {
             let n = (self.block_size - self.in_block).min(data.len());

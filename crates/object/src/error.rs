@@ -93,12 +93,27 @@ pub enum ObjectError {
     Body(String),
     #[error("too many concurrent changes to the same key; retry")]
     Contended,
+    /// The write needs room that a volume does not have (its filesystem is full, or the write
+    /// would use the free-space reserve kept for metadata commits). Not retryable until space
+    /// is freed; the volume itself is fine.
+    #[error("no space left: {0}")]
+    NoSpace(String),
     #[error(transparent)]
     Meta(#[from] MetaError),
+    /// Any data-layer error except "no space", which becomes [`ObjectError::NoSpace`].
     #[error(transparent)]
-    Data(#[from] DataError),
+    Data(DataError),
     #[error("internal task failed: {0}")]
     Task(String),
+}
+
+impl From<DataError> for ObjectError {
+    fn from(e: DataError) -> Self {
+        match e {
+            DataError::NoSpace(_) => ObjectError::NoSpace(e.to_string()),
+            e => ObjectError::Data(e),
+        }
+    }
 }
 
 impl From<tokio::task::JoinError> for ObjectError {

@@ -26,7 +26,8 @@ pub struct HealReport {
     pub bytes_checked: u64,
     pub shards_damaged: u64,
     pub shards_repaired: u64,
-    /// Damaged shards on volumes that are offline: repaired once they are back.
+    /// Damaged shards on volumes that are offline or full: repaired once they are back (or
+    /// have room).
     pub shards_offline: u64,
     pub unrecoverable: u64,
     /// `bucket/key` of the first unrecoverable objects.

@@ -193,6 +193,9 @@ where
             &md5,
             checksum_raw.as_deref(),
         )?;
+        // Inline bytes go into every volume's metadata replica: not into the space reserved
+        // for metadata commits.
+        data.check_room(buf.len() as u64)?;
         let blob_id = uuid::Uuid::new_v4().simple().to_string();
         let segment = Segment {
             size: buf.len() as u64,

@@ -44,7 +44,7 @@ pub use list::{
 pub use multipart::{CompletePart, CreateUpload, PartListPage, UploadedPart};
 pub use objects::{CopySource, ObjectBody, OpenedObject, PutOptions, ReadSpec};
 pub use range::ByteRange;
-pub use rustfs_data::{DataError, Layout, VolumeStatus};
+pub use rustfs_data::{DataError, Layout, Reserve, VolumeStatus};
 pub use rustfs_meta::{
     BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, CorsRule, Grant, Grantee,
     MetaError, ObjectMeta, ObjectOwnership, ObjectRecord, PartRecord, Permission,
@@ -77,7 +77,17 @@ impl ObjectStore {
     /// Opens the volumes (data striped as `layout` says) and the embedded metadata store,
     /// replicated on every volume.
     pub fn open_with(volumes: &[PathBuf], layout: Layout) -> Result<Self> {
-        let data = Arc::new(DataStore::open(volumes, layout)?);
+        Self::open_with_reserve(volumes, layout, Reserve::Auto)
+    }
+
+    /// [`ObjectStore::open_with`], each volume keeping `reserve` free for metadata commits and
+    /// deletes (data writes that would use it fail with [`ObjectError::NoSpace`]).
+    pub fn open_with_reserve(
+        volumes: &[PathBuf],
+        layout: Layout,
+        reserve: Reserve,
+    ) -> Result<Self> {
+        let data = Arc::new(DataStore::open_with_reserve(volumes, layout, reserve)?);
         let replicas = Arc::new(RedbStore::open_replicated(
             &data.meta_paths(),
             layout.write_quorum(),

@@ -67,6 +67,7 @@ impl AdminApi {
             "volumes": self.store.volume_status().iter().map(|v| serde_json::json!({
                 "path": v.root.display().to_string(),
                 "online": v.online,
+                "full": v.full,
             })).collect::<Vec<_>>(),
             "metadata_replicas": self.store.replica_status().iter().map(|r| serde_json::json!({
                 "path": r.path.display().to_string(),

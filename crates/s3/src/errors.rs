@@ -91,6 +91,18 @@ pub fn to_s3(e: ObjectError) -> S3Error {
             (C::OwnershipControlsNotFoundError, "The bucket ownership controls were not found".into())
         }
         ObjectError::Contended => (C::SlowDown, "Please reduce your request rate.".into()),
+        // S3 has no answer for a full disk; MinIO's (code, status and text) is what S3 clients
+        // that talk to self-hosted storage know. 507 is not in any SDK's retry list, so
+        // clients stop at once instead of retrying a write that cannot succeed.
+        ObjectError::NoSpace(detail) => {
+            tracing::warn!(error = %detail, "write refused: no space");
+            let mut err = S3Error::with_message(
+                C::Custom("XMinioStorageFull".into()),
+                "Storage backend has reached its minimum free drive threshold. Please delete a few objects to proceed.",
+            );
+            err.set_status_code(http::StatusCode::INSUFFICIENT_STORAGE);
+            return err;
+        }
         e if e.is_unavailable() => {
             tracing::warn!(error = %e, "request refused: not enough volumes online");
             (C::ServiceUnavailable, "Not enough volumes are online to serve this request with the configured redundancy. Please try again.".into())
@@ -197,6 +209,12 @@ mod tests {
             available: 2,
         };
         assert_eq!(status(ObjectError::Data(quorum)), Some(503));
+        let full = ObjectError::from(rustfs_object::DataError::NoSpace("/vol".into()));
+        assert!(matches!(full, ObjectError::NoSpace(_)), "{full:?}");
+        let full = to_s3(full);
+        assert_eq!(full.status_code().map(|s| s.as_u16()), Some(507));
+        assert_eq!(full.code().as_str(), "XMinioStorageFull");
+        assert!(full.message().unwrap_or_default().contains("delete"));
         assert_eq!(status(ObjectError::InvalidTag("x".into())), Some(400));
         assert_eq!(status(ObjectError::NoSuchTagSet), Some(404));
         assert_eq!(status(ObjectError::NoSuchCorsConfiguration), Some(404));

@@ -111,6 +111,11 @@ pub struct ServerArgs {
     /// the longest is closed to make room; if none is idle, new connections wait.
     #[arg(long, env = "RUSTFS_MAX_CONNECTIONS", default_value_t = 0)]
     pub max_connections: usize,
+    /// Free space each volume keeps for metadata commits and deletes: `auto` (1% of the
+    /// filesystem, at least 1 GiB, at most 5%), a size (`2GiB`, `0`) or a share (`2%`). Data
+    /// writes that would use it are refused with 507 XMinioStorageFull.
+    #[arg(long, env = "RUSTFS_VOLUME_RESERVE", default_value = "auto", value_parser = rustfs_object::Reserve::parse)]
+    pub volume_reserve: rustfs_object::Reserve,
     /// Serve the default credentials on a non-loopback address anyway.
     #[arg(
         long,

@@ -106,9 +106,12 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         None => Layout::default_for(volumes.len()),
     }
     .map_err(|e| format!("invalid erasure layout: {e}"))?;
-    let opened = tokio::task::spawn_blocking(move || ObjectStore::open_with(&volumes, layout))
-        .await
-        .map_err(|e| e.to_string())?;
+    let reserve = args.volume_reserve;
+    let opened = tokio::task::spawn_blocking(move || {
+        ObjectStore::open_with_reserve(&volumes, layout, reserve)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
     let store = Arc::new(opened.map_err(|e| format!("cannot open the volumes: {e}"))?);
     let listener = TcpListener::bind(addr)
         .await
