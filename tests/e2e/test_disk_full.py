@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from harness import MiB, RustfsProcess, S3Server, raw_request
+from harness import ANSI_RE, MiB, RustfsProcess, S3Server, raw_request
 
 BUCKET = "full"
 TMPFS_MIB = 64
@@ -145,6 +145,13 @@ def assert_no_failure_logged(proc: RustfsProcess) -> None:
     log = log_text(proc)
     for bad in ("offline", "heal pass", "back online", "InternalError", "internal error"):
         assert bad not in log, f"{bad!r} in the log of a server whose disk is merely full"
+    # A full volume is the operator's to fix, not a server fault: warn, never ERROR.
+    errors = [
+        line
+        for line in ANSI_RE.sub("", log).splitlines()
+        if " ERROR " in f" {line} " and "XMinioStorageFull" in line
+    ]
+    assert not errors, f"507s logged as errors: {errors[:3]}"
     assert all(v["online"] for v in admin(proc, "/rustfs/admin/v1/status")["volumes"])
     assert all(r["online"] for r in admin(proc, "/rustfs/admin/v1/status")["metadata_replicas"])
     assert admin(proc, "/rustfs/admin/v1/heal")["state"] == "idle", "no heal pass may start"

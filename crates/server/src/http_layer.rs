@@ -302,7 +302,9 @@ fn log_failure(method: &http::Method, path: &str, request_id: &str, resp: &s3s::
     let path = bounded(path);
     let status = status.as_u16();
     match status {
-        503 => tracing::warn!(request_id, %method, path, status, code, message, "request failed"),
+        503 | 507 => {
+            tracing::warn!(request_id, %method, path, status, code, message, "request failed")
+        }
         500.. => {
             tracing::error!(request_id, %method, path, status, code, message, "request failed")
         }
