@@ -472,6 +472,8 @@ mod tests {
         let a = conns.admit().await;
         tokio::time::advance(Duration::from_secs(1)).await;
         let b = conns.admit().await;
+        // Distinct admission times: with paused time, b and c would otherwise tie.
+        tokio::time::advance(Duration::from_secs(1)).await;
         let c = conns.admit().await;
         let _busy = Busy::new(a.conn().clone());
         assert!(conns.evict_one());
