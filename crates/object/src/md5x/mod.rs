@@ -131,14 +131,22 @@ impl Md5Service {
         }))
     }
 
-    /// Makes the hashing thread panic, as a bug in it would.
+    /// Makes the hashing thread panic, as a bug in it would, and returns once the thread is
+    /// gone (its channel closed): the panic hook may take a while (a backtrace under
+    /// `RUST_BACKTRACE`), and a stream opened meanwhile would still land on the dying thread.
     #[cfg(test)]
     fn kill_thread(&self) {
-        let _ = self
-            .tx
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .send(Msg::Panic);
+        let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let _ = tx.send(Msg::Panic);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        // `Close` of an id no stream has is a no-op for a live thread.
+        while tx.send(Msg::Close(u64::MAX)).is_ok() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the md5x thread did not stop"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     /// The process-wide service, when the CPU has a SIMD kernel.

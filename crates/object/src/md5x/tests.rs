@@ -1,5 +1,4 @@
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use md5::Digest as _;
@@ -221,21 +220,9 @@ fn a_dead_hashing_thread_is_restarted() {
         a.update(Bytes::from_static(b"abc"));
         svc.kill_thread();
         assert_eq!(a.finalize(), Err(super::HashingStopped));
-        // A stream opened while the dying thread still unwinds may still land on it (and fail
-        // cleanly); once its channel is gone, the next stream restarts the thread and works.
-        let mut restarted = false;
-        for _ in 0..200 {
-            let mut b = svc.stream();
-            b.update(Bytes::from_static(b"abc"));
-            match b.finalize() {
-                Ok(d) => {
-                    assert_eq!(d, reference(b"abc"), "{k:?}");
-                    restarted = true;
-                    break;
-                }
-                Err(super::HashingStopped) => std::thread::sleep(Duration::from_millis(5)),
-            }
-        }
-        assert!(restarted, "{k:?}: no stream worked after the thread died");
+        // The next stream restarts the thread and works.
+        let mut b = svc.stream();
+        b.update(Bytes::from_static(b"abc"));
+        assert_eq!(b.finalize(), Ok(reference(b"abc")), "{k:?}");
     }
 }
