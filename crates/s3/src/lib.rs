@@ -21,6 +21,7 @@ pub mod routes;
 pub use ops::{POST_OBJECT_MAX_FILE_SIZE, XML_BODY_LIMIT, s3s_config};
 pub mod range_header;
 pub mod route;
+mod sigv4_resign;
 mod sse;
 
 use std::sync::Arc;

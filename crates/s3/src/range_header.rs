@@ -4,10 +4,13 @@
 //! end stays unsatisfiable (`416`). The server's HTTP layer calls [`clamp_range`] first.
 //!
 //! A `Range` header covered by a SigV4 signature (named in `SignedHeaders` or
-//! `X-Amz-SignedHeaders`) cannot be rewritten without breaking the signature: s3s still
-//! refuses those with `400 InvalidArgument` until its parser takes any `u64`.
+//! `X-Amz-SignedHeaders`) is only rewritten through [`crate::sigv4_resign`]: the edge verifies
+//! the signature with the user's secret, clamps, and signs the clamped request again. A
+//! request whose signature does not verify there goes to s3s as sent (and gets s3s' answer).
 
 use http::{HeaderMap, HeaderValue, Request, header};
+
+use crate::auth::Keyring;
 
 /// Whether a SigV4 signature (header or presigned URL) covers the `Range` header.
 fn range_is_signed<B>(req: &Request<B>) -> bool {
@@ -31,28 +34,43 @@ fn range_is_signed<B>(req: &Request<B>) -> bool {
     in_header || in_query
 }
 
-/// [`clamp_positions`] on a request's `Range` header, unless a signature covers it.
-pub fn clamp_range<B>(req: &mut Request<B>) {
-    if req.headers().contains_key(header::RANGE) && !range_is_signed(req) {
+/// [`clamp_positions`] on a request's `Range` header; when a signature covers it, only after
+/// verifying that signature, and then re-signed with the same credentials (`keys`; without
+/// them a signed `Range` is left alone).
+pub fn clamp_range<B>(req: &mut Request<B>, keys: Option<&Keyring>) {
+    let Some(range) = req.headers().get(header::RANGE) else {
+        return;
+    };
+    let mut clamped = HeaderMap::new();
+    clamped.insert(header::RANGE, range.clone());
+    if !clamp_positions(&mut clamped) {
+        return;
+    }
+    if !range_is_signed(req) {
         clamp_positions(req.headers_mut());
+    } else if let Some(keys) = keys {
+        crate::sigv4_resign::resign(req, keys, |h| {
+            clamp_positions(h);
+        });
     }
 }
 
 /// Lowers every `Range` position beyond `i64::MAX` to `i64::MAX` (see the module doc).
-fn clamp_positions(headers: &mut HeaderMap) {
+/// Returns whether it changed the header.
+fn clamp_positions(headers: &mut HeaderMap) -> bool {
     let Some(spec) = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("bytes="))
     else {
-        return;
+        return false;
     };
     let Some((first, last)) = spec.split_once('-') else {
-        return;
+        return false;
     };
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if !digits(first) || !digits(last) || (first.is_empty() && last.is_empty()) {
-        return;
+        return false;
     }
     let clamp = |s: &str| -> Option<String> {
         let significant = s.trim_start_matches('0');
@@ -63,15 +81,19 @@ fn clamp_positions(headers: &mut HeaderMap) {
     };
     let (new_first, new_last) = (clamp(first), clamp(last));
     if new_first.is_none() && new_last.is_none() {
-        return;
+        return false;
     }
     let fixed = format!(
         "bytes={}-{}",
         new_first.as_deref().unwrap_or(first),
         new_last.as_deref().unwrap_or(last)
     );
-    if let Ok(v) = HeaderValue::from_str(&fixed) {
-        headers.insert(header::RANGE, v);
+    match HeaderValue::from_str(&fixed) {
+        Ok(v) => {
+            headers.insert(header::RANGE, v);
+            true
+        }
+        Err(_) => false,
     }
 }
 
@@ -133,7 +155,7 @@ mod tests {
                 b = b.header("authorization", a);
             }
             let mut req = b.body(()).unwrap();
-            clamp_range(&mut req);
+            clamp_range(&mut req, None);
             req.headers()["range"].to_str().unwrap().to_string()
         };
         let clamped = format!("bytes=0-{}", i64::MAX);

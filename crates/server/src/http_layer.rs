@@ -52,6 +52,8 @@ pub struct HttpLayer {
     region: Arc<str>,
     /// Bounds the request bodies held in memory at once (`crate::buffered_body`).
     budget: Arc<BufferBudget>,
+    /// The users, for re-signing a signed `Range` the edge clamps (`rustfs_s3::range_header`).
+    keys: Option<rustfs_s3::auth::Keyring>,
 }
 
 impl HttpLayer {
@@ -71,7 +73,14 @@ impl HttpLayer {
             client: None,
             region: Arc::from(""),
             budget: Arc::new(budget),
+            keys: None,
         }
+    }
+
+    /// Lets the edge verify and re-sign a signed `Range` it clamps (`rustfs_s3::range_header`).
+    pub fn with_keyring(mut self, keys: rustfs_s3::auth::Keyring) -> Self {
+        self.keys = Some(keys);
+        self
     }
 
     /// Refuses SigV4 requests signed for another region than `region`.
@@ -335,7 +344,7 @@ impl hyper::service::Service<http::Request<Incoming>> for HttpLayer {
     fn call(&self, mut req: http::Request<Incoming>) -> Self::Future {
         self.fix_v2_bucket_path(&mut req);
         request_checks::sigv4_date_from_date_header(req.headers_mut());
-        rustfs_s3::range_header::clamp_range(&mut req);
+        rustfs_s3::range_header::clamp_range(&mut req, self.keys.as_ref());
         if let Some(client) = self.client {
             req.extensions_mut().insert(client);
         }

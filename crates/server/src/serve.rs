@@ -134,7 +134,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         keys.clone(),
     ));
     builder.set_auth(keys.clone());
-    builder.set_access(AccessControl::new(store.clone(), keys));
+    builder.set_access(AccessControl::new(store.clone(), keys.clone()));
     builder.set_route(
         RouteSet::new()
             .with(AdminApi::new(store.clone(), root_access_key))
@@ -158,7 +158,9 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     let budget =
         usize::try_from(args.buffered_bodies_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     let budget = crate::buffered_body::BufferBudget::new(budget);
-    let service = HttpLayer::new(builder.build(), cors, &domains, budget).with_region(&args.region);
+    let service = HttpLayer::new(builder.build(), cors, &domains, budget)
+        .with_region(&args.region)
+        .with_keyring(keys);
 
     let sweeper = store.clone();
     tokio::task::spawn_blocking(move || {
