@@ -35,6 +35,18 @@ fn shortfall(needed: usize, ok: usize, full: &[DataError]) -> DataError {
     }
 }
 
+/// The most memory an [`ErasureWriter`] holds while bytes flow: each shard file's staging
+/// buffer, and with erasure coding the block being filled, the parity chunks and about as much
+/// again for the encoder's work space (allocated per block).
+pub(crate) fn staging_bytes(layout: Layout) -> usize {
+    let shards = layout.shards() * crate::sink::CHUNK;
+    if layout.data == 1 && layout.parity == 0 {
+        return shards;
+    }
+    let chunk = layout.chunk_size(crate::DEFAULT_BLOCK_SIZE) as usize;
+    chunk * usize::from(layout.data) + shards + 2 * chunk * usize::from(layout.parity)
+}
+
 struct ShardOut {
     index: usize,
     volume: u16,

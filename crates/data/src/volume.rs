@@ -353,6 +353,12 @@ impl DataStore {
         ErasureWriter::create(self.vols.clone(), self.layout, header)
     }
 
+    /// The most memory one writer from [`DataStore::create`] holds while its bytes flow (see
+    /// [`crate::erasure::staging_bytes`]); a parked writer holds almost none of it.
+    pub fn staging_bytes(&self) -> usize {
+        crate::erasure::staging_bytes(self.layout)
+    }
+
     /// Opens a committed object's data for verified reads.
     pub fn open_read(&self, r: &DataRef) -> Result<ErasureReader, DataError> {
         ErasureReader::open(self.vols.clone(), self.queue.clone(), r)

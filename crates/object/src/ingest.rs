@@ -6,25 +6,34 @@
 //! durable and visible, so a bad body leaves nothing behind.
 
 use std::fmt::Display;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use md5::Digest as _;
 use rustfs_data::{DataStore, ShardHeader};
 use rustfs_meta::{Body, ChecksumAlgorithm, Segment};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::ObjectError;
 use crate::checksum::{self, Hasher};
-use crate::md5x::Md5Stream;
+use crate::md5x::{self, Md5Stream};
 
 /// Body pieces queued between the network and the writing worker (each at most hyper's read
-/// buffer, 256 KiB: see the server's accept loop).
-const CHANNEL_CHUNKS: usize = 8;
+/// buffer, 64 KiB: see the server's accept loop).
+const CHANNEL_CHUNKS: usize = 4;
 
 /// A body that sends nothing for this long parks its writer (staging buffers given back).
 const PARK_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// What all uploads' writers may hold at once while their bytes flow, unless the server sets
+/// another budget ([`set_staging_budget`]).
+pub const DEFAULT_STAGING_BUDGET: usize = 64 << 20;
+
+/// A writer that has taken this many bytes while others wait for the budget steps back (parks
+/// and queues again), so a long upload cannot keep the others waiting until it ends.
+const SLICE: u64 = 16 << 20;
 
 /// Bodies up to this size live in the metadata store.
 pub const INLINE_MAX: usize = 128 * 1024;
@@ -109,6 +118,102 @@ fn parse_md5(v: &str) -> Result<[u8; 16], ObjectError> {
         .ok()
         .and_then(|raw| <[u8; 16]>::try_from(raw).ok())
         .ok_or(ObjectError::InvalidDigest)
+}
+
+/// The global staging budget: a writer holds a claim on it (in KiB) while its bytes flow, for
+/// its staging buffers, erasure block and MD5 queue. Waiting for a claim reads nothing more of
+/// the request body, so the client is slowed by TCP, not by errors.
+struct StagingBudget {
+    permits: Arc<Semaphore>,
+    kib: u32,
+    waiting: AtomicUsize,
+}
+
+static BUDGET: OnceLock<StagingBudget> = OnceLock::new();
+
+/// Sets the staging budget for every upload in this process (0: no limit). Only the first call
+/// counts, and only before the first upload; returns whether it took effect.
+pub fn set_staging_budget(bytes: usize) -> bool {
+    let mut fresh = false;
+    BUDGET.get_or_init(|| {
+        fresh = true;
+        StagingBudget::new(bytes)
+    });
+    fresh
+}
+
+impl StagingBudget {
+    fn new(bytes: usize) -> Self {
+        let kib = if bytes == 0 {
+            u32::MAX
+        } else {
+            u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX)
+        };
+        Self {
+            permits: Arc::new(Semaphore::new(kib as usize)),
+            kib,
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    fn get() -> &'static Self {
+        BUDGET.get_or_init(|| Self::new(DEFAULT_STAGING_BUDGET))
+    }
+}
+
+/// One writer's share of the [`StagingBudget`]: taken before bytes are staged, given back when
+/// the writer parks (its client paused, or it had its [`SLICE`] while others wait).
+struct Claim {
+    budget: &'static StagingBudget,
+    kib: u32,
+    held: Option<OwnedSemaphorePermit>,
+    /// Bytes written since the claim was taken.
+    taken: u64,
+}
+
+impl Claim {
+    fn new(budget: &'static StagingBudget, staging_bytes: usize) -> Self {
+        let want = staging_bytes + md5x::MAX_QUEUED;
+        let kib = u32::try_from(want.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .clamp(1, budget.kib);
+        Self {
+            budget,
+            kib,
+            held: None,
+            taken: 0,
+        }
+    }
+
+    /// Waits (blocking this worker thread) until the budget has room.
+    fn take(&mut self, runtime: &tokio::runtime::Handle) -> Result<(), ObjectError> {
+        if self.held.is_some() {
+            return Ok(());
+        }
+        let permits = self.budget.permits.clone();
+        let permit = match permits.clone().try_acquire_many_owned(self.kib) {
+            Ok(p) => p,
+            Err(_) => {
+                self.budget.waiting.fetch_add(1, Ordering::AcqRel);
+                let got = runtime.block_on(permits.acquire_many_owned(self.kib));
+                self.budget.waiting.fetch_sub(1, Ordering::AcqRel);
+                got.map_err(|e| ObjectError::Task(e.to_string()))?
+            }
+        };
+        self.held = Some(permit);
+        self.taken = 0;
+        Ok(())
+    }
+
+    /// Counts `n` bytes written; true when the writer should step back for a waiting one.
+    fn wrote(&mut self, n: usize) -> bool {
+        self.taken += n as u64;
+        self.taken >= SLICE && self.budget.waiting.load(Ordering::Acquire) > 0
+    }
+
+    fn give_back(&mut self) {
+        self.held = None;
+    }
 }
 
 enum Msg {
@@ -224,6 +329,7 @@ where
     let store = data.clone();
     let runtime = tokio::runtime::Handle::current();
     let worker = tokio::task::spawn_blocking(move || -> Result<Ingested, ObjectError> {
+        let mut claim = Claim::new(StagingBudget::get(), store.staging_bytes());
         let mut writer = store.create(header)?;
         let mut md5 = Md5Stream::new();
         let mut hasher = algorithm.map(Hasher::new);
@@ -237,6 +343,7 @@ where
                         Err(_) => {
                             // The client paused: hold as little as possible meanwhile.
                             writer.park()?;
+                            claim.give_back();
                             rx.blocking_recv()
                         }
                     }
@@ -245,12 +352,17 @@ where
             let Some(msg) = msg else { break };
             match msg {
                 Msg::Data(b) => {
+                    claim.take(&runtime)?;
                     // Queued for the hashing thread (no copy); hashed while we write.
                     md5.update(b.clone());
                     if let Some(h) = hasher.as_mut() {
                         h.update(&b);
                     }
                     writer.write(&b)?;
+                    if claim.wrote(b.len()) {
+                        writer.park()?;
+                        claim.give_back();
+                    }
                 }
                 Msg::Finish(expect) => {
                     let md5 = md5
@@ -317,5 +429,55 @@ where
             drop(tx);
             worker.await?
         }
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn claims_wait_for_room_and_step_back_after_a_slice_only_when_others_wait() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let budget: &'static StagingBudget = Box::leak(Box::new(StagingBudget::new(4 << 20)));
+        // 3 MiB of staging plus the MD5 queue: 4 MiB, the whole budget.
+        let mut first = Claim::new(budget, 3 << 20);
+        first.take(rt.handle()).unwrap();
+        assert!(
+            !first.wrote(SLICE as usize),
+            "nobody waits: no reason to step back"
+        );
+
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = rt.handle().clone();
+        let second = std::thread::spawn(move || {
+            let mut c = Claim::new(budget, 1);
+            c.take(&handle).unwrap();
+            tx.send(()).unwrap();
+            c.give_back();
+        });
+        // The second claim waits while the first holds the room (bounded polls).
+        let mut waited = false;
+        for _ in 0..200 {
+            if budget.waiting.load(Ordering::Acquire) == 1 {
+                waited = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(waited, "the second claim should be waiting");
+        assert!(rx.try_recv().is_err());
+        assert!(first.wrote(1), "a slice done and someone waits: step back");
+        first.give_back();
+        rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        second.join().unwrap();
+        // A claim larger than the whole budget is clamped to it, so it can still proceed.
+        let mut big = Claim::new(budget, 64 << 20);
+        big.take(rt.handle()).unwrap();
+        big.give_back();
     }
 }

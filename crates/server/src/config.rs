@@ -86,6 +86,16 @@ pub struct ServerArgs {
         default_value_t = crate::buffered_body::DEFAULT_BUDGET_MIB
     )]
     pub buffered_bodies_mib: u64,
+    /// MiB that the uploads whose bytes are flowing may hold at once for staging (data file
+    /// buffers, erasure blocks, MD5 queues: about 1.5 MiB per upload on one volume, 6 MiB
+    /// with 2+2 erasure coding). Uploads past it wait their turn, their clients slowed by TCP;
+    /// 0: no limit.
+    #[arg(
+        long,
+        env = "RUSTFS_UPLOAD_STAGING_MIB",
+        default_value_t = (rustfs_object::ingest::DEFAULT_STAGING_BUDGET >> 20) as u64
+    )]
+    pub upload_staging_mib: u64,
     /// Seconds a client may take to send a request head: from the connection's start (TLS
     /// handshake included) or from the first byte of a later request on a kept-alive
     /// connection. Slow senders (slowloris) are disconnected. Also

@@ -155,6 +155,9 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         builder.set_host(host);
     }
     let cors = rustfs_s3::cors::Cors::new(store.clone(), cors_domains);
+    let staging =
+        usize::try_from(args.upload_staging_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    rustfs_object::ingest::set_staging_budget(staging);
     let budget =
         usize::try_from(args.buffered_bodies_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     let budget = crate::buffered_body::BufferBudget::new(budget);
