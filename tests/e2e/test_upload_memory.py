@@ -18,8 +18,10 @@ from harness import MiB, RustfsProcess, S3Server
 STREAMS = 32
 DECLARED = 32 * MiB
 # RSS growth allowed for all stalled streams together, by volume count (measured before the
-# fix: ~70 MiB on 1 volume, ~270 MiB on 4; after: under 20 and 30 once settled).
-GROWTH_BOUND_MIB = {1: 40, 4: 80}
+# fix: ~70 MiB on 1 volume, ~270 MiB on 4; after, with the staging budget: +28-33 and +64-76
+# once settled). The 4-volume bound leaves room for allocator noise on a loaded CI machine
+# and still fails the unfixed server by a wide margin.
+GROWTH_BOUND_MIB = {1: 50, 4: 110}
 SETTLE_WAIT = 20.0
 
 
