@@ -20,7 +20,7 @@ use redb::{Database, ReadOnlyTable, ReadTransaction, ReadableDatabase};
 
 use crate::MetaError;
 use crate::redb_store::{RedbStore, def, digest_of, range};
-use crate::store::{Batch, Check, MetaStore, Table};
+use crate::store::{Batch, Check, Table};
 use crate::txn::{
     CommitError, Local, Overlay, Pages, ReplicaControl, Txn, TxnStore, Visit, merged_scan,
 };
@@ -155,6 +155,8 @@ impl Txn for RedbTxn<'_> {
         if let Some(seen) = self.reads.get(&(table, key.to_vec())) {
             return Ok(seen.clone());
         }
+        // An injected failure of this record's read (tests of callers' error paths).
+        crate::faults::read_point(table, key)?;
         let v = self.snapshot_get(table, key).map_err(|e| self.failed(e))?;
         self.reads.insert((table, key.to_vec()), v.clone());
         Ok(v)
@@ -241,10 +243,6 @@ impl TxnStore for RedbStore {
     }
 }
 
-// `MetaStore` keeps serving the object layer until it moves to transactions; both views
-// commit through the same committer.
-const _: fn(&RedbStore) -> &dyn MetaStore = |s| s;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,7 +251,7 @@ mod tests {
     async fn put(s: &RedbStore, k: &[u8]) {
         let mut b = Batch::new();
         b.put(Table::Objects, k.to_vec(), b"v".to_vec());
-        MetaStore::commit(s, b).await.unwrap();
+        RedbStore::commit(s, b).await.unwrap();
     }
 
     /// Only the part of a range a scan walked joins the conflict set: an insert past the key
@@ -306,6 +304,6 @@ mod tests {
             t.commit().await,
             Err(CommitError::Failed(MetaError::Quorum { .. }))
         ));
-        assert!(MetaStore::get(&s, Table::Objects, b"k").unwrap().is_none());
+        assert!(RedbStore::get(&s, Table::Objects, b"k").unwrap().is_none());
     }
 }
