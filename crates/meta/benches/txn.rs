@@ -1,10 +1,14 @@
 //! Metadata transactions on redb (one replica; four replicas with a write quorum of three) and
 //! on a real PostgreSQL (started here from the distribution's package, durable settings:
-//! `fsync=on`, `synchronous_commit=on`), interleaved A-B-A-B in one session:
+//! `fsync=on`, `synchronous_commit=on`) with group commit (`pg`, the default) and without
+//! (`pg-direct`, each transaction commits on its own connection), interleaved A-B-A-B in one
+//! session:
 //!
 //! - `put64`: a PUT-like transaction from 64 concurrent tasks: read one key of the objects
 //!   table (absent), write a ~300-byte record there, commit (through [`transact`], which retries
 //!   conflicts; the retries are counted);
+//! - `put64-4k`, `put64-64k`: the same with an inline body of 4 KiB / 64 KiB written to the
+//!   blobs table in the same transaction;
 //! - `get64`: a GET-like point read in a read-only transaction from 64 concurrent tasks;
 //! - `get64-readkey`: the same read through [`TxnStore::read_key`] (one statement on
 //!   PostgreSQL, no `BEGIN`/`COMMIT`);
@@ -18,8 +22,9 @@
 //! CPU per operation of this process and of PostgreSQL's processes (the postmaster and its
 //! children), sampled from `/proc/PID/stat` (utime + stime, 100 ticks/s) around every timed
 //! run. Knobs: `RUSTFS_BENCH_ROUNDS` (default 2), `RUSTFS_BENCH_PG_POOL` (pool size, default
-//! the store's), `RUSTFS_BENCH_PG_SETTINGS` (extra `name=value` server settings, space
-//! separated). Run: `cargo bench -p rustfs-meta --bench txn`. See `docs/benchmarks.md`.
+//! the store's), `RUSTFS_BENCH_PG_GROUP` (most transactions per group), `RUSTFS_BENCH_PG_SETTINGS`
+//! (extra `name=value` server settings, space separated), `RUSTFS_BENCH_BACKENDS` (comma
+//! separated names to run, e.g. `pg,pg-direct`). Run: `cargo bench -p rustfs-meta --bench txn`. See `docs/benchmarks.md`.
 
 #[path = "../tests/support/pg_server.rs"]
 mod pg_server;
@@ -221,18 +226,22 @@ fn pg_settings() -> Vec<String> {
     s
 }
 
-fn postgres(rt: &Runtime, server: &pg_server::PgServer) -> Backend {
+/// PostgreSQL in a database of its own; `group_commit` as named (`pg`: the default, group
+/// commit; `pg-direct`: each transaction commits on its own connection).
+fn postgres(rt: &Runtime, server: &pg_server::PgServer, group_commit: bool) -> Backend {
     let url = rt.block_on(server.database());
     let defaults = PgOptions::default();
     let options = PgOptions {
         pool_size: env_or("RUSTFS_BENCH_PG_POOL", defaults.pool_size),
+        max_group: env_or("RUSTFS_BENCH_PG_GROUP", defaults.max_group),
+        group_commit,
         ..defaults
     };
     let store = rt
         .block_on(PgStore::open_with(&url, options))
         .expect("open the PostgreSQL store");
     Backend {
-        name: "pg",
+        name: if group_commit { "pg" } else { "pg-direct" },
         store: Arc::new(store),
         postmaster: server.postmaster_pid(),
         url: Some(url),
@@ -317,7 +326,12 @@ where
 
 static PUT_SEQ: AtomicU64 = AtomicU64::new(0);
 
-async fn put_once(store: &dyn TxnStore) -> u64 {
+/// The PUT-like workloads: name and size of the inline body written with the record.
+const PUTS: [(&str, usize); 3] = [("put64", 0), ("put64-4k", 4 << 10), ("put64-64k", 64 << 10)];
+
+/// One PUT-like transaction; with `blob` > 0 it also writes a body of that size to the blobs
+/// table (an inline object body kept in the metadata).
+async fn put_once(store: &dyn TxnStore, blob: usize) -> u64 {
     let n = PUT_SEQ.fetch_add(1, Ordering::Relaxed);
     // Spread over the key space as object names of many clients would be.
     let key = format!("bench\0put/{:016x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15)).into_bytes();
@@ -328,6 +342,11 @@ async fn put_once(store: &dyn TxnStore) -> u64 {
         let old = t.get(Table::Objects, &key).await?;
         assert!(old.is_none(), "PUT keys are new");
         t.put(Table::Objects, key.clone(), value(n));
+        if blob > 0 {
+            let mut body = vec![0xa5; blob];
+            body[..8].copy_from_slice(&n.to_be_bytes());
+            t.put(Table::Blobs, key.clone(), body);
+        }
         Ok::<_, MetaError>(())
     })
     .await
@@ -464,7 +483,12 @@ fn setup() -> Setup {
     let server = pg_server::start(&settings);
     let mut backends = vec![redb_single(), redb_replicated()];
     if let Some(s) = &server {
-        backends.push(postgres(&rt, s));
+        backends.push(postgres(&rt, s, false));
+        backends.push(postgres(&rt, s, true));
+    }
+    if let Ok(only) = std::env::var("RUSTFS_BENCH_BACKENDS") {
+        let only: Vec<&str> = only.split(',').collect();
+        backends.retain(|b| only.contains(&b.name));
     }
     for b in &backends {
         let t = Instant::now();
@@ -492,22 +516,25 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("put64");
     g.throughput(Throughput::Elements(1));
     for round in 1..=rounds() {
-        for b in &s.backends {
-            let id = format!("put64/{}/r{round}", b.name);
-            g.bench_function(format!("{}/r{round}", b.name), |bn| {
-                bn.iter_custom(|iters| {
-                    let store = b.store.clone();
-                    let before = sample(b.postmaster);
-                    let (el, runs, lat) = concurrent(rt, CONCURRENCY, iters, move |_| {
-                        let store = store.clone();
-                        async move { put_once(&*store).await }
-                    });
-                    record(&id, iters, runs, el, before, sample(b.postmaster), &lat);
-                    el
-                })
-            });
+        for (workload, blob) in PUTS {
+            for b in &s.backends {
+                let id = format!("{workload}/{}/r{round}", b.name);
+                let name = format!("{}{}/r{round}", b.name, &workload["put64".len()..]);
+                g.bench_function(name, |bn| {
+                    bn.iter_custom(|iters| {
+                        let store = b.store.clone();
+                        let before = sample(b.postmaster);
+                        let (el, runs, lat) = concurrent(rt, CONCURRENCY, iters, move |_| {
+                            let store = store.clone();
+                            async move { put_once(&*store, blob).await }
+                        });
+                        record(&id, iters, runs, el, before, sample(b.postmaster), &lat);
+                        el
+                    })
+                });
+            }
         }
-        for b in s.backends.iter().filter(|b| b.url.is_some()) {
+        for b in s.backends.iter().filter(|b| b.name == "pg") {
             let id = format!("put64/{}-grouped16/r{round}", b.name);
             let url = b.url.clone().expect("url");
             let clients: Vec<Arc<Raw>> = rt.block_on(async {

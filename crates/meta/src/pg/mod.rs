@@ -1,15 +1,20 @@
 //! The PostgreSQL-wire backend: metadata in a database server (PostgreSQL, or CockroachDB /
 //! YugabyteDB with the same SQL), the commit point shared by every process using it.
 //!
-//! Client: `tokio-postgres` with a `deadpool-postgres` pool (each transaction takes its own
+//! Client: `tokio-postgres` with a `deadpool-postgres` pool (each transaction reads on its own
 //! connection, so concurrent transactions never queue on one), prepared statements cached per
 //! connection, and pipelining: statements that do not need each other's answers go out
-//! together (`BEGIN` with the first read; `BEGIN` when no read came first, every write and
-//! `COMMIT` at commit). Transactions are `SERIALIZABLE`; a serialization failure (40001) or a
-//! deadlock (40P01) is a conflict, which [`crate::transact`] retries. Only a portable SQL subset
-//! is used (see `docs/format.md`): no advisory locks, no LISTEN/NOTIFY, no stored procedures.
+//! together (`BEGIN` with the first read; the writes with `COMMIT`). Transactions that write
+//! commit through the group committer ([`group`]): those committing at the same time share one
+//! `SERIALIZABLE` transaction in which each one's reads are checked, so they share round trips
+//! and the WAL flush while a conflict of one fails only that one. Transactions are
+//! `SERIALIZABLE`; a serialization failure (40001) or a deadlock (40P01) is a conflict, which
+//! [`crate::transact`] retries. Only a portable SQL subset is used (see `docs/format.md`): no
+//! advisory locks, no LISTEN/NOTIFY, no stored procedures.
 
+mod group;
 mod schema;
+mod statements;
 mod tls;
 mod txn;
 
@@ -37,6 +42,12 @@ pub struct PgOptions {
     pub pool_size: usize,
     /// Longest wait for a free connection before a request fails as unavailable.
     pub wait_timeout: Duration,
+    /// Commit writing transactions through the group committer (one shared transaction per
+    /// group, on a connection of its own besides `pool_size`). `false`: each transaction
+    /// commits on its own connection (kept for comparison; see `docs/benchmarks.md`).
+    pub group_commit: bool,
+    /// Most transactions in one group.
+    pub max_group: usize,
 }
 
 impl Default for PgOptions {
@@ -44,6 +55,8 @@ impl Default for PgOptions {
         Self {
             pool_size: 16,
             wait_timeout: Duration::from_secs(30),
+            group_commit: true,
+            max_group: 64,
         }
     }
 }
@@ -51,6 +64,14 @@ impl Default for PgOptions {
 /// The PostgreSQL-backed [`TxnStore`].
 pub struct PgStore {
     pool: Pool,
+    committer: Option<group::Committer>,
+}
+
+/// A connection from `pool`; failing to get one is `Unavailable`.
+pub(crate) async fn take(pool: &Pool) -> Result<Object, MetaError> {
+    pool.get()
+        .await
+        .map_err(|e| MetaError::Unavailable(format!("metadata database: {e}")))
 }
 
 /// Whether a database error is a lost serialization conflict.
@@ -80,42 +101,48 @@ impl PgStore {
 
     pub async fn open_with(url: &str, options: PgOptions) -> Result<Self, MetaError> {
         let target = tls::parse(url)?;
-        let manager_config = ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
+        let build = |size: usize| {
+            let manager_config = ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            };
+            let manager = match &target.tls {
+                None => Manager::from_config(target.config.clone(), NoTls, manager_config),
+                Some(c) => Manager::from_config(
+                    target.config.clone(),
+                    tokio_postgres_rustls::MakeRustlsConnect::new(c.clone()),
+                    manager_config,
+                ),
+            };
+            Pool::builder(manager)
+                .max_size(size)
+                .runtime(Runtime::Tokio1)
+                .wait_timeout(Some(options.wait_timeout))
+                .create_timeout(Some(Duration::from_secs(10)))
+                .recycle_timeout(Some(Duration::from_secs(5)))
+                .build()
+                .map_err(|e| MetaError::Storage(format!("database pool: {e}")))
         };
-        let manager = match target.tls {
-            None => Manager::from_config(target.config, NoTls, manager_config),
-            Some(c) => Manager::from_config(
-                target.config,
-                tokio_postgres_rustls::MakeRustlsConnect::new(c),
-                manager_config,
-            ),
+        let pool = build(options.pool_size.max(1))?;
+        schema::migrate(&take(&pool).await?).await?;
+        let committer = match options.group_commit {
+            true => Some(group::Committer::start(build(1)?, options.max_group)),
+            false => None,
         };
-        let pool = Pool::builder(manager)
-            .max_size(options.pool_size.max(1))
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(options.wait_timeout))
-            .create_timeout(Some(Duration::from_secs(10)))
-            .recycle_timeout(Some(Duration::from_secs(5)))
-            .build()
-            .map_err(|e| MetaError::Storage(format!("database pool: {e}")))?;
-        let store = Self { pool };
-        schema::migrate(&store.client().await?).await?;
-        Ok(store)
+        Ok(Self { pool, committer })
     }
 
     async fn client(&self) -> Result<Object, MetaError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| MetaError::Unavailable(format!("metadata database: {e}")))
+        take(&self.pool).await
     }
 }
 
 #[async_trait]
 impl TxnStore for PgStore {
     async fn begin(&self) -> Result<Box<dyn Txn + '_>, MetaError> {
-        Ok(Box::new(txn::PgTxn::new(self.client().await?)))
+        Ok(Box::new(txn::PgTxn::new(
+            &self.pool,
+            self.committer.as_ref(),
+        )))
     }
 
     /// One statement outside an explicit transaction (PostgreSQL runs it as its own
@@ -123,7 +150,7 @@ impl TxnStore for PgStore {
     async fn read_key(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(txn::get_sql(table))
+            .prepare_cached(&statements::sql(table).get)
             .await
             .map_err(error)?;
         let rows = client.query(&stmt, &[&key]).await.map_err(error)?;
