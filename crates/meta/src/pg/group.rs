@@ -26,6 +26,8 @@
 //! again alone, so one member's bad write fails only that member.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use deadpool_postgres::{Object, Pool};
 use tokio::sync::{mpsc, oneshot};
@@ -71,17 +73,46 @@ struct Pending {
     done: oneshot::Sender<Result<(), CommitError>>,
 }
 
+/// Counters of the group committer (see [`super::PgStore::group_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupStats {
+    /// Groups run.
+    pub groups: u64,
+    /// Transactions committed or refused in them.
+    pub members: u64,
+    /// Groups in which some members were refused for a conflict and others committed.
+    pub split: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    groups: AtomicU64,
+    members: AtomicU64,
+    split: AtomicU64,
+}
+
 /// The handle transactions commit through; the task ends when the store is dropped.
 pub(crate) struct Committer {
     tx: mpsc::UnboundedSender<Pending>,
+    counters: Arc<Counters>,
 }
 
 impl Committer {
     /// Starts the committer task on the current runtime; `pool` is its own (one connection).
     pub(crate) fn start(pool: Pool, max_group: usize) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(pool, rx, max_group.max(1)));
-        Self { tx }
+        let counters = Arc::new(Counters::default());
+        tokio::spawn(run(pool, rx, max_group.max(1), counters.clone()));
+        Self { tx, counters }
+    }
+
+    pub(crate) fn stats(&self) -> GroupStats {
+        let c = &self.counters;
+        GroupStats {
+            groups: c.groups.load(Ordering::Relaxed),
+            members: c.members.load(Ordering::Relaxed),
+            split: c.split.load(Ordering::Relaxed),
+        }
     }
 
     pub(crate) async fn commit(&self, member: Member) -> Result<(), CommitError> {
@@ -95,7 +126,12 @@ impl Committer {
     }
 }
 
-async fn run(pool: Pool, mut rx: mpsc::UnboundedReceiver<Pending>, max_group: usize) {
+async fn run(
+    pool: Pool,
+    mut rx: mpsc::UnboundedReceiver<Pending>,
+    max_group: usize,
+    counters: Arc<Counters>,
+) {
     while let Some(first) = rx.recv().await {
         let mut bytes = first.member.bytes();
         let mut group = vec![first];
@@ -110,6 +146,18 @@ async fn run(pool: Pool, mut rx: mpsc::UnboundedReceiver<Pending>, max_group: us
         }
         let members: Vec<&Member> = group.iter().map(|p| &p.member).collect();
         let outcomes = commit_group(&pool, &members).await;
+        let ok = outcomes.iter().filter(|o| o.is_ok()).count();
+        let refused = outcomes
+            .iter()
+            .filter(|o| matches!(o, Err(CommitError::Conflict)))
+            .count();
+        counters.groups.fetch_add(1, Ordering::Relaxed);
+        counters
+            .members
+            .fetch_add(outcomes.len() as u64, Ordering::Relaxed);
+        if ok > 0 && refused > 0 {
+            counters.split.fetch_add(1, Ordering::Relaxed);
+        }
         for (p, o) in group.into_iter().zip(outcomes) {
             let _ = p.done.send(o);
         }
@@ -327,4 +375,78 @@ async fn validate(client: &Object, members: &[&Member]) -> Result<(Vec<bool>, bo
         })
         .collect();
     Ok((unchanged, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: Table = Table::Objects;
+
+    fn member(reads: &[&str], scans: &[(&str, &str)]) -> Member {
+        Member {
+            reads: reads
+                .iter()
+                .map(|k| ((T, k.as_bytes().to_vec()), None))
+                .collect(),
+            scans: scans
+                .iter()
+                .map(|(s, e)| (T, s.as_bytes().to_vec(), e.as_bytes().to_vec(), [0; 32]))
+                .collect(),
+            overlay: Overlay::default(),
+        }
+    }
+
+    #[test]
+    fn earlier_writes_touch_later_reads_and_scans() {
+        let mut w = Overlay::default();
+        w.put(T, b"k".to_vec(), b"1".to_vec());
+        assert!(touches(&w, &member(&["k"], &[])));
+        assert!(!touches(&w, &member(&["j"], &[])));
+        assert!(touches(&w, &member(&[], &[("a", "l")])));
+        assert!(touches(&w, &member(&[], &[("k", "")])));
+        assert!(
+            !touches(&w, &member(&[], &[("a", "k")])),
+            "end is exclusive"
+        );
+        assert!(!touches(&w, &member(&[], &[("k\0", "")])));
+        // Another table is another key space.
+        assert!(!touches(
+            &w,
+            &Member {
+                reads: [((Table::Buckets, b"k".to_vec()), None)].into(),
+                scans: Vec::new(),
+                overlay: Overlay::default(),
+            }
+        ));
+        // Range deletes: a read key inside, a scan overlapping, unbounded ends.
+        let mut w = Overlay::default();
+        w.delete_range(T, b"m".to_vec(), b"p".to_vec());
+        assert!(touches(&w, &member(&["n"], &[])));
+        assert!(!touches(&w, &member(&["p"], &[])));
+        assert!(touches(&w, &member(&[], &[("a", "m\0")])));
+        assert!(!touches(&w, &member(&[], &[("a", "m")])));
+        assert!(touches(&w, &member(&[], &[("o", "")])));
+        assert!(!touches(&w, &member(&[], &[("p", "")])));
+        let mut w = Overlay::default();
+        w.delete_range(T, b"x".to_vec(), Vec::new());
+        assert!(touches(&w, &member(&[], &[("a", "")])));
+        assert!(touches(&w, &member(&["zz"], &[])));
+        assert!(!touches(&w, &member(&[], &[("a", "x")])));
+    }
+
+    #[test]
+    fn merged_writes_apply_in_member_order() {
+        let mut first = Overlay::default();
+        first.put(T, b"a".to_vec(), b"1".to_vec());
+        first.put(T, b"m".to_vec(), b"1".to_vec());
+        let mut second = Overlay::default();
+        second.delete_range(T, b"l".to_vec(), b"n".to_vec());
+        second.put(T, b"a".to_vec(), b"2".to_vec());
+        let mut all = Overlay::default();
+        merge(&mut all, &first);
+        merge(&mut all, &second);
+        assert!(matches!(all.lookup(T, b"a"), Local::Value(b"2")));
+        assert!(matches!(all.lookup(T, b"m"), Local::Deleted));
+    }
 }

@@ -29,6 +29,7 @@ use crate::MetaError;
 use crate::store::Table;
 use crate::txn::{Txn, TxnStore};
 
+pub use group::GroupStats;
 pub use schema::SCHEMA_VERSION;
 
 /// Settings of [`PgStore::open_with`].
@@ -129,6 +130,11 @@ impl PgStore {
             false => None,
         };
         Ok(Self { pool, committer })
+    }
+
+    /// The group committer's counters; `None` without group commit.
+    pub fn group_stats(&self) -> Option<GroupStats> {
+        self.committer.as_ref().map(group::Committer::stats)
     }
 
     async fn client(&self) -> Result<Object, MetaError> {
