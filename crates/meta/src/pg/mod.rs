@@ -35,11 +35,12 @@ pub use schema::SCHEMA_VERSION;
 /// Settings of [`PgStore::open_with`].
 #[derive(Debug, Clone)]
 pub struct PgOptions {
-    /// Most connections kept open (and transactions running at once). 16 by default: enough
-    /// commits in flight to share each WAL flush (PostgreSQL flushes the commits waiting
-    /// together), few enough that SERIALIZABLE's page-granular predicate locks do not make
-    /// concurrent inserts into one fresh key range abort each other over and over (32 tripled
-    /// the retries of a PUT-like transaction; see `docs/benchmarks.md`).
+    /// Most connections kept open for reads (transactions reading at once; the group
+    /// committer has one more of its own). 16 by default. Without group commit it is also the
+    /// number of commits in flight: enough to share each WAL flush, few enough that
+    /// SERIALIZABLE's page-granular predicate locks do not make concurrent inserts into one
+    /// fresh key range abort each other over and over (32 tripled the retries of a PUT-like
+    /// transaction). With group commit 8, 16 and 32 measured alike (`docs/benchmarks.md`).
     pub pool_size: usize,
     /// Longest wait for a free connection before a request fails as unavailable.
     pub wait_timeout: Duration,

@@ -9,8 +9,9 @@
 //!
 //! A transaction with writes commits in one of two ways ([`super::PgOptions::group_commit`]):
 //! - **grouped** (the default): every point read is remembered with the value it saw and every
-//!   scanned interval with the digest of the rows it saw (as redb does); the read transaction
-//!   is rolled back (it wrote nothing) and the reads and writes go to the group committer
+//!   scanned interval too (as redb does; at commit the interval is read again in the same
+//!   snapshot for the digest of its rows, so read-only listings never hash); the read
+//!   transaction is rolled back (it wrote nothing) and the reads and writes go to the group committer
 //!   ([`super::group`]), which validates them inside one `SERIALIZABLE` transaction shared with
 //!   the transactions committing at the same time;
 //! - **direct**: `BEGIN` (if no read came first), the writes and `COMMIT` are pipelined in one
@@ -29,9 +30,7 @@ use super::statements::{BEGIN, in_order, sql, write_and_commit};
 use super::{error, is_conflict};
 use crate::MetaError;
 use crate::store::Table;
-use crate::txn::{
-    CommitError, Local, Overlay, Pages, RangeDigest, Txn, Visit, in_range, merged_scan,
-};
+use crate::txn::{CommitError, Local, Overlay, Pages, RangeDigest, Txn, Visit, merged_scan};
 
 /// Why the SQL transaction can no longer commit.
 #[derive(Debug, Clone)]
@@ -139,15 +138,8 @@ impl Conn<'_> {
     }
 }
 
-/// The transaction's pages, each row remembered when `rows` is kept (for the digests of the
-/// scanned intervals the group committer checks).
-struct Recording<'c, 's> {
-    conn: &'c mut Conn<'s>,
-    rows: Option<BTreeMap<Vec<u8>, Vec<u8>>>,
-}
-
 #[async_trait]
-impl Pages for Recording<'_, '_> {
+impl Pages for Conn<'_> {
     async fn page(
         &mut self,
         table: Table,
@@ -157,23 +149,14 @@ impl Pages for Recording<'_, '_> {
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, MetaError> {
         let limit = limit as i64;
         let rows = if end.is_empty() {
-            self.conn
-                .read(&sql(table).page_open, &[&from, &limit])
-                .await?
+            self.read(&sql(table).page_open, &[&from, &limit]).await?
         } else {
-            self.conn
-                .read(&sql(table).page, &[&from, &end, &limit])
-                .await?
+            self.read(&sql(table).page, &[&from, &end, &limit]).await?
         };
-        let page = rows
-            .iter()
+        rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<Result<Vec<(Vec<u8>, Vec<u8>)>, tokio_postgres::Error>>()
-            .map_err(error)?;
-        if let Some(seen) = &mut self.rows {
-            seen.extend(page.iter().cloned());
-        }
-        Ok(page)
+            .collect::<Result<_, tokio_postgres::Error>>()
+            .map_err(error)
     }
 }
 
@@ -184,8 +167,8 @@ pub(crate) struct PgTxn<'s> {
     overlay: Overlay,
     /// Point reads that reached the database, with what they saw.
     reads: BTreeMap<(Table, Vec<u8>), Option<Vec<u8>>>,
-    /// Intervals scans covered, with the digest of the rows they saw there.
-    scans: Vec<Scanned>,
+    /// Intervals scans covered (group commit only).
+    scans: Vec<(Table, Vec<u8>, Vec<u8>)>,
 }
 
 impl<'s> PgTxn<'s> {
@@ -202,6 +185,29 @@ impl<'s> PgTxn<'s> {
             reads: BTreeMap::new(),
             scans: Vec::new(),
         }
+    }
+
+    /// Each scanned interval with the digest of its rows, read again in the transaction's
+    /// snapshot (so they are the rows the scan saw). Only a transaction that writes pays for
+    /// this, at commit: a read-only listing neither keeps nor hashes what it read.
+    async fn digested_scans(&mut self) -> Result<Vec<Scanned>, MetaError> {
+        let unlimited = i64::MAX;
+        let mut out = Vec::with_capacity(self.scans.len());
+        for (t, s, e) in std::mem::take(&mut self.scans) {
+            let rows = if e.is_empty() {
+                self.conn.read(&sql(t).page_open, &[&s, &unlimited]).await?
+            } else {
+                self.conn.read(&sql(t).page, &[&s, &e, &unlimited]).await?
+            };
+            let mut d = RangeDigest::default();
+            for r in &rows {
+                let (k, v): (&[u8], &[u8]) =
+                    (r.try_get(0).map_err(error)?, r.try_get(1).map_err(error)?);
+                d.add(k, v);
+            }
+            out.push((t, s, e, d.finish()));
+        }
+        Ok(out)
     }
 }
 
@@ -240,22 +246,10 @@ impl Txn for PgTxn<'_> {
         end: &[u8],
         visit: &mut Visit<'_>,
     ) -> Result<(), MetaError> {
-        let mut pages = Recording {
-            conn: &mut self.conn,
-            rows: self.committer.map(|_| BTreeMap::new()),
-        };
-        let covered = merged_scan(&mut pages, &self.overlay, table, start, end, visit).await?;
-        if let Some(rows) = pages.rows {
-            for (s, e) in covered {
-                let mut d = RangeDigest::default();
-                for (k, v) in rows.range(s.clone()..) {
-                    if !in_range(k, &s, &e) {
-                        break;
-                    }
-                    d.add(k, v);
-                }
-                self.scans.push((table, s, e, d.finish()));
-            }
+        let covered = merged_scan(&mut self.conn, &self.overlay, table, start, end, visit).await?;
+        if self.committer.is_some() {
+            self.scans
+                .extend(covered.into_iter().map(|(s, e)| (table, s, e)));
         }
         Ok(())
     }
@@ -293,11 +287,16 @@ impl Txn for PgTxn<'_> {
         }
         match self.committer {
             Some(committer) => {
+                let scans = match self.digested_scans().await {
+                    Ok(s) => s,
+                    Err(MetaError::TxnConflict) => return Err(CommitError::Conflict),
+                    Err(e) => return Err(CommitError::Failed(e)),
+                };
                 self.conn.release();
                 committer
                     .commit(Member {
                         reads: std::mem::take(&mut self.reads),
-                        scans: std::mem::take(&mut self.scans),
+                        scans,
                         overlay,
                     })
                     .await
