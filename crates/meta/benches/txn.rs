@@ -9,6 +9,8 @@
 //!   conflicts; the retries are counted);
 //! - `put64-4k`, `put64-64k`: the same with an inline body of 4 KiB / 64 KiB written to the
 //!   blobs table in the same transaction;
+//! - `put64-s3`: the shape of an S3 PUT of 4 KiB: read the bucket record (one key every task
+//!   reads), read the object key, write the record and a 4 KiB inline body;
 //! - `get64`: a GET-like point read in a read-only transaction from 64 concurrent tasks;
 //! - `get64-readkey`: the same read through [`TxnStore::read_key`] (one statement on
 //!   PostgreSQL, no `BEGIN`/`COMMIT`);
@@ -332,8 +334,17 @@ where
 
 static PUT_SEQ: AtomicU64 = AtomicU64::new(0);
 
-/// The PUT-like workloads: name and size of the inline body written with the record.
-const PUTS: [(&str, usize); 3] = [("put64", 0), ("put64-4k", 4 << 10), ("put64-64k", 64 << 10)];
+/// The PUT-like workloads: name, size of the inline body written with the record, and
+/// whether the bucket record is read first (as an S3 PUT does).
+const PUTS: [(&str, usize, bool); 4] = [
+    ("put64", 0, false),
+    ("put64-4k", 4 << 10, false),
+    ("put64-64k", 64 << 10, false),
+    ("put64-s3", 4 << 10, true),
+];
+
+/// The bucket record `put64-s3` reads.
+const BUCKET: &[u8] = b"bench";
 
 /// An object body that does not compress (as most stored data), so PostgreSQL's TOAST
 /// compression gives up early as it would on real bodies.
@@ -349,7 +360,7 @@ fn body(n: u64, len: usize) -> Vec<u8> {
 
 /// One PUT-like transaction; with `blob` > 0 it also writes a body of that size to the blobs
 /// table (an inline object body kept in the metadata).
-async fn put_once(store: &dyn TxnStore, blob: usize) -> u64 {
+async fn put_once(store: &dyn TxnStore, blob: usize, read_bucket: bool) -> u64 {
     let n = PUT_SEQ.fetch_add(1, Ordering::Relaxed);
     // Spread over the key space as object names of many clients would be.
     let key = format!("bench\0put/{:016x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15)).into_bytes();
@@ -357,6 +368,10 @@ async fn put_once(store: &dyn TxnStore, blob: usize) -> u64 {
     let runs = body_runs.clone();
     transact(store, async move |t: &mut (dyn Txn + '_)| {
         runs.fetch_add(1, Ordering::Relaxed);
+        if read_bucket {
+            let bucket = t.get(Table::Buckets, BUCKET).await?;
+            assert!(bucket.is_some(), "preloaded");
+        }
         let old = t.get(Table::Objects, &key).await?;
         assert!(old.is_none(), "PUT keys are new");
         t.put(Table::Objects, key.clone(), value(n));
@@ -508,6 +523,11 @@ fn setup() -> Setup {
     }
     for b in &backends {
         let t = Instant::now();
+        rt.block_on(async {
+            let mut t = b.store.begin().await.expect("begin");
+            t.put(Table::Buckets, BUCKET.to_vec(), value(0));
+            t.commit().await.expect("bucket commit");
+        });
         load(&rt, &*b.store, GET_KEYS, get_key);
         load(&rt, &*b.store, list_keys(), list_key);
         eprintln!(
@@ -532,7 +552,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("put64");
     g.throughput(Throughput::Elements(1));
     for round in 1..=rounds() {
-        for (workload, blob) in PUTS {
+        for (workload, blob, read_bucket) in PUTS {
             for b in &s.backends {
                 let id = format!("{workload}/{}/r{round}", b.name);
                 let name = format!("{}{}/r{round}", b.name, &workload["put64".len()..]);
@@ -542,7 +562,7 @@ fn bench(c: &mut Criterion) {
                         let before = sample(b.postmaster);
                         let (el, runs, lat) = concurrent(rt, CONCURRENCY, iters, move |_| {
                             let store = store.clone();
-                            async move { put_once(&*store, blob).await }
+                            async move { put_once(&*store, blob, read_bucket).await }
                         });
                         record(&id, iters, runs, el, before, sample(b.postmaster), &lat);
                         el
