@@ -53,18 +53,23 @@ pub(crate) struct Member {
     pub overlay: Overlay,
 }
 
+/// The bytes (keys and values) a transaction writes.
+pub(crate) fn written_bytes(overlay: &Overlay) -> usize {
+    overlay
+        .tables
+        .values()
+        .map(|w| {
+            w.entries
+                .iter()
+                .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len))
+                .sum::<usize>()
+        })
+        .sum()
+}
+
 impl Member {
     fn bytes(&self) -> usize {
-        self.overlay
-            .tables
-            .values()
-            .map(|w| {
-                w.entries
-                    .iter()
-                    .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len))
-                    .sum::<usize>()
-            })
-            .sum()
+        written_bytes(&self.overlay)
     }
 }
 
@@ -95,15 +100,25 @@ struct Counters {
 pub(crate) struct Committer {
     tx: mpsc::UnboundedSender<Pending>,
     counters: Arc<Counters>,
+    max_member_bytes: usize,
 }
 
 impl Committer {
     /// Starts the committer task on the current runtime; `pool` is its own (one connection).
-    pub(crate) fn start(pool: Pool, max_group: usize) -> Self {
+    pub(crate) fn start(pool: Pool, max_group: usize, max_member_bytes: usize) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let counters = Arc::new(Counters::default());
         tokio::spawn(run(pool, rx, max_group.max(1), counters.clone()));
-        Self { tx, counters }
+        Self {
+            tx,
+            counters,
+            max_member_bytes,
+        }
+    }
+
+    /// Whether a transaction writing `overlay` joins a group (else it commits on its own).
+    pub(crate) fn takes(&self, overlay: &Overlay) -> bool {
+        written_bytes(overlay) <= self.max_member_bytes
     }
 
     pub(crate) fn stats(&self) -> GroupStats {

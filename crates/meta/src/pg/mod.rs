@@ -50,6 +50,11 @@ pub struct PgOptions {
     pub group_commit: bool,
     /// Most transactions in one group.
     pub max_group: usize,
+    /// A transaction writing more than this (keys and values) commits on its own connection,
+    /// not in a group: one connection carries all of a group's bytes, so a large write would
+    /// hold up every transaction grouped with it, while large writes on their own connections
+    /// go in parallel. 32 KiB by default (see `docs/benchmarks.md`).
+    pub group_max_bytes: usize,
 }
 
 impl Default for PgOptions {
@@ -59,6 +64,7 @@ impl Default for PgOptions {
             wait_timeout: Duration::from_secs(30),
             group_commit: true,
             max_group: 64,
+            group_max_bytes: 32 << 10,
         }
     }
 }
@@ -127,7 +133,11 @@ impl PgStore {
         let pool = build(options.pool_size.max(1))?;
         schema::migrate(&take(&pool).await?).await?;
         let committer = match options.group_commit {
-            true => Some(group::Committer::start(build(1)?, options.max_group)),
+            true => Some(group::Committer::start(
+                build(1)?,
+                options.max_group,
+                options.group_max_bytes,
+            )),
             false => None,
         };
         Ok(Self { pool, committer })

@@ -14,7 +14,9 @@
 //!   transaction is rolled back (it wrote nothing) and the reads and writes go to the group committer
 //!   ([`super::group`]), which validates them inside one `SERIALIZABLE` transaction shared with
 //!   the transactions committing at the same time;
-//! - **direct**: `BEGIN` (if no read came first), the writes and `COMMIT` are pipelined in one
+//! - **direct** (without group commit, and for a transaction writing more than
+//!   [`super::PgOptions::group_max_bytes`]): `BEGIN` (if no read came first), the writes and
+//!   `COMMIT` are pipelined in one
 //!   round trip on the transaction's own connection, and the database's serializable isolation
 //!   decides.
 
@@ -285,7 +287,7 @@ impl Txn for PgTxn<'_> {
             self.conn.open = false;
             return result;
         }
-        match self.committer {
+        match self.committer.filter(|c| c.takes(&overlay)) {
             Some(committer) => {
                 let scans = match self.digested_scans().await {
                     Ok(s) => s,

@@ -313,4 +313,42 @@ mod pg_only {
             );
         }
     }
+
+    /// A large transaction commits on its own connection, beside the groups: against a
+    /// grouped writer of the key it read, exactly one of the two commits.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_large_writer_and_a_grouped_writer_of_one_key_one_commits() {
+        let Some(server) = crate::pg_server::server() else {
+            return;
+        };
+        let s = open(&server.database().await, true).await;
+        let t = rustfs_meta::Table::Objects;
+        for round in 0..5u8 {
+            let n = vec![b'n', round];
+            let mut w = s.begin().await.unwrap();
+            w.put(t, n.clone(), b"0".to_vec());
+            w.commit().await.unwrap();
+            let mut large = s.begin().await.unwrap();
+            let mut small = s.begin().await.unwrap();
+            assert!(large.get(t, &n).await.unwrap().is_some());
+            assert!(small.get(t, &n).await.unwrap().is_some());
+            large.put(t, n.clone(), b"large".to_vec());
+            large.put(rustfs_meta::Table::Blobs, n.clone(), vec![7; 256 << 10]);
+            small.put(t, n.clone(), b"small".to_vec());
+            let before = s.group_stats().unwrap();
+            let (rl, rs) = tokio::join!(large.commit(), small.commit());
+            let after = s.group_stats().unwrap();
+            assert_eq!(
+                after.members - before.members,
+                1,
+                "only the small one grouped"
+            );
+            let won = match (&rl, &rs) {
+                (Ok(()), Err(rustfs_meta::CommitError::Conflict)) => &b"large"[..],
+                (Err(rustfs_meta::CommitError::Conflict), Ok(())) => &b"small"[..],
+                _ => panic!("round {round}: {rl:?} {rs:?}"),
+            };
+            assert_eq!(s.read_key(t, &n).await.unwrap().as_deref(), Some(won));
+        }
+    }
 }
