@@ -1,10 +1,16 @@
 //! Metadata transactions on redb (one replica; four replicas with a write quorum of three) and
 //! on a real PostgreSQL (started here from the distribution's package, durable settings:
-//! `fsync=on`, `synchronous_commit=on`), interleaved A-B-A-B in one session:
+//! `fsync=on`, `synchronous_commit=on`) with group commit (`pg`, the default) and without
+//! (`pg-direct`, each transaction commits on its own connection), interleaved A-B-A-B in one
+//! session:
 //!
 //! - `put64`: a PUT-like transaction from 64 concurrent tasks: read one key of the objects
 //!   table (absent), write a ~300-byte record there, commit (through [`transact`], which retries
 //!   conflicts; the retries are counted);
+//! - `put64-4k`, `put64-64k`: the same with an inline body of 4 KiB / 64 KiB written to the
+//!   blobs table in the same transaction;
+//! - `put64-s3`: the shape of an S3 PUT of 4 KiB: read the bucket record (one key every task
+//!   reads), read the object key, write the record and a 4 KiB inline body;
 //! - `get64`: a GET-like point read in a read-only transaction from 64 concurrent tasks;
 //! - `get64-readkey`: the same read through [`TxnStore::read_key`] (one statement on
 //!   PostgreSQL, no `BEGIN`/`COMMIT`);
@@ -18,8 +24,9 @@
 //! CPU per operation of this process and of PostgreSQL's processes (the postmaster and its
 //! children), sampled from `/proc/PID/stat` (utime + stime, 100 ticks/s) around every timed
 //! run. Knobs: `RUSTFS_BENCH_ROUNDS` (default 2), `RUSTFS_BENCH_PG_POOL` (pool size, default
-//! the store's), `RUSTFS_BENCH_PG_SETTINGS` (extra `name=value` server settings, space
-//! separated). Run: `cargo bench -p rustfs-meta --bench txn`. See `docs/benchmarks.md`.
+//! the store's), `RUSTFS_BENCH_PG_GROUP` (most transactions per group), `RUSTFS_BENCH_PG_SETTINGS`
+//! (extra `name=value` server settings, space separated), `RUSTFS_BENCH_BACKENDS` (comma
+//! separated names to run, e.g. `pg,pg-direct`). Run: `cargo bench -p rustfs-meta --bench txn`. See `docs/benchmarks.md`.
 
 #[path = "../src/pg_server.rs"]
 mod pg_server;
@@ -169,6 +176,8 @@ struct Backend {
     /// For the raw-SQL grouped variant.
     url: Option<String>,
     _dir: Option<tempfile::TempDir>,
+    /// PostgreSQL's store, for the group committer's counters.
+    pg: Option<Arc<PgStore>>,
 }
 
 fn redb_single() -> Backend {
@@ -180,6 +189,7 @@ fn redb_single() -> Backend {
         postmaster: None,
         url: None,
         _dir: Some(dir),
+        pg: None,
     }
 }
 
@@ -200,6 +210,7 @@ fn redb_replicated() -> Backend {
         postmaster: None,
         url: None,
         _dir: Some(dir),
+        pg: None,
     }
 }
 
@@ -221,22 +232,28 @@ fn pg_settings() -> Vec<String> {
     s
 }
 
-fn postgres(rt: &Runtime, server: &pg_server::PgServer) -> Backend {
+/// PostgreSQL in a database of its own; `group_commit` as named (`pg`: the default, group
+/// commit; `pg-direct`: each transaction commits on its own connection).
+fn postgres(rt: &Runtime, server: &pg_server::PgServer, group_commit: bool) -> Backend {
     let url = rt.block_on(server.database());
     let defaults = PgOptions::default();
     let options = PgOptions {
         pool_size: env_or("RUSTFS_BENCH_PG_POOL", defaults.pool_size),
+        max_group: env_or("RUSTFS_BENCH_PG_GROUP", defaults.max_group),
+        group_commit,
         ..defaults
     };
-    let store = rt
-        .block_on(PgStore::open_with(&url, options))
-        .expect("open the PostgreSQL store");
+    let store = Arc::new(
+        rt.block_on(PgStore::open_with(&url, options))
+            .expect("open the PostgreSQL store"),
+    );
     Backend {
-        name: "pg",
-        store: Arc::new(store),
+        name: if group_commit { "pg" } else { "pg-direct" },
+        store: store.clone(),
         postmaster: server.postmaster_pid(),
         url: Some(url),
         _dir: None,
+        pg: Some(store),
     }
 }
 
@@ -317,7 +334,33 @@ where
 
 static PUT_SEQ: AtomicU64 = AtomicU64::new(0);
 
-async fn put_once(store: &dyn TxnStore) -> u64 {
+/// The PUT-like workloads: name, size of the inline body written with the record, and
+/// whether the bucket record is read first (as an S3 PUT does).
+const PUTS: [(&str, usize, bool); 4] = [
+    ("put64", 0, false),
+    ("put64-4k", 4 << 10, false),
+    ("put64-64k", 64 << 10, false),
+    ("put64-s3", 4 << 10, true),
+];
+
+/// The bucket record `put64-s3` reads.
+const BUCKET: &[u8] = b"bench";
+
+/// An object body that does not compress (as most stored data), so PostgreSQL's TOAST
+/// compression gives up early as it would on real bodies.
+fn body(n: u64, len: usize) -> Vec<u8> {
+    let mut state = n | 1;
+    let mut b = Vec::with_capacity(len + 8);
+    while b.len() < len {
+        b.extend_from_slice(&next(&mut state).to_le_bytes());
+    }
+    b.truncate(len);
+    b
+}
+
+/// One PUT-like transaction; with `blob` > 0 it also writes a body of that size to the blobs
+/// table (an inline object body kept in the metadata).
+async fn put_once(store: &dyn TxnStore, blob: usize, read_bucket: bool) -> u64 {
     let n = PUT_SEQ.fetch_add(1, Ordering::Relaxed);
     // Spread over the key space as object names of many clients would be.
     let key = format!("bench\0put/{:016x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15)).into_bytes();
@@ -327,9 +370,16 @@ async fn put_once(store: &dyn TxnStore) -> u64 {
     transact(store, |t| {
         runs.fetch_add(1, Ordering::Relaxed);
         Box::pin(async move {
+            if read_bucket {
+                let bucket = t.get(Table::Buckets, BUCKET).await?;
+                assert!(bucket.is_some(), "preloaded");
+            }
             let old = t.get(Table::Objects, key).await?;
             assert!(old.is_none(), "PUT keys are new");
             t.put(Table::Objects, key.clone(), value(n));
+            if blob > 0 {
+                t.put(Table::Blobs, key.clone(), body(n, blob));
+            }
             Ok::<_, MetaError>(())
         })
     })
@@ -467,10 +517,20 @@ fn setup() -> Setup {
     let server = pg_server::start(&settings);
     let mut backends = vec![redb_single(), redb_replicated()];
     if let Some(s) = &server {
-        backends.push(postgres(&rt, s));
+        backends.push(postgres(&rt, s, false));
+        backends.push(postgres(&rt, s, true));
+    }
+    if let Ok(only) = std::env::var("RUSTFS_BENCH_BACKENDS") {
+        let only: Vec<&str> = only.split(',').collect();
+        backends.retain(|b| only.contains(&b.name));
     }
     for b in &backends {
         let t = Instant::now();
+        rt.block_on(async {
+            let mut t = b.store.begin().await.expect("begin");
+            t.put(Table::Buckets, BUCKET.to_vec(), value(0));
+            t.commit().await.expect("bucket commit");
+        });
         load(&rt, &*b.store, GET_KEYS, get_key);
         load(&rt, &*b.store, list_keys(), list_key);
         eprintln!(
@@ -495,22 +555,25 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("put64");
     g.throughput(Throughput::Elements(1));
     for round in 1..=rounds() {
-        for b in &s.backends {
-            let id = format!("put64/{}/r{round}", b.name);
-            g.bench_function(format!("{}/r{round}", b.name), |bn| {
-                bn.iter_custom(|iters| {
-                    let store = b.store.clone();
-                    let before = sample(b.postmaster);
-                    let (el, runs, lat) = concurrent(rt, CONCURRENCY, iters, move |_| {
-                        let store = store.clone();
-                        async move { put_once(&*store).await }
-                    });
-                    record(&id, iters, runs, el, before, sample(b.postmaster), &lat);
-                    el
-                })
-            });
+        for (workload, blob, read_bucket) in PUTS {
+            for b in &s.backends {
+                let id = format!("{workload}/{}/r{round}", b.name);
+                let name = format!("{}{}/r{round}", b.name, &workload["put64".len()..]);
+                g.bench_function(name, |bn| {
+                    bn.iter_custom(|iters| {
+                        let store = b.store.clone();
+                        let before = sample(b.postmaster);
+                        let (el, runs, lat) = concurrent(rt, CONCURRENCY, iters, move |_| {
+                            let store = store.clone();
+                            async move { put_once(&*store, blob, read_bucket).await }
+                        });
+                        record(&id, iters, runs, el, before, sample(b.postmaster), &lat);
+                        el
+                    })
+                });
+            }
         }
-        for b in s.backends.iter().filter(|b| b.url.is_some()) {
+        for b in s.backends.iter().filter(|b| b.name == "pg") {
             let id = format!("put64/{}-grouped16/r{round}", b.name);
             let url = b.url.clone().expect("url");
             let clients: Vec<Arc<Raw>> = rt.block_on(async {
@@ -626,6 +689,18 @@ fn bench(c: &mut Criterion) {
     }
     g.finish();
     report();
+    for b in &s.backends {
+        if let Some(g) = b.pg.as_ref().and_then(|p| p.group_stats()) {
+            eprintln!(
+                "{}: {} transactions in {} groups ({:.1} per group), {} groups split by a conflict",
+                b.name,
+                g.members,
+                g.groups,
+                g.members as f64 / g.groups.max(1) as f64,
+                g.split
+            );
+        }
+    }
 }
 
 fn config() -> Criterion {

@@ -183,6 +183,11 @@ impl PgServer {
             .ok()
     }
 
+    /// The loopback port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// The URL of database `name` (not created).
     pub fn url(&self, name: &str) -> String {
         format!(

@@ -1,15 +1,20 @@
 //! The PostgreSQL-wire backend: metadata in a database server (PostgreSQL, or CockroachDB /
 //! YugabyteDB with the same SQL), the commit point shared by every process using it.
 //!
-//! Client: `tokio-postgres` with a `deadpool-postgres` pool (each transaction takes its own
+//! Client: `tokio-postgres` with a `deadpool-postgres` pool (each transaction reads on its own
 //! connection, so concurrent transactions never queue on one), prepared statements cached per
 //! connection, and pipelining: statements that do not need each other's answers go out
-//! together (`BEGIN` with the first read; `BEGIN` when no read came first, every write and
-//! `COMMIT` at commit). Transactions are `SERIALIZABLE`; a serialization failure (40001) or a
-//! deadlock (40P01) is a conflict, which [`crate::transact`] retries. Only a portable SQL subset
-//! is used (see `docs/format.md`): no advisory locks, no LISTEN/NOTIFY, no stored procedures.
+//! together (`BEGIN` with the first read; the writes with `COMMIT`). Transactions that write
+//! commit through the group committer ([`group`]): those committing at the same time share one
+//! `SERIALIZABLE` transaction in which each one's reads are checked, so they share round trips
+//! and the WAL flush while a conflict of one fails only that one. Transactions are
+//! `SERIALIZABLE`; a serialization failure (40001) or a deadlock (40P01) is a conflict, which
+//! [`crate::transact`] retries. Only a portable SQL subset is used (see `docs/format.md`): no
+//! advisory locks, no LISTEN/NOTIFY, no stored procedures.
 
+mod group;
 mod schema;
+mod statements;
 mod tls;
 mod txn;
 
@@ -24,19 +29,32 @@ use crate::MetaError;
 use crate::store::Table;
 use crate::txn::{Txn, TxnStore};
 
+pub use group::GroupStats;
 pub use schema::SCHEMA_VERSION;
 
 /// Settings of [`PgStore::open_with`].
 #[derive(Debug, Clone)]
 pub struct PgOptions {
-    /// Most connections kept open (and transactions running at once). 16 by default: enough
-    /// commits in flight to share each WAL flush (PostgreSQL flushes the commits waiting
-    /// together), few enough that SERIALIZABLE's page-granular predicate locks do not make
-    /// concurrent inserts into one fresh key range abort each other over and over (32 tripled
-    /// the retries of a PUT-like transaction; see `docs/benchmarks.md`).
+    /// Most connections kept open for reads (transactions reading at once; the group
+    /// committer has one more of its own). 16 by default. Without group commit it is also the
+    /// number of commits in flight: enough to share each WAL flush, few enough that
+    /// SERIALIZABLE's page-granular predicate locks do not make concurrent inserts into one
+    /// fresh key range abort each other over and over (32 tripled the retries of a PUT-like
+    /// transaction). With group commit 8, 16 and 32 measured alike (`docs/benchmarks.md`).
     pub pool_size: usize,
     /// Longest wait for a free connection before a request fails as unavailable.
     pub wait_timeout: Duration,
+    /// Commit writing transactions through the group committer (one shared transaction per
+    /// group, on a connection of its own besides `pool_size`). `false`: each transaction
+    /// commits on its own connection (kept for comparison; see `docs/benchmarks.md`).
+    pub group_commit: bool,
+    /// Most transactions in one group.
+    pub max_group: usize,
+    /// A transaction writing more than this (keys and values) commits on its own connection,
+    /// not in a group: one connection carries all of a group's bytes, so a large write would
+    /// hold up every transaction grouped with it, while large writes on their own connections
+    /// go in parallel. 32 KiB by default (see `docs/benchmarks.md`).
+    pub group_max_bytes: usize,
 }
 
 impl Default for PgOptions {
@@ -44,6 +62,9 @@ impl Default for PgOptions {
         Self {
             pool_size: 16,
             wait_timeout: Duration::from_secs(30),
+            group_commit: true,
+            max_group: 64,
+            group_max_bytes: 32 << 10,
         }
     }
 }
@@ -51,6 +72,14 @@ impl Default for PgOptions {
 /// The PostgreSQL-backed [`TxnStore`].
 pub struct PgStore {
     pool: Pool,
+    committer: Option<group::Committer>,
+}
+
+/// A connection from `pool`; failing to get one is `Unavailable`.
+pub(crate) async fn take(pool: &Pool) -> Result<Object, MetaError> {
+    pool.get()
+        .await
+        .map_err(|e| MetaError::Unavailable(format!("metadata database: {e}")))
 }
 
 /// Whether a database error is a lost serialization conflict.
@@ -80,42 +109,57 @@ impl PgStore {
 
     pub async fn open_with(url: &str, options: PgOptions) -> Result<Self, MetaError> {
         let target = tls::parse(url)?;
-        let manager_config = ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
+        let build = |size: usize| {
+            let manager_config = ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            };
+            let manager = match &target.tls {
+                None => Manager::from_config(target.config.clone(), NoTls, manager_config),
+                Some(c) => Manager::from_config(
+                    target.config.clone(),
+                    tokio_postgres_rustls::MakeRustlsConnect::new(c.clone()),
+                    manager_config,
+                ),
+            };
+            Pool::builder(manager)
+                .max_size(size)
+                .runtime(Runtime::Tokio1)
+                .wait_timeout(Some(options.wait_timeout))
+                .create_timeout(Some(Duration::from_secs(10)))
+                .recycle_timeout(Some(Duration::from_secs(5)))
+                .build()
+                .map_err(|e| MetaError::Storage(format!("database pool: {e}")))
         };
-        let manager = match target.tls {
-            None => Manager::from_config(target.config, NoTls, manager_config),
-            Some(c) => Manager::from_config(
-                target.config,
-                tokio_postgres_rustls::MakeRustlsConnect::new(c),
-                manager_config,
-            ),
+        let pool = build(options.pool_size.max(1))?;
+        schema::migrate(&take(&pool).await?).await?;
+        let committer = match options.group_commit {
+            true => Some(group::Committer::start(
+                build(1)?,
+                options.max_group,
+                options.group_max_bytes,
+            )),
+            false => None,
         };
-        let pool = Pool::builder(manager)
-            .max_size(options.pool_size.max(1))
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(options.wait_timeout))
-            .create_timeout(Some(Duration::from_secs(10)))
-            .recycle_timeout(Some(Duration::from_secs(5)))
-            .build()
-            .map_err(|e| MetaError::Storage(format!("database pool: {e}")))?;
-        let store = Self { pool };
-        schema::migrate(&store.client().await?).await?;
-        Ok(store)
+        Ok(Self { pool, committer })
+    }
+
+    /// The group committer's counters; `None` without group commit.
+    pub fn group_stats(&self) -> Option<GroupStats> {
+        self.committer.as_ref().map(group::Committer::stats)
     }
 
     async fn client(&self) -> Result<Object, MetaError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| MetaError::Unavailable(format!("metadata database: {e}")))
+        take(&self.pool).await
     }
 }
 
 #[async_trait]
 impl TxnStore for PgStore {
     async fn begin(&self) -> Result<Box<dyn Txn + '_>, MetaError> {
-        Ok(Box::new(txn::PgTxn::new(self.client().await?)))
+        Ok(Box::new(txn::PgTxn::new(
+            &self.pool,
+            self.committer.as_ref(),
+        )))
     }
 
     /// One statement outside an explicit transaction (PostgreSQL runs it as its own
@@ -123,7 +167,7 @@ impl TxnStore for PgStore {
     async fn read_key(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(txn::get_sql(table))
+            .prepare_cached(&statements::sql(table).get)
             .await
             .map_err(error)?;
         let rows = client.query(&stmt, &[&key]).await.map_err(error)?;

@@ -1,102 +1,38 @@
-//! A SERIALIZABLE transaction on one pooled connection.
+//! A transaction: reads in a SERIALIZABLE transaction on one pooled connection, writes
+//! buffered in the handle.
 //!
-//! `BEGIN` is sent with the first read (one round trip). Reads go to the database and are
-//! merged with the transaction's buffered writes (read-your-writes without holding row locks
-//! before commit). The database's serializable isolation puts every row and range read into
-//! the conflict set. At commit, `BEGIN` (if no read came first), the writes (per table: range
-//! deletes, one `DELETE ... = ANY` for deleted keys, one `INSERT ... ON CONFLICT` from
-//! `unnest` for written keys) and `COMMIT` are pipelined in one round trip.
+//! The connection is taken from the pool at the first read (a transaction that only writes
+//! never holds one), and `BEGIN` is sent with that read (one round trip). Reads are merged
+//! with the transaction's buffered writes (read-your-writes without holding row locks before
+//! commit). A transaction without writes commits its read transaction (`SERIALIZABLE`, so even
+//! a read-only transaction sees a state some serial order of the commits produced).
+//!
+//! A transaction with writes commits in one of two ways ([`super::PgOptions::group_commit`]):
+//! - **grouped** (the default): every point read is remembered with the value it saw and every
+//!   scanned interval too (as redb does; at commit the interval is read again in the same
+//!   snapshot for the digest of its rows, so read-only listings never hash); the read
+//!   transaction is rolled back (it wrote nothing) and the reads and writes go to the group committer
+//!   ([`super::group`]), which validates them inside one `SERIALIZABLE` transaction shared with
+//!   the transactions committing at the same time;
+//! - **direct** (without group commit, and for a transaction writing more than
+//!   [`super::PgOptions::group_max_bytes`]): `BEGIN` (if no read came first), the writes and
+//!   `COMMIT` are pipelined in one
+//!   round trip on the transaction's own connection, and the database's serializable isolation
+//!   decides.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::LazyLock;
-use std::task::Poll;
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use deadpool_postgres::Object;
-use tokio_postgres::error::SqlState;
+use deadpool_postgres::{Object, Pool};
+use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Row, Statement};
 
-use super::schema::relation;
+use super::group::{Committer, Member, Scanned};
+use super::statements::{BEGIN, in_order, sql, write_and_commit};
 use super::{error, is_conflict};
 use crate::MetaError;
 use crate::store::Table;
-use crate::txn::{CommitError, Local, Overlay, Pages, Txn, Visit, merged_scan};
-
-const BEGIN: &str = "BEGIN ISOLATION LEVEL SERIALIZABLE";
-const COMMIT: &str = "COMMIT";
-
-/// The statements of one table.
-struct Sql {
-    get: String,
-    page: String,
-    page_open: String,
-    upsert: String,
-    delete_keys: String,
-    delete_range: String,
-    delete_range_open: String,
-}
-
-impl Sql {
-    fn new(t: Table) -> Self {
-        let r = relation(t);
-        Self {
-            get: format!("SELECT v FROM {r} WHERE k = $1"),
-            page: format!(
-                "SELECT k, v FROM {r} WHERE k >= $1 AND k < $2 ORDER BY k LIMIT $3::BIGINT"
-            ),
-            page_open: format!("SELECT k, v FROM {r} WHERE k >= $1 ORDER BY k LIMIT $2::BIGINT"),
-            upsert: format!(
-                "INSERT INTO {r} (k, v) SELECT * FROM unnest($1::BYTEA[], $2::BYTEA[]) \
-                 ON CONFLICT (k) DO UPDATE SET v = excluded.v"
-            ),
-            delete_keys: format!("DELETE FROM {r} WHERE k = ANY($1::BYTEA[])"),
-            delete_range: format!("DELETE FROM {r} WHERE k >= $1 AND k < $2"),
-            delete_range_open: format!("DELETE FROM {r} WHERE k >= $1"),
-        }
-    }
-}
-
-/// Indexed by `Table as usize` (the order of [`Table::EVERY`]).
-static SQL: LazyLock<Vec<Sql>> =
-    LazyLock::new(|| Table::EVERY.iter().map(|t| Sql::new(*t)).collect());
-
-fn sql(t: Table) -> &'static Sql {
-    &SQL[t as usize]
-}
-
-/// The point read of `t` (`$1`: the key).
-pub(crate) fn get_sql(t: Table) -> &'static str {
-    &sql(t).get
-}
-
-type Query<'a> = Pin<Box<dyn Future<Output = Result<Vec<Row>, tokio_postgres::Error>> + Send + 'a>>;
-
-/// Runs queries pipelined, in order: each is first polled (and so sent) in the order given,
-/// and the server answers them in that order.
-async fn in_order(mut queries: Vec<Query<'_>>) -> Vec<Result<Vec<Row>, tokio_postgres::Error>> {
-    let mut out: Vec<Option<Result<Vec<Row>, tokio_postgres::Error>>> =
-        queries.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (q, o) in queries.iter_mut().zip(out.iter_mut()) {
-            if o.is_none() {
-                match q.as_mut().poll(cx) {
-                    Poll::Ready(r) => *o = Some(r),
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().flatten().collect()
-}
+use crate::txn::{CommitError, Local, Overlay, Pages, RangeDigest, Txn, Visit, merged_scan};
 
 /// Why the SQL transaction can no longer commit.
 #[derive(Debug, Clone)]
@@ -124,17 +60,21 @@ impl Poison {
     }
 }
 
-/// The connection and the state of the SQL transaction on it.
-struct Conn {
-    /// `None` only once handed back.
+/// The connection (once taken) and the state of the SQL transaction on it.
+struct Conn<'s> {
+    pool: &'s Pool,
     client: Option<Object>,
     /// `BEGIN` was sent and no `COMMIT`/`ROLLBACK` yet.
     open: bool,
     poisoned: Option<Poison>,
 }
 
-impl Conn {
-    fn client(&self) -> Result<&Object, MetaError> {
+impl Conn<'_> {
+    /// The connection, taken from the pool at the first use.
+    async fn client(&mut self) -> Result<&Object, MetaError> {
+        if self.client.is_none() {
+            self.client = Some(super::take(self.pool).await?);
+        }
         self.client.as_ref().ok_or(MetaError::Closed)
     }
 
@@ -147,28 +87,28 @@ impl Conn {
         if let Some(p) = &self.poisoned {
             return Err(p.error());
         }
-        let result = {
-            let client = self.client.as_ref().ok_or(MetaError::Closed)?;
-            let stmt = client.prepare_cached(sql).await;
-            match stmt {
+        let open = self.open;
+        let client = self.client().await?;
+        let result = match client.prepare_cached(sql).await {
+            Err(e) => Err(e),
+            Ok(stmt) if open => client.query(&stmt, params).await,
+            Ok(stmt) => match client.prepare_cached(BEGIN).await {
                 Err(e) => Err(e),
-                Ok(stmt) if self.open => client.query(&stmt, params).await,
-                Ok(stmt) => {
-                    let begin = client.prepare_cached(BEGIN).await.map_err(error)?;
-                    self.open = true;
+                Ok(begin) => {
                     let mut r = in_order(vec![
                         Box::pin(client.query(&begin, &[])),
                         Box::pin(client.query(&stmt, params)),
                     ])
                     .await
                     .into_iter();
+                    self.open = true;
                     match (r.next(), r.next()) {
                         (Some(Ok(_)), Some(read)) => read,
                         (Some(Err(e)), _) => Err(e),
                         _ => return Err(MetaError::Closed),
                     }
                 }
-            }
+            },
         };
         result.map_err(|e| {
             let p = Poison::of(&e);
@@ -176,10 +116,32 @@ impl Conn {
             p.error()
         })
     }
+
+    /// Ends the read transaction (rolled back: it wrote nothing) and hands the connection back
+    /// to the pool, without waiting for the database's answer. A connection that cannot be
+    /// rolled back is dropped instead.
+    fn release(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        if !std::mem::take(&mut self.open) {
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    if client.batch_execute("ROLLBACK").await.is_err() {
+                        drop(Object::take(client));
+                    }
+                });
+            }
+            Err(_) => drop(Object::take(client)),
+        }
+    }
 }
 
 #[async_trait]
-impl Pages for Conn {
+impl Pages for Conn<'_> {
     async fn page(
         &mut self,
         table: Table,
@@ -200,110 +162,83 @@ impl Pages for Conn {
     }
 }
 
-pub(crate) struct PgTxn {
-    conn: Conn,
+pub(crate) struct PgTxn<'s> {
+    conn: Conn<'s>,
+    /// `None`: commit directly on the transaction's connection.
+    committer: Option<&'s Committer>,
     overlay: Overlay,
+    /// Point reads that reached the database, with what they saw.
+    reads: BTreeMap<(Table, Vec<u8>), Option<Vec<u8>>>,
+    /// Intervals scans covered (group commit only).
+    scans: Vec<(Table, Vec<u8>, Vec<u8>)>,
 }
 
-impl PgTxn {
-    pub(crate) fn new(client: Object) -> Self {
+impl<'s> PgTxn<'s> {
+    pub(crate) fn new(pool: &'s Pool, committer: Option<&'s Committer>) -> Self {
         Self {
             conn: Conn {
-                client: Some(client),
+                pool,
+                client: None,
                 open: false,
                 poisoned: None,
             },
+            committer,
             overlay: Overlay::default(),
+            reads: BTreeMap::new(),
+            scans: Vec::new(),
         }
+    }
+
+    /// Each scanned interval with the digest of its rows, read again in the transaction's
+    /// snapshot (so they are the rows the scan saw). Only a transaction that writes pays for
+    /// this, at commit: a read-only listing neither keeps nor hashes what it read.
+    async fn digested_scans(&mut self) -> Result<Vec<Scanned>, MetaError> {
+        let unlimited = i64::MAX;
+        let mut out = Vec::with_capacity(self.scans.len());
+        for (t, s, e) in std::mem::take(&mut self.scans) {
+            let rows = if e.is_empty() {
+                self.conn.read(&sql(t).page_open, &[&s, &unlimited]).await?
+            } else {
+                self.conn.read(&sql(t).page, &[&s, &e, &unlimited]).await?
+            };
+            let mut d = RangeDigest::default();
+            for r in &rows {
+                let (k, v): (&[u8], &[u8]) =
+                    (r.try_get(0).map_err(error)?, r.try_get(1).map_err(error)?);
+                d.add(k, v);
+            }
+            out.push((t, s, e, d.finish()));
+        }
+        Ok(out)
     }
 }
 
-impl Drop for PgTxn {
+impl Drop for PgTxn<'_> {
     /// An abandoned transaction is rolled back before its connection goes back to the pool
     /// (or the connection is dropped when that cannot be done).
     fn drop(&mut self) {
-        let Some(client) = self.conn.client.take() else {
-            return;
-        };
-        if !self.conn.open {
-            return;
-        }
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn(async move {
-                    if client.batch_execute("ROLLBACK").await.is_err() {
-                        drop(Object::take(client));
-                    }
-                });
-            }
-            Err(_) => drop(Object::take(client)),
-        }
-    }
-}
-
-/// A table's writes, borrowed for the commit's statements.
-struct TableWrites<'a> {
-    sql: &'static Sql,
-    ranges: &'a [(Vec<u8>, Vec<u8>)],
-    deleted: Vec<&'a [u8]>,
-    keys: Vec<&'a [u8]>,
-    values: Vec<&'a [u8]>,
-}
-
-/// The outcome of a commit from its pipelined answers (the last one is `COMMIT`'s).
-fn outcome(results: Vec<Result<Vec<Row>, tokio_postgres::Error>>) -> Result<(), CommitError> {
-    let Some((commit, before)) = results.split_last() else {
-        return Err(CommitError::Unknown(MetaError::Closed));
-    };
-    for r in before {
-        if let Err(e) = r {
-            return Err(match e.as_db_error() {
-                // The server refused a statement: the transaction is aborted, and the COMMIT
-                // after it only rolled back.
-                Some(db) if is_conflict(db.code()) => CommitError::Conflict,
-                Some(_) => CommitError::Failed(error_ref(e)),
-                // The connection broke: COMMIT may have run before it did.
-                None => CommitError::Unknown(error_ref(e)),
-            });
-        }
-    }
-    match commit {
-        Ok(_) => Ok(()),
-        Err(e) => Err(match e.as_db_error() {
-            Some(db) if is_conflict(db.code()) => CommitError::Conflict,
-            Some(db) if *db.code() == SqlState::T_R_STATEMENT_COMPLETION_UNKNOWN => {
-                CommitError::Unknown(error_ref(e))
-            }
-            Some(_) => CommitError::Failed(error_ref(e)),
-            None => CommitError::Unknown(error_ref(e)),
-        }),
-    }
-}
-
-fn error_ref(e: &tokio_postgres::Error) -> MetaError {
-    match e.as_db_error() {
-        Some(db) => MetaError::Storage(format!(
-            "database error {}: {}",
-            db.code().code(),
-            db.message()
-        )),
-        None => MetaError::Unavailable(e.to_string()),
+        self.conn.release();
     }
 }
 
 #[async_trait]
-impl Txn for PgTxn {
+impl Txn for PgTxn<'_> {
     async fn get(&mut self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
         match self.overlay.lookup(table, key) {
             Local::Value(v) => return Ok(Some(v.to_vec())),
             Local::Deleted => return Ok(None),
             Local::Unwritten => {}
         }
-        let rows = self.conn.read(&sql(table).get, &[&key]).await?;
-        match rows.first() {
-            Some(r) => Ok(Some(r.try_get::<_, Vec<u8>>(0).map_err(error)?)),
-            None => Ok(None),
+        if let Some(seen) = self.reads.get(&(table, key.to_vec())) {
+            return Ok(seen.clone());
         }
+        let rows = self.conn.read(&sql(table).get, &[&key]).await?;
+        let v = match rows.first() {
+            Some(r) => Some(r.try_get::<_, Vec<u8>>(0).map_err(error)?),
+            None => None,
+        };
+        self.reads.insert((table, key.to_vec()), v.clone());
+        Ok(v)
     }
 
     async fn scan(
@@ -313,7 +248,11 @@ impl Txn for PgTxn {
         end: &[u8],
         visit: &mut Visit<'_>,
     ) -> Result<(), MetaError> {
-        merged_scan(&mut self.conn, &self.overlay, table, start, end, visit).await?;
+        let covered = merged_scan(&mut self.conn, &self.overlay, table, start, end, visit).await?;
+        if self.committer.is_some() {
+            self.scans
+                .extend(covered.into_iter().map(|(s, e)| (table, s, e)));
+        }
         Ok(())
     }
 
@@ -337,105 +276,42 @@ impl Txn for PgTxn {
                 p => CommitError::Failed(p.error()),
             });
         }
-        if self.overlay.is_empty() && !self.conn.open {
-            return Ok(());
-        }
         let overlay = std::mem::take(&mut self.overlay);
-        let writes: Vec<TableWrites<'_>> = overlay
-            .tables
-            .iter()
-            .map(|(t, w)| {
-                let mut tw = TableWrites {
-                    sql: sql(*t),
-                    ranges: &w.ranges,
-                    deleted: Vec::new(),
-                    keys: Vec::new(),
-                    values: Vec::new(),
+        if overlay.is_empty() {
+            if !self.conn.open {
+                return Ok(());
+            }
+            // A read-only transaction: COMMIT, so SERIALIZABLE vouches for what it read.
+            let client = self.conn.client().await.map_err(CommitError::Failed)?;
+            let result = write_and_commit(client, false, &overlay).await;
+            self.conn.open = false;
+            return result;
+        }
+        match self.committer.filter(|c| c.takes(&overlay)) {
+            Some(committer) => {
+                let scans = match self.digested_scans().await {
+                    Ok(s) => s,
+                    Err(MetaError::TxnConflict) => return Err(CommitError::Conflict),
+                    Err(e) => return Err(CommitError::Failed(e)),
                 };
-                for (k, v) in &w.entries {
-                    match v {
-                        Some(v) => {
-                            tw.keys.push(k);
-                            tw.values.push(v);
-                        }
-                        None => tw.deleted.push(k),
-                    }
-                }
-                tw
-            })
-            .collect();
-        let client = self.conn.client().map_err(CommitError::Failed)?;
-        if client.is_closed() {
-            return Err(CommitError::Failed(MetaError::Unavailable(
-                "connection to the metadata database closed".into(),
-            )));
-        }
-        // Statements first (cached per connection after their first use).
-        let prepare = async |s: &str| client.prepare_cached(s).await.map_err(error);
-        let begin = if self.conn.open {
-            None
-        } else {
-            Some(prepare(BEGIN).await.map_err(CommitError::Failed)?)
-        };
-        let commit = prepare(COMMIT).await.map_err(CommitError::Failed)?;
-        struct Prepared<'a> {
-            w: &'a TableWrites<'a>,
-            range: Option<Statement>,
-            range_open: Option<Statement>,
-            delete: Option<Statement>,
-            upsert: Option<Statement>,
-        }
-        let mut prepared = Vec::with_capacity(writes.len());
-        for w in &writes {
-            let has_bounded = w.ranges.iter().any(|(_, e)| !e.is_empty());
-            let has_open = w.ranges.iter().any(|(_, e)| e.is_empty());
-            let p = async |yes: bool, s: &str| -> Result<Option<Statement>, CommitError> {
-                if yes {
-                    Ok(Some(prepare(s).await.map_err(CommitError::Failed)?))
-                } else {
-                    Ok(None)
-                }
-            };
-            prepared.push(Prepared {
-                w,
-                range: p(has_bounded, &w.sql.delete_range).await?,
-                range_open: p(has_open, &w.sql.delete_range_open).await?,
-                delete: p(!w.deleted.is_empty(), &w.sql.delete_keys).await?,
-                upsert: p(!w.keys.is_empty(), &w.sql.upsert).await?,
-            });
-        }
-        let mut queries: Vec<Query<'_>> = Vec::new();
-        if let Some(b) = &begin {
-            queries.push(Box::pin(client.query(b, &[])));
-        }
-        for p in &prepared {
-            for (s, e) in p.w.ranges {
-                match (&p.range, &p.range_open, e.is_empty()) {
-                    (_, Some(st), true) => {
-                        queries.push(Box::pin(async move { client.query(st, &[s]).await }))
-                    }
-                    (Some(st), _, false) => {
-                        queries.push(Box::pin(async move { client.query(st, &[s, e]).await }))
-                    }
-                    _ => {}
-                }
+                self.conn.release();
+                committer
+                    .commit(Member {
+                        reads: std::mem::take(&mut self.reads),
+                        scans,
+                        overlay,
+                    })
+                    .await
             }
-            if let Some(st) = &p.delete {
-                let deleted = &p.w.deleted;
-                queries.push(Box::pin(async move { client.query(st, &[deleted]).await }));
-            }
-            if let Some(st) = &p.upsert {
-                let (keys, values) = (&p.w.keys, &p.w.values);
-                queries.push(Box::pin(
-                    async move { client.query(st, &[keys, values]).await },
-                ));
+            None => {
+                let begin = !self.conn.open;
+                let client = self.conn.client().await.map_err(CommitError::Failed)?;
+                let result = write_and_commit(client, begin, &overlay).await;
+                // COMMIT ended the transaction (or the connection is gone and the pool drops
+                // it).
+                self.conn.open = false;
+                result
             }
         }
-        queries.push(Box::pin(client.query(&commit, &[])));
-        let results = in_order(queries).await;
-        let result = outcome(results);
-        // COMMIT ended the transaction (or the connection is gone and the pool drops it).
-        self.conn.open = false;
-        result
     }
 }

@@ -3,6 +3,8 @@
 //! test binary, a new database per test; see `src/pg_server.rs`, also
 //! the `test-support` feature's `rustfs_meta::pg_server`).
 
+#[path = "../support/pg_proxy.rs"]
+mod pg_proxy;
 #[path = "../../src/pg_server.rs"]
 mod pg_server;
 mod suite;
@@ -39,10 +41,26 @@ pub async fn redb_replicated() -> Option<Fixture> {
     })
 }
 
+/// PostgreSQL with group commit (the default).
 pub async fn pg() -> Option<Fixture> {
     let server = pg_server::server()?;
     let url = server.database().await;
     let store = PgStore::open(&url).await.unwrap();
+    Some(Fixture {
+        store: Arc::new(store),
+        _keep: None,
+    })
+}
+
+/// PostgreSQL, each transaction committing on its own connection.
+pub async fn pg_direct() -> Option<Fixture> {
+    let server = pg_server::server()?;
+    let url = server.database().await;
+    let options = rustfs_meta::pg::PgOptions {
+        group_commit: false,
+        ..Default::default()
+    };
+    let store = PgStore::open_with(&url, options).await.unwrap();
     Some(Fixture {
         store: Arc::new(store),
         _keep: None,
@@ -84,7 +102,14 @@ macro_rules! every_backend {
     )*};
 }
 
-every_backend!(redb, redb_replicated, pg);
+every_backend!(redb, redb_replicated, pg, pg_direct);
+
+/// Tests that need commits not to refuse each other falsely (see each test).
+mod grouped {
+    conformance!(redb: a_conflicting_commit_fails_alone);
+    conformance!(redb_replicated: a_conflicting_commit_fails_alone);
+    conformance!(pg: a_conflicting_commit_fails_alone);
+}
 
 mod pg_only {
     use rustfs_meta::{MetaError, PgStore, TxnStore};
@@ -159,5 +184,172 @@ mod pg_only {
         ))
         .await;
         assert!(matches!(r, Err(MetaError::Unavailable(_))), "{:?}", r.err());
+    }
+
+    /// Open `url` with or without group commit.
+    async fn open(url: &str, group_commit: bool) -> PgStore {
+        let options = rustfs_meta::pg::PgOptions {
+            group_commit,
+            ..Default::default()
+        };
+        PgStore::open_with(url, options).await.unwrap()
+    }
+
+    /// Transactions committing together go as one group, in which the one whose read changed
+    /// is refused and the others commit. On one thread, every commit is handed over before
+    /// the committer runs, so they form exactly one group.
+    #[tokio::test(flavor = "current_thread")]
+    async fn commits_arriving_together_form_one_group_and_conflicts_stay_apart() {
+        let Some(server) = crate::pg_server::server() else {
+            return;
+        };
+        let s = open(&server.database().await, true).await;
+        let t = rustfs_meta::Table::Objects;
+        let mut w = s.begin().await.unwrap();
+        w.put(t, b"x".to_vec(), b"0".to_vec());
+        w.commit().await.unwrap();
+        let mut a = s.begin().await.unwrap();
+        assert_eq!(a.get(t, b"x").await.unwrap().as_deref(), Some(&b"0"[..]));
+        a.put(t, b"x".to_vec(), b"a".to_vec());
+        let mut bs = Vec::new();
+        for i in 0..8u8 {
+            let mut b = s.begin().await.unwrap();
+            assert_eq!(b.get(t, &[b'b', i]).await.unwrap(), None);
+            b.put(t, vec![b'b', i], b"b".to_vec());
+            bs.push(b);
+        }
+        let mut c = s.begin().await.unwrap();
+        c.put(t, b"x".to_vec(), b"c".to_vec());
+        c.commit().await.unwrap();
+        let before = s.group_stats().unwrap();
+        let results =
+            futures::future::join_all(std::iter::once(a).chain(bs).map(|t| t.commit())).await;
+        let after = s.group_stats().unwrap();
+        assert!(
+            matches!(results[0], Err(rustfs_meta::CommitError::Conflict)),
+            "{results:?}"
+        );
+        assert!(results[1..].iter().all(|r| r.is_ok()), "{results:?}");
+        assert_eq!(after.groups - before.groups, 1, "{before:?} {after:?}");
+        assert_eq!(after.members - before.members, 9);
+        assert_eq!(after.split - before.split, 1);
+        assert_eq!(
+            s.read_key(t, b"x").await.unwrap().as_deref(),
+            Some(&b"c"[..])
+        );
+    }
+
+    /// The connection breaks after the database ran `COMMIT` and before its answer arrives:
+    /// the outcome is `Unknown` (and here the write did apply), with group commit and
+    /// without.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_connection_lost_during_commit_is_an_unknown_outcome() {
+        let Some(server) = crate::pg_server::server() else {
+            return;
+        };
+        let t = rustfs_meta::Table::Objects;
+        for group_commit in [true, false] {
+            let proxy = crate::pg_proxy::Proxy::start(server.port()).await;
+            let url = proxy.url(&server.database().await, server.port());
+            let s = open(&url, group_commit).await;
+            let mut txn = s.begin().await.unwrap();
+            assert_eq!(txn.get(t, b"k").await.unwrap(), None);
+            txn.put(t, b"k".to_vec(), b"v".to_vec());
+            proxy.cut_at_next_commit();
+            let r = txn.commit().await;
+            assert!(
+                matches!(r, Err(rustfs_meta::CommitError::Unknown(_))),
+                "group_commit {group_commit}: {r:?}"
+            );
+            // The store carries on with new connections, and the commit did apply.
+            assert_eq!(
+                s.read_key(t, b"k").await.unwrap().as_deref(),
+                Some(&b"v"[..]),
+                "group_commit {group_commit}"
+            );
+        }
+    }
+
+    /// While the database cannot be reached, reads are `Unavailable` and commits fail with
+    /// nothing applied (`Unavailable`), never a panic or a hang; once it is back the same
+    /// store serves again by itself.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lost_database_is_unavailable_and_the_store_recovers() {
+        let Some(server) = crate::pg_server::server() else {
+            return;
+        };
+        let t = rustfs_meta::Table::Objects;
+        for group_commit in [true, false] {
+            let proxy = crate::pg_proxy::Proxy::start(server.port()).await;
+            let url = proxy.url(&server.database().await, server.port());
+            let s = open(&url, group_commit).await;
+            let mut w = s.begin().await.unwrap();
+            w.put(t, b"a".to_vec(), b"1".to_vec());
+            w.commit().await.unwrap();
+            proxy.set_down(true);
+            let r = s.read_key(t, b"a").await;
+            assert!(matches!(r, Err(MetaError::Unavailable(_))), "{r:?}");
+            let mut txn = s.begin().await.unwrap();
+            let r = txn.get(t, b"a").await;
+            assert!(matches!(r, Err(MetaError::Unavailable(_))), "{r:?}");
+            drop(txn);
+            let mut txn = s.begin().await.unwrap();
+            txn.put(t, b"b".to_vec(), b"2".to_vec());
+            let r = txn.commit().await;
+            assert!(
+                matches!(
+                    r,
+                    Err(rustfs_meta::CommitError::Failed(MetaError::Unavailable(_)))
+                ),
+                "group_commit {group_commit}: {r:?}"
+            );
+            proxy.set_down(false);
+            let mut txn = s.begin().await.unwrap();
+            assert_eq!(txn.get(t, b"b").await.unwrap(), None, "nothing applied");
+            txn.put(t, b"b".to_vec(), b"3".to_vec());
+            txn.commit().await.unwrap();
+            assert_eq!(
+                s.read_key(t, b"b").await.unwrap().as_deref(),
+                Some(&b"3"[..])
+            );
+        }
+    }
+
+    /// A large transaction commits on its own connection, beside the groups: against a
+    /// grouped writer of the key it read, exactly one of the two commits.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_large_writer_and_a_grouped_writer_of_one_key_one_commits() {
+        let Some(server) = crate::pg_server::server() else {
+            return;
+        };
+        let s = open(&server.database().await, true).await;
+        let t = rustfs_meta::Table::Objects;
+        for round in 0..5u8 {
+            let n = vec![b'n', round];
+            let mut w = s.begin().await.unwrap();
+            w.put(t, n.clone(), b"0".to_vec());
+            w.commit().await.unwrap();
+            let mut large = s.begin().await.unwrap();
+            let mut small = s.begin().await.unwrap();
+            assert!(large.get(t, &n).await.unwrap().is_some());
+            assert!(small.get(t, &n).await.unwrap().is_some());
+            large.put(t, n.clone(), b"large".to_vec());
+            large.put(rustfs_meta::Table::Blobs, n.clone(), vec![7; 256 << 10]);
+            small.put(t, n.clone(), b"small".to_vec());
+            let before = s.group_stats().unwrap();
+            let (rl, rs) = tokio::join!(large.commit(), small.commit());
+            let after = s.group_stats().unwrap();
+            assert_eq!(
+                after.members - before.members,
+                1,
+                "only the small one grouped"
+            );
+            let won = match (&rl, &rs) {
+                (Ok(()), Err(rustfs_meta::CommitError::Conflict)) => &b"large"[..],
+                (Err(rustfs_meta::CommitError::Conflict), Ok(())) => &b"small"[..],
+                _ => panic!("round {round}: {rl:?} {rs:?}"),
+            };
+            assert_eq!(s.read_key(t, &n).await.unwrap().as_deref(), Some(won));
+        }
     }
 }
