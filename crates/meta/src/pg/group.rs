@@ -234,7 +234,13 @@ async fn commit_group(pool: &Pool, members: &[&Member]) -> Vec<Result<(), Commit
         Err(CommitError::Conflict)
     } else {
         let r = write_and_commit(&client, !begun, &writes).await;
-        drop(client);
+        if r.is_err() {
+            // A failure before COMMIT was sent leaves the transaction open: end it before the
+            // connection goes back (after COMMIT, a ROLLBACK is only a warning).
+            rollback(client).await;
+        } else {
+            drop(client);
+        }
         if n > 1 && matches!(&r, Err(CommitError::Failed(MetaError::Storage(_)))) {
             // The database refused a statement (not a conflict, not the connection): find
             // whose by committing each accepted member alone.

@@ -284,7 +284,8 @@ impl Txn for PgTxn<'_> {
             // A read-only transaction: COMMIT, so SERIALIZABLE vouches for what it read.
             let client = self.conn.client().await.map_err(CommitError::Failed)?;
             let result = write_and_commit(client, false, &overlay).await;
-            self.conn.open = false;
+            // See below.
+            self.conn.open = result.is_err();
             return result;
         }
         match self.committer.filter(|c| c.takes(&overlay)) {
@@ -307,9 +308,11 @@ impl Txn for PgTxn<'_> {
                 let begin = !self.conn.open;
                 let client = self.conn.client().await.map_err(CommitError::Failed)?;
                 let result = write_and_commit(client, begin, &overlay).await;
-                // COMMIT ended the transaction (or the connection is gone and the pool drops
-                // it).
-                self.conn.open = false;
+                // COMMIT ended the transaction. After a failure it may not have been sent (a
+                // statement could not be prepared): dropping the handle rolls back before the
+                // connection goes back to the pool (only a warning if nothing is open, and a
+                // broken connection is dropped instead).
+                self.conn.open = result.is_err();
                 result
             }
         }
