@@ -19,7 +19,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Row, Statement};
 
 use super::schema::relation;
-use super::{error, is_conflict};
+use super::{error, is_conflict, is_unavailable};
 use crate::MetaError;
 use crate::store::Table;
 use crate::txn::{CommitError, Local, Overlay, Pages, Txn, Visit, merged_scan};
@@ -110,6 +110,7 @@ impl Poison {
     fn of(e: &tokio_postgres::Error) -> Self {
         match e.as_db_error() {
             Some(db) if is_conflict(db.code()) => Poison::Conflict,
+            Some(db) if is_unavailable(db.code()) => Poison::Lost(e.to_string()),
             Some(_) => Poison::Failed(e.to_string()),
             None => Poison::Lost(e.to_string()),
         }
@@ -206,130 +207,9 @@ pub(crate) struct PgTxn {
 }
 
 impl PgTxn {
-    pub(crate) fn new(client: Object) -> Self {
-        Self {
-            conn: Conn {
-                client: Some(client),
-                open: false,
-                poisoned: None,
-            },
-            overlay: Overlay::default(),
-        }
-    }
-}
-
-impl Drop for PgTxn {
-    /// An abandoned transaction is rolled back before its connection goes back to the pool
-    /// (or the connection is dropped when that cannot be done).
-    fn drop(&mut self) {
-        let Some(client) = self.conn.client.take() else {
-            return;
-        };
-        if !self.conn.open {
-            return;
-        }
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn(async move {
-                    if client.batch_execute("ROLLBACK").await.is_err() {
-                        drop(Object::take(client));
-                    }
-                });
-            }
-            Err(_) => drop(Object::take(client)),
-        }
-    }
-}
-
-/// A table's writes, borrowed for the commit's statements.
-struct TableWrites<'a> {
-    sql: &'static Sql,
-    ranges: &'a [(Vec<u8>, Vec<u8>)],
-    deleted: Vec<&'a [u8]>,
-    keys: Vec<&'a [u8]>,
-    values: Vec<&'a [u8]>,
-}
-
-/// The outcome of a commit from its pipelined answers (the last one is `COMMIT`'s).
-fn outcome(results: Vec<Result<Vec<Row>, tokio_postgres::Error>>) -> Result<(), CommitError> {
-    let Some((commit, before)) = results.split_last() else {
-        return Err(CommitError::Unknown(MetaError::Closed));
-    };
-    for r in before {
-        if let Err(e) = r {
-            return Err(match e.as_db_error() {
-                // The server refused a statement: the transaction is aborted, and the COMMIT
-                // after it only rolled back.
-                Some(db) if is_conflict(db.code()) => CommitError::Conflict,
-                Some(_) => CommitError::Failed(error_ref(e)),
-                // The connection broke: COMMIT may have run before it did.
-                None => CommitError::Unknown(error_ref(e)),
-            });
-        }
-    }
-    match commit {
-        Ok(_) => Ok(()),
-        Err(e) => Err(match e.as_db_error() {
-            Some(db) if is_conflict(db.code()) => CommitError::Conflict,
-            Some(db) if *db.code() == SqlState::T_R_STATEMENT_COMPLETION_UNKNOWN => {
-                CommitError::Unknown(error_ref(e))
-            }
-            Some(_) => CommitError::Failed(error_ref(e)),
-            None => CommitError::Unknown(error_ref(e)),
-        }),
-    }
-}
-
-fn error_ref(e: &tokio_postgres::Error) -> MetaError {
-    match e.as_db_error() {
-        Some(db) => MetaError::Storage(format!(
-            "database error {}: {}",
-            db.code().code(),
-            db.message()
-        )),
-        None => MetaError::Unavailable(e.to_string()),
-    }
-}
-
-#[async_trait]
-impl Txn for PgTxn {
-    async fn get(&mut self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
-        match self.overlay.lookup(table, key) {
-            Local::Value(v) => return Ok(Some(v.to_vec())),
-            Local::Deleted => return Ok(None),
-            Local::Unwritten => {}
-        }
-        let rows = self.conn.read(&sql(table).get, &[&key]).await?;
-        match rows.first() {
-            Some(r) => Ok(Some(r.try_get::<_, Vec<u8>>(0).map_err(error)?)),
-            None => Ok(None),
-        }
-    }
-
-    async fn scan(
-        &mut self,
-        table: Table,
-        start: &[u8],
-        end: &[u8],
-        visit: &mut Visit<'_>,
-    ) -> Result<(), MetaError> {
-        merged_scan(&mut self.conn, &self.overlay, table, start, end, visit).await?;
-        Ok(())
-    }
-
-    fn put(&mut self, table: Table, key: Vec<u8>, value: Vec<u8>) {
-        self.overlay.put(table, key, value);
-    }
-
-    fn delete(&mut self, table: Table, key: Vec<u8>) {
-        self.overlay.delete(table, key);
-    }
-
-    fn delete_range(&mut self, table: Table, start: Vec<u8>, end: Vec<u8>) {
-        self.overlay.delete_range(table, start, end);
-    }
-
-    async fn commit(mut self: Box<Self>) -> Result<(), CommitError> {
+    /// Sends the buffered writes and `COMMIT` (with `BEGIN` ahead when no read came first),
+    /// pipelined.
+    async fn write_and_commit(&mut self) -> Result<(), CommitError> {
         if let Some(p) = self.conn.poisoned.clone() {
             // Drop rolls the aborted transaction back.
             return Err(match p {
@@ -436,6 +316,159 @@ impl Txn for PgTxn {
         let result = outcome(results);
         // COMMIT ended the transaction (or the connection is gone and the pool drops it).
         self.conn.open = false;
+        result
+    }
+
+    pub(crate) fn new(client: Object) -> Self {
+        Self {
+            conn: Conn {
+                client: Some(client),
+                open: false,
+                poisoned: None,
+            },
+            overlay: Overlay::default(),
+        }
+    }
+}
+
+impl Drop for PgTxn {
+    /// An abandoned transaction is rolled back before its connection goes back to the pool
+    /// (or the connection is dropped when that cannot be done).
+    fn drop(&mut self) {
+        let Some(client) = self.conn.client.take() else {
+            return;
+        };
+        if matches!(self.conn.poisoned, Some(Poison::Lost(_))) {
+            // Broken (the server ended the session, the socket failed): never handed out
+            // again. The pool's own check only sees a closed socket once the connection task
+            // has noticed, which may be after this connection is back in the pool.
+            drop(Object::take(client));
+            return;
+        }
+        if !self.conn.open {
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    if client.batch_execute("ROLLBACK").await.is_err() {
+                        drop(Object::take(client));
+                    }
+                });
+            }
+            Err(_) => drop(Object::take(client)),
+        }
+    }
+}
+
+/// A table's writes, borrowed for the commit's statements.
+struct TableWrites<'a> {
+    sql: &'static Sql,
+    ranges: &'a [(Vec<u8>, Vec<u8>)],
+    deleted: Vec<&'a [u8]>,
+    keys: Vec<&'a [u8]>,
+    values: Vec<&'a [u8]>,
+}
+
+/// The outcome of a commit from its pipelined answers (the last one is `COMMIT`'s).
+fn outcome(results: Vec<Result<Vec<Row>, tokio_postgres::Error>>) -> Result<(), CommitError> {
+    let Some((commit, before)) = results.split_last() else {
+        return Err(CommitError::Unknown(MetaError::Closed));
+    };
+    for r in before {
+        if let Err(e) = r {
+            return Err(match e.as_db_error() {
+                // The server refused a statement: the transaction is aborted, and the COMMIT
+                // after it only rolled back.
+                Some(db) if is_conflict(db.code()) => CommitError::Conflict,
+                // A refused statement (the server shutting down ends the session with it)
+                // aborts the transaction: the COMMIT after it never applies.
+                Some(_) => CommitError::Failed(error_ref(e)),
+                // The connection broke: COMMIT may have run before it did.
+                None => CommitError::Unknown(error_ref(e)),
+            });
+        }
+    }
+    match commit {
+        Ok(_) => Ok(()),
+        Err(e) => Err(match e.as_db_error() {
+            Some(db) if is_conflict(db.code()) => CommitError::Conflict,
+            Some(db) if *db.code() == SqlState::T_R_STATEMENT_COMPLETION_UNKNOWN => {
+                CommitError::Unknown(error_ref(e))
+            }
+            // The session ended while COMMIT ran (a fast shutdown, a terminated backend): the
+            // commit record may already be written.
+            Some(db) if is_unavailable(db.code()) => CommitError::Unknown(error_ref(e)),
+            Some(_) => CommitError::Failed(error_ref(e)),
+            None => CommitError::Unknown(error_ref(e)),
+        }),
+    }
+}
+
+fn error_ref(e: &tokio_postgres::Error) -> MetaError {
+    match e.as_db_error() {
+        Some(db) if is_unavailable(db.code()) => MetaError::Unavailable(format!(
+            "database error {}: {}",
+            db.code().code(),
+            db.message()
+        )),
+        Some(db) => MetaError::Storage(format!(
+            "database error {}: {}",
+            db.code().code(),
+            db.message()
+        )),
+        None => MetaError::Unavailable(e.to_string()),
+    }
+}
+
+#[async_trait]
+impl Txn for PgTxn {
+    async fn get(&mut self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
+        match self.overlay.lookup(table, key) {
+            Local::Value(v) => return Ok(Some(v.to_vec())),
+            Local::Deleted => return Ok(None),
+            Local::Unwritten => {}
+        }
+        let rows = self.conn.read(&sql(table).get, &[&key]).await?;
+        match rows.first() {
+            Some(r) => Ok(Some(r.try_get::<_, Vec<u8>>(0).map_err(error)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn scan(
+        &mut self,
+        table: Table,
+        start: &[u8],
+        end: &[u8],
+        visit: &mut Visit<'_>,
+    ) -> Result<(), MetaError> {
+        merged_scan(&mut self.conn, &self.overlay, table, start, end, visit).await?;
+        Ok(())
+    }
+
+    fn put(&mut self, table: Table, key: Vec<u8>, value: Vec<u8>) {
+        self.overlay.put(table, key, value);
+    }
+
+    fn delete(&mut self, table: Table, key: Vec<u8>) {
+        self.overlay.delete(table, key);
+    }
+
+    fn delete_range(&mut self, table: Table, start: Vec<u8>, end: Vec<u8>) {
+        self.overlay.delete_range(table, start, end);
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<(), CommitError> {
+        let result = self.write_and_commit().await;
+        if let Err(
+            CommitError::Unknown(MetaError::Unavailable(m))
+            | CommitError::Failed(MetaError::Unavailable(m)),
+        ) = &result
+        {
+            // The connection is broken: dropping the transaction discards it.
+            self.conn.poisoned = Some(Poison::Lost(m.clone()));
+        }
         result
     }
 }
