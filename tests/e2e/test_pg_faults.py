@@ -50,10 +50,22 @@ def pg():
     cluster.destroy()
 
 
+_STARTED: list[RustfsProcess] = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_servers():
+    """Every server a test started is stopped when it ends, however it ends."""
+    yield
+    while _STARTED:
+        _STARTED.pop().stop()
+
+
 def start_server(tmp_path, pg: PgCluster, url: str | None = None, volumes: int = 1) -> tuple[RustfsProcess, str]:
     url = url or pg.new_database()
-    proc = RustfsProcess(tmp_path, volumes=volumes, extra_env={"RUSTFS_META_URL": url}).start()
-    return proc, url
+    proc = RustfsProcess(tmp_path, volumes=volumes, extra_env={"RUSTFS_META_URL": url})
+    _STARTED.append(proc)
+    return proc.start(), url
 
 
 def wait_for(cond, what: str, timeout: float = BOUND) -> None:
@@ -75,25 +87,24 @@ def test_acknowledged_writes_survive_sigkill_of_rustfs(tmp_path, pg):
     s3.create_bucket(Bucket=BUCKET)
     known: dict[str, str | None] = {k: None for k in KILL_KEYS}
     rnd = random.Random(4321)
-    try:
-        for round_no in range(KILL_ROUNDS):
-            ledger = Ledger(known)
-            stop = threading.Event()
-            threads = run_workers(proc.url, BUCKET, KILL_KEYS, ledger, stop, KILL_WRITERS, 1000 + round_no * 100)
+    for round_no in range(KILL_ROUNDS):
+        ledger = Ledger(known)
+        stop = threading.Event()
+        threads = run_workers(proc.url, BUCKET, KILL_KEYS, ledger, stop, KILL_WRITERS, 1000 + round_no * 100)
+        try:
             # Under load for a few seconds, with some writes acknowledged.
             wait_for(lambda: ledger.acks >= 20, "20 acknowledged writes")
             time.sleep(rnd.uniform(1.0, 2.5))
             proc.proc.send_signal(signal.SIGKILL)  # only the process this test started
             proc.proc.wait(10)
+        finally:
             stop.set()
-            join_all(threads)
+        join_all(threads)
 
-            proc, _ = start_server(tmp_path, pg, url, volumes=2)
-            s3 = client(proc.url)
-            settled = check_against_ledger(s3, BUCKET, ledger, known, f"round {round_no}")
-            assert settled > 0
-    finally:
-        proc.stop()
+        proc, _ = start_server(tmp_path, pg, url, volumes=2)
+        s3 = client(proc.url)
+        settled = check_against_ledger(s3, BUCKET, ledger, known, f"round {round_no}")
+        assert settled > 0
 
 
 # --------------------------------------------------------------------------
@@ -219,15 +230,17 @@ def test_database_stopped_under_load_gets_503_and_recovers(tmp_path, pg, mode):
                 time.sleep(0.1)
         acks_back, ok_back = ledger.acks, out.ok
         wait_for(lambda: ledger.acks >= acks_back + 10 and out.ok >= ok_back + 20, "load served again")
-    finally:
         stop.set()
         join_all(threads)
 
-    assert not out.wrong, f"{len(out.wrong)} wrong answers, e.g. {out.wrong[:10]}"
-    assert out.retry_later > 0
-    # Every acknowledged write is there, exactly; nothing torn; the seeded objects intact.
-    known["probe"] = ledger.acked["probe"] = hashlib.md5(b"back").hexdigest()
-    check_against_ledger(client(proc.url), BUCKET, ledger, known, "after the outage")
-    log = proc.log_path.read_text("utf-8", "replace")
-    assert "panicked" not in log
-    proc.stop()
+        assert not out.wrong, f"{len(out.wrong)} wrong answers, e.g. {out.wrong[:10]}"
+        assert out.retry_later > 0
+        # Every acknowledged write is there, exactly; nothing torn; the seeded objects intact.
+        known["probe"] = ledger.acked["probe"] = hashlib.md5(b"back").hexdigest()
+        check_against_ledger(client(proc.url), BUCKET, ledger, known, "after the outage")
+        assert "panicked" not in proc.log_path.read_text("utf-8", "replace")
+    finally:
+        stop.set()
+        join_all(threads)
+        if not pg.running:  # a failure mid-outage leaves the next test a running database
+            pg.start()
