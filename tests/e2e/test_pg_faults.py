@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from crash_load import Ledger, check_against_ledger, client, join_all, run_workers
 from harness import MiB, RustfsProcess
-from pg_cluster import DURABLE_SETTINGS, PgCluster, postgres_only
+from pg_cluster import DURABLE_SETTINGS, PgCluster, meta_url_for, postgres_only, session_cluster
 
 pytestmark = postgres_only("the PostgreSQL fault tests run with RUSTFS_TEST_META=postgres")
 
@@ -74,6 +74,16 @@ def wait_for(cond, what: str, timeout: float = BOUND) -> None:
     while not cond():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
+
+
+def test_the_suite_servers_keep_their_metadata_in_postgres(server, s3, bucket):
+    """A postgres run is one: the session's server writes its records into its database, and
+    no redb file appears on its volumes (no silent fallback to the default backend)."""
+    s3.put_object(Bucket=bucket, Key="where", Body=b"in the database")
+    db = meta_url_for(server.process.base_dir).rsplit("/", 1)[1].split("?")[0]
+    count = session_cluster().psql("SELECT count(*) FROM rustfs_buckets", db=db)
+    assert int(count.strip()) >= 1
+    assert not [p for v in server.volumes for p in v.rglob("*.redb")]
 
 
 # --------------------------------------------------------------------------
