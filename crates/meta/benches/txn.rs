@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rustfs_meta::pg::PgOptions;
-use rustfs_meta::{MetaError, PgStore, RedbStore, ScanStep, Table, Txn, TxnStore, transact};
+use rustfs_meta::{MetaError, PgStore, RedbStore, ScanStep, Table, TxnStore, transact};
 use tokio::runtime::Runtime;
 
 const CONCURRENCY: usize = 64;
@@ -323,12 +323,15 @@ async fn put_once(store: &dyn TxnStore) -> u64 {
     let key = format!("bench\0put/{:016x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15)).into_bytes();
     let body_runs = Arc::new(AtomicU64::new(0));
     let runs = body_runs.clone();
-    transact(store, async move |t: &mut (dyn Txn + '_)| {
+    let key = &key;
+    transact(store, |t| {
         runs.fetch_add(1, Ordering::Relaxed);
-        let old = t.get(Table::Objects, &key).await?;
-        assert!(old.is_none(), "PUT keys are new");
-        t.put(Table::Objects, key.clone(), value(n));
-        Ok::<_, MetaError>(())
+        Box::pin(async move {
+            let old = t.get(Table::Objects, key).await?;
+            assert!(old.is_none(), "PUT keys are new");
+            t.put(Table::Objects, key.clone(), value(n));
+            Ok::<_, MetaError>(())
+        })
     })
     .await
     .expect("PUT transaction");

@@ -25,6 +25,6 @@ pub use error::MetaError;
 pub use pg::PgStore;
 pub use records::*;
 pub use redb_store::{RedbStore, ReplicaStatus};
-pub use retry::{RetryPolicy, Retryable, TxnError, transact, transact_with};
+pub use retry::{RetryPolicy, Retryable, TxnError, TxnFuture, transact, transact_with};
 pub use store::{Batch, Check, MetaStore, ScanStep, Table};
 pub use txn::{CommitError, ReplicaControl, Txn, TxnStore};

@@ -155,6 +155,8 @@ impl Txn for RedbTxn<'_> {
         if let Some(seen) = self.reads.get(&(table, key.to_vec())) {
             return Ok(seen.clone());
         }
+        // An injected failure of this record's read (tests of callers' error paths).
+        crate::faults::read_point(table, key)?;
         let v = self.snapshot_get(table, key).map_err(|e| self.failed(e))?;
         self.reads.insert((table, key.to_vec()), v.clone());
         Ok(v)

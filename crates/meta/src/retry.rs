@@ -2,6 +2,7 @@
 //! conflict (at commit, or a read that lost a serialization conflict) run it again after a
 //! short jittered backoff, a bounded number of times.
 
+use std::pin::Pin;
 use std::time::Duration;
 
 use crate::MetaError;
@@ -67,12 +68,23 @@ impl RetryPolicy {
     }
 }
 
+/// What a transaction body returns: a boxed `Send` future that may borrow the transaction
+/// (`'t`) and whatever the body captured. A body is written `|t| Box::pin(async move { ... })`.
+///
+/// Why not an async closure: rustc cannot prove the future of an async closure that captures
+/// references `Send` for every lifetime of its argument ("implementation of `Send` is not
+/// general enough"), and the object layer's bodies capture references to the request and run
+/// inside s3s' spawned tasks. A boxed `dyn Future + Send` states it once, and tying the
+/// transaction's lifetime to the store's borrow (`'s`) lets the body borrow anything that
+/// outlives that borrow.
+pub type TxnFuture<'t, T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 't>>;
+
 /// Runs `body` in a transaction of `store` and commits it, retrying on conflicts with the
 /// default [`RetryPolicy`]. The body may run several times: it must not have effects outside
 /// the transaction that a rerun would repeat wrongly.
-pub async fn transact<S, T, E, F>(store: &S, body: F) -> Result<T, TxnError<E>>
+pub async fn transact<'s, S, T, E, F>(store: &'s S, body: F) -> Result<T, TxnError<E>>
 where
-    F: for<'t, 'u> AsyncFnMut(&'t mut (dyn Txn + 'u)) -> Result<T, E>,
+    F: for<'t> FnMut(&'t mut (dyn Txn + 's)) -> TxnFuture<'t, T, E>,
     E: Retryable,
     S: TxnStore + ?Sized,
 {
@@ -80,13 +92,13 @@ where
 }
 
 /// [`transact`] with an explicit policy.
-pub async fn transact_with<S, T, E, F>(
-    store: &S,
+pub async fn transact_with<'s, S, T, E, F>(
+    store: &'s S,
     policy: RetryPolicy,
     mut body: F,
 ) -> Result<T, TxnError<E>>
 where
-    F: for<'t, 'u> AsyncFnMut(&'t mut (dyn Txn + 'u)) -> Result<T, E>,
+    F: for<'t> FnMut(&'t mut (dyn Txn + 's)) -> TxnFuture<'t, T, E>,
     E: Retryable,
     S: TxnStore + ?Sized,
 {

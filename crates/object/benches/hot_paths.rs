@@ -197,15 +197,14 @@ fn listing(c: &mut Criterion) {
     let mut g = c.benchmark_group("list_20k_keys");
     g.bench_function("page_of_1000", |b| {
         b.iter(|| {
-            store
-                .list_objects(
-                    "bench",
-                    &ListQuery {
-                        max_keys: 1000,
-                        ..Default::default()
-                    },
-                )
-                .expect("list")
+            rt.block_on(store.list_objects(
+                "bench",
+                &ListQuery {
+                    max_keys: 1000,
+                    ..Default::default()
+                },
+            ))
+            .expect("list")
         })
     });
     g.bench_function("delimiter_100_prefixes", |b| {
@@ -215,7 +214,7 @@ fn listing(c: &mut Criterion) {
                 max_keys: 1000,
                 ..Default::default()
             };
-            store.list_objects("bench", &q).expect("list")
+            rt.block_on(store.list_objects("bench", &q)).expect("list")
         })
     });
     g.finish();

@@ -216,7 +216,7 @@ impl ObjectStore {
     pub(crate) async fn update_bucket(
         &self,
         name: &str,
-        change: impl Fn(&mut BucketRecord) -> Result<()>,
+        change: impl Fn(&mut BucketRecord) -> Result<()> + Sync,
     ) -> Result<BucketRecord> {
         self.update_record(
             Table::Buckets,
@@ -283,15 +283,20 @@ impl ObjectStore {
         req: &AclRequest,
     ) -> Result<ObjectRecord> {
         names::validate_key(key)?;
-        let brec = self.bucket(bucket)?;
-        if brec.object_ownership == Some(ObjectOwnership::BucketOwnerEnforced)
-            && !matches!(req, AclRequest::Canned(CannedAcl::BucketOwnerFullControl))
-        {
+        let refused = |brec: &BucketRecord| {
+            brec.object_ownership == Some(ObjectOwnership::BucketOwnerEnforced)
+                && !matches!(req, AclRequest::Canned(CannedAcl::BucketOwnerFullControl))
+        };
+        // Refused before the object is looked up (checked again in the transaction).
+        if refused(&self.bucket(bucket).await?) {
             return Err(ObjectError::AclNotSupported);
         }
-        self.update_version(bucket, key, version, |rec| {
+        self.update_version(bucket, key, version, |brec, rec| {
+            if refused(brec) {
+                return Err(ObjectError::AclNotSupported);
+            }
             let acl = req.resolve(&rec.owner, &brec.owner);
-            check_public_acls_allowed(&brec, acl.as_deref())?;
+            check_public_acls_allowed(brec, acl.as_deref())?;
             rec.acl = acl;
             Ok(())
         })

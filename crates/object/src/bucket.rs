@@ -1,10 +1,9 @@
 //! Bucket operations.
 
-use rustfs_meta::{
-    Batch, BucketRecord, Check, MetaError, ObjectOwnership, Table, decode, encode, keys,
-};
+use rustfs_meta::{BucketRecord, ObjectOwnership, Table, UploadRecord, encode, keys};
 
 use crate::acl::{AclRequest, CannedAcl};
+use crate::txn::{any_key, get, scan_records};
 use crate::{ObjectError, ObjectStore, Result, names, now_ms};
 
 impl ObjectStore {
@@ -49,130 +48,76 @@ impl ObjectStore {
             object_ownership,
             ..Default::default()
         };
-        let mut b = Batch::new();
-        b.check(Check::Absent(Table::Buckets, name.as_bytes().to_vec()));
-        b.put(Table::Buckets, name.as_bytes().to_vec(), encode(&rec));
-        match self.meta.commit(b).await {
-            Ok(()) => Ok(rec),
-            Err(MetaError::Conflict(_)) => match self.bucket(name) {
-                // Re-creating one's bucket with a different ACL is refused as a new bucket.
-                Ok(existing) if existing.owner == owner && existing.acl == rec.acl => {
-                    Err(ObjectError::BucketAlreadyOwnedByYou)
+        let key = name.as_bytes();
+        let rec = &rec;
+        self.transact(|t| {
+            Box::pin(async move {
+                match get::<BucketRecord>(t, Table::Buckets, key).await? {
+                    // Re-creating one's bucket with a different ACL is refused as a new bucket.
+                    Some(existing) if existing.owner == owner && existing.acl == rec.acl => {
+                        Err(ObjectError::BucketAlreadyOwnedByYou)
+                    }
+                    Some(_) => Err(ObjectError::BucketAlreadyExists),
+                    None => {
+                        t.put(Table::Buckets, key.to_vec(), encode(rec));
+                        Ok(())
+                    }
                 }
-                Ok(_) => Err(ObjectError::BucketAlreadyExists),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e.into()),
-        }
+            })
+        })
+        .await?;
+        Ok(rec.clone())
     }
 
     /// The bucket's record, or `NoSuchBucket`.
-    pub fn bucket(&self, name: &str) -> Result<BucketRecord> {
-        match self.meta.get(Table::Buckets, name.as_bytes())? {
-            Some(v) => Ok(decode(&v)?),
-            None => Err(ObjectError::NoSuchBucket),
-        }
+    pub async fn bucket(&self, name: &str) -> Result<BucketRecord> {
+        self.read_record(Table::Buckets, name.as_bytes())
+            .await?
+            .ok_or(ObjectError::NoSuchBucket)
     }
 
-    /// The bucket's record and its stored bytes (for a commit that must find it unchanged).
-    pub(crate) fn bucket_entry(&self, name: &str) -> Result<(Vec<u8>, BucketRecord)> {
-        match self.meta.get(Table::Buckets, name.as_bytes())? {
-            Some(v) => {
-                let rec = decode(&v)?;
-                Ok((v, rec))
-            }
-            None => Err(ObjectError::NoSuchBucket),
-        }
-    }
-
-    pub fn list_buckets(&self) -> Result<Vec<(String, BucketRecord)>> {
-        Ok(self
-            .decode_range(Table::Buckets, b"", b"")?
+    pub async fn list_buckets(&self) -> Result<Vec<(String, BucketRecord)>> {
+        let all = self
+            .transact(|t| Box::pin(scan_records(t, Table::Buckets, b"", b"", usize::MAX)))
+            .await?;
+        Ok(all
             .into_iter()
-            .map(|(k, r)| (String::from_utf8_lossy(&k).into_owned(), r))
+            .map(|(k, _, r)| (String::from_utf8_lossy(&k).into_owned(), r))
             .collect())
     }
 
     /// Deletes a bucket without objects. Multipart uploads still in progress are aborted
-    /// first, as S3 does; a bucket holding objects is refused before any upload is touched.
+    /// with it, as S3 does; a bucket holding objects is refused and no upload is touched. One
+    /// transaction: the emptiness it read is in its conflict set, so a PUT or an upload started
+    /// meanwhile makes it look again.
     pub async fn delete_bucket(&self, name: &str) -> Result<()> {
         let (os, oe) = keys::object_prefix_range(name, "");
-        for _ in 0..crate::objects::CAS_ATTEMPTS {
-            self.bucket(name)?;
-            // Delete markers and noncurrent versions count: a versioned bucket is empty only
-            // once every version is deleted.
-            if self.range_has_keys(Table::Objects, &os, &oe)?
-                || self.range_has_keys(Table::Versions, &os, &oe)?
-            {
-                return Err(ObjectError::BucketNotEmpty);
-            }
-            for up in self.uploads_in(&os, &oe)? {
-                match self
-                    .abort_multipart_upload(name, &up.key, &up.upload_id)
-                    .await
-                {
-                    Ok(()) | Err(ObjectError::NoSuchUpload) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            let mut b = Batch::new();
-            b.check(Check::Present(Table::Buckets, name.as_bytes().to_vec()));
-            b.check(Check::RangeEmpty(Table::Objects, os.clone(), oe.clone()));
-            b.check(Check::RangeEmpty(Table::Versions, os.clone(), oe.clone()));
-            b.check(Check::RangeEmpty(Table::Uploads, os.clone(), oe.clone()));
-            b.delete(Table::Buckets, name.as_bytes().to_vec());
-            match self.meta.commit(b).await {
-                Ok(()) => return Ok(()),
-                Err(MetaError::Conflict(0)) => return Err(ObjectError::NoSuchBucket),
-                Err(MetaError::Conflict(1 | 2)) => return Err(ObjectError::BucketNotEmpty),
-                // An upload started meanwhile: abort it too.
-                Err(MetaError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ObjectError::Contended)
-    }
-
-    fn range_has_keys(&self, table: Table, start: &[u8], end: &[u8]) -> Result<bool> {
-        let mut any = false;
-        self.meta.scan(table, start, end, &mut |_, _| {
-            any = true;
-            rustfs_meta::ScanStep::Stop
-        })?;
-        Ok(any)
-    }
-
-    fn uploads_in(&self, start: &[u8], end: &[u8]) -> Result<Vec<rustfs_meta::UploadRecord>> {
-        Ok(self
-            .decode_range(Table::Uploads, start, end)?
-            .into_iter()
-            .map(|(_, r)| r)
-            .collect())
-    }
-
-    /// Every record in `[start, end)` of `table`, decoded; the first undecodable one fails it.
-    fn decode_range<T: serde::de::DeserializeOwned>(
-        &self,
-        table: Table,
-        start: &[u8],
-        end: &[u8],
-    ) -> Result<Vec<(Vec<u8>, T)>> {
-        let mut out = Vec::new();
-        let mut failed = None;
-        self.meta
-            .scan(table, start, end, &mut |k, v| match decode(v) {
-                Ok(r) => {
-                    out.push((k.to_vec(), r));
-                    rustfs_meta::ScanStep::Next
-                }
-                Err(e) => {
-                    failed = Some(e);
-                    rustfs_meta::ScanStep::Stop
-                }
-            })?;
-        match failed {
-            Some(e) => Err(e.into()),
-            None => Ok(out),
-        }
+        let (os, oe) = (&os, &oe);
+        let freed = self
+            .transact(|t| {
+                Box::pin(async move {
+                    if t.get(Table::Buckets, name.as_bytes()).await?.is_none() {
+                        return Err(ObjectError::NoSuchBucket);
+                    }
+                    // Delete markers and noncurrent versions count: a versioned bucket is
+                    // empty only once every version is deleted.
+                    if any_key(t, Table::Objects, os, oe).await?
+                        || any_key(t, Table::Versions, os, oe).await?
+                    {
+                        return Err(ObjectError::BucketNotEmpty);
+                    }
+                    let uploads =
+                        scan_records::<UploadRecord>(t, Table::Uploads, os, oe, usize::MAX).await?;
+                    let mut freed = Vec::new();
+                    for (ukey, _, up) in uploads {
+                        freed.extend(crate::multipart::abort_in(t, &ukey, &up.upload_id).await?);
+                    }
+                    t.delete(Table::Buckets, name.as_bytes().to_vec());
+                    Ok(freed)
+                })
+            })
+            .await?;
+        self.discard_files(&freed);
+        Ok(())
     }
 }

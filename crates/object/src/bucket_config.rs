@@ -21,8 +21,11 @@ impl ObjectStore {
     }
 
     /// GetBucketTagging: the tag set, or `NoSuchTagSet` when none is configured.
-    pub fn bucket_tags(&self, name: &str) -> Result<TagSet> {
-        self.bucket(name)?.tags.ok_or(ObjectError::NoSuchTagSet)
+    pub async fn bucket_tags(&self, name: &str) -> Result<TagSet> {
+        self.bucket(name)
+            .await?
+            .tags
+            .ok_or(ObjectError::NoSuchTagSet)
     }
 
     /// DeleteBucketTagging (succeeds when there is nothing to delete).
@@ -47,8 +50,9 @@ impl ObjectStore {
     }
 
     /// GetBucketCors: the rules, or `NoSuchCorsConfiguration`.
-    pub fn bucket_cors(&self, name: &str) -> Result<Vec<CorsRule>> {
-        self.bucket(name)?
+    pub async fn bucket_cors(&self, name: &str) -> Result<Vec<CorsRule>> {
+        self.bucket(name)
+            .await?
             .cors
             .ok_or(ObjectError::NoSuchCorsConfiguration)
     }
@@ -83,8 +87,9 @@ impl ObjectStore {
     }
 
     /// GetBucketPolicy: the document as it was given, or `NoSuchBucketPolicy`.
-    pub fn bucket_policy(&self, name: &str) -> Result<String> {
-        self.bucket(name)?
+    pub async fn bucket_policy(&self, name: &str) -> Result<String> {
+        self.bucket(name)
+            .await?
             .policy
             .ok_or(ObjectError::NoSuchBucketPolicy)
     }
@@ -115,8 +120,9 @@ impl ObjectStore {
     }
 
     /// GetPublicAccessBlock: the settings, or `NoSuchPublicAccessBlockConfiguration`.
-    pub fn public_access_block(&self, name: &str) -> Result<PublicAccessBlock> {
-        self.bucket(name)?
+    pub async fn public_access_block(&self, name: &str) -> Result<PublicAccessBlock> {
+        self.bucket(name)
+            .await?
             .public_access_block
             .ok_or(ObjectError::NoSuchPublicAccessBlockConfiguration)
     }

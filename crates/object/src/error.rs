@@ -100,6 +100,11 @@ pub enum ObjectError {
     NoSpace(String),
     #[error(transparent)]
     Meta(#[from] MetaError),
+    /// A metadata commit whose outcome is unknown (the database connection broke during the
+    /// commit, a quorum write reached only some replicas): it may have applied. Whatever it
+    /// references is kept; a later read tells.
+    #[error("metadata commit outcome unknown: {0}")]
+    CommitUnknown(MetaError),
     /// Any data-layer error except "no space", which becomes [`ObjectError::NoSpace`].
     #[error(transparent)]
     Data(DataError),
@@ -123,21 +128,19 @@ impl From<tokio::task::JoinError> for ObjectError {
 }
 
 impl ObjectError {
-    /// A metadata commit failed in a way that leaves its outcome unknown (it may have reached
-    /// some replicas): the files it references must be kept; the orphan sweep reclaims them if
-    /// the commit did not land.
+    /// A metadata commit failed in a way that leaves its outcome unknown (it may have applied):
+    /// the files it references must be kept; the orphan sweep reclaims them if the commit did
+    /// not land.
     pub fn outcome_unknown(&self) -> bool {
-        matches!(
-            self,
-            ObjectError::Meta(MetaError::Storage(_) | MetaError::Closed)
-        )
+        matches!(self, ObjectError::CommitUnknown(_))
     }
 
-    /// Too few volumes or metadata replicas are online for the request: retry later.
+    /// Too few volumes or metadata replicas are online for the request, or the metadata
+    /// database cannot be reached: retry later.
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
-            ObjectError::Meta(MetaError::Quorum { .. })
+            ObjectError::Meta(MetaError::Quorum { .. } | MetaError::Unavailable(_))
                 | ObjectError::Data(DataError::Quorum { .. })
         )
     }

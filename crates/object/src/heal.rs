@@ -96,8 +96,13 @@ impl ObjectStore {
         self.data.volume_status()
     }
 
+    /// The metadata replicas' state; empty for a backend that keeps no replicas of its own
+    /// (a database server replicates by itself).
     pub fn replica_status(&self) -> Vec<crate::ReplicaStatus> {
-        self.replicas.replica_status()
+        self.meta
+            .replicas()
+            .map(|r| r.replica_status())
+            .unwrap_or_default()
     }
 
     /// The running or last heal pass, or with `id`, that pass.
@@ -142,12 +147,15 @@ impl ObjectStore {
         let mut report = MaintenanceReport {
             volumes_offline: changes.went_offline,
             volumes_back: changes.came_back,
-            replicas_offline: self.replicas.check_replicas(),
             ..Default::default()
         };
-        let any_offline = self.replicas.replica_status().iter().any(|r| !r.online);
+        let Some(replicas) = self.meta.replicas() else {
+            return report;
+        };
+        report.replicas_offline = replicas.check_replicas();
+        let any_offline = replicas.replica_status().iter().any(|r| !r.online);
         if any_offline && (resync || !report.volumes_back.is_empty()) {
-            report.replicas_resynced = self.replicas.resync().await;
+            report.replicas_resynced = replicas.resync().await;
         }
         report
     }
@@ -210,7 +218,7 @@ impl ObjectStore {
         for table in [Table::Objects, Table::Versions, Table::Parts] {
             let mut cursor: Vec<u8> = Vec::new();
             loop {
-                let page = match self.page(table, &cursor) {
+                let page = match self.page(table, &cursor).await {
                     Ok(p) => p,
                     Err(e) => {
                         tracing::error!(error = %e, "heal pass cannot read metadata; stopping");
@@ -242,17 +250,24 @@ impl ObjectStore {
         report
     }
 
-    fn page(&self, table: Table, from: &[u8]) -> crate::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let mut out = Vec::with_capacity(PAGE);
-        self.meta.scan(table, from, b"", &mut |k, v| {
-            out.push((k.to_vec(), v.to_vec()));
-            if out.len() >= PAGE {
-                ScanStep::Stop
-            } else {
-                ScanStep::Next
-            }
-        })?;
-        Ok(out)
+    /// Up to [`PAGE`] rows of `table` from `from`, in a read-only transaction of their own.
+    async fn page(&self, table: Table, from: &[u8]) -> crate::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.transact(|t| {
+            Box::pin(async move {
+                let mut out = Vec::with_capacity(PAGE);
+                t.scan(table, from, b"", &mut |k, v| {
+                    out.push((k.to_vec(), v.to_vec()));
+                    if out.len() >= PAGE {
+                        ScanStep::Stop
+                    } else {
+                        ScanStep::Next
+                    }
+                })
+                .await?;
+                Ok(out)
+            })
+        })
+        .await
     }
 
     fn publish(&self, progress: &HealReport) {

@@ -1,7 +1,7 @@
 //! The object layer: buckets, objects, multipart uploads, listing, conditional requests and
 //! checksums, with S3's semantics but no HTTP or XML. It streams bodies between the caller and
 //! the data layer (never holding a whole large object in memory) and commits every change as
-//! one compare-and-swap batch in the metadata store. It must not know about S3 error codes,
+//! one metadata transaction ([`rustfs_meta::TxnStore`], whichever backend the binary built). It must not know about S3 error codes,
 //! headers or the `s3s` crate: the S3 edge translates requests in and [`ObjectError`]s out.
 
 pub mod acl;
@@ -22,6 +22,7 @@ pub mod policy;
 pub mod range;
 mod read;
 mod sweep;
+mod txn;
 mod update;
 mod versions;
 pub use heal::{HealReport, HealState, MaintenanceReport};
@@ -44,15 +45,14 @@ pub use list::{
 pub use multipart::{CompletePart, CreateUpload, PartListPage, UploadedPart};
 pub use objects::{CopySource, ObjectBody, OpenedObject, PutOptions, ReadSpec};
 pub use range::ByteRange;
-pub use rustfs_data::{DataError, Layout, Reserve, VolumeStatus};
+pub use rustfs_data::{DataError, DataStore, Layout, Reserve, VolumeStatus};
 pub use rustfs_meta::{
     BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, CorsRule, Grant, Grantee,
     MetaError, ObjectMeta, ObjectOwnership, ObjectRecord, PartRecord, Permission,
     PublicAccessBlock, ReplicaStatus, UploadRecord, Versioning,
 };
 
-use rustfs_data::DataStore;
-use rustfs_meta::{MetaStore, RedbStore};
+use rustfs_meta::{RedbStore, TxnStore};
 
 /// Non-final multipart parts must be at least this large.
 pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
@@ -61,9 +61,7 @@ pub const MAX_PART_NUMBER: u32 = 10_000;
 
 /// Entry point of the object layer.
 pub struct ObjectStore {
-    meta: Arc<dyn MetaStore>,
-    /// The same store as `meta`, for replica health and resync.
-    replicas: Arc<RedbStore>,
+    meta: Arc<dyn TxnStore>,
     data: Arc<DataStore>,
     heal: heal::HealTracker,
 }
@@ -88,17 +86,33 @@ impl ObjectStore {
         reserve: Reserve,
     ) -> Result<Self> {
         let data = Arc::new(DataStore::open_with_reserve(volumes, layout, reserve)?);
-        let replicas = Arc::new(RedbStore::open_replicated(
+        let meta = Arc::new(RedbStore::open_replicated(
             &data.meta_paths(),
             layout.write_quorum(),
         )?);
-        let meta: Arc<dyn MetaStore> = replicas.clone();
+        Self::new(meta, data)
+    }
+
+    /// The object layer over a metadata backend and the data volumes. The binary chooses the
+    /// backend (embedded redb on the volumes, or a database); the object layer only runs
+    /// transactions on it.
+    pub fn new(meta: Arc<dyn TxnStore>, data: Arc<DataStore>) -> Result<Self> {
         Ok(Self {
             meta,
-            replicas,
             data,
             heal: heal::HealTracker::default(),
         })
+    }
+
+    /// Opens the data volumes alone (for a caller that builds its own metadata backend and
+    /// passes both to [`ObjectStore::new`]).
+    pub fn open_data(volumes: &[PathBuf], layout: Layout, reserve: Reserve) -> Result<DataStore> {
+        Ok(DataStore::open_with_reserve(volumes, layout, reserve)?)
+    }
+
+    /// The metadata backend's short name (`redb`, `postgres`).
+    pub fn meta_backend(&self) -> &'static str {
+        self.meta.backend()
     }
 
     pub fn layout(&self) -> Layout {

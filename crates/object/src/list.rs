@@ -1,9 +1,17 @@
 //! Listing as range scans over byte-ordered keys. With a delimiter, each common prefix is
 //! reported once and the scan seeks past everything under it instead of reading it.
 
-use rustfs_meta::{ObjectRecord, ScanStep, Table, UploadRecord, decode, keys};
+use rustfs_meta::{ObjectRecord, ScanStep, Table, Txn, UploadRecord, decode, keys};
 
 use crate::{ObjectError, ObjectStore, Result};
+
+/// `NoSuchBucket` unless the bucket exists (read in `t`).
+async fn bucket_exists(t: &mut (dyn Txn + '_), bucket: &str) -> Result<()> {
+    match t.get(Table::Buckets, bucket.as_bytes()).await? {
+        Some(_) => Ok(()),
+        None => Err(ObjectError::NoSuchBucket),
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
@@ -72,244 +80,274 @@ fn start_key(bucket: &str, prefix: &str, delim: Option<&str>, after: &str) -> Ve
 }
 
 impl ObjectStore {
-    pub fn list_objects(&self, bucket: &str, q: &ListQuery) -> Result<ListPage> {
-        self.bucket(bucket)?;
-        let mut page = ListPage::default();
-        if q.max_keys == 0 {
-            return Ok(page);
-        }
-        let delim = delimiter(&q.delimiter);
-        let (mut start, end) = keys::object_prefix_range(bucket, &q.prefix);
-        if let Some(after) = &q.start_after {
-            start = start.max(start_key(bucket, &q.prefix, delim, after));
-        }
-        let mut failed: Option<ObjectError> = None;
-        self.meta.scan(Table::Objects, &start, &end, &mut |k, v| {
-            let Some(name) = keys::object_name(k) else {
-                return ScanStep::Next;
-            };
-            let rec: ObjectRecord = match decode(v) {
-                Ok(rec) => rec,
-                Err(e) => {
-                    failed = Some(e.into());
-                    return ScanStep::Stop;
-                }
-            };
-            // A key whose current version is a delete marker is not listed, and neither is
-            // a common prefix holding nothing else.
-            if rec.delete_marker {
-                return ScanStep::Next;
-            }
-            if page.entries.len() == q.max_keys {
-                page.is_truncated = true;
-                return ScanStep::Stop;
-            }
-            if let Some(cp) = common_prefix(name, &q.prefix, delim) {
-                page.entries.push(ListEntry::Prefix(cp.to_string()));
-                return ScanStep::Seek(keys::prefix_successor(&keys::object_key(bucket, cp)));
-            }
-            page.entries
-                .push(ListEntry::Object(name.to_string(), Box::new(rec)));
-            ScanStep::Next
-        })?;
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(page),
-        }
+    /// ListObjects: one read-only transaction (the bucket and one scan that seeks past each
+    /// common prefix).
+    pub async fn list_objects(&self, bucket: &str, q: &ListQuery) -> Result<ListPage> {
+        self.transact(|t| Box::pin(list_objects_in(t, bucket, q)))
+            .await
     }
 
     /// ListObjectVersions: every version and delete marker, by key then newest first; common
     /// prefixes count towards `max_keys` as in ListObjects. Keys are walked in the objects
     /// table (each key with versions has a current record there), each key's noncurrent
-    /// versions read from the versions table.
-    pub fn list_object_versions(
+    /// versions read from the versions table; all in one read-only transaction.
+    pub async fn list_object_versions(
         &self,
         bucket: &str,
         q: &VersionListQuery,
     ) -> Result<VersionListPage> {
-        self.bucket(bucket)?;
-        let mut page = VersionListPage::default();
-        if q.max_keys == 0 {
-            return Ok(page);
-        }
-        let delim = delimiter(&q.delimiter);
-        let (mut start, end) = keys::object_prefix_range(bucket, &q.prefix);
-        if let Some(km) = q.key_marker.as_deref().filter(|k| !k.is_empty()) {
-            if let Some(vm) = q.version_id_marker.as_deref().filter(|v| !v.is_empty())
-                && km.starts_with(q.prefix.as_str())
-            {
-                self.versions_after_marker(bucket, km, vm, q.max_keys, &mut page)?;
-                if page.is_truncated {
-                    return Ok(page);
-                }
-            }
-            start = start.max(start_key(bucket, &q.prefix, delim, km));
-        }
-        // Keys (with their current record) and prefixes: one more than the room left tells
-        // whether the listing goes on.
-        let room = q.max_keys - page.entries.len();
-        let mut items: Vec<(String, Option<Vec<u8>>)> = Vec::new();
-        self.meta.scan(Table::Objects, &start, &end, &mut |k, v| {
-            let Some(name) = keys::object_name(k) else {
-                return ScanStep::Next;
-            };
-            if items.len() > room {
+        self.transact(|t| Box::pin(list_versions_in(t, bucket, q)))
+            .await
+    }
+
+    /// ListMultipartUploads, in one read-only transaction.
+    pub async fn list_uploads(&self, bucket: &str, q: &UploadListQuery) -> Result<UploadListPage> {
+        self.transact(|t| Box::pin(list_uploads_in(t, bucket, q)))
+            .await
+    }
+}
+
+async fn list_objects_in(t: &mut (dyn Txn + '_), bucket: &str, q: &ListQuery) -> Result<ListPage> {
+    bucket_exists(t, bucket).await?;
+    let mut page = ListPage::default();
+    if q.max_keys == 0 {
+        return Ok(page);
+    }
+    let delim = delimiter(&q.delimiter);
+    let (mut start, end) = keys::object_prefix_range(bucket, &q.prefix);
+    if let Some(after) = &q.start_after {
+        start = start.max(start_key(bucket, &q.prefix, delim, after));
+    }
+    let mut failed: Option<ObjectError> = None;
+    t.scan(Table::Objects, &start, &end, &mut |k, v| {
+        let Some(name) = keys::object_name(k) else {
+            return ScanStep::Next;
+        };
+        let rec: ObjectRecord = match decode(v) {
+            Ok(rec) => rec,
+            Err(e) => {
+                failed = Some(e.into());
                 return ScanStep::Stop;
             }
-            if let Some(cp) = common_prefix(name, &q.prefix, delim) {
-                items.push((cp.to_string(), None));
-                return ScanStep::Seek(keys::prefix_successor(&keys::object_key(bucket, cp)));
-            }
-            items.push((name.to_string(), Some(v.to_vec())));
-            ScanStep::Next
-        })?;
-        for (name, current) in items {
-            if page.entries.len() == q.max_keys {
-                page.is_truncated = true;
-                break;
-            }
-            let Some(current) = current else {
-                page.entries.push(VersionEntry::Prefix(name));
-                continue;
-            };
-            let record: ObjectRecord = decode(&current)?;
-            page.entries.push(VersionEntry::Version {
-                key: name.clone(),
-                record: Box::new(record),
-                is_latest: true,
-            });
-            let (from, _) = keys::versions_range(bucket, &name);
-            self.push_noncurrent(bucket, &name, &from, None, q.max_keys, &mut page)?;
+        };
+        // A key whose current version is a delete marker is not listed, and neither is
+        // a common prefix holding nothing else.
+        if rec.delete_marker {
+            return ScanStep::Next;
+        }
+        if page.entries.len() == q.max_keys {
+            page.is_truncated = true;
+            return ScanStep::Stop;
+        }
+        if let Some(cp) = common_prefix(name, &q.prefix, delim) {
+            page.entries.push(ListEntry::Prefix(cp.to_string()));
+            return ScanStep::Seek(keys::prefix_successor(&keys::object_key(bucket, cp)));
+        }
+        page.entries
+            .push(ListEntry::Object(name.to_string(), Box::new(rec)));
+        ScanStep::Next
+    })
+    .await?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(page),
+    }
+}
+
+async fn list_versions_in(
+    t: &mut (dyn Txn + '_),
+    bucket: &str,
+    q: &VersionListQuery,
+) -> Result<VersionListPage> {
+    bucket_exists(t, bucket).await?;
+    let mut page = VersionListPage::default();
+    if q.max_keys == 0 {
+        return Ok(page);
+    }
+    let delim = delimiter(&q.delimiter);
+    let (mut start, end) = keys::object_prefix_range(bucket, &q.prefix);
+    if let Some(km) = q.key_marker.as_deref().filter(|k| !k.is_empty()) {
+        if let Some(vm) = q.version_id_marker.as_deref().filter(|v| !v.is_empty())
+            && km.starts_with(q.prefix.as_str())
+        {
+            versions_after_marker(t, bucket, km, vm, q.max_keys, &mut page).await?;
             if page.is_truncated {
-                break;
+                return Ok(page);
             }
         }
-        Ok(page)
+        start = start.max(start_key(bucket, &q.prefix, delim, km));
     }
-
-    /// The versions of `key` listed after version `marker` (a continuation).
-    fn versions_after_marker(
-        &self,
-        bucket: &str,
-        key: &str,
-        marker: &str,
-        max: usize,
-        page: &mut VersionListPage,
-    ) -> Result<()> {
-        let Some(cur) = self
-            .meta
-            .get(Table::Objects, &keys::object_key(bucket, key))?
-        else {
-            return Ok(());
+    // Keys (with their current record) and prefixes: one more than the room left tells
+    // whether the listing goes on.
+    let room = q.max_keys - page.entries.len();
+    let mut items: Vec<(String, Option<Vec<u8>>)> = Vec::new();
+    t.scan(Table::Objects, &start, &end, &mut |k, v| {
+        let Some(name) = keys::object_name(k) else {
+            return ScanStep::Next;
         };
-        let cur: ObjectRecord = decode(&cur)?;
-        let (range_start, _) = keys::versions_range(bucket, key);
-        if cur.is_version(marker) {
-            return self.push_noncurrent(bucket, key, &range_start, None, max, page);
+        if items.len() > room {
+            return ScanStep::Stop;
         }
-        let from = if crate::versions::valid_version_id(marker) && marker != "null" {
-            keys::version_key(bucket, key, marker)
-        } else {
-            range_start
+        if let Some(cp) = common_prefix(name, &q.prefix, delim) {
+            items.push((cp.to_string(), None));
+            return ScanStep::Seek(keys::prefix_successor(&keys::object_key(bucket, cp)));
+        }
+        items.push((name.to_string(), Some(v.to_vec())));
+        ScanStep::Next
+    })
+    .await?;
+    for (name, current) in items {
+        if page.entries.len() == q.max_keys {
+            page.is_truncated = true;
+            break;
+        }
+        let Some(current) = current else {
+            page.entries.push(VersionEntry::Prefix(name));
+            continue;
         };
-        self.push_noncurrent(bucket, key, &from, Some(marker), max, page)
+        let record: ObjectRecord = decode(&current)?;
+        page.entries.push(VersionEntry::Version {
+            key: name.clone(),
+            record: Box::new(record),
+            is_latest: true,
+        });
+        let (from, _) = keys::versions_range(bucket, &name);
+        push_noncurrent(t, bucket, &name, &from, None, q.max_keys, &mut page).await?;
+        if page.is_truncated {
+            break;
+        }
     }
+    Ok(page)
+}
 
-    /// Appends the noncurrent versions of `key` from `from` (after version `skip_until`, when
-    /// given) until the page holds `max` entries; marks it truncated if more remain.
-    fn push_noncurrent(
-        &self,
-        bucket: &str,
-        key: &str,
-        from: &[u8],
-        skip_until: Option<&str>,
-        max: usize,
-        page: &mut VersionListPage,
-    ) -> Result<()> {
-        let (_, end) = keys::versions_range(bucket, key);
-        let mut skipping = skip_until;
-        let mut failed = None;
-        self.meta.scan(Table::Versions, from, &end, &mut |_, v| {
-            let record: ObjectRecord = match decode(v) {
-                Ok(r) => r,
-                Err(e) => {
-                    failed = Some(e);
-                    return ScanStep::Stop;
-                }
-            };
-            if let Some(m) = skipping {
-                if record.is_version(m) {
-                    skipping = None;
-                }
-                return ScanStep::Next;
-            }
-            if page.entries.len() == max {
-                page.is_truncated = true;
+/// The versions of `key` listed after version `marker` (a continuation).
+async fn versions_after_marker(
+    t: &mut (dyn Txn + '_),
+    bucket: &str,
+    key: &str,
+    marker: &str,
+    max: usize,
+    page: &mut VersionListPage,
+) -> Result<()> {
+    let Some(cur) = t
+        .get(Table::Objects, &keys::object_key(bucket, key))
+        .await?
+    else {
+        return Ok(());
+    };
+    let cur: ObjectRecord = decode(&cur)?;
+    let (range_start, _) = keys::versions_range(bucket, key);
+    if cur.is_version(marker) {
+        return push_noncurrent(t, bucket, key, &range_start, None, max, page).await;
+    }
+    let from = if crate::versions::valid_version_id(marker) && marker != "null" {
+        keys::version_key(bucket, key, marker)
+    } else {
+        range_start
+    };
+    push_noncurrent(t, bucket, key, &from, Some(marker), max, page).await
+}
+
+/// Appends the noncurrent versions of `key` from `from` (after version `skip_until`, when
+/// given) until the page holds `max` entries; marks it truncated if more remain.
+async fn push_noncurrent(
+    t: &mut (dyn Txn + '_),
+    bucket: &str,
+    key: &str,
+    from: &[u8],
+    skip_until: Option<&str>,
+    max: usize,
+    page: &mut VersionListPage,
+) -> Result<()> {
+    let (_, end) = keys::versions_range(bucket, key);
+    let mut skipping = skip_until;
+    let mut failed = None;
+    t.scan(Table::Versions, from, &end, &mut |_, v| {
+        let record: ObjectRecord = match decode(v) {
+            Ok(r) => r,
+            Err(e) => {
+                failed = Some(e);
                 return ScanStep::Stop;
             }
-            page.entries.push(VersionEntry::Version {
-                key: key.to_string(),
-                record: Box::new(record),
-                is_latest: false,
-            });
-            ScanStep::Next
-        })?;
-        match failed {
-            Some(e) => Err(e.into()),
-            None => Ok(()),
+        };
+        if let Some(m) = skipping {
+            if record.is_version(m) {
+                skipping = None;
+            }
+            return ScanStep::Next;
         }
+        if page.entries.len() == max {
+            page.is_truncated = true;
+            return ScanStep::Stop;
+        }
+        page.entries.push(VersionEntry::Version {
+            key: key.to_string(),
+            record: Box::new(record),
+            is_latest: false,
+        });
+        ScanStep::Next
+    })
+    .await?;
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
     }
+}
 
-    pub fn list_uploads(&self, bucket: &str, q: &UploadListQuery) -> Result<UploadListPage> {
-        self.bucket(bucket)?;
-        let mut page = UploadListPage::default();
-        if q.max_uploads == 0 {
-            return Ok(page);
+async fn list_uploads_in(
+    t: &mut (dyn Txn + '_),
+    bucket: &str,
+    q: &UploadListQuery,
+) -> Result<UploadListPage> {
+    bucket_exists(t, bucket).await?;
+    let mut page = UploadListPage::default();
+    if q.max_uploads == 0 {
+        return Ok(page);
+    }
+    let delim = delimiter(&q.delimiter);
+    let (mut start, end) = keys::object_prefix_range(bucket, &q.prefix);
+    if let Some(km) = q.key_marker.as_deref().filter(|k| !k.is_empty()) {
+        let from = match q.upload_id_marker.as_deref().filter(|u| !u.is_empty()) {
+            Some(uid) => {
+                let mut k = keys::upload_key(bucket, km, uid);
+                k.push(0);
+                k
+            }
+            None => {
+                let mut k = keys::object_key(bucket, km);
+                k.push(1);
+                k
+            }
+        };
+        start = start.max(from);
+    }
+    let mut failed: Option<ObjectError> = None;
+    t.scan(Table::Uploads, &start, &end, &mut |k, v| {
+        let Some(name) = keys::object_name(k) else {
+            return ScanStep::Next;
+        };
+        let key = name.split('\0').next().unwrap_or(name);
+        if page.uploads.len() + page.prefixes.len() == q.max_uploads {
+            page.is_truncated = true;
+            return ScanStep::Stop;
         }
-        let delim = delimiter(&q.delimiter);
-        let (mut start, end) = keys::object_prefix_range(bucket, &q.prefix);
-        if let Some(km) = q.key_marker.as_deref().filter(|k| !k.is_empty()) {
-            let from = match q.upload_id_marker.as_deref().filter(|u| !u.is_empty()) {
-                Some(uid) => {
-                    let mut k = keys::upload_key(bucket, km, uid);
-                    k.push(0);
-                    k
-                }
-                None => {
-                    let mut k = keys::object_key(bucket, km);
-                    k.push(1);
-                    k
-                }
-            };
-            start = start.max(from);
+        if let Some(cp) = common_prefix(key, &q.prefix, delim) {
+            page.prefixes.push(cp.to_string());
+            return ScanStep::Seek(keys::prefix_successor(&keys::object_key(bucket, cp)));
         }
-        let mut failed: Option<ObjectError> = None;
-        self.meta.scan(Table::Uploads, &start, &end, &mut |k, v| {
-            let Some(name) = keys::object_name(k) else {
-                return ScanStep::Next;
-            };
-            let key = name.split('\0').next().unwrap_or(name);
-            if page.uploads.len() + page.prefixes.len() == q.max_uploads {
-                page.is_truncated = true;
+        match decode::<UploadRecord>(v) {
+            Ok(rec) => page.uploads.push(rec),
+            Err(e) => {
+                failed = Some(e.into());
                 return ScanStep::Stop;
             }
-            if let Some(cp) = common_prefix(key, &q.prefix, delim) {
-                page.prefixes.push(cp.to_string());
-                return ScanStep::Seek(keys::prefix_successor(&keys::object_key(bucket, cp)));
-            }
-            match decode::<UploadRecord>(v) {
-                Ok(rec) => page.uploads.push(rec),
-                Err(e) => {
-                    failed = Some(e.into());
-                    return ScanStep::Stop;
-                }
-            }
-            ScanStep::Next
-        })?;
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(page),
         }
+        ScanStep::Next
+    })
+    .await?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(page),
     }
 }
 

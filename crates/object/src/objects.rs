@@ -1,5 +1,5 @@
 //! Single-object operations: put, head, get (ranges, parts, conditions), delete, copy; and the
-//! one commit path every object write goes through (compare-and-swap on the key's record).
+//! one commit step every object write goes through ([`put_current`], inside a transaction).
 
 use std::fmt::Display;
 use std::pin::Pin;
@@ -9,12 +9,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use rustfs_meta::{
-    Batch, Body, Check, ChecksumType, ChecksumValue, MetaError, ObjectMeta, ObjectRecord, Segment,
-    Table, decode, encode, keys,
+    Body, BucketRecord, ChecksumType, ChecksumValue, ObjectMeta, ObjectRecord, Segment, Table, Txn,
+    Versioning, encode, keys,
 };
 
 use crate::ingest::{self, BodyChecks, ChecksumRequest, ExpectedChecksum, Owner};
 use crate::read;
+use crate::txn::{get, get_raw, order_after};
 use crate::{
     ByteRange, ObjectError, ObjectStore, ReadConditions, Result, WriteConditions, names, new_id,
     now_ms,
@@ -84,24 +85,11 @@ impl ObjectStore {
     }
 }
 
-/// Extra conditions and changes a caller folds into an object commit (multipart completion).
-/// A failed check added by `apply` ends the commit without retrying it: the caller read what
-/// those checks guard, so it must read again ([`ObjectStore::commit_object_with`] answers
-/// `None`).
-pub(crate) struct CommitExtra<'a> {
-    pub apply: &'a (dyn Fn(&mut Batch) + Sync),
-}
-
-/// Attempts before giving up on a key that keeps changing under us. Writers batched into one
-/// group commit read the same version, so each round only one of them wins: the bound must
-/// cover a burst of writers to one record, not just a rare race.
-pub(crate) const CAS_ATTEMPTS: usize = 32;
-
 impl ObjectStore {
     /// Current record of a key, or `NoSuchKey` / `NoSuchBucket` (or `DeleteMarker` when the
     /// current version is one).
-    pub fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectRecord> {
-        self.head_version(bucket, key, None)
+    pub async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectRecord> {
+        self.head_version(bucket, key, None).await
     }
 
     /// The current record's ETag for write conditions: a delete marker counts as no object.
@@ -121,13 +109,12 @@ impl ObjectStore {
         E: Display,
     {
         names::validate_key(key)?;
-        self.bucket(bucket)?;
+        self.bucket(bucket).await?;
         // Fail fast on a write precondition that already fails; it is checked again at commit.
         if !opts.conditions.is_empty() {
-            let cur = self
-                .meta
-                .get(Table::Objects, &keys::object_key(bucket, key))?;
-            let cur: Option<ObjectRecord> = cur.as_deref().map(decode).transpose()?;
+            let cur: Option<ObjectRecord> = self
+                .read_record(Table::Objects, &keys::object_key(bucket, key))
+                .await?;
             opts.conditions.check(Self::current_etag(cur.as_ref()))?;
         }
         let version_id = new_id();
@@ -176,10 +163,10 @@ impl ObjectStore {
     }
 
     /// Makes `rec` the key's current object, if the bucket exists and `cond` holds against the
-    /// record being replaced; the replaced record becomes noncurrent or is freed, as the
-    /// bucket's versioning state says (see [`ObjectStore::displace`]). Returns the record as
-    /// committed (with its version id). On failure the caller still owns the new record's
-    /// files.
+    /// record being replaced (one transaction, see [`put_current`]); the replaced record
+    /// becomes noncurrent or is freed, as the bucket's versioning state says. Returns the
+    /// record as committed (with its version id). On failure the caller still owns the new
+    /// record's files.
     pub(crate) async fn commit_object(
         &self,
         bucket: &str,
@@ -188,86 +175,19 @@ impl ObjectStore {
         blobs: Vec<(String, Bytes)>,
         cond: &WriteConditions,
     ) -> Result<ObjectRecord> {
+        let drawn = self.draw_order_id().await?;
+        let (rec, blobs, drawn) = (&rec, &blobs, &drawn);
         let (rec, freed) = self
-            .try_commit_object(bucket, key, rec, &blobs, cond, None)
-            .await?
-            .ok_or(ObjectError::Contended)?;
+            .transact(|t| {
+                Box::pin(async move {
+                    let mut rec = rec.clone();
+                    let freed = put_current(t, bucket, key, &mut rec, blobs, cond, drawn).await?;
+                    Ok((rec, freed))
+                })
+            })
+            .await?;
         self.discard_files(&freed);
         Ok(rec)
-    }
-
-    /// [`Self::commit_object`] with `extra`'s checks and changes in the same batch; `None`
-    /// when one of `extra`'s checks failed (nothing applied).
-    pub(crate) async fn commit_object_with(
-        &self,
-        bucket: &str,
-        key: &str,
-        rec: ObjectRecord,
-        blobs: Vec<(String, Bytes)>,
-        cond: &WriteConditions,
-        extra: &CommitExtra<'_>,
-    ) -> Result<Option<ObjectRecord>> {
-        let Some((rec, freed)) = self
-            .try_commit_object(bucket, key, rec, &blobs, cond, Some(extra))
-            .await?
-        else {
-            return Ok(None);
-        };
-        self.discard_files(&freed);
-        Ok(Some(rec))
-    }
-
-    /// The commit loop: `None` when a check added by `extra` failed.
-    async fn try_commit_object(
-        &self,
-        bucket: &str,
-        key: &str,
-        mut rec: ObjectRecord,
-        blobs: &[(String, Bytes)],
-        cond: &WriteConditions,
-        extra: Option<&CommitExtra<'_>>,
-    ) -> Result<Option<(ObjectRecord, Vec<Segment>)>> {
-        let okey = keys::object_key(bucket, key);
-        for _ in 0..CAS_ATTEMPTS {
-            let state = self.bucket(bucket)?.versioning;
-            let cur_bytes = self.meta.get(Table::Objects, &okey)?;
-            let cur: Option<ObjectRecord> = cur_bytes.as_deref().map(decode).transpose()?;
-            cond.check(Self::current_etag(cur.as_ref()))?;
-            // A fresh id each attempt: ids of one key then increase in commit order.
-            rec.version = Some(crate::versions::new_version_id());
-            rec.versioned = state == Some(rustfs_meta::Versioning::Enabled);
-            // Checks 0 (bucket) and 1 (the key's record), then those `displace` adds, then
-            // `extra`'s: the index of a failed check says whose it was.
-            let mut b = Batch::new();
-            b.check(Check::Present(Table::Buckets, bucket.as_bytes().to_vec()));
-            b.check(match &cur_bytes {
-                Some(v) => Check::Equals(Table::Objects, okey.clone(), v.clone()),
-                None => Check::Absent(Table::Objects, okey.clone()),
-            });
-            let (freed, own_checks) = self.displace(
-                &mut b,
-                bucket,
-                key,
-                cur_bytes.as_deref().zip(cur.as_ref()),
-                state,
-            )?;
-            if let Some(x) = extra {
-                (x.apply)(&mut b);
-            }
-            b.put(Table::Objects, okey.clone(), encode(&rec));
-            for (id, bytes) in blobs {
-                b.put(Table::Blobs, id.as_bytes().to_vec(), bytes.to_vec());
-            }
-            match self.meta.commit(b).await {
-                Ok(()) => return Ok(Some((rec, freed))),
-                Err(MetaError::Conflict(0)) => return Err(ObjectError::NoSuchBucket),
-                Err(MetaError::Conflict(i)) if i < 2 + own_checks => continue,
-                Err(MetaError::Conflict(_)) if extra.is_some() => return Ok(None),
-                Err(MetaError::Conflict(_)) => return Err(ObjectError::Contended),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ObjectError::Contended)
     }
 
     /// Removes the data files of segments no longer referenced (after their commit).
@@ -281,7 +201,7 @@ impl ObjectStore {
 
     /// The record and the span a read would return, preconditions checked; no data opened
     /// (HEAD).
-    pub fn stat_object(
+    pub async fn stat_object(
         &self,
         bucket: &str,
         key: &str,
@@ -295,22 +215,22 @@ impl ObjectStore {
             range,
             part_number,
         };
-        self.stat_version(bucket, key, &spec)
+        self.stat_version(bucket, key, &spec).await
     }
 
     /// [`Self::stat_object`] of what `spec` names.
-    pub fn stat_version(
+    pub async fn stat_version(
         &self,
         bucket: &str,
         key: &str,
         spec: &ReadSpec,
     ) -> Result<(ObjectRecord, u64, u64, bool)> {
-        self.stat_version_from(bucket, key, spec, None)
+        self.stat_version_from(bucket, key, spec, None).await
     }
 
     /// [`Self::stat_version`], starting from `current` when the caller has just read the
     /// current record (an access check) and `spec` names no version.
-    pub fn stat_version_from(
+    pub async fn stat_version_from(
         &self,
         bucket: &str,
         key: &str,
@@ -319,7 +239,10 @@ impl ObjectStore {
     ) -> Result<(ObjectRecord, u64, u64, bool)> {
         let record = match current.filter(|_| spec.version.is_none()) {
             Some(r) => r,
-            None => self.head_version(bucket, key, spec.version.as_deref())?,
+            None => {
+                self.head_version(bucket, key, spec.version.as_deref())
+                    .await?
+            }
         };
         spec.conditions
             .check_read(&record.etag, record.last_modified_ms)?;
@@ -366,21 +289,14 @@ impl ObjectStore {
     ) -> Result<OpenedObject> {
         let mut attempt = 0;
         loop {
-            let (record, start, end, partial) =
-                self.stat_version_from(bucket, key, spec, current.take())?;
-            // Inline bodies come from the metadata store, read here like the record itself;
-            // opening data files (open, fstat, header) goes to the blocking pool.
-            let opened = if read::opens_files(&record.segments, start, end) {
-                let meta = self.meta.clone();
-                let data = self.data.clone();
-                let segments = record.segments.clone();
-                tokio::task::spawn_blocking(move || {
-                    read::open_pieces(meta.as_ref(), &data, &segments, start, end)
-                })
-                .await?
-            } else {
+            let (record, start, end, partial) = self
+                .stat_version_from(bucket, key, spec, current.take())
+                .await?;
+            // Inline bodies come from the metadata store; opening data files (open, fstat,
+            // header) goes to the blocking pool.
+            let opened =
                 read::open_pieces(self.meta.as_ref(), &self.data, &record.segments, start, end)
-            };
+                    .await;
             match opened {
                 Ok(pieces) => {
                     let body = read::stream(self.data.clone(), pieces, start, end).boxed();
@@ -421,61 +337,52 @@ impl ObjectStore {
             .collect())
     }
 
-    /// Deletes keys of a bucket never versioned: every listed key removed in one commit (one
-    /// sync), each key reported on its own. The commit holds only if the bucket record is
-    /// still `bucket_bytes` (read by the caller, who found no versioning): `None` when it
-    /// changed, so the caller decides again (versioning turned on meanwhile makes a delete a
-    /// delete marker, never the loss of a version).
+    /// Deletes keys of a bucket never versioned: every listed key removed in one transaction
+    /// (one commit), each key reported on its own. The transaction reads the bucket record:
+    /// `None` when the bucket is (or became) versioned, so the caller makes delete markers
+    /// instead (versioning turned on meanwhile never loses a version).
     pub(crate) async fn delete_unversioned(
         &self,
         bucket: &str,
-        bucket_bytes: &[u8],
         list: &[String],
     ) -> Result<Option<Vec<Result<()>>>> {
-        for _ in 0..CAS_ATTEMPTS {
-            let mut results = Vec::with_capacity(list.len());
-            let mut batch = Batch::new();
-            batch.check(Check::Equals(
-                Table::Buckets,
-                bucket.as_bytes().to_vec(),
-                bucket_bytes.to_vec(),
-            ));
-            let mut any = false;
-            let mut freed: Vec<Segment> = Vec::new();
-            let mut seen = std::collections::HashSet::new();
-            for key in list {
-                if let Err(e) = names::validate_key(key) {
-                    results.push(Err(e));
-                    continue;
-                }
-                results.push(Ok(()));
-                let okey = keys::object_key(bucket, key);
-                if !seen.insert(okey.clone()) {
-                    continue;
-                }
-                if let Some(cur_bytes) = self.meta.get(Table::Objects, &okey)? {
-                    let cur: ObjectRecord = decode(&cur_bytes)?;
-                    batch.check(Check::Equals(Table::Objects, okey.clone(), cur_bytes));
-                    batch.delete(Table::Objects, okey);
-                    delete_blobs(&mut batch, &cur.segments);
-                    freed.extend(cur.segments);
-                    any = true;
-                }
-            }
-            if !any {
-                return Ok(Some(results));
-            }
-            match self.meta.commit(batch).await {
-                Ok(()) => {
-                    self.discard_files(&freed);
-                    return Ok(Some(results));
-                }
-                Err(MetaError::Conflict(0)) => return Ok(None),
-                Err(MetaError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ObjectError::Contended)
+        let done = self
+            .transact(|t| {
+                Box::pin(async move {
+                    let Some(b) = get::<BucketRecord>(t, Table::Buckets, bucket.as_bytes()).await?
+                    else {
+                        return Err(ObjectError::NoSuchBucket);
+                    };
+                    if b.versioning.is_some() {
+                        return Ok(None);
+                    }
+                    let mut results = Vec::with_capacity(list.len());
+                    let mut freed: Vec<Segment> = Vec::new();
+                    let mut seen = std::collections::HashSet::new();
+                    for key in list {
+                        if let Err(e) = names::validate_key(key) {
+                            results.push(Err(e));
+                            continue;
+                        }
+                        results.push(Ok(()));
+                        let okey = keys::object_key(bucket, key);
+                        if !seen.insert(okey.clone()) {
+                            continue;
+                        }
+                        if let Some(cur) = get::<ObjectRecord>(t, Table::Objects, &okey).await? {
+                            t.delete(Table::Objects, okey);
+                            delete_blobs(t, &cur.segments);
+                            freed.extend(cur.segments);
+                        }
+                    }
+                    Ok(Some((results, freed)))
+                })
+            })
+            .await?;
+        Ok(done.map(|(results, freed)| {
+            self.discard_files(&freed);
+            results
+        }))
     }
 
     /// CopyObject; returns the source's record and the new one. `replace_meta`: the `REPLACE`
@@ -578,12 +485,48 @@ pub(crate) fn reusable_checks(c: &BodyChecks) -> Option<BodyChecks> {
     })
 }
 
-pub(crate) fn delete_blobs(b: &mut Batch, segments: &[Segment]) {
+/// Deletes the inline bodies of `segments` in `t`.
+pub(crate) fn delete_blobs(t: &mut (dyn Txn + '_), segments: &[Segment]) {
     for s in segments {
         if let Body::Inline(id) = &s.body {
-            b.delete(Table::Blobs, id.as_bytes().to_vec());
+            t.delete(Table::Blobs, id.as_bytes().to_vec());
         }
     }
+}
+
+/// Inside a transaction: makes `rec` the key's current record, if the bucket exists and `cond`
+/// holds against the record being replaced. Reads the bucket record (its versioning state) and
+/// the key's current record, so a change to either reruns the transaction. `rec` gets its
+/// order id (`drawn`, or one past the replaced record's, see [`order_after`]) and the versioning
+/// flag; the replaced record becomes noncurrent or is freed, as the bucket's versioning state
+/// says (see [`displace`]). Returns the segments freed, to unlink after the commit.
+pub(crate) async fn put_current(
+    t: &mut (dyn Txn + '_),
+    bucket: &str,
+    key: &str,
+    rec: &mut ObjectRecord,
+    blobs: &[(String, Bytes)],
+    cond: &WriteConditions,
+    drawn: &str,
+) -> Result<Vec<Segment>> {
+    let Some(b) = get::<BucketRecord>(t, Table::Buckets, bucket.as_bytes()).await? else {
+        return Err(ObjectError::NoSuchBucket);
+    };
+    let state = b.versioning;
+    let okey = keys::object_key(bucket, key);
+    let cur = get_raw::<ObjectRecord>(t, Table::Objects, &okey).await?;
+    cond.check(ObjectStore::current_etag(cur.as_ref().map(|(_, r)| r)))?;
+    rec.version = Some(order_after(
+        drawn,
+        cur.as_ref().map(|(_, r)| r.order_id()).as_deref(),
+    ));
+    rec.versioned = state == Some(Versioning::Enabled);
+    let freed = crate::versions::displace(t, bucket, key, cur, state).await?;
+    t.put(Table::Objects, okey, encode(&*rec));
+    for (id, bytes) in blobs {
+        t.put(Table::Blobs, id.as_bytes().to_vec(), bytes.to_vec());
+    }
+    Ok(freed)
 }
 
 /// The span to return for a range or part request.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::Stream;
 use rustfs_data::{DataStore, ErasureReader};
-use rustfs_meta::{Body, DataRef, MetaStore, Segment, Table};
+use rustfs_meta::{Body, DataRef, Segment, Table, TxnStore};
 
 use crate::ObjectError;
 
@@ -24,12 +24,6 @@ pub(crate) struct Piece {
     pub start: u64,
     pub size: u64,
     pub source: Source,
-}
-
-/// Whether the segments overlapping `[start, end)` include a data file (rather than only
-/// inline bodies held in the metadata store).
-pub(crate) fn opens_files(segments: &[Segment], start: u64, end: u64) -> bool {
-    overlapping(segments, start, end).any(|(_, seg)| matches!(seg.body, Body::Stored(_)))
 }
 
 /// The non-empty segments overlapping `[start, end)`, with their offsets in the object.
@@ -50,22 +44,28 @@ fn overlapping(
         })
 }
 
-/// Opens the segments overlapping `[start, end)`. Fails with `NotFound` if a data file vanished
-/// (a concurrent overwrite), which the caller answers by re-reading the metadata.
-pub(crate) fn open_pieces(
-    meta: &dyn MetaStore,
-    data: &DataStore,
+/// Opens the segments overlapping `[start, end)`: inline bodies read from the metadata store,
+/// the first data files opened on the blocking pool (only when there are any). Fails with
+/// `NotFound` if a body vanished (a concurrent overwrite), which the caller answers by
+/// re-reading the metadata.
+pub(crate) async fn open_pieces(
+    meta: &dyn TxnStore,
+    data: &Arc<DataStore>,
     segments: &[Segment],
     start: u64,
     end: u64,
 ) -> Result<Vec<Piece>, ObjectError> {
     let mut pieces = Vec::new();
+    let mut to_open = Vec::new();
     for (seg_start, seg) in overlapping(segments, start, end) {
         let source = match &seg.body {
             Body::Inline(id) => {
-                let bytes = meta.get(Table::Blobs, id.as_bytes())?.ok_or_else(|| {
-                    ObjectError::Data(rustfs_data::DataError::NotFound(id.into()))
-                })?;
+                let bytes = meta
+                    .read_key(Table::Blobs, id.as_bytes())
+                    .await?
+                    .ok_or_else(|| {
+                        ObjectError::Data(rustfs_data::DataError::NotFound(id.into()))
+                    })?;
                 if bytes.len() as u64 != seg.size {
                     return Err(ObjectError::Data(rustfs_data::DataError::Corrupt {
                         path: id.into(),
@@ -75,7 +75,8 @@ pub(crate) fn open_pieces(
                 Source::Blob(Bytes::from(bytes))
             }
             Body::Stored(r) if pieces.len() < EAGER_OPEN => {
-                Source::File(Arc::new(open_checked(data, r)?))
+                to_open.push((pieces.len(), r.clone()));
+                Source::Later(r.clone())
             }
             Body::Stored(r) => Source::Later(r.clone()),
         };
@@ -84,6 +85,19 @@ pub(crate) fn open_pieces(
             size: seg.size,
             source,
         });
+    }
+    if !to_open.is_empty() {
+        let data = data.clone();
+        let opened = tokio::task::spawn_blocking(move || {
+            to_open
+                .into_iter()
+                .map(|(i, r)| open_checked(&data, &r).map(|reader| (i, reader)))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await??;
+        for (i, reader) in opened {
+            pieces[i].source = Source::File(Arc::new(reader));
+        }
     }
     Ok(pieces)
 }
@@ -220,15 +234,5 @@ mod tests {
         assert_eq!(starts(9, 11), vec![0, 10]);
         assert_eq!(starts(30, 35), vec![30]);
         assert!(starts(35, 35).is_empty());
-    }
-
-    #[test]
-    fn only_spans_touching_a_stored_segment_open_files() {
-        let segs = [seg(10, false), seg(0, true), seg(20, true), seg(5, false)];
-        assert!(!opens_files(&segs, 0, 10));
-        assert!(!opens_files(&segs, 30, 35));
-        assert!(opens_files(&segs, 5, 11));
-        assert!(opens_files(&segs, 0, 35));
-        assert!(!opens_files(&[], 0, 0));
     }
 }

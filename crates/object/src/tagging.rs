@@ -101,7 +101,7 @@ impl ObjectStore {
         version: Option<&str>,
         tags: TagSet,
     ) -> Result<()> {
-        self.update_version(bucket, key, version, |rec| {
+        self.update_version(bucket, key, version, |_, rec| {
             rec.tags = tags.clone();
             Ok(())
         })
@@ -110,8 +110,8 @@ impl ObjectStore {
     }
 
     /// An object's tags (empty when it has none).
-    pub fn object_tags(&self, bucket: &str, key: &str) -> Result<TagSet> {
-        Ok(self.head_object(bucket, key)?.tags)
+    pub async fn object_tags(&self, bucket: &str, key: &str) -> Result<TagSet> {
+        Ok(self.head_object(bucket, key).await?.tags)
     }
 }
 

@@ -4,40 +4,21 @@
 //! key with noncurrent versions has a current record, so everything that walks keys starts
 //! from `objects`.
 //!
-//! Every record gets a time-ordered id when it is committed (so the ids of one key increase
-//! in commit order); in a bucket with versioning enabled that id is its S3 version id, else
-//! the record is the `null` version.
+//! Every record gets an order id when it is committed (drawn from the metadata store, unique
+//! across every process sharing it, and past the id of the record it replaces, so the ids of
+//! one key increase in commit order); in a bucket with versioning enabled that id is its S3
+//! version id, else the record is the `null` version.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use rustfs_meta::{
-    Batch, Check, MetaError, ObjectRecord, ScanStep, Segment, Table, Versioning, decode, encode,
-    keys,
-};
+use rustfs_meta::{BucketRecord, ObjectRecord, ScanStep, Segment, Table, Txn, Versioning, keys};
 
-use crate::objects::{CAS_ATTEMPTS, delete_blobs};
+use crate::objects::delete_blobs;
+use crate::txn::{get, get_raw};
 use crate::{ObjectError, ObjectStore, Result, WriteConditions, names, new_id, now_ms};
 
 /// DeleteObjects entries of a versioned bucket deleted at once.
 const DELETE_CONCURRENCY: usize = 32;
-
-/// Microseconds of the last version id handed out, so ids of this process strictly increase.
-static LAST_VERSION_US: AtomicU64 = AtomicU64::new(0);
-
-/// A new version id: 16 hex digits of microseconds since the epoch (strictly increasing in
-/// this process), then 16 random hex digits. Ids compare as strings in time order.
-pub(crate) fn new_version_id() -> String {
-    let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).max(0) as u64;
-    let prev = LAST_VERSION_US
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
-            Some(now.max(last + 1))
-        })
-        .unwrap_or(now);
-    let t = now.max(prev + 1);
-    let random = uuid::Uuid::new_v4().as_u64_pair().0;
-    format!("{t:016x}{random:016x}")
-}
 
 /// A version id a client may name: `null` or one of ours (32 lower-case hex digits).
 pub(crate) fn valid_version_id(v: &str) -> bool {
@@ -78,201 +59,66 @@ impl ObjectStore {
     }
 
     /// GetBucketVersioning: `None` for a bucket never versioned.
-    pub fn bucket_versioning(&self, bucket: &str) -> Result<Option<Versioning>> {
-        Ok(self.bucket(bucket)?.versioning)
+    pub async fn bucket_versioning(&self, bucket: &str) -> Result<Option<Versioning>> {
+        Ok(self.bucket(bucket).await?.versioning)
     }
 
-    /// The version `version` names (`None`: the current one), delete markers included.
-    pub(crate) fn locate_any(
-        &self,
-        bucket: &str,
-        key: &str,
-        version: Option<&str>,
-    ) -> Result<Located> {
-        names::validate_key(key)?;
-        if version.is_some_and(|v| !valid_version_id(v)) {
-            return Err(ObjectError::InvalidVersionId);
-        }
-        let okey = keys::object_key(bucket, key);
-        // The current record and the noncurrent ones are two reads: a version moving between
-        // them (promoted by a delete, or made noncurrent by a PUT) changes the current record,
-        // so a version found in neither is missing only if the current record held still.
-        for _ in 0..CAS_ATTEMPTS {
-            let Some(bytes) = self.meta.get(Table::Objects, &okey)? else {
-                self.bucket(bucket)?;
-                return Err(match version {
-                    Some(_) => ObjectError::NoSuchVersion,
-                    None => ObjectError::NoSuchKey,
-                });
-            };
-            let record: ObjectRecord = decode(&bytes)?;
-            match version {
-                Some(v) if !record.is_version(v) => {
-                    if let Some(found) = self.noncurrent(bucket, key, v)? {
-                        return Ok(found);
-                    }
-                    if self.meta.get(Table::Objects, &okey)?.as_deref() == Some(&bytes[..]) {
-                        return Err(ObjectError::NoSuchVersion);
-                    }
-                }
-                _ => {
-                    return Ok(Located {
-                        table: Table::Objects,
-                        key: okey,
-                        bytes,
-                        record,
-                    });
-                }
-            }
-        }
-        Err(ObjectError::Contended)
-    }
-
-    /// Like [`Self::locate_any`], but a delete marker reads as absent (current) or is refused
-    /// (named by its id).
-    pub(crate) fn locate(&self, bucket: &str, key: &str, version: Option<&str>) -> Result<Located> {
-        let loc = self.locate_any(bucket, key, version)?;
-        if loc.record.delete_marker {
-            return Err(ObjectError::DeleteMarker {
-                version_id: loc.record.version_label().to_string(),
-                addressed: version.is_some(),
-                last_modified_ms: loc.record.last_modified_ms,
-            });
-        }
-        Ok(loc)
-    }
-
-    /// The record of one version (`None`: the current one); delete markers are errors.
-    pub fn head_version(
+    /// The record of one version (`None`: the current one); delete markers are errors. The
+    /// current record is one read; a version named by id is looked up in one read-only
+    /// transaction (the current record, then the noncurrent ones, as one state).
+    pub async fn head_version(
         &self,
         bucket: &str,
         key: &str,
         version: Option<&str>,
     ) -> Result<ObjectRecord> {
-        Ok(self.locate(bucket, key, version)?.record)
-    }
-
-    /// The noncurrent version `v` names, if any.
-    fn noncurrent(&self, bucket: &str, key: &str, v: &str) -> Result<Option<Located>> {
-        if v == "null" {
-            return self.first_noncurrent(bucket, key, |r| !r.versioned);
-        }
-        let vkey = keys::version_key(bucket, key, v);
-        let Some(bytes) = self.meta.get(Table::Versions, &vkey)? else {
-            return Ok(None);
-        };
-        let record: ObjectRecord = decode(&bytes)?;
-        Ok(record.is_version(v).then_some(Located {
-            table: Table::Versions,
-            key: vkey,
-            bytes,
-            record,
-        }))
-    }
-
-    /// The newest noncurrent version of a key that `pred` accepts.
-    pub(crate) fn first_noncurrent(
-        &self,
-        bucket: &str,
-        key: &str,
-        pred: impl Fn(&ObjectRecord) -> bool,
-    ) -> Result<Option<Located>> {
-        let (start, end) = keys::versions_range(bucket, key);
-        let mut found = None;
-        let mut failed = None;
-        self.meta.scan(
-            Table::Versions,
-            &start,
-            &end,
-            &mut |k, v| match decode::<ObjectRecord>(v) {
-                Ok(r) if pred(&r) => {
-                    found = Some(Located {
-                        table: Table::Versions,
-                        key: k.to_vec(),
-                        bytes: v.to_vec(),
-                        record: r,
-                    });
-                    ScanStep::Stop
-                }
-                Ok(_) => ScanStep::Next,
-                Err(e) => {
-                    failed = Some(e);
-                    ScanStep::Stop
+        names::validate_key(key)?;
+        let loc = match version {
+            None => match self
+                .read_record::<ObjectRecord>(Table::Objects, &keys::object_key(bucket, key))
+                .await?
+            {
+                Some(record) => record,
+                None => {
+                    self.bucket(bucket).await?;
+                    return Err(ObjectError::NoSuchKey);
                 }
             },
-        )?;
-        match failed {
-            Some(e) => Err(e.into()),
-            None => Ok(found),
-        }
-    }
-
-    /// Adds to `b` what making a new current record does to the one it replaces (`cur`) and
-    /// to the key's `null` version: with versioning enabled, or when `cur` has a version id,
-    /// `cur` becomes noncurrent; a new `null` version replaces the old one (its bytes freed).
-    /// Returns the freed segments (to unlink after the commit) and the number of checks added.
-    pub(crate) fn displace(
-        &self,
-        b: &mut Batch,
-        bucket: &str,
-        key: &str,
-        cur: Option<(&[u8], &ObjectRecord)>,
-        state: Option<Versioning>,
-    ) -> Result<(Vec<Segment>, usize)> {
-        let new_is_null = state != Some(Versioning::Enabled);
-        let mut freed = Vec::new();
-        let mut checks = 0;
-        if let Some((bytes, rec)) = cur {
-            if rec.versioned || !new_is_null {
-                let vkey = keys::version_key(bucket, key, &rec.order_id());
-                b.put(Table::Versions, vkey, bytes.to_vec());
-            } else {
-                delete_blobs(b, &rec.segments);
-                freed.extend(rec.segments.iter().cloned());
+            Some(_) => {
+                self.transact(|t| {
+                    Box::pin(async move { Ok(locate_any(t, bucket, key, version).await?.record) })
+                })
+                .await?
             }
-        }
-        let cur_is_null = cur.is_some_and(|(_, r)| !r.versioned);
-        if new_is_null
-            && state.is_some()
-            && !cur_is_null
-            && let Some(old) = self.first_noncurrent(bucket, key, |r| !r.versioned)?
-        {
-            b.check(Check::Equals(
-                Table::Versions,
-                old.key.clone(),
-                old.bytes.clone(),
-            ));
-            checks += 1;
-            b.delete(Table::Versions, old.key);
-            delete_blobs(b, &old.record.segments);
-            freed.extend(old.record.segments);
-        }
-        Ok((freed, checks))
+        };
+        refuse_marker(loc, version.is_some())
     }
 
-    /// Changes one version's record (tags, ACL) with a compare-and-swap; delete markers are
-    /// refused. Returns the record as written.
+    /// Changes one version's record (tags, ACL) in one transaction that also reads the bucket
+    /// record (`change` sees it); delete markers are refused. Returns the record as written.
     pub(crate) async fn update_version(
         &self,
         bucket: &str,
         key: &str,
         version: Option<&str>,
-        change: impl Fn(&mut ObjectRecord) -> Result<()>,
+        change: impl Fn(&BucketRecord, &mut ObjectRecord) -> Result<()> + Sync,
     ) -> Result<ObjectRecord> {
-        for _ in 0..CAS_ATTEMPTS {
-            let loc = self.locate(bucket, key, version)?;
-            let mut rec = loc.record;
-            change(&mut rec)?;
-            let mut b = Batch::new();
-            b.check(Check::Equals(loc.table, loc.key.clone(), loc.bytes));
-            b.put(loc.table, loc.key, encode(&rec));
-            match self.meta.commit(b).await {
-                Ok(()) => return Ok(rec),
-                Err(MetaError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ObjectError::Contended)
+        names::validate_key(key)?;
+        let change = &change;
+        self.transact(|t| {
+            Box::pin(async move {
+                let Some(brec) = get::<BucketRecord>(t, Table::Buckets, bucket.as_bytes()).await?
+                else {
+                    return Err(ObjectError::NoSuchBucket);
+                };
+                let loc = locate_any(t, bucket, key, version).await?;
+                let mut rec = refuse_marker(loc.record, version.is_some())?;
+                change(&brec, &mut rec)?;
+                t.put(loc.table, loc.key, rustfs_meta::encode(&rec));
+                Ok(rec)
+            })
+        })
+        .await
     }
 
     /// DELETE of a key (`version` `None`) or of one version. Without a version id, a bucket
@@ -292,21 +138,10 @@ impl ObjectStore {
             return self.delete_exact(bucket, key, v).await;
         }
         // A bucket never versioned loses the key, if it is still unversioned at the commit.
-        let mut attempt = 0;
-        loop {
-            let (bytes, rec) = self.bucket_entry(bucket)?;
-            if rec.versioning.is_some() {
-                break;
-            }
-            let one = [key.to_string()];
-            if let Some(mut done) = self.delete_unversioned(bucket, &bytes, &one).await? {
-                done.pop().unwrap_or(Ok(()))?;
-                return Ok(DeleteOutcome::default());
-            }
-            attempt += 1;
-            if attempt >= CAS_ATTEMPTS {
-                return Err(ObjectError::Contended);
-            }
+        let one = [key.to_string()];
+        if let Some(mut done) = self.delete_unversioned(bucket, &one).await? {
+            done.pop().unwrap_or(Ok(()))?;
+            return Ok(DeleteOutcome::default());
         }
         let marker = ObjectRecord {
             version_id: new_id(),
@@ -334,49 +169,40 @@ impl ObjectStore {
     }
 
     async fn delete_exact(&self, bucket: &str, key: &str, v: &str) -> Result<DeleteOutcome> {
+        let removed = self
+            .transact(|t| {
+                Box::pin(async move {
+                    let loc = match locate_any(t, bucket, key, Some(v)).await {
+                        Ok(l) => l,
+                        Err(ObjectError::NoSuchVersion) => return Ok(None),
+                        Err(e) => return Err(e),
+                    };
+                    let next = match loc.table {
+                        Table::Objects => first_noncurrent(t, bucket, key, |_| true).await?,
+                        _ => None,
+                    };
+                    match next {
+                        // The newest noncurrent version becomes current.
+                        Some(next) => {
+                            t.delete(Table::Versions, next.key);
+                            t.put(Table::Objects, loc.key.clone(), next.bytes);
+                        }
+                        None => t.delete(loc.table, loc.key.clone()),
+                    }
+                    delete_blobs(t, &loc.record.segments);
+                    Ok(Some(loc.record))
+                })
+            })
+            .await?;
         let mut outcome = DeleteOutcome {
             version_id: Some(v.to_string()),
             delete_marker: false,
         };
-        for _ in 0..CAS_ATTEMPTS {
-            let loc = match self.locate_any(bucket, key, Some(v)) {
-                Ok(l) => l,
-                Err(ObjectError::NoSuchVersion) => return Ok(outcome),
-                Err(e) => return Err(e),
-            };
-            let mut b = Batch::new();
-            b.check(Check::Equals(loc.table, loc.key.clone(), loc.bytes.clone()));
-            let next = match loc.table {
-                Table::Objects => self.first_noncurrent(bucket, key, |_| true)?,
-                _ => None,
-            };
-            match next {
-                // The newest noncurrent version becomes current.
-                Some(next) => {
-                    b.check(Check::Equals(
-                        Table::Versions,
-                        next.key.clone(),
-                        next.bytes.clone(),
-                    ));
-                    b.delete(Table::Versions, next.key);
-                    b.put(Table::Objects, loc.key.clone(), next.bytes);
-                }
-                None => {
-                    b.delete(loc.table, loc.key.clone());
-                }
-            }
-            delete_blobs(&mut b, &loc.record.segments);
-            match self.meta.commit(b).await {
-                Ok(()) => {
-                    self.discard_files(&loc.record.segments);
-                    outcome.delete_marker = loc.record.delete_marker;
-                    return Ok(outcome);
-                }
-                Err(MetaError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
+        if let Some(record) = removed {
+            self.discard_files(&record.segments);
+            outcome.delete_marker = record.delete_marker;
         }
-        Err(ObjectError::Contended)
+        Ok(outcome)
     }
 
     /// DeleteObjects with version ids: each entry deleted as [`Self::delete_version`] does,
@@ -387,11 +213,10 @@ impl ObjectStore {
         list: &[(String, Option<String>)],
         owner: &str,
     ) -> Result<Vec<Result<DeleteOutcome>>> {
-        let (bytes, rec) = self.bucket_entry(bucket)?;
-        if rec.versioning.is_none() && list.iter().all(|(_, v)| v.is_none()) {
+        if list.iter().all(|(_, v)| v.is_none()) {
             let keys: Vec<String> = list.iter().map(|(k, _)| k.clone()).collect();
-            // `None`: the bucket changed meanwhile (versioning turned on?): entry by entry.
-            if let Some(done) = self.delete_unversioned(bucket, &bytes, &keys).await? {
+            // `None`: the bucket is versioned: entry by entry.
+            if let Some(done) = self.delete_unversioned(bucket, &keys).await? {
                 return Ok(done
                     .into_iter()
                     .map(|r| r.map(|()| DeleteOutcome::default()))
@@ -433,15 +258,159 @@ impl ObjectStore {
     }
 }
 
+/// A delete marker read as the current version (`addressed` false: the key reads as absent) or
+/// named by its id (`addressed` true: not readable) is an error; any other record passes.
+fn refuse_marker(record: ObjectRecord, addressed: bool) -> Result<ObjectRecord> {
+    if record.delete_marker {
+        return Err(ObjectError::DeleteMarker {
+            version_id: record.version_label().to_string(),
+            addressed,
+            last_modified_ms: record.last_modified_ms,
+        });
+    }
+    Ok(record)
+}
+
+/// The version `version` names (`None`: the current one), delete markers included, read in
+/// `t`: the current record, then (for a version it is not) the noncurrent ones. One
+/// transaction sees one state, so a version moving between the tables meanwhile is found in
+/// one of them or the transaction reruns.
+pub(crate) async fn locate_any(
+    t: &mut (dyn Txn + '_),
+    bucket: &str,
+    key: &str,
+    version: Option<&str>,
+) -> Result<Located> {
+    names::validate_key(key)?;
+    if version.is_some_and(|v| !valid_version_id(v)) {
+        return Err(ObjectError::InvalidVersionId);
+    }
+    let okey = keys::object_key(bucket, key);
+    let Some((bytes, record)) = get_raw::<ObjectRecord>(t, Table::Objects, &okey).await? else {
+        if t.get(Table::Buckets, bucket.as_bytes()).await?.is_none() {
+            return Err(ObjectError::NoSuchBucket);
+        }
+        return Err(match version {
+            Some(_) => ObjectError::NoSuchVersion,
+            None => ObjectError::NoSuchKey,
+        });
+    };
+    match version {
+        Some(v) if !record.is_version(v) => noncurrent(t, bucket, key, v)
+            .await?
+            .ok_or(ObjectError::NoSuchVersion),
+        _ => Ok(Located {
+            table: Table::Objects,
+            key: okey,
+            bytes,
+            record,
+        }),
+    }
+}
+
+/// The noncurrent version `v` names, if any.
+async fn noncurrent(
+    t: &mut (dyn Txn + '_),
+    bucket: &str,
+    key: &str,
+    v: &str,
+) -> Result<Option<Located>> {
+    if v == "null" {
+        return first_noncurrent(t, bucket, key, |r| !r.versioned).await;
+    }
+    let vkey = keys::version_key(bucket, key, v);
+    let Some((bytes, record)) = get_raw::<ObjectRecord>(t, Table::Versions, &vkey).await? else {
+        return Ok(None);
+    };
+    Ok(record.is_version(v).then_some(Located {
+        table: Table::Versions,
+        key: vkey,
+        bytes,
+        record,
+    }))
+}
+
+/// The newest noncurrent version of a key that `pred` accepts (the scan stops there, so only
+/// the versions walked join the transaction's conflict set).
+pub(crate) async fn first_noncurrent(
+    t: &mut (dyn Txn + '_),
+    bucket: &str,
+    key: &str,
+    pred: impl Fn(&ObjectRecord) -> bool + Send + Sync,
+) -> Result<Option<Located>> {
+    let (start, end) = keys::versions_range(bucket, key);
+    let mut found = None;
+    let mut failed = None;
+    t.scan(
+        Table::Versions,
+        &start,
+        &end,
+        &mut |k, v| match rustfs_meta::decode::<ObjectRecord>(v) {
+            Ok(r) if pred(&r) => {
+                found = Some(Located {
+                    table: Table::Versions,
+                    key: k.to_vec(),
+                    bytes: v.to_vec(),
+                    record: r,
+                });
+                ScanStep::Stop
+            }
+            Ok(_) => ScanStep::Next,
+            Err(e) => {
+                failed = Some(e);
+                ScanStep::Stop
+            }
+        },
+    )
+    .await?;
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(found),
+    }
+}
+
+/// Adds to `t` what making a new current record does to the one it replaces (`cur`, read in
+/// `t`) and to the key's `null` version: with versioning enabled, or when `cur` has a version
+/// id, `cur` becomes noncurrent; a new `null` version replaces the old one (its bytes freed).
+/// Returns the freed segments (to unlink after the commit).
+pub(crate) async fn displace(
+    t: &mut (dyn Txn + '_),
+    bucket: &str,
+    key: &str,
+    cur: Option<(Vec<u8>, ObjectRecord)>,
+    state: Option<Versioning>,
+) -> Result<Vec<Segment>> {
+    let new_is_null = state != Some(Versioning::Enabled);
+    let mut freed = Vec::new();
+    let cur_is_null = cur.as_ref().is_some_and(|(_, r)| !r.versioned);
+    if let Some((bytes, rec)) = cur {
+        if rec.versioned || !new_is_null {
+            let vkey = keys::version_key(bucket, key, &rec.order_id());
+            t.put(Table::Versions, vkey, bytes);
+        } else {
+            delete_blobs(t, &rec.segments);
+            freed.extend(rec.segments);
+        }
+    }
+    if new_is_null
+        && state.is_some()
+        && !cur_is_null
+        && let Some(old) = first_noncurrent(t, bucket, key, |r| !r.versioned).await?
+    {
+        t.delete(Table::Versions, old.key);
+        delete_blobs(t, &old.record.segments);
+        freed.extend(old.record.segments);
+    }
+    Ok(freed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn version_ids_increase_and_validate() {
-        let a = new_version_id();
-        let b = new_version_id();
-        assert!(b > a, "{b} > {a}");
+    fn version_ids_validate() {
+        let a = rustfs_meta::order::local_order_id();
         assert!(valid_version_id(&a) && valid_version_id("null"));
         assert!(!valid_version_id("NULL") && !valid_version_id(&a.to_uppercase()));
         assert!(!valid_version_id("abc"));

@@ -36,7 +36,7 @@ fn data_files(root: &Path) -> Vec<PathBuf> {
 }
 
 /// Every page concatenated, as a client following markers would see it.
-fn list_all(
+async fn list_all(
     store: &ObjectStore,
     prefix: &str,
     delimiter: Option<&str>,
@@ -51,7 +51,7 @@ fn list_all(
             start_after: after.clone(),
             max_keys: page,
         };
-        let p = store.list_objects("bkt", &q).unwrap();
+        let p = store.list_objects("bkt", &q).await.unwrap();
         assert!(p.entries.len() <= page);
         out.extend(p.entries.iter().map(|e| e.name().to_string()));
         match p.next_marker() {
@@ -123,7 +123,7 @@ async fn listing_matches_the_model_for_every_page_size() {
         let want = model(&keys, prefix, delim);
         for page in [1, 2, 3, 5, 1000] {
             assert_eq!(
-                list_all(&store, prefix, delim, page),
+                list_all(&store, prefix, delim, page).await,
                 want,
                 "prefix={prefix:?} delim={delim:?} page={page}"
             );
@@ -141,16 +141,23 @@ async fn listing_reports_objects_and_truncation() {
         max_keys: 2,
         ..Default::default()
     };
-    let p = store.list_objects("bkt", &q).unwrap();
+    let p = store.list_objects("bkt", &q).await.unwrap();
     assert!(p.is_truncated);
     assert_eq!(p.next_marker(), Some("k1"));
     let q = ListQuery {
         max_keys: 0,
         ..Default::default()
     };
-    assert!(store.list_objects("bkt", &q).unwrap().entries.is_empty());
+    assert!(
+        store
+            .list_objects("bkt", &q)
+            .await
+            .unwrap()
+            .entries
+            .is_empty()
+    );
     assert!(matches!(
-        store.list_objects("nope", &ListQuery::default()),
+        store.list_objects("nope", &ListQuery::default()).await,
         Err(ObjectError::NoSuchBucket)
     ));
 }
@@ -220,7 +227,7 @@ async fn overwrite_and_delete_free_the_old_bytes() {
     store.delete_object("bkt", "k").await.unwrap();
     assert_eq!(data_files(d.path()).len(), 0);
     assert!(matches!(
-        store.head_object("bkt", "k"),
+        store.head_object("bkt", "k").await,
         Err(ObjectError::NoSuchKey)
     ));
     store
@@ -313,7 +320,7 @@ async fn bad_digests_store_nothing() {
         assert!(matches!(r, Err(ObjectError::InvalidDigest)));
     }
     assert!(matches!(
-        store.head_object("bkt", "k"),
+        store.head_object("bkt", "k").await,
         Err(ObjectError::NoSuchKey)
     ));
     assert!(data_files(d.path()).is_empty());
@@ -343,7 +350,7 @@ async fn conditional_writes() {
         .put_object("bkt", "k", body(b"two"), create_only())
         .await;
     assert!(matches!(r, Err(ObjectError::PreconditionFailed)));
-    let cur = store.head_object("bkt", "k").unwrap();
+    let cur = store.head_object("bkt", "k").await.unwrap();
     let if_match = |e: &str| PutOptions {
         conditions: WriteConditions {
             if_match: Some(EtagMatch::parse(e)),
@@ -481,7 +488,7 @@ async fn multipart_rules_and_etag() {
         .unwrap();
     assert_eq!((o.start, o.end), (five as u64, five as u64 + 1000));
     assert!(matches!(
-        store.upload("bkt", "mp", &up),
+        store.upload("bkt", "mp", &up).await,
         Err(ObjectError::NoSuchUpload)
     ));
     // Only the used parts' bytes remain (part 1 as a file; part 3 and the unused part 2 were inline).
@@ -574,7 +581,7 @@ async fn abort_removes_parts_and_bucket_rules_hold() {
         store.delete_bucket("bkt").await,
         Err(ObjectError::BucketNotEmpty)
     ));
-    assert!(store.upload("bkt", "mp", &up).is_ok());
+    assert!(store.upload("bkt", "mp", &up).await.is_ok());
     // ...but uploads in progress do not: they are aborted with the bucket, as in S3.
     store.delete_object("bkt", "k").await.unwrap();
     store.delete_bucket("bkt").await.unwrap();
@@ -608,7 +615,7 @@ async fn sweep_removes_only_unreferenced_files() {
     let orphan = live[0].parent().unwrap().join("0".repeat(32));
     std::fs::copy(&live[0], &orphan).unwrap();
     let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
-    let report = store.sweep_orphans(later);
+    let report = store.sweep_orphans(later).await;
     assert_eq!((report.scanned, report.removed), (2, 1));
     assert!(!orphan.exists());
     assert!(live[0].exists());
@@ -690,6 +697,7 @@ async fn delete_objects_removes_all_in_one_commit_and_reports_each_key() {
                     ..Default::default()
                 }
             )
+            .await
             .unwrap()
             .entries
             .is_empty()
@@ -744,7 +752,7 @@ async fn a_read_starting_from_a_stale_record_serves_the_overwrite() {
     let (_d, store) = setup().await;
     for (size, seed) in [(100usize, 1u8), (300_000, 3)] {
         put(&store, "k", &payload(size, seed)).await;
-        let stale = store.head_object("bkt", "k").unwrap();
+        let stale = store.head_object("bkt", "k").await.unwrap();
         put(&store, "k", &payload(size + 1, seed + 1)).await;
         let o = store
             .open_version_from("bkt", "k", &ReadSpec::default(), Some(stale.clone()))
@@ -752,7 +760,10 @@ async fn a_read_starting_from_a_stale_record_serves_the_overwrite() {
             .unwrap();
         let chunks: Vec<Bytes> = o.body.try_collect().await.unwrap();
         assert_eq!(chunks.concat(), payload(size + 1, seed + 1), "size {size}");
-        assert_eq!(o.record.etag, store.head_object("bkt", "k").unwrap().etag);
+        assert_eq!(
+            o.record.etag,
+            store.head_object("bkt", "k").await.unwrap().etag
+        );
 
         // Conditions apply to the record the read starts from.
         let spec = ReadSpec {
@@ -762,9 +773,11 @@ async fn a_read_starting_from_a_stale_record_serves_the_overwrite() {
             },
             ..Default::default()
         };
-        let fresh = store.head_object("bkt", "k").unwrap();
+        let fresh = store.head_object("bkt", "k").await.unwrap();
         assert!(matches!(
-            store.stat_version_from("bkt", "k", &spec, Some(fresh)),
+            store
+                .stat_version_from("bkt", "k", &spec, Some(fresh))
+                .await,
             Err(ObjectError::PreconditionFailed)
         ));
     }

@@ -181,7 +181,7 @@ async fn abort_racing_upload_part_leaves_no_part_behind() {
             }
         }
         assert!(matches!(
-            store.upload("bkt", "mp", &up),
+            store.upload("bkt", "mp", &up).await,
             Err(ObjectError::NoSuchUpload)
         ));
         assert_eq!(
@@ -341,7 +341,7 @@ async fn deleting_the_current_version_racing_a_put_and_another_delete_keeps_the_
             .await
             .unwrap();
         assert!(matches!(
-            store.head_object("bkt", &key),
+            store.head_object("bkt", &key).await,
             Err(ObjectError::NoSuchKey)
         ));
         assert_eq!(
@@ -430,15 +430,16 @@ async fn a_version_moving_between_current_and_noncurrent_is_never_missing() {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let reader = {
         let (s, stop, v1) = (store.clone(), stop.clone(), v1.clone());
-        tokio::task::spawn_blocking(move || {
+        tokio::spawn(async move {
             let (mut reads, mut missed) = (0u64, 0u64);
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                match s.head_version("bkt", "k", Some(&v1)) {
+                match s.head_version("bkt", "k", Some(&v1)).await {
                     Ok(r) => assert_eq!(r.version_label(), v1),
                     Err(ObjectError::NoSuchVersion) => missed += 1,
                     Err(e) => panic!("{e:?}"),
                 }
                 reads += 1;
+                tokio::task::yield_now().await;
             }
             (reads, missed)
         })
@@ -489,7 +490,7 @@ async fn delete_bucket_racing_a_put_leaves_one_consistent_outcome() {
         match (&deleted, &put) {
             (Ok(()), Err(ObjectError::NoSuchBucket)) => {
                 assert!(matches!(
-                    store.bucket(&name),
+                    store.bucket(&name).await,
                     Err(ObjectError::NoSuchBucket)
                 ));
             }

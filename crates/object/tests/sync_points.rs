@@ -159,7 +159,7 @@ async fn workload(store: &ObjectStore) -> (Vec<State>, bool) {
 
 /// What the reopened store holds.
 async fn observe(store: &ObjectStore) -> State {
-    store.bucket(BUCKET).ok()?;
+    store.bucket(BUCKET).await.ok()?;
     let page = store
         .list_objects(
             BUCKET,
@@ -168,6 +168,7 @@ async fn observe(store: &ObjectStore) -> State {
                 ..Default::default()
             },
         )
+        .await
         .expect("listing after a crash");
     let mut out = BTreeMap::new();
     for e in &page.entries {
@@ -194,6 +195,7 @@ async fn observe(store: &ObjectStore) -> State {
                 ..Default::default()
             },
         )
+        .await
         .expect("version listing after a crash");
     for e in &versions.entries {
         let VersionEntry::Version { key, record, .. } = e else {
@@ -292,12 +294,16 @@ async fn crash_at_every_sync_point(volumes: usize) {
             last
         );
         // Nothing torn is left behind: after the sweep every data file is referenced.
-        let report = store.sweep_orphans(SystemTime::now() + Duration::from_secs(60));
+        let report = store
+            .sweep_orphans(SystemTime::now() + Duration::from_secs(60))
+            .await;
         assert_eq!(
             report.unreadable, 0,
             "crash at sync {n}: unreadable data file"
         );
-        let remaining = store.sweep_orphans(SystemTime::now() + Duration::from_secs(60));
+        let remaining = store
+            .sweep_orphans(SystemTime::now() + Duration::from_secs(60))
+            .await;
         assert_eq!(remaining.removed, 0);
         drop(store);
         for root in roots(dir.path()) {

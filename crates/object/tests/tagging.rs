@@ -46,7 +46,7 @@ async fn tagging_changes_only_the_record() {
         .set_object_tags("bkt", "k", tags(&[("a", "1")]))
         .await
         .unwrap();
-    let after = store.head_object("bkt", "k").unwrap();
+    let after = store.head_object("bkt", "k").await.unwrap();
     assert_eq!(after.tags, tags(&[("a", "1")]));
     assert_eq!(
         (
@@ -85,7 +85,7 @@ async fn tagging_changes_only_the_record() {
         .unwrap();
     let read: Vec<Bytes> = o.body.try_collect().await.unwrap();
     assert_eq!(read.concat(), b"tiny");
-    assert!(store.object_tags("bkt", "small").unwrap().is_empty());
+    assert!(store.object_tags("bkt", "small").await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -120,7 +120,7 @@ async fn concurrent_tagging_and_overwrites_stay_consistent() {
     for t in tasks {
         t.await.unwrap();
     }
-    let rec = store.head_object("bkt", "k").unwrap();
+    let rec = store.head_object("bkt", "k").await.unwrap();
     assert!(rec.tags.len() <= 1);
     let o = store
         .open_object("bkt", "k", &ReadConditions::default(), None, None)
@@ -194,11 +194,11 @@ async fn copies_and_multipart_uploads_carry_tags() {
 async fn bucket_settings_do_not_overwrite_each_other() {
     let (_dir, store) = setup().await;
     assert!(matches!(
-        store.bucket_tags("bkt"),
+        store.bucket_tags("bkt").await,
         Err(ObjectError::NoSuchTagSet)
     ));
     assert!(matches!(
-        store.bucket_cors("bkt"),
+        store.bucket_cors("bkt").await,
         Err(ObjectError::NoSuchCorsConfiguration)
     ));
     let rule = CorsRule {
@@ -222,11 +222,14 @@ async fn bucket_settings_do_not_overwrite_each_other() {
     });
     t1.await.unwrap();
     t2.await.unwrap();
-    assert_eq!(store.bucket_tags("bkt").unwrap(), tags(&[("i", "19")]));
-    assert_eq!(store.bucket_cors("bkt").unwrap(), vec![rule]);
+    assert_eq!(
+        store.bucket_tags("bkt").await.unwrap(),
+        tags(&[("i", "19")])
+    );
+    assert_eq!(store.bucket_cors("bkt").await.unwrap(), vec![rule]);
     store.delete_bucket_cors("bkt").await.unwrap();
     store.delete_bucket_tags("bkt").await.unwrap();
-    assert!(store.bucket_tags("bkt").is_err() && store.bucket_cors("bkt").is_err());
+    assert!(store.bucket_tags("bkt").await.is_err() && store.bucket_cors("bkt").await.is_err());
     assert!(matches!(
         store.set_bucket_tags("nob", TagSet::new()).await,
         Err(ObjectError::NoSuchBucket)

@@ -52,7 +52,7 @@ async fn delete(store: &ObjectStore, key: &str, version: Option<&str>) -> Delete
 
 /// (key, version label, is_latest, delete marker) of every entry, following the markers page
 /// by page with `max_keys`.
-fn list_versions(
+async fn list_versions(
     store: &ObjectStore,
     prefix: &str,
     max_keys: usize,
@@ -64,7 +64,7 @@ fn list_versions(
         ..Default::default()
     };
     for _ in 0..100 {
-        let page = store.list_object_versions("bkt", &q).unwrap();
+        let page = store.list_object_versions("bkt", &q).await.unwrap();
         for e in &page.entries {
             if let VersionEntry::Version {
                 key,
@@ -92,13 +92,13 @@ fn list_versions(
 #[tokio::test]
 async fn enabled_keeps_every_version_readable_by_id() {
     let (_d, vols, store) = setup(1).await;
-    assert_eq!(store.bucket_versioning("bkt").unwrap(), None);
+    assert_eq!(store.bucket_versioning("bkt").await.unwrap(), None);
     store
         .set_bucket_versioning("bkt", Versioning::Enabled)
         .await
         .unwrap();
     assert_eq!(
-        store.bucket_versioning("bkt").unwrap(),
+        store.bucket_versioning("bkt").await.unwrap(),
         Some(Versioning::Enabled)
     );
     let one = payload(BIG, 1);
@@ -132,16 +132,17 @@ async fn enabled_keeps_every_version_readable_by_id() {
         .set_version_tags("bkt", "k", Some(id1), vec![("a".into(), "1".into())])
         .await
         .unwrap();
-    assert!(store.head_object("bkt", "k").unwrap().tags.is_empty());
+    assert!(store.head_object("bkt", "k").await.unwrap().tags.is_empty());
     assert_eq!(
         store
             .head_version("bkt", "k", Some(id1))
+            .await
             .unwrap()
             .tags
             .len(),
         1
     );
-    let listed = list_versions(&store, "", 1000);
+    let listed = list_versions(&store, "", 1000).await;
     assert_eq!(
         listed,
         vec![
@@ -164,7 +165,7 @@ async fn delete_markers_hide_keys_and_deleting_a_version_promotes_the_previous()
     let gone = delete(&store, "k", None).await;
     assert!(gone.delete_marker);
     let marker = gone.version_id.unwrap();
-    match store.head_object("bkt", "k") {
+    match store.head_object("bkt", "k").await {
         Err(ObjectError::DeleteMarker {
             version_id,
             addressed: false,
@@ -173,7 +174,7 @@ async fn delete_markers_hide_keys_and_deleting_a_version_promotes_the_previous()
         other => panic!("{other:?}"),
     }
     assert!(matches!(
-        store.head_version("bkt", "k", Some(&marker)),
+        store.head_version("bkt", "k", Some(&marker)).await,
         Err(ObjectError::DeleteMarker {
             addressed: true,
             ..
@@ -187,6 +188,7 @@ async fn delete_markers_hide_keys_and_deleting_a_version_promotes_the_previous()
                 ..Default::default()
             },
         )
+        .await
         .unwrap();
     assert!(listed.entries.is_empty() && !listed.is_truncated);
     assert!(matches!(
@@ -199,7 +201,7 @@ async fn delete_markers_hide_keys_and_deleting_a_version_promotes_the_previous()
     let undone = delete(&store, "k", Some(&marker)).await;
     assert!(undone.delete_marker);
     assert_eq!(
-        store.head_object("bkt", "k").unwrap().version_id(),
+        store.head_object("bkt", "k").await.unwrap().version_id(),
         v2.version_id()
     );
     delete(&store, "k", v2.version_id()).await;
@@ -208,7 +210,7 @@ async fn delete_markers_hide_keys_and_deleting_a_version_promotes_the_previous()
     // An unknown version is no error; deleting the last version leaves nothing.
     delete(&store, "k", Some(&"1".repeat(32))).await;
     delete(&store, "k", v1.version_id()).await;
-    assert!(list_versions(&store, "", 10).is_empty());
+    assert!(list_versions(&store, "", 10).await.is_empty());
     assert!(data_files(&vols[0]).is_empty());
     store.delete_bucket("bkt").await.unwrap();
 }
@@ -232,7 +234,7 @@ async fn suspended_writes_replace_the_null_version_only() {
     let n = put(&store, "k", &three).await;
     assert_eq!(n.version_id(), None);
     // The old null version (noncurrent) is gone with its file; v is kept.
-    let listed = list_versions(&store, "", 100);
+    let listed = list_versions(&store, "", 100).await;
     let labels: Vec<&str> = listed.iter().map(|e| e.1.as_str()).collect();
     assert_eq!(labels, ["null", v.version_id().unwrap()]);
     assert_eq!(data_files(&vols[0]).len(), 2);
@@ -242,7 +244,7 @@ async fn suspended_writes_replace_the_null_version_only() {
     // DELETE puts a null delete marker in place of the null version.
     let gone = delete(&store, "k", None).await;
     assert_eq!(gone.version_id.as_deref(), Some("null"));
-    let listed = list_versions(&store, "", 100);
+    let listed = list_versions(&store, "", 100).await;
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0], ("k".into(), "null".into(), true, true));
     assert_eq!(data_files(&vols[0]).len(), 1);
@@ -263,7 +265,7 @@ async fn versions_list_by_key_newest_first_across_pages() {
         put(&store, key, key.as_bytes()).await;
     }
     delete(&store, "b", None).await;
-    let all = list_versions(&store, "", 1000);
+    let all = list_versions(&store, "", 1000).await;
     let keys: Vec<&str> = all.iter().map(|e| e.0.as_str()).collect();
     assert_eq!(keys, ["a", "a", "a", "b", "b", "b", "c/x", "c/y"]);
     for w in all.windows(2) {
@@ -275,9 +277,9 @@ async fn versions_list_by_key_newest_first_across_pages() {
     assert_eq!(latest, [true, false, false, true, false, false, true, true]);
     assert!(all[3].3, "b's latest is the delete marker");
     for max in [1, 2, 3, 5] {
-        assert_eq!(list_versions(&store, "", max), all, "max_keys {max}");
+        assert_eq!(list_versions(&store, "", max).await, all, "max_keys {max}");
     }
-    assert_eq!(list_versions(&store, "c/", 1).len(), 2);
+    assert_eq!(list_versions(&store, "c/", 1).await.len(), 2);
     // Delimiter: c/ rolls up.
     let page = store
         .list_object_versions(
@@ -288,6 +290,7 @@ async fn versions_list_by_key_newest_first_across_pages() {
                 ..Default::default()
             },
         )
+        .await
         .unwrap();
     assert!(matches!(page.entries.last(), Some(VersionEntry::Prefix(p)) if p == "c/"));
     assert_eq!(page.entries.len(), 7);
@@ -300,6 +303,7 @@ async fn versions_list_by_key_newest_first_across_pages() {
                 ..Default::default()
             },
         )
+        .await
         .unwrap();
     let names: Vec<&str> = listed.entries.iter().map(ListEntry::name).collect();
     assert_eq!(names, ["a", "c/x", "c/y"]);
@@ -315,6 +319,7 @@ async fn versions_list_by_key_newest_first_across_pages() {
                 ..Default::default()
             },
         )
+        .await
         .unwrap();
     let names: Vec<&str> = listed.entries.iter().map(ListEntry::name).collect();
     assert_eq!((names, listed.is_truncated), (vec!["a"], false));
@@ -331,7 +336,7 @@ async fn sweep_keeps_noncurrent_versions_files() {
     put(&store, "k", &payload(BIG, 2)).await;
     delete(&store, "k", None).await;
     let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
-    let report = store.sweep_orphans(later);
+    let report = store.sweep_orphans(later).await;
     assert_eq!((report.scanned, report.removed), (2, 0));
     assert_eq!(data_files(&vols[0]).len(), 2);
     assert_eq!(
@@ -392,7 +397,7 @@ async fn delete_objects_with_versions_reports_each_entry() {
     assert!(done[1].as_ref().unwrap().delete_marker);
     assert_eq!(done[2].as_ref().unwrap(), a);
     assert!(matches!(done[3], Err(ObjectError::InvalidVersionId)));
-    let listed = list_versions(&store, "", 100);
+    let listed = list_versions(&store, "", 100).await;
     let summary: Vec<(&str, bool, bool)> = listed
         .iter()
         .map(|(k, _, latest, dm)| (k.as_str(), *latest, *dm))

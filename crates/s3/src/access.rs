@@ -366,8 +366,8 @@ impl AccessControl {
 
     /// The bucket to check against; `None` when it does not exist (the operation answers
     /// NoSuchBucket).
-    fn subject<'a>(&self, bucket: &'a str) -> S3Result<Option<Subject<'a>>> {
-        let rec = match self.store.bucket(bucket) {
+    async fn subject<'a>(&self, bucket: &'a str) -> S3Result<Option<Subject<'a>>> {
+        let rec = match self.store.bucket(bucket).await {
             Ok(r) => r,
             Err(ObjectError::NoSuchBucket | ObjectError::InvalidBucketName(_)) => return Ok(None),
             Err(e) => return Err(crate::errors::to_s3(e)),
@@ -484,7 +484,7 @@ impl AccessControl {
     /// allowed. The object's record, when this read it and access is granted, is left in
     /// `read`.
     #[allow(clippy::too_many_arguments)]
-    fn check_object(
+    async fn check_object(
         &self,
         s: &Subject<'_>,
         user: Who<'_>,
@@ -502,7 +502,7 @@ impl AccessControl {
         if !reads_object && !reads_tags {
             return self.check_bucket(s, user, action, Some(key), need, &ctx);
         }
-        let obj = match self.store.head_version(s.name, key, version) {
+        let obj = match self.store.head_version(s.name, key, version).await {
             Ok(r) => r,
             Err(
                 ObjectError::NoSuchKey
@@ -576,7 +576,11 @@ impl AccessControl {
     }
 
     /// The source of CopyObject/UploadPartCopy: `s3:GetObject` on it.
-    fn check_copy_source<T>(&self, req: &S3Request<T>, src: &CopySource) -> S3Result<()> {
+    async fn check_copy_source<T: Sync>(
+        &self,
+        req: &S3Request<T>,
+        src: &CopySource,
+    ) -> S3Result<()> {
         let CopySource::Bucket {
             bucket,
             key,
@@ -585,7 +589,7 @@ impl AccessControl {
         else {
             return Ok(());
         };
-        let Some(s) = self.subject(bucket)? else {
+        let Some(s) = self.subject(bucket).await? else {
             return Ok(());
         };
         let (user, ctx) = self.context_of(req, &s);
@@ -596,6 +600,7 @@ impl AccessControl {
         };
         let object = (&**key, version_id.as_deref());
         self.check_object(&s, user, action, object, need, ctx, &mut None)
+            .await
     }
 
     /// The caller of `req`, and its condition keys for `s`'s policy.
@@ -637,7 +642,7 @@ impl S3Access for AccessControl {
             S3Path::Object { bucket, key } => (bucket, Some(key)),
         };
         // A missing bucket is left to the operation (NoSuchBucket, or CreateBucket).
-        let Some(s) = self.subject(bucket)? else {
+        let Some(s) = self.subject(bucket).await? else {
             return signed;
         };
         // `x-amz-expected-bucket-owner`: a bucket owned by anyone else is refused, as in S3.
@@ -665,7 +670,8 @@ impl S3Access for AccessControl {
         };
         let mut read = None;
         let object = (&**key, version.as_deref());
-        self.check_object(&s, user, &action, object, need, ctx, &mut read)?;
+        self.check_object(&s, user, &action, object, need, ctx, &mut read)
+            .await?;
         // Only a read of the current version starts from the record read here.
         let current = matches!(op, "GetObject" | "HeadObject") && version.is_none();
         if let Some(rec) = read.filter(|_| current) {
@@ -675,11 +681,11 @@ impl S3Access for AccessControl {
     }
 
     async fn copy_object(&self, req: &mut S3Request<CopyObjectInput>) -> S3Result<()> {
-        self.check_copy_source(req, &req.input.copy_source)
+        self.check_copy_source(req, &req.input.copy_source).await
     }
 
     async fn upload_part_copy(&self, req: &mut S3Request<UploadPartCopyInput>) -> S3Result<()> {
-        self.check_copy_source(req, &req.input.copy_source)
+        self.check_copy_source(req, &req.input.copy_source).await
     }
 
     /// `s3:DeleteObject` per key: the keys refused are reported in the answer, as S3 does.
@@ -688,7 +694,7 @@ impl S3Access for AccessControl {
         if req.input.delete.objects.len() > crate::ops::DELETE_OBJECTS_MAX {
             return Ok(());
         }
-        let Some(s) = self.subject(&req.input.bucket)? else {
+        let Some(s) = self.subject(&req.input.bucket).await? else {
             return Ok(());
         };
         let (user, ctx) = self.context_of(req, &s);
@@ -697,25 +703,23 @@ impl S3Access for AccessControl {
         // version as `s3:versionid`.
         // An entry whose check fails for any reason (refused, unreadable record, malformed
         // version id) is reported with that error and not deleted.
-        let refused: Vec<Option<S3Error>> = req
-            .input
-            .delete
-            .objects
-            .iter()
-            .map(|o| {
-                let mut ctx = ctx.clone();
-                let action = match &o.version_id {
-                    Some(v) => {
-                        ctx.set("s3:versionid", v.clone());
-                        "s3:DeleteObjectVersion"
-                    }
-                    None => "s3:DeleteObject",
-                };
-                let object = (o.key.as_str(), o.version_id.as_deref());
+        let mut refused: Vec<Option<S3Error>> = Vec::with_capacity(req.input.delete.objects.len());
+        for o in &req.input.delete.objects {
+            let mut ctx = ctx.clone();
+            let action = match &o.version_id {
+                Some(v) => {
+                    ctx.set("s3:versionid", v.clone());
+                    "s3:DeleteObjectVersion"
+                }
+                None => "s3:DeleteObject",
+            };
+            let object = (o.key.as_str(), o.version_id.as_deref());
+            refused.push(
                 self.check_object(&s, user, action, object, need, ctx, &mut None)
-                    .err()
-            })
-            .collect();
+                    .await
+                    .err(),
+            );
+        }
         if refused.iter().any(Option::is_some) {
             req.extensions.insert(DeniedEntries(Arc::new(refused)));
         }
@@ -724,7 +728,7 @@ impl S3Access for AccessControl {
 
     /// `s3:PutObjectTagging`, with the new tags as `s3:RequestObjectTag/*`.
     async fn put_object_tagging(&self, req: &mut S3Request<PutObjectTaggingInput>) -> S3Result<()> {
-        let Some(s) = self.subject(&req.input.bucket)? else {
+        let Some(s) = self.subject(&req.input.bucket).await? else {
             return Ok(());
         };
         let (user, mut ctx) = self.context_of(req, &s);
@@ -742,17 +746,19 @@ impl S3Access for AccessControl {
         };
         let object = (req.input.key.as_str(), req.input.version_id.as_deref());
         self.check_object(&s, user, action, object, Need::Owner, ctx, &mut None)
+            .await
     }
 
     /// `s3:PutObject` on the form's key.
     async fn post_object(&self, req: &mut S3Request<PostObjectInput>) -> S3Result<()> {
-        let Some(s) = self.subject(&req.input.bucket)? else {
+        let Some(s) = self.subject(&req.input.bucket).await? else {
             return Ok(());
         };
         let (user, ctx) = self.context_of(req, &s);
         let need = Need::Bucket(Permission::Write);
         let object = (req.input.key.as_str(), None);
         self.check_object(&s, user, "s3:PutObject", object, need, ctx, &mut None)
+            .await
     }
 }
 

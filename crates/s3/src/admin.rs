@@ -1,7 +1,7 @@
 //! The admin API, beside S3 on the same port: `/rustfs/admin/v1/...`, SigV4-signed with the
 //! root credentials, JSON replies.
 //!
-//! - `GET  /rustfs/admin/v1/status`         volumes, erasure layout, metadata replicas
+//! - `GET  /rustfs/admin/v1/status`         volumes, erasure layout, metadata backend and replicas
 //! - `POST /rustfs/admin/v1/heal[?deep=true]` start a heal pass (202 with its id; 409 and the
 //!   running pass if one is running)
 //! - `GET  /rustfs/admin/v1/heal[?id=N]`     progress of the running pass or the last result (or
@@ -69,6 +69,7 @@ impl AdminApi {
                 "online": v.online,
                 "full": v.full,
             })).collect::<Vec<_>>(),
+            "metadata_backend": self.store.meta_backend(),
             "metadata_replicas": self.store.replica_status().iter().map(|r| serde_json::json!({
                 "path": r.path.display().to_string(),
                 "online": r.online,

@@ -16,6 +16,7 @@ use s3s::{Body, HttpResponse};
 use crate::host::Domains;
 
 /// What a request tells about CORS, taken before the request is handed on.
+#[derive(Clone)]
 pub struct CorsRequest {
     preflight: bool,
     origin: Option<String>,
@@ -36,6 +37,14 @@ fn text(h: &HeaderMap, name: impl header::AsHeaderName) -> Option<String> {
     h.get(name)
         .and_then(|v| v.to_str().ok())
         .map(|s| s.trim().to_string())
+}
+
+impl CorsRequest {
+    /// A preflight (`OPTIONS`) request, answered by [`Cors::preflight`] instead of an
+    /// operation.
+    pub fn is_preflight(&self) -> bool {
+        self.preflight
+    }
 }
 
 impl Cors {
@@ -78,7 +87,7 @@ impl Cors {
     }
 
     /// The answer to a preflight (`OPTIONS`) request; `None` for any other request.
-    pub fn preflight(&self, r: &CorsRequest) -> Option<HttpResponse> {
+    pub async fn preflight(&self, r: &CorsRequest) -> Option<HttpResponse> {
         if !r.preflight {
             return None;
         }
@@ -103,7 +112,7 @@ impl Cors {
                 "A CORS preflight request must name a bucket.",
             ));
         };
-        let rules = match self.store.bucket_cors(bucket) {
+        let rules = match self.store.bucket_cors(bucket).await {
             Ok(rules) => rules,
             Err(ObjectError::NoSuchBucket) => {
                 return Some(error(
@@ -153,12 +162,12 @@ impl Cors {
 
     /// The `Access-Control-*` headers for the response to an actual request, if a rule of its
     /// bucket allows its origin and method.
-    pub fn response_headers(&self, r: &CorsRequest) -> Option<HeaderMap> {
+    pub async fn response_headers(&self, r: &CorsRequest) -> Option<HeaderMap> {
         if r.preflight {
             return None;
         }
         let (origin, bucket, method) = (r.origin.as_ref()?, r.bucket.as_ref()?, r.method.as_ref()?);
-        let rules = self.store.bucket_cors(bucket).ok()?;
+        let rules = self.store.bucket_cors(bucket).await.ok()?;
         let rule = cors::find_rule(&rules, origin, method, &[])?;
         let mut h = HeaderMap::new();
         allow(&mut h, rule, origin);

@@ -103,6 +103,18 @@ pub fn to_s3(e: ObjectError) -> S3Error {
             err.set_status_code(http::StatusCode::INSUFFICIENT_STORAGE);
             return err;
         }
+        // The commit may have applied (the database connection broke during it): the client
+        // retries; a retried PUT or DELETE is idempotent, and a later read tells. 503, not
+        // 500: the database being briefly away is the usual cause, and S3 clients retry 503
+        // ServiceUnavailable with backoff.
+        ObjectError::CommitUnknown(_) => {
+            tracing::warn!(error = %e, "metadata commit outcome unknown");
+            (C::ServiceUnavailable, "The metadata commit could not be confirmed. Please try again.".into())
+        }
+        ObjectError::Meta(rustfs_object::MetaError::Unavailable(_)) => {
+            tracing::warn!(error = %e, "request refused: metadata database unavailable");
+            (C::ServiceUnavailable, "The metadata database is unavailable. Please try again.".into())
+        }
         e if e.is_unavailable() => {
             tracing::warn!(error = %e, "request refused: not enough volumes online");
             (C::ServiceUnavailable, "Not enough volumes are online to serve this request with the configured redundancy. Please try again.".into())

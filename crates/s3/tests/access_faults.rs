@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use rustfs_meta::{Batch, BucketRecord, MetaStore, RedbStore, Table, decode, encode, faults, keys};
+use rustfs_meta::{BucketRecord, RedbStore, Table, TxnStore, decode, encode, faults, keys};
 use rustfs_object::{CannedAcl, ObjectStore, PutOptions};
 use rustfs_s3::RustFsS3;
 use rustfs_s3::access::AccessControl;
@@ -149,7 +149,7 @@ async fn a_failed_read_of_the_tagged_object_refuses_put_tagging() {
         .anonymous("PUT", "/fault-tag/doc?tagging", &[], tagging)
         .await;
     assert_eq!(status, 500, "a failed check refuses: {body}");
-    let tags = t.store.object_tags("fault-tag", "doc").unwrap();
+    let tags = t.store.object_tags("fault-tag", "doc").await.unwrap();
     assert_eq!(tags, vec![("locked".to_string(), "true".to_string())]);
 }
 
@@ -176,11 +176,11 @@ async fn a_failed_read_of_an_entry_keeps_it_out_of_delete_objects() {
         "the entry whose check failed is reported: {body}"
     );
     assert!(
-        t.store.head_object("fault-del", "kept").is_ok(),
+        t.store.head_object("fault-del", "kept").await.is_ok(),
         "not deleted"
     );
     assert!(
-        t.store.head_object("fault-del", "loose").is_err(),
+        t.store.head_object("fault-del", "loose").await.is_err(),
         "the entry the policy allows is deleted"
     );
 }
@@ -203,7 +203,7 @@ async fn a_failed_read_of_the_copy_source_refuses_the_copy() {
     let (status, body) = t.anonymous("PUT", "/fault-dst/copy", &copy, "").await;
     assert_eq!(status, 500, "a failed check refuses: {body}");
     assert!(
-        t.store.head_object("fault-dst", "copy").is_err(),
+        t.store.head_object("fault-dst", "copy").await.is_err(),
         "nothing copied"
     );
 }
@@ -244,12 +244,12 @@ async fn a_stored_policy_that_does_not_parse_refuses() {
     // The stored text stops parsing (damage, or a document from another version).
     {
         let meta = RedbStore::open(&vol.join(".rustfs.sys/meta.redb")).unwrap();
-        let raw = meta.get(Table::Buckets, b"bad-policy").unwrap().unwrap();
+        let mut t = meta.begin().await.unwrap();
+        let raw = t.get(Table::Buckets, b"bad-policy").await.unwrap().unwrap();
         let mut rec: BucketRecord = decode(&raw).unwrap();
         rec.policy = Some(r#"{"Statement": [{"Effect": "Deny""#.into());
-        let mut b = Batch::new();
-        b.put(Table::Buckets, b"bad-policy".to_vec(), encode(&rec));
-        meta.commit(b).await.unwrap();
+        t.put(Table::Buckets, b"bad-policy".to_vec(), encode(&rec));
+        t.commit().await.unwrap();
     }
     let t = setup_in(dir);
     let body =

@@ -116,6 +116,11 @@ pub struct ServerArgs {
     /// writes that would use it are refused with 507 XMinioStorageFull.
     #[arg(long, env = "RUSTFS_VOLUME_RESERVE", default_value = "auto", value_parser = rustfs_object::Reserve::parse)]
     pub volume_reserve: rustfs_object::Reserve,
+    /// Metadata in a PostgreSQL-wire database instead of the embedded store on the volumes:
+    /// `postgres://USER:PASSWORD@HOST:PORT/DB` (`postgresql://` too; `?sslmode=require` or
+    /// `verify-full` for TLS). Data stays on the local volumes either way.
+    #[arg(long, env = "RUSTFS_META_URL")]
+    pub meta_url: Option<String>,
     /// Serve the default credentials on a non-loopback address anyway.
     #[arg(
         long,
@@ -199,6 +204,50 @@ fn expand_one(s: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// Where metadata lives, from `--meta-url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetaBackend {
+    /// The embedded store, replicated on the volumes.
+    Embedded,
+    /// A PostgreSQL-wire database at this URL.
+    Postgres(String),
+}
+
+/// The backend `--meta-url` names: none (or empty) is the embedded store; `postgres://` and
+/// `postgresql://` URLs a database; anything else is refused.
+pub fn meta_backend(url: Option<&str>) -> Result<MetaBackend, String> {
+    let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
+        return Ok(MetaBackend::Embedded);
+    };
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        Ok(MetaBackend::Postgres(url.to_string()))
+    } else {
+        Err(format!(
+            "RUSTFS_META_URL must be a postgres:// or postgresql:// URL, not {}",
+            redact_url(url)
+        ))
+    }
+}
+
+/// `url` without its password, for logs and messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "(unparsable URL)".into();
+    };
+    let (auth, host) = match rest.rsplit_once('@') {
+        Some((auth, host)) => (Some(auth), host),
+        None => (None, rest),
+    };
+    match auth {
+        Some(a) => {
+            let user = a.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => format!("{scheme}://{host}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,5 +274,21 @@ mod tests {
         assert_eq!(parse_address("127.0.0.1:0").unwrap().port(), 0);
         assert!(parse_address("[::1]:9000").unwrap().is_ipv6());
         assert!(parse_address("nonsense").is_err());
+    }
+
+    #[test]
+    fn meta_urls() {
+        assert_eq!(meta_backend(None), Ok(MetaBackend::Embedded));
+        assert_eq!(meta_backend(Some(" ")), Ok(MetaBackend::Embedded));
+        let u = "postgres://u:secret@127.0.0.1:5432/db";
+        assert_eq!(meta_backend(Some(u)), Ok(MetaBackend::Postgres(u.into())));
+        assert!(matches!(
+            meta_backend(Some("postgresql://h/db")),
+            Ok(MetaBackend::Postgres(_))
+        ));
+        let e = meta_backend(Some("mysql://u:secret@h/db")).unwrap_err();
+        assert!(!e.contains("secret"), "{e}");
+        assert_eq!(redact_url(u), "postgres://u:***@127.0.0.1:5432/db");
+        assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
     }
 }

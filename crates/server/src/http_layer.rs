@@ -30,7 +30,7 @@ use futures::future::BoxFuture;
 use http::{HeaderValue, header};
 use hyper::body::Incoming;
 use rustfs_s3::access::ClientInfo;
-use rustfs_s3::cors::Cors;
+use rustfs_s3::cors::{Cors, CorsRequest};
 use s3s::service::S3Service;
 
 use crate::buffered_body::{BufferBudget, Guarded, Ledger, Reading, reading_of};
@@ -346,16 +346,28 @@ impl hyper::service::Service<http::Request<Incoming>> for HttpLayer {
         let attributes = is_get_attributes(&req);
         let is_post = req.method() == http::Method::POST;
         let cors_req = self.cors.inspect(req.method(), req.uri(), req.headers());
-        let preflight = cors_req
-            .as_ref()
-            .and_then(|r| self.cors.preflight(r))
-            .or_else(|| rustfs_s3::auth::wrong_region(&req, &self.region));
+        // A preflight is answered from the bucket's CORS rules (read asynchronously), before
+        // anything else; then a request for another region is refused.
+        let preflight = cors_req.clone().filter(CorsRequest::is_preflight);
+        let wrong_region = match preflight {
+            Some(_) => None,
+            None => rustfs_s3::auth::wrong_region(&req, &self.region),
+        };
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         let mut ledger = None;
-        let served: Result<Self::Future, _> = match preflight {
-            Some(resp) => Ok(Box::pin(async move { Ok(resp) })),
-            None => match request_checks::refusal(&req) {
+        let served: Result<Self::Future, _> = match (preflight, wrong_region) {
+            (Some(r), _) => {
+                let cors = self.cors.clone();
+                Ok(Box::pin(async move {
+                    Ok(match cors.preflight(&r).await {
+                        Some(resp) => resp,
+                        None => rustfs_s3::errors::response(&s3s::s3_error!(InternalError)),
+                    })
+                }))
+            }
+            (None, Some(resp)) => Ok(Box::pin(async move { Ok(resp) })),
+            (None, None) => match request_checks::refusal(&req) {
                 Some(refused) => Err(refused),
                 None => rustfs_s3::auth::check_v2_request_time(
                     req.headers(),
@@ -382,7 +394,9 @@ impl hyper::service::Service<http::Request<Incoming>> for HttpLayer {
                 resp = rustfs_s3::errors::response(&fault.to_s3());
             }
             drop(ledger);
-            if let Some(extra) = cors_req.as_ref().and_then(|r| cors.response_headers(r)) {
+            if let Some(r) = &cors_req
+                && let Some(extra) = cors.response_headers(r).await
+            {
                 resp.headers_mut().extend(extra);
             }
             if is_post

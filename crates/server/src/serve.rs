@@ -107,12 +107,8 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     }
     .map_err(|e| format!("invalid erasure layout: {e}"))?;
     let reserve = args.volume_reserve;
-    let opened = tokio::task::spawn_blocking(move || {
-        ObjectStore::open_with_reserve(&volumes, layout, reserve)
-    })
-    .await
-    .map_err(|e| e.to_string())?;
-    let store = Arc::new(opened.map_err(|e| format!("cannot open the volumes: {e}"))?);
+    let backend = config::meta_backend(args.meta_url.as_deref())?;
+    let store = Arc::new(open_store(volumes, layout, reserve, &backend).await?);
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -161,8 +157,8 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     let service = HttpLayer::new(builder.build(), cors, &domains, budget).with_region(&args.region);
 
     let sweeper = store.clone();
-    tokio::task::spawn_blocking(move || {
-        let r = sweeper.sweep_orphans(started);
+    tokio::spawn(async move {
+        let r = sweeper.sweep_orphans(started).await;
         if r.removed > 0 || r.unreadable > 0 {
             tracing::info!(
                 scanned = r.scanned,
@@ -194,9 +190,10 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         _ => (local.to_string(), ""),
     };
     println!(
-        "RustFS {}: serving S3 on {scheme}://{shown} (volumes: {}; erasure {layout}; region: {}{scope})",
+        "RustFS {}: serving S3 on {scheme}://{shown} (volumes: {}; erasure {layout}; metadata: {}; region: {}{scope})",
         env!("CARGO_PKG_VERSION"),
         roots.join(", "),
+        store.meta_backend(),
         args.region
     );
     if !domains.is_empty() {
@@ -209,6 +206,48 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     run(listener, tls, service, conns, shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The object layer over the volumes and the metadata backend `backend` names: the embedded
+/// store replicated on the volumes, or a PostgreSQL-wire database. A database that cannot be
+/// reached (or holds a newer schema) ends the start with a message naming it, without waiting:
+/// whatever supervises the server restarts it.
+async fn open_store(
+    volumes: Vec<std::path::PathBuf>,
+    layout: Layout,
+    reserve: rustfs_object::Reserve,
+    backend: &config::MetaBackend,
+) -> Result<ObjectStore, String> {
+    match backend {
+        config::MetaBackend::Embedded => {
+            let opened = tokio::task::spawn_blocking(move || {
+                ObjectStore::open_with_reserve(&volumes, layout, reserve)
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            let store = opened.map_err(|e| format!("cannot open the volumes: {e}"))?;
+            tracing::info!(
+                backend = "redb",
+                "metadata in the embedded store on the volumes"
+            );
+            Ok(store)
+        }
+        config::MetaBackend::Postgres(url) => {
+            let shown = config::redact_url(url);
+            let meta = rustfs_meta::PgStore::open(url)
+                .await
+                .map_err(|e| format!("cannot open the metadata database {shown}: {e}"))?;
+            let data = tokio::task::spawn_blocking(move || {
+                ObjectStore::open_data(&volumes, layout, reserve)
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("cannot open the volumes: {e}"))?;
+            tracing::info!(backend = "postgres", database = %shown, "metadata in a PostgreSQL database");
+            ObjectStore::new(Arc::new(meta), Arc::new(data))
+                .map_err(|e| format!("cannot open the object store: {e}"))
+        }
+    }
 }
 
 /// How often volumes and metadata replicas are checked and reported damage is repaired.

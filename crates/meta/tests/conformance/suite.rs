@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use rustfs_meta::keys::prefix_successor;
 use rustfs_meta::{
@@ -371,13 +372,16 @@ pub async fn concurrent_counters_reach_the_exact_total(s: Store) {
         tasks.push(tokio::spawn(async move {
             for i in 0..EACH {
                 let key = format!("counter{}", (task + i) % 2).into_bytes();
-                transact_with(&*s, policy, async move |t: &mut (dyn Txn + '_)| {
-                    let n = match t.get(T, &key).await? {
-                        Some(v) => u64::from_le_bytes(v.try_into().unwrap()),
-                        None => 0,
-                    };
-                    t.put(T, key.clone(), (n + 1).to_le_bytes().to_vec());
-                    Ok::<_, MetaError>(())
+                let key = &key;
+                transact_with(&*s, policy, |t| {
+                    Box::pin(async move {
+                        let n = match t.get(T, key).await? {
+                            Some(v) => u64::from_le_bytes(v.try_into().unwrap()),
+                            None => 0,
+                        };
+                        t.put(T, key.clone(), (n + 1).to_le_bytes().to_vec());
+                        Ok::<_, MetaError>(())
+                    })
                 })
                 .await
                 .unwrap();
@@ -398,29 +402,33 @@ pub async fn concurrent_counters_reach_the_exact_total(s: Store) {
 /// `transact` gives the body's own error back without committing, and retries only conflicts.
 pub async fn transact_commits_once_and_passes_errors_through(s: Store) {
     let s = &*s;
-    let mut runs = 0;
-    let r: Result<(), TxnError<MetaError>> = transact(s, async |t: &mut (dyn Txn + '_)| {
-        runs += 1;
-        t.put(T, k("x"), k("1"));
-        Err(MetaError::Corrupt("body refuses".into()))
+    let runs = AtomicU32::new(0);
+    let r: Result<(), TxnError<MetaError>> = transact(s, |t| {
+        runs.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            t.put(T, k("x"), k("1"));
+            Err(MetaError::Corrupt("body refuses".into()))
+        })
     })
     .await;
     assert!(matches!(r, Err(TxnError::Aborted(MetaError::Corrupt(_)))));
-    assert_eq!(runs, 1);
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
     assert!(dump(s, T).await.is_empty());
 
-    let mut runs = 0;
-    let v = transact(s, async |t: &mut (dyn Txn + '_)| {
-        runs += 1;
-        if runs < 3 {
-            return Err(MetaError::TxnConflict);
-        }
-        t.put(T, k("x"), k("1"));
-        Ok(7)
+    let runs = AtomicU32::new(0);
+    let v = transact(s, |t| {
+        let run = runs.fetch_add(1, Ordering::SeqCst) + 1;
+        Box::pin(async move {
+            if run < 3 {
+                return Err(MetaError::TxnConflict);
+            }
+            t.put(T, k("x"), k("1"));
+            Ok(7)
+        })
     })
     .await
     .unwrap();
-    assert_eq!((v, runs), (7, 3));
+    assert_eq!((v, runs.load(Ordering::SeqCst)), (7, 3));
     assert_eq!(dump(s, T).await, vec![(k("x"), k("1"))]);
 }
 

@@ -42,13 +42,13 @@ fn ownership_dto(o: ObjectOwnership) -> s3s::dto::ObjectOwnership {
 impl RustFsS3 {
     /// The owner and ACL of an object (or upload) the caller writes into `bucket`, from the
     /// request's ACL headers and the bucket's ownership controls.
-    pub(super) fn new_object_owner<T>(
+    pub(super) async fn new_object_owner<T: Sync>(
         &self,
         req: &S3Request<T>,
         bucket: &str,
     ) -> S3Result<(String, Option<Vec<Grant>>)> {
         let wanted = acl::from_headers(&req.headers, &self.users)?;
-        let brec = self.store.bucket(bucket).map_err(to_s3)?;
+        let brec = self.store.bucket(bucket).await.map_err(to_s3)?;
         new_object_acl(&brec, &self.caller(req), &wanted).map_err(to_s3)
     }
 
@@ -78,7 +78,7 @@ impl RustFsS3 {
         &self,
         req: S3Request<GetBucketAclInput>,
     ) -> S3Result<S3Response<GetBucketAclOutput>> {
-        let rec = self.store.bucket(&req.input.bucket).map_err(to_s3)?;
+        let rec = self.store.bucket(&req.input.bucket).await.map_err(to_s3)?;
         Ok(S3Response::new(GetBucketAclOutput {
             grants: Some(acl::to_dto(&self.users, rec.acl.as_deref(), &rec.owner)),
             owner: Some(acl::owner(&self.users, &rec.owner)),
@@ -89,7 +89,7 @@ impl RustFsS3 {
         &self,
         req: S3Request<PutBucketAclInput>,
     ) -> S3Result<S3Response<PutBucketAclOutput>> {
-        let rec = self.store.bucket(&req.input.bucket).map_err(to_s3)?;
+        let rec = self.store.bucket(&req.input.bucket).await.map_err(to_s3)?;
         let wanted =
             self.put_acl_request(&req, req.input.access_control_policy.as_ref(), &rec.owner)?;
         self.store
@@ -107,6 +107,7 @@ impl RustFsS3 {
         let rec = self
             .store
             .head_version(&i.bucket, &i.key, i.version_id.as_deref())
+            .await
             .map_err(to_s3)?;
         Ok(S3Response::new(GetObjectAclOutput {
             grants: Some(acl::to_dto(&self.users, rec.acl.as_deref(), &rec.owner)),
@@ -124,6 +125,7 @@ impl RustFsS3 {
         let rec = self
             .store
             .head_version(&i.bucket, &i.key, version)
+            .await
             .map_err(to_s3)?;
         let wanted = self.put_acl_request(&req, i.access_control_policy.as_ref(), &rec.owner)?;
         self.store
@@ -137,7 +139,7 @@ impl RustFsS3 {
         &self,
         req: S3Request<GetBucketOwnershipControlsInput>,
     ) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
-        let rec = self.store.bucket(&req.input.bucket).map_err(to_s3)?;
+        let rec = self.store.bucket(&req.input.bucket).await.map_err(to_s3)?;
         let o = rec
             .object_ownership
             .ok_or(rustfs_object::ObjectError::OwnershipControlsNotFound)

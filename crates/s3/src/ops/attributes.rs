@@ -55,6 +55,7 @@ impl RustFsS3 {
         let rec = self
             .store
             .head_version(&i.bucket, &i.key, i.version_id.as_deref())
+            .await
             .map_err(to_s3)?;
         // One header may carry several comma-separated names.
         let wants = |name: &str| {

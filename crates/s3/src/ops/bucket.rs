@@ -34,6 +34,7 @@ impl RustFsS3 {
         let mut owned = self
             .store
             .list_buckets()
+            .await
             .map_err(to_s3)?
             .into_iter()
             .filter(|(name, rec)| {
@@ -95,7 +96,7 @@ impl RustFsS3 {
         &self,
         req: S3Request<HeadBucketInput>,
     ) -> S3Result<S3Response<HeadBucketOutput>> {
-        let rec = self.store.bucket(&req.input.bucket).map_err(to_s3)?;
+        let rec = self.store.bucket(&req.input.bucket).await.map_err(to_s3)?;
         Ok(S3Response::new(HeadBucketOutput {
             bucket_region: Some(rec.region),
             ..Default::default()
@@ -110,7 +111,7 @@ impl RustFsS3 {
         &self,
         req: S3Request<GetBucketEncryptionInput>,
     ) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
-        self.store.bucket(&req.input.bucket).map_err(to_s3)?;
+        self.store.bucket(&req.input.bucket).await.map_err(to_s3)?;
         let mut err = S3Error::with_message(
             S3ErrorCode::ServerSideEncryptionConfigurationNotFoundError,
             "The server side encryption configuration was not found",
@@ -123,7 +124,7 @@ impl RustFsS3 {
         &self,
         req: S3Request<DeleteBucketEncryptionInput>,
     ) -> S3Result<S3Response<DeleteBucketEncryptionOutput>> {
-        self.store.bucket(&req.input.bucket).map_err(to_s3)?;
+        self.store.bucket(&req.input.bucket).await.map_err(to_s3)?;
         Ok(S3Response::new(DeleteBucketEncryptionOutput::default()))
     }
 
@@ -131,7 +132,7 @@ impl RustFsS3 {
         &self,
         req: S3Request<GetBucketLocationInput>,
     ) -> S3Result<S3Response<GetBucketLocationOutput>> {
-        let rec = self.store.bucket(&req.input.bucket).map_err(to_s3)?;
+        let rec = self.store.bucket(&req.input.bucket).await.map_err(to_s3)?;
         // us-east-1 is reported as an empty LocationConstraint, as S3 does.
         let location_constraint =
             (rec.region != "us-east-1").then(|| BucketLocationConstraint::from(rec.region));
@@ -159,6 +160,7 @@ impl RustFsS3 {
         let state = self
             .store
             .bucket_versioning(&req.input.bucket)
+            .await
             .map_err(to_s3)?;
         Ok(S3Response::new(GetBucketVersioningOutput {
             status: state.map(|s| {

@@ -53,7 +53,11 @@ impl RustFsS3 {
         &self,
         req: S3Request<GetBucketCorsInput>,
     ) -> S3Result<S3Response<GetBucketCorsOutput>> {
-        let rules = self.store.bucket_cors(&req.input.bucket).map_err(to_s3)?;
+        let rules = self
+            .store
+            .bucket_cors(&req.input.bucket)
+            .await
+            .map_err(to_s3)?;
         Ok(S3Response::new(GetBucketCorsOutput {
             cors_rules: Some(rules.into_iter().map(rule_out).collect()),
         }))

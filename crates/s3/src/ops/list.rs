@@ -109,7 +109,11 @@ impl RustFsS3 {
             start_after,
             max_keys,
         };
-        let page = self.store.list_objects(&i.bucket, &q).map_err(to_s3)?;
+        let page = self
+            .store
+            .list_objects(&i.bucket, &q)
+            .await
+            .map_err(to_s3)?;
         let is_truncated = page.is_truncated;
         let next = page.next_marker().map(encode_token);
         let (contents, prefixes) = split(
@@ -148,7 +152,11 @@ impl RustFsS3 {
             start_after: i.marker.clone().filter(|m| !m.is_empty()),
             max_keys,
         };
-        let page = self.store.list_objects(&i.bucket, &q).map_err(to_s3)?;
+        let page = self
+            .store
+            .list_objects(&i.bucket, &q)
+            .await
+            .map_err(to_s3)?;
         let is_truncated = page.is_truncated;
         let next_marker = page.next_marker().map(|m| enc(url, m.to_string()));
         let (contents, prefixes) = split(page, url, Some(&self.users));
@@ -194,6 +202,7 @@ impl RustFsS3 {
         let page = self
             .store
             .list_object_versions(&i.bucket, &q)
+            .await
             .map_err(to_s3)?;
         let is_truncated = page.is_truncated;
         let (next_key, next_version) = match page.next_markers() {

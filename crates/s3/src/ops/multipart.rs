@@ -25,7 +25,7 @@ impl RustFsS3 {
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         crate::sse::refuse_headers(&req)?;
-        let (owner, acl) = self.new_object_owner(&req, &req.input.bucket)?;
+        let (owner, acl) = self.new_object_owner(&req, &req.input.bucket).await?;
         crate::limits::user_metadata(req.input.metadata.as_ref())?;
         let i = req.input;
         let c = CreateUpload {
@@ -152,6 +152,7 @@ impl RustFsS3 {
         let page = self
             .store
             .list_parts(&i.bucket, &i.key, &i.upload_id, after, max)
+            .await
             .map_err(to_s3)?;
         let algorithm = page.upload.checksum_algorithm;
         let parts: Vec<Part> = page
@@ -215,7 +216,11 @@ impl RustFsS3 {
             upload_id_marker: i.upload_id_marker.clone(),
             max_uploads: non_negative(i.max_uploads, 1000, "max-uploads")?,
         };
-        let page = self.store.list_uploads(&i.bucket, &q).map_err(to_s3)?;
+        let page = self
+            .store
+            .list_uploads(&i.bucket, &q)
+            .await
+            .map_err(to_s3)?;
         let (next_key, next_upload) = match (page.is_truncated, page.uploads.last()) {
             (true, Some(u)) => (Some(enc(u.key.clone())), Some(u.upload_id.clone())),
             _ => (None, None),

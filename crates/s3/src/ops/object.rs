@@ -244,7 +244,7 @@ macro_rules! read_output {
 macro_rules! put_from {
     ($self:expr, $req:expr) => {{
         let req = $req;
-        let (owner, acl) = $self.new_object_owner(&req, &req.input.bucket)?;
+        let (owner, acl) = $self.new_object_owner(&req, &req.input.bucket).await?;
         $crate::limits::user_metadata(req.input.metadata.as_ref())?;
         let input = req.input;
         let checksum = $crate::convert::checksum_request(
@@ -286,7 +286,7 @@ enum Refused<'a> {
 
 impl RustFsS3 {
     /// A read's error; a 304 carries the object's ETag and Last-Modified, as S3 sends them.
-    fn read_error(&self, e: rustfs_object::ObjectError, bucket: &str, key: &str) -> S3Error {
+    async fn read_error(&self, e: rustfs_object::ObjectError, bucket: &str, key: &str) -> S3Error {
         let not_modified = matches!(e, rustfs_object::ObjectError::NotModified);
         let no_key = matches!(e, rustfs_object::ObjectError::NoSuchKey);
         let mut err = to_s3(e);
@@ -299,7 +299,7 @@ impl RustFsS3 {
             );
             err.set_headers(h);
         }
-        if not_modified && let Ok(rec) = self.store.head_object(bucket, key) {
+        if not_modified && let Ok(rec) = self.store.head_object(bucket, key).await {
             let mut h = http::HeaderMap::new();
             if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", rec.etag)) {
                 h.insert(http::header::ETAG, v);
@@ -334,11 +334,14 @@ impl RustFsS3 {
         sse::refuse_headers(&req)?;
         let checked = req.extensions.remove::<CheckedRecord>().map(|c| c.0);
         let r = read_request!(req.input)?;
-        let opened = self
+        let opened = match self
             .store
             .open_version_from(&r.bucket, &r.key, &r.spec, checked)
             .await
-            .map_err(|e| self.read_error(e, &r.bucket, &r.key))?;
+        {
+            Ok(o) => o,
+            Err(e) => return Err(self.read_error(e, &r.bucket, &r.key).await),
+        };
         let view = read_view(&opened.record, opened.start, opened.end, opened.partial, &r);
         let tag_count = view.tag_count;
         let mut out = read_output!(GetObjectOutput, view);
@@ -358,10 +361,14 @@ impl RustFsS3 {
         sse::refuse_headers(&req)?;
         let checked = req.extensions.remove::<CheckedRecord>().map(|c| c.0);
         let r = read_request!(req.input)?;
-        let (rec, start, end, partial) = self
+        let (rec, start, end, partial) = match self
             .store
             .stat_version_from(&r.bucket, &r.key, &r.spec, checked)
-            .map_err(|e| self.read_error(e, &r.bucket, &r.key))?;
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => return Err(self.read_error(e, &r.bucket, &r.key).await),
+        };
         let view = read_view(&rec, start, end, partial, &r);
         let tag_count = view.tag_count;
         let mut resp = S3Response::new(read_output!(HeadObjectOutput, view));
@@ -477,7 +484,7 @@ impl RustFsS3 {
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
         sse::refuse_headers(&req)?;
-        let (owner, acl) = self.new_object_owner(&req, &req.input.bucket)?;
+        let (owner, acl) = self.new_object_owner(&req, &req.input.bucket).await?;
         let i = req.input;
         let (src_bucket, src_key, src_version) = copy_source(&i.copy_source)?;
         let replace = match i

@@ -28,7 +28,11 @@ impl RustFsS3 {
         &self,
         req: S3Request<GetBucketPolicyInput>,
     ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
-        let policy = self.store.bucket_policy(&req.input.bucket).map_err(to_s3)?;
+        let policy = self
+            .store
+            .bucket_policy(&req.input.bucket)
+            .await
+            .map_err(to_s3)?;
         Ok(S3Response::new(GetBucketPolicyOutput {
             policy: Some(policy),
         }))
@@ -51,7 +55,7 @@ impl RustFsS3 {
         &self,
         req: S3Request<GetBucketPolicyStatusInput>,
     ) -> S3Result<S3Response<GetBucketPolicyStatusOutput>> {
-        let rec = self.store.bucket(&req.input.bucket).map_err(to_s3)?;
+        let rec = self.store.bucket(&req.input.bucket).await.map_err(to_s3)?;
         let public_policy = rec
             .policy
             .as_deref()
@@ -89,6 +93,7 @@ impl RustFsS3 {
         let b = self
             .store
             .public_access_block(&req.input.bucket)
+            .await
             .map_err(to_s3)?;
         Ok(S3Response::new(GetPublicAccessBlockOutput {
             public_access_block_configuration: Some(PublicAccessBlockConfiguration {

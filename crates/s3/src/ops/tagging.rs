@@ -69,6 +69,7 @@ impl RustFsS3 {
         let rec = self
             .store
             .head_version(&i.bucket, &i.key, i.version_id.as_deref())
+            .await
             .map_err(to_s3)?;
         Ok(S3Response::new(GetObjectTaggingOutput {
             version_id: super::object::version_out(&rec, i.version_id.as_deref()),
@@ -106,7 +107,11 @@ impl RustFsS3 {
         &self,
         req: S3Request<GetBucketTaggingInput>,
     ) -> S3Result<S3Response<GetBucketTaggingOutput>> {
-        let tags = self.store.bucket_tags(&req.input.bucket).map_err(to_s3)?;
+        let tags = self
+            .store
+            .bucket_tags(&req.input.bucket)
+            .await
+            .map_err(to_s3)?;
         Ok(S3Response::new(GetBucketTaggingOutput {
             tag_set: tag_set(tags),
         }))
