@@ -38,8 +38,9 @@ OUTAGE_WRITERS = 4
 OUTAGE_READERS = 4
 OUTAGE_KEYS = [f"w{i:02d}" for i in range(32)]
 SEEDED = {f"r{i:02d}": random.Random(i).randbytes(s) for i, s in enumerate([0, 1, 4096, 200 * 1024, 1536 * 1024] * 3)}
-# Statuses a request may get while the database is down: S3's "retry later".
-RETRY_LATER = {("ServiceUnavailable", 503), ("SlowDown", 503)}
+# Statuses a request may get while the database is down: S3's "retry later" (a HEAD answer
+# has no body, so botocore names its error by the status).
+RETRY_LATER = {("ServiceUnavailable", 503), ("SlowDown", 503), ("503", 503)}
 BOUND = 60.0  # seconds: the longest any phase may take
 
 
