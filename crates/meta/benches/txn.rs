@@ -21,7 +21,7 @@
 //! the store's), `RUSTFS_BENCH_PG_SETTINGS` (extra `name=value` server settings, space
 //! separated). Run: `cargo bench -p rustfs-meta --bench txn`. See `docs/benchmarks.md`.
 
-#[path = "../tests/support/pg_server.rs"]
+#[path = "../src/pg_server.rs"]
 mod pg_server;
 
 use std::collections::BTreeMap;

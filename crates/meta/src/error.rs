@@ -3,7 +3,8 @@
 /// What can go wrong in the metadata store.
 #[derive(Debug, thiserror::Error)]
 pub enum MetaError {
-    /// A condition of a [`crate::Batch`] did not hold; nothing of the batch was applied.
+    /// A check of the embedded store's commit did not hold (a transaction's read changed);
+    /// nothing was applied. Transactions report it as [`crate::CommitError::Conflict`].
     #[error("a batch condition failed (check #{0})")]
     Conflict(usize),
     /// A stored record could not be decoded (corruption or an unknown format version).

@@ -11,6 +11,7 @@
 
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
+#[cfg(test)]
 use std::pin::Pin;
 use std::sync::{Arc, RwLock, mpsc};
 
@@ -19,7 +20,9 @@ use tokio::sync::oneshot;
 
 use crate::MetaError;
 use crate::backend::SyncedFile;
-use crate::store::{Batch, Check, MetaStore, Op, ScanStep, Table};
+#[cfg(test)]
+use crate::store::ScanStep;
+use crate::store::{Batch, Check, Op, Table};
 
 type Def = TableDefinition<'static, &'static [u8], &'static [u8]>;
 
@@ -73,7 +76,7 @@ pub struct ReplicaStatus {
     pub online: bool,
 }
 
-/// The redb-backed [`MetaStore`].
+/// The embedded backend: redb, replicated on every volume, group-committing transactions.
 pub struct RedbStore {
     replicas: Arc<RwLock<Vec<Replica>>>,
     tx: Option<mpsc::Sender<Msg>>,
@@ -326,6 +329,7 @@ impl RedbStore {
         }
     }
 
+    #[cfg(test)]
     fn with_reader<T>(
         &self,
         mut f: impl FnMut(&Database) -> Result<T, MetaError>,
@@ -594,16 +598,10 @@ fn apply_batch(txn: &WriteTransaction, batch: &Batch) -> Result<Result<(), MetaE
     for (i, check) in batch.checks.iter().enumerate() {
         let holds = match check {
             Check::Absent(t, k) => txn.open_table(def(*t))?.get(k.as_slice())?.is_none(),
-            Check::Present(t, k) => txn.open_table(def(*t))?.get(k.as_slice())?.is_some(),
             Check::Equals(t, k, v) => txn
                 .open_table(def(*t))?
                 .get(k.as_slice())?
                 .is_some_and(|g| g.value() == v.as_slice()),
-            Check::RangeEmpty(t, s, e) => {
-                let table = txn.open_table(def(*t))?;
-                let mut it = range(&table, s, e)?;
-                it.next().is_none()
-            }
             Check::RangeDigest(t, s, e, want) => {
                 let table = txn.open_table(def(*t))?;
                 digest_of(&table, s, e)? == *want
@@ -666,8 +664,11 @@ pub(crate) fn range<'a, T: ReadableTable<&'static [u8], &'static [u8]>>(
     Ok(table.range::<&[u8]>((Bound::Included(start), upper))?)
 }
 
-impl MetaStore for RedbStore {
-    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
+/// Reads and commits outside transactions, for this crate's unit tests of the committer.
+#[cfg(test)]
+impl RedbStore {
+    /// Point read of the latest committed state (outside any transaction).
+    pub(crate) fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
         crate::faults::read_point(table, key)?;
         self.with_reader(|db| {
             let r = db.begin_read()?;
@@ -676,7 +677,8 @@ impl MetaStore for RedbStore {
         })
     }
 
-    fn scan(
+    /// Scan of the latest committed state (outside any transaction).
+    pub(crate) fn scan(
         &self,
         table: Table,
         start: &[u8],
@@ -706,7 +708,8 @@ impl MetaStore for RedbStore {
         Ok(())
     }
 
-    fn commit(
+    /// Commits one batch (its checks, then its writes) through the group committer.
+    pub(crate) fn commit(
         &self,
         batch: Batch,
     ) -> Pin<Box<dyn Future<Output = Result<(), MetaError>> + Send + '_>> {
@@ -760,10 +763,11 @@ mod tests {
         assert!(matches!(s.commit(b).await, Err(MetaError::Conflict(0))));
         let mut b = Batch::new();
         b.check(Check::Equals(Table::Buckets, b"x".to_vec(), b"1".to_vec()));
-        b.check(Check::RangeEmpty(
+        b.check(Check::RangeDigest(
             Table::Objects,
             b"x\0".to_vec(),
             b"x\x01".to_vec(),
+            crate::txn::range_digest([]),
         ));
         assert!(matches!(s.commit(b).await, Err(MetaError::Conflict(1))));
     }

@@ -20,7 +20,7 @@ use redb::{Database, ReadOnlyTable, ReadTransaction, ReadableDatabase};
 
 use crate::MetaError;
 use crate::redb_store::{RedbStore, def, digest_of, range};
-use crate::store::{Batch, Check, MetaStore, Table};
+use crate::store::{Batch, Check, Table};
 use crate::txn::{
     CommitError, Local, Overlay, Pages, ReplicaControl, Txn, TxnStore, Visit, merged_scan,
 };
@@ -243,10 +243,6 @@ impl TxnStore for RedbStore {
     }
 }
 
-// `MetaStore` keeps serving the object layer until it moves to transactions; both views
-// commit through the same committer.
-const _: fn(&RedbStore) -> &dyn MetaStore = |s| s;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,7 +251,7 @@ mod tests {
     async fn put(s: &RedbStore, k: &[u8]) {
         let mut b = Batch::new();
         b.put(Table::Objects, k.to_vec(), b"v".to_vec());
-        MetaStore::commit(s, b).await.unwrap();
+        RedbStore::commit(s, b).await.unwrap();
     }
 
     /// Only the part of a range a scan walked joins the conflict set: an insert past the key
@@ -308,6 +304,6 @@ mod tests {
             t.commit().await,
             Err(CommitError::Failed(MetaError::Quorum { .. }))
         ));
-        assert!(MetaStore::get(&s, Table::Objects, b"k").unwrap().is_none());
+        assert!(RedbStore::get(&s, Table::Objects, b"k").unwrap().is_none());
     }
 }

@@ -1,8 +1,7 @@
-//! The backend-neutral interface: tables of ordered byte keys, scans that can seek, and batches
-//! that commit atomically only if their checks hold (compare-and-swap). A SQL backend maps a
-//! table to a relation with a `bytea` primary key and a batch to one serializable transaction.
-
-use crate::MetaError;
+//! The tables of ordered byte keys every backend holds and the scan visitor's steps; and the
+//! embedded backend's internal unit of commit (a [`Batch`] of checks and writes that applies
+//! atomically only if every check holds), into which its transactions turn their read sets.
+//! Callers use transactions ([`crate::txn`]), never batches.
 
 /// The tables of the store. Keys are compared as raw bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -61,15 +60,11 @@ impl Table {
 
 /// A condition that must hold, at commit time, for a batch to apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Check {
+pub(crate) enum Check {
     /// The key must not exist.
     Absent(Table, Vec<u8>),
-    /// The key must exist (any value).
-    Present(Table, Vec<u8>),
     /// The key must hold exactly these bytes (compare-and-swap on a value read earlier).
     Equals(Table, Vec<u8>, Vec<u8>),
-    /// No key in `[start, end)` may exist (e.g. "bucket has no objects").
-    RangeEmpty(Table, Vec<u8>, Vec<u8>),
     /// The keys and values in `[start, end)` (an empty `end`: unbounded) must be exactly those
     /// a transaction saw there: their SHA-256 digest (see [`crate::txn::range_digest`]). This is
     /// how a scanned range joins a transaction's conflict set, so an insert into it (a phantom)
@@ -87,7 +82,7 @@ pub(crate) enum Op {
 
 /// An atomic unit of change: every check holds and every op applies, or nothing does.
 #[derive(Debug, Default, Clone)]
-pub struct Batch {
+pub(crate) struct Batch {
     pub(crate) checks: Vec<Check>,
     pub(crate) ops: Vec<Op>,
 }
@@ -113,9 +108,6 @@ impl Batch {
         self.ops.push(Op::DeleteRange(t, start, end));
         self
     }
-    pub fn is_empty(&self) -> bool {
-        self.checks.is_empty() && self.ops.is_empty()
-    }
 }
 
 /// What a scan visitor wants next.
@@ -127,27 +119,4 @@ pub enum ScanStep {
     Seek(Vec<u8>),
     /// End the scan.
     Stop,
-}
-
-/// Ordered key-value storage with seekable scans and atomic, conditional batches.
-pub trait MetaStore: Send + Sync + 'static {
-    /// Point read from the latest committed state.
-    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError>;
-
-    /// Visits keys in `[start, end)` in byte order (an empty `end` means unbounded), from one
-    /// consistent snapshot. The visitor steers: next, seek forward, or stop.
-    fn scan(
-        &self,
-        table: Table,
-        start: &[u8],
-        end: &[u8],
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> ScanStep,
-    ) -> Result<(), MetaError>;
-
-    /// Applies `batch` atomically and durably. Returns [`MetaError::Conflict`] (and applies
-    /// nothing) when a check fails. Resolves only once the change is on stable storage.
-    fn commit(
-        &self,
-        batch: Batch,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), MetaError>> + Send + '_>>;
 }

@@ -1,8 +1,9 @@
 //! The transaction API's conformance suite (`suite.rs`), run on every backend: redb in a
 //! temporary directory, and PostgreSQL (a real server from the distribution's package, one per
-//! test binary, a new database per test; see `tests/support/pg_server.rs`).
+//! test binary, a new database per test; see `src/pg_server.rs`, also
+//! the `test-support` feature's `rustfs_meta::pg_server`).
 
-#[path = "../support/pg_server.rs"]
+#[path = "../../src/pg_server.rs"]
 mod pg_server;
 mod suite;
 

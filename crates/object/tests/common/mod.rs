@@ -52,3 +52,41 @@ pub async fn put(
         .await
         .unwrap()
 }
+
+/// A metadata backend the object layer's tests run on.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded store on the volume.
+    Redb,
+    /// A fresh database on the shared PostgreSQL test server (`rustfs_meta::pg_server`).
+    Postgres,
+}
+
+/// The object layer over `vol` with metadata in `backend`; `None` (after a skip message) when
+/// PostgreSQL is not installed (under `CI=true` that fails instead).
+#[allow(dead_code)]
+pub async fn open_store(
+    backend: Backend,
+    vol: &std::path::Path,
+) -> Option<rustfs_object::ObjectStore> {
+    use std::sync::Arc;
+    let volumes = [vol.to_path_buf()];
+    match backend {
+        Backend::Redb => Some(rustfs_object::ObjectStore::open(&volumes).unwrap()),
+        Backend::Postgres => {
+            let server = rustfs_meta::pg_server::server()?;
+            let meta = rustfs_meta::PgStore::open(&server.database().await)
+                .await
+                .unwrap();
+            let layout = rustfs_object::Layout::default_for(1).unwrap();
+            let data = rustfs_object::ObjectStore::open_data(
+                &volumes,
+                layout,
+                rustfs_object::Reserve::Auto,
+            )
+            .unwrap();
+            Some(rustfs_object::ObjectStore::new(Arc::new(meta), Arc::new(data)).unwrap())
+        }
+    }
+}

@@ -9,8 +9,9 @@
 //! they fail (CI installs it: `scripts/install-test-deps.sh`).
 //!
 //! Shared by the conformance suite (`tests/conformance`, fast settings: `fsync=off`) and the
-//! transaction benchmark (`benches/txn.rs`, durable settings); each includes this file with
-//! `#[path]`, so not every item is used by both.
+//! transaction benchmark (`benches/txn.rs`, durable settings), which include this file with
+//! `#[path]`, and by other crates' tests through the `test-support` feature
+//! (`rustfs_meta::pg_server`), so not every item is used by each.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
