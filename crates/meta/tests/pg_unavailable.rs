@@ -3,9 +3,9 @@
 //! with `pg_terminate_backend`: SQLSTATE 57P01 `admin_shutdown`) is
 //! [`MetaError::Unavailable`] (the S3 edge answers 503), not a storage error (500), on every
 //! path: a read in a transaction, a read outside one, and the writes of a commit. A real
-//! server (`tests/support/pg_server.rs`); skipped without PostgreSQL except under `CI=true`.
+//! server (`src/pg_server.rs`); skipped without PostgreSQL except under `CI=true`.
 
-#[path = "support/pg_server.rs"]
+#[path = "../src/pg_server.rs"]
 mod pg_server;
 
 use std::time::Duration;
