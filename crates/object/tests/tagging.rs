@@ -1,6 +1,7 @@
 //! Tags and bucket configuration on real volumes: tagging rewrites only the record (same
 //! version, segments and bytes), concurrent changes never lose each other, and copies and
-//! multipart completions carry tags as S3 says.
+//! multipart completions carry tags as S3 says. Each test runs on both metadata backends
+//! (`redb::*`, `pg::*`; see `races.rs`).
 
 use std::sync::Arc;
 
@@ -8,15 +9,41 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use rustfs_object::*;
 
+mod common;
+use common::Backend;
+
 fn body(data: &[u8]) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Unpin + Send {
     futures::stream::iter(vec![Ok(Bytes::copy_from_slice(data))])
 }
 
-async fn setup() -> (tempfile::TempDir, Arc<ObjectStore>) {
+/// A store with bucket `bkt`; `None`: `backend` is not available here (skipped).
+async fn setup(backend: Backend) -> Option<(tempfile::TempDir, Arc<ObjectStore>)> {
     let dir = tempfile::tempdir().unwrap();
-    let store = ObjectStore::open(&[dir.path().join("vol")]).unwrap();
+    let store = common::open_store(backend, &dir.path().join("vol")).await?;
     store.create_bucket("bkt", "o", "us-east-1").await.unwrap();
-    (dir, Arc::new(store))
+    Some((dir, Arc::new(store)))
+}
+
+/// Each test on each backend: `redb::NAME` and `pg::NAME`.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod redb {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::Backend::Redb).await
+                }
+            )*
+        }
+        mod pg {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::Backend::Postgres).await
+                }
+            )*
+        }
+    };
 }
 
 fn tags(pairs: &[(&str, &str)]) -> TagSet {
@@ -37,9 +64,10 @@ async fn put(store: &ObjectStore, key: &str, data: &[u8], t: Option<TagSet>) -> 
         .unwrap()
 }
 
-#[tokio::test]
-async fn tagging_changes_only_the_record() {
-    let (_dir, store) = setup().await;
+async fn tagging_changes_only_the_record(backend: Backend) {
+    let Some((_dir, store)) = setup(backend).await else {
+        return;
+    };
     let data = vec![7u8; 300 * 1024]; // a data file, not an inline blob
     let before = put(&store, "k", &data, None).await;
     store
@@ -88,9 +116,10 @@ async fn tagging_changes_only_the_record() {
     assert!(store.object_tags("bkt", "small").await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn tagging_a_missing_object_or_bucket_fails() {
-    let (_dir, store) = setup().await;
+async fn tagging_a_missing_object_or_bucket_fails(backend: Backend) {
+    let Some((_dir, store)) = setup(backend).await else {
+        return;
+    };
     assert!(matches!(
         store.set_object_tags("bkt", "nope", TagSet::new()).await,
         Err(ObjectError::NoSuchKey)
@@ -101,9 +130,10 @@ async fn tagging_a_missing_object_or_bucket_fails() {
     ));
 }
 
-#[tokio::test]
-async fn concurrent_tagging_and_overwrites_stay_consistent() {
-    let (_dir, store) = setup().await;
+async fn concurrent_tagging_and_overwrites_stay_consistent(backend: Backend) {
+    let Some((_dir, store)) = setup(backend).await else {
+        return;
+    };
     put(&store, "k", b"v0", None).await;
     let mut tasks = Vec::new();
     for i in 0..16 {
@@ -130,9 +160,10 @@ async fn concurrent_tagging_and_overwrites_stay_consistent() {
     assert!(read.concat().starts_with(b"v"));
 }
 
-#[tokio::test]
-async fn copies_and_multipart_uploads_carry_tags() {
-    let (_dir, store) = setup().await;
+async fn copies_and_multipart_uploads_carry_tags(backend: Backend) {
+    let Some((_dir, store)) = setup(backend).await else {
+        return;
+    };
     put(&store, "src", b"data", Some(tags(&[("a", "1")]))).await;
     let src = CopySource {
         bucket: "bkt",
@@ -190,9 +221,10 @@ async fn copies_and_multipart_uploads_carry_tags() {
     assert_eq!(done.tags, tags(&[("m", "p")]));
 }
 
-#[tokio::test]
-async fn bucket_settings_do_not_overwrite_each_other() {
-    let (_dir, store) = setup().await;
+async fn bucket_settings_do_not_overwrite_each_other(backend: Backend) {
+    let Some((_dir, store)) = setup(backend).await else {
+        return;
+    };
     assert!(matches!(
         store.bucket_tags("bkt").await,
         Err(ObjectError::NoSuchTagSet)
@@ -235,3 +267,11 @@ async fn bucket_settings_do_not_overwrite_each_other() {
         Err(ObjectError::NoSuchBucket)
     ));
 }
+
+on_every_backend!(
+    tagging_changes_only_the_record,
+    tagging_a_missing_object_or_bucket_fails,
+    concurrent_tagging_and_overwrites_stay_consistent,
+    copies_and_multipart_uploads_carry_tags,
+    bucket_settings_do_not_overwrite_each_other,
+);

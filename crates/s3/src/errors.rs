@@ -90,7 +90,11 @@ pub fn to_s3(e: ObjectError) -> S3Error {
         ObjectError::OwnershipControlsNotFound => {
             (C::OwnershipControlsNotFoundError, "The bucket ownership controls were not found".into())
         }
-        ObjectError::Contended => (C::SlowDown, "Please reduce your request rate.".into()),
+        // A transaction lost to concurrent writers every time (or a lone read lost a
+        // serialization conflict): nothing applied; retry later.
+        ObjectError::Contended | ObjectError::Meta(rustfs_object::MetaError::TxnConflict) => {
+            (C::SlowDown, "Please reduce your request rate.".into())
+        }
         // S3 has no answer for a full disk; MinIO's (code, status and text) is what S3 clients
         // that talk to self-hosted storage know. 507 is not in any SDK's retry list, so
         // clients stop at once instead of retrying a write that cannot succeed.
@@ -212,6 +216,21 @@ mod tests {
         assert_eq!(status(ObjectError::KeyTooLong), Some(400));
         assert_eq!(status(ObjectError::EntityTooLarge), Some(400));
         assert_eq!(status(ObjectError::Contended), Some(503));
+        // The metadata database away, or a commit whose outcome is unknown: retryable 503s,
+        // never a 500.
+        use rustfs_object::MetaError;
+        let unavailable = to_s3(ObjectError::Meta(MetaError::Unavailable("down".into())));
+        assert_eq!(unavailable.status_code().map(|s| s.as_u16()), Some(503));
+        assert_eq!(unavailable.code().as_str(), "ServiceUnavailable");
+        let unknown = to_s3(ObjectError::CommitUnknown(MetaError::Closed));
+        assert_eq!(unknown.status_code().map(|s| s.as_u16()), Some(503));
+        assert_eq!(unknown.code().as_str(), "ServiceUnavailable");
+        let conflict = to_s3(ObjectError::Meta(MetaError::TxnConflict));
+        assert_eq!(conflict.code().as_str(), "SlowDown");
+        assert_eq!(
+            status(ObjectError::Meta(MetaError::Storage("x".into()))),
+            Some(500)
+        );
         assert_eq!(status(ObjectError::AccessDenied), Some(403));
         assert_eq!(status(ObjectError::AclNotSupported), Some(400));
         assert_eq!(status(ObjectError::OwnershipControlsNotFound), Some(404));

@@ -3,6 +3,7 @@
 use bytes::Bytes;
 
 /// A request body as a stream of odd-sized chunks (so block boundaries fall inside chunks).
+#[allow(dead_code)]
 pub fn body(
     data: &[u8],
 ) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Unpin + Send + 'static {
@@ -14,6 +15,7 @@ pub fn body(
 }
 
 /// Deterministic bytes that differ by seed.
+#[allow(dead_code)]
 pub fn payload(n: usize, seed: u8) -> Vec<u8> {
     (0..n)
         .map(|i| ((i as u64 * 2654435761 + seed as u64) >> 7) as u8)
