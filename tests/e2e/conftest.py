@@ -10,6 +10,9 @@ Servers are session-scoped, started lazily (only the flavours a run needs):
 ``any_server`` is parametrised over all four. Each yields a harness.S3Server
 (``.endpoint .access_key .secret_key .volumes .log_path .client(**config)``).
 
+``RUSTFS_TEST_META=postgres`` runs every server on PostgreSQL (``pg_cluster.py``): one cluster
+per session, a database per server directory.
+
 ``users_server`` (one per test module) has two users, the root key pair as MAIN_ID and ALT
 from a users file, with ``main``, ``alt`` and ``anon`` (unsigned) clients and ``new_bucket``.
 """
@@ -38,6 +41,7 @@ from harness import (
     purge_bucket,
     unique_name,
 )
+from pg_cluster import META, stop_session_cluster
 
 FLAVOURS = {
     "http": "server",
@@ -260,3 +264,12 @@ def pytest_runtest_makereport(item, call):
     used = [v.process for v in getattr(item, "funcargs", {}).values() if isinstance(v, S3Server)]
     for proc in [p for p in _PROCESSES if p in used] or _PROCESSES:
         report.sections.append((f"rustfs log tail ({proc.log_path})", proc.log_tail(25)))
+
+
+def pytest_report_header(config):
+    return f"rustfs metadata backend: {META} (RUSTFS_TEST_META)"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The session's PostgreSQL (if one was started) stops once every server has."""
+    stop_session_cluster()

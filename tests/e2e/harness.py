@@ -31,6 +31,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from pg_cluster import meta_env
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ACCESS_KEY = "rustfsadmin"
 SECRET_KEY = "rustfssecret"
@@ -124,6 +126,10 @@ class RustfsProcess:
             env["RUSTFS_SERVER_DOMAINS"] = ",".join(self.domains)
         if self.tls_dir:
             env["RUSTFS_TLS_PATH"] = str(self.tls_dir)
+        # RUSTFS_TEST_META=postgres: this directory's database (the same on every restart),
+        # unless the test names one itself.
+        if "RUSTFS_META_URL" not in self.extra_env:
+            env.update(meta_env(self.base_dir))
         env.update(self.extra_env)
 
         cmd = [str(binary), "server", *map(str, self.volumes), "--address", "127.0.0.1:0"]

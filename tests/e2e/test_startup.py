@@ -10,11 +10,13 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 import requests
 
+from pg_cluster import meta_env
 from harness import ACCESS_KEY, SECRET_KEY, MiB, RustfsProcess, make_tls_material, rustfs_binary
 
 START_TIMEOUT = 30
@@ -23,6 +25,8 @@ START_TIMEOUT = 30
 def run_and_fail(args: list[str], env_extra: dict[str, str] | None = None, cwd: Path | None = None) -> tuple[int, str]:
     """Runs the binary expecting it to exit on its own; returns (code, stdout+stderr)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUSTFS_")}
+    # On postgres: a database of its own (keyed by a name no other server uses).
+    env.update(meta_env(cwd or Path(f"startup-{uuid.uuid4().hex}")))
     env.update(env_extra or {})
     p = subprocess.run(
         [str(rustfs_binary()), *args], stdin=subprocess.DEVNULL, capture_output=True, env=env, cwd=cwd, timeout=START_TIMEOUT

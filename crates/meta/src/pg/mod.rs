@@ -87,16 +87,41 @@ pub(crate) fn is_conflict(code: &SqlState) -> bool {
     *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED
 }
 
+/// Whether a database error says the server cannot serve now rather than that the statement
+/// is wrong: a connection exception (class 08), insufficient resources (class 53: too many
+/// connections, out of memory or disk), or the server shutting down, crashed or starting up
+/// (57P01 `admin_shutdown`, what `pg_ctl stop -m fast` and `pg_terminate_backend` send to a
+/// busy session; 57P02, 57P03, 57P05). The request may succeed later: it is unavailable
+/// (503), not an internal error.
+pub(crate) fn is_unavailable(code: &SqlState) -> bool {
+    let c = code.code();
+    c.starts_with("08") || c.starts_with("53") || matches!(c, "57P01" | "57P02" | "57P03" | "57P05")
+}
+
 /// Maps a client error: a lost conflict, a database error, or the connection failing.
 pub(crate) fn error(e: tokio_postgres::Error) -> MetaError {
     match e.as_db_error() {
         Some(db) if is_conflict(db.code()) => MetaError::TxnConflict,
+        Some(db) if is_unavailable(db.code()) => MetaError::Unavailable(format!(
+            "database error {}: {}",
+            db.code().code(),
+            db.message()
+        )),
         Some(db) => MetaError::Storage(format!(
             "database error {}: {}",
             db.code().code(),
             db.message()
         )),
         None => MetaError::Unavailable(e.to_string()),
+    }
+}
+
+/// Drops a pooled connection whose statement failed as unavailable instead of handing it back:
+/// the pool's recycling check only sees a closed socket once the connection task has noticed
+/// it, so a session the server just ended could otherwise be handed to the next request.
+fn discard_if_lost<T>(client: Object, result: &Result<T, MetaError>) {
+    if matches!(result, Err(MetaError::Unavailable(_))) {
+        drop(Object::take(client));
     }
 }
 
@@ -166,15 +191,20 @@ impl TxnStore for PgStore {
     /// transaction): one round trip, no `BEGIN`/`COMMIT`.
     async fn read_key(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(&statements::sql(table).get)
-            .await
-            .map_err(error)?;
-        let rows = client.query(&stmt, &[&key]).await.map_err(error)?;
-        match rows.first() {
-            Some(r) => Ok(Some(r.try_get::<_, Vec<u8>>(0).map_err(error)?)),
-            None => Ok(None),
+        let result = async {
+            let stmt = client
+                .prepare_cached(&statements::sql(table).get)
+                .await
+                .map_err(error)?;
+            let rows = client.query(&stmt, &[&key]).await.map_err(error)?;
+            match rows.first() {
+                Some(r) => Ok(Some(r.try_get::<_, Vec<u8>>(0).map_err(error)?)),
+                None => Ok(None),
+            }
         }
+        .await;
+        discard_if_lost(client, &result);
+        result
     }
 
     /// Drawn from one SEQUENCE: unique and increasing across every process sharing the
@@ -184,19 +214,23 @@ impl TxnStore for PgStore {
             return Ok(Vec::new());
         }
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT nextval('{}') FROM generate_series(1, $1::BIGINT)",
-                schema::ORDER_SEQUENCE
-            ))
-            .await
-            .map_err(error)?;
-        let rows = client.query(&stmt, &[&(n as i64)]).await.map_err(error)?;
-        let mut ids = rows
-            .iter()
-            .map(|r| r.try_get::<_, i64>(0).map(|v| v as u64))
-            .collect::<Result<Vec<u64>, _>>()
-            .map_err(error)?;
+        let result = async {
+            let stmt = client
+                .prepare_cached(&format!(
+                    "SELECT nextval('{}') FROM generate_series(1, $1::BIGINT)",
+                    schema::ORDER_SEQUENCE
+                ))
+                .await
+                .map_err(error)?;
+            let rows = client.query(&stmt, &[&(n as i64)]).await.map_err(error)?;
+            rows.iter()
+                .map(|r| r.try_get::<_, i64>(0).map(|v| v as u64))
+                .collect::<Result<Vec<u64>, _>>()
+                .map_err(error)
+        }
+        .await;
+        discard_if_lost(client, &result);
+        let mut ids = result?;
         ids.sort_unstable();
         Ok(ids.into_iter().map(crate::order::order_id).collect())
     }

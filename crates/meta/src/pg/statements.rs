@@ -11,7 +11,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Row, Statement};
 
 use super::schema::relation;
-use super::{error, is_conflict};
+use super::{error, is_conflict, is_unavailable};
 use crate::MetaError;
 use crate::store::Table;
 use crate::txn::{CommitError, Overlay};
@@ -115,6 +115,9 @@ fn outcome(results: Vec<Result<Vec<Row>, tokio_postgres::Error>>) -> Result<(), 
             Some(db) if *db.code() == SqlState::T_R_STATEMENT_COMPLETION_UNKNOWN => {
                 CommitError::Unknown(error_ref(e))
             }
+            // The session ended while COMMIT ran (a fast shutdown, a terminated backend): the
+            // commit record may already be written.
+            Some(db) if is_unavailable(db.code()) => CommitError::Unknown(error_ref(e)),
             Some(_) => CommitError::Failed(error_ref(e)),
             None => CommitError::Unknown(error_ref(e)),
         }),
@@ -123,6 +126,11 @@ fn outcome(results: Vec<Result<Vec<Row>, tokio_postgres::Error>>) -> Result<(), 
 
 pub(super) fn error_ref(e: &tokio_postgres::Error) -> MetaError {
     match e.as_db_error() {
+        Some(db) if is_unavailable(db.code()) => MetaError::Unavailable(format!(
+            "database error {}: {}",
+            db.code().code(),
+            db.message()
+        )),
         Some(db) => MetaError::Storage(format!(
             "database error {}: {}",
             db.code().code(),

@@ -29,7 +29,7 @@ use tokio_postgres::types::ToSql;
 
 use super::group::{Committer, Member, Scanned};
 use super::statements::{BEGIN, in_order, sql, write_and_commit};
-use super::{error, is_conflict};
+use super::{error, is_conflict, is_unavailable};
 use crate::MetaError;
 use crate::store::Table;
 use crate::txn::{CommitError, Local, Overlay, Pages, RangeDigest, Txn, Visit, merged_scan};
@@ -46,6 +46,7 @@ impl Poison {
     fn of(e: &tokio_postgres::Error) -> Self {
         match e.as_db_error() {
             Some(db) if is_conflict(db.code()) => Poison::Conflict,
+            Some(db) if is_unavailable(db.code()) => Poison::Lost(e.to_string()),
             Some(_) => Poison::Failed(e.to_string()),
             None => Poison::Lost(e.to_string()),
         }
@@ -124,6 +125,14 @@ impl Conn<'_> {
         let Some(client) = self.client.take() else {
             return;
         };
+        if matches!(self.poisoned, Some(Poison::Lost(_))) {
+            // Broken (the server ended the session, the socket failed): never handed out
+            // again. The pool's own check only sees a closed socket once the connection task
+            // has noticed, which may be after this connection is back in the pool.
+            self.open = false;
+            drop(Object::take(client));
+            return;
+        }
         if !std::mem::take(&mut self.open) {
             return;
         }
@@ -308,6 +317,14 @@ impl Txn for PgTxn<'_> {
                 let begin = !self.conn.open;
                 let client = self.conn.client().await.map_err(CommitError::Failed)?;
                 let result = write_and_commit(client, begin, &overlay).await;
+                if let Err(
+                    CommitError::Unknown(MetaError::Unavailable(m))
+                    | CommitError::Failed(MetaError::Unavailable(m)),
+                ) = &result
+                {
+                    // The connection is broken: releasing it discards it.
+                    self.conn.poisoned = Some(Poison::Lost(m.clone()));
+                }
                 // COMMIT ended the transaction. After a failure it may not have been sent (a
                 // statement could not be prepared): dropping the handle rolls back before the
                 // connection goes back to the pool (only a warning if nothing is open, and a
