@@ -281,10 +281,5 @@ def meta_env(base_dir: Path) -> dict[str, str]:
     return {"RUSTFS_META_URL": meta_url_for(base_dir)}
 
 
-def redb_only(reason: str):
-    """Marks a test that only makes sense with metadata in redb files on the volumes."""
-    return pytest.mark.skipif(on_postgres(), reason=f"redb only: {reason}")
-
-
 def postgres_only(reason: str = "needs RUSTFS_TEST_META=postgres"):
     return pytest.mark.skipif(not on_postgres(), reason=reason)
