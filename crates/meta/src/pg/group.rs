@@ -32,8 +32,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use deadpool_postgres::{Object, Pool};
 use tokio::sync::{mpsc, oneshot};
 
+use super::error_ref;
 use super::is_conflict;
-use super::statements::{BEGIN, Query, error_ref, in_order, sql, write_and_commit};
+use super::statements::{BEGIN, Query, in_order, sql, write_and_commit};
 use crate::MetaError;
 use crate::store::Table;
 use crate::txn::{CommitError, Local, Overlay, RangeDigest, in_range};

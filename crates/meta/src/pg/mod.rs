@@ -102,6 +102,15 @@ pub(crate) fn is_unavailable(code: &SqlState) -> bool {
 pub(crate) fn error(e: tokio_postgres::Error) -> MetaError {
     match e.as_db_error() {
         Some(db) if is_conflict(db.code()) => MetaError::TxnConflict,
+        _ => error_ref(&e),
+    }
+}
+
+/// A client error as a storage or availability error (the caller decides what a conflict
+/// means at its step): the server cannot serve now, a refused statement, or the connection
+/// failing.
+pub(crate) fn error_ref(e: &tokio_postgres::Error) -> MetaError {
+    match e.as_db_error() {
         Some(db) if is_unavailable(db.code()) => MetaError::Unavailable(format!(
             "database error {}: {}",
             db.code().code(),

@@ -11,7 +11,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Row, Statement};
 
 use super::schema::relation;
-use super::{error, is_conflict, is_unavailable};
+use super::{error, error_ref, is_conflict, is_unavailable};
 use crate::MetaError;
 use crate::store::Table;
 use crate::txn::{CommitError, Overlay};
@@ -121,22 +121,6 @@ fn outcome(results: Vec<Result<Vec<Row>, tokio_postgres::Error>>) -> Result<(), 
             Some(_) => CommitError::Failed(error_ref(e)),
             None => CommitError::Unknown(error_ref(e)),
         }),
-    }
-}
-
-pub(super) fn error_ref(e: &tokio_postgres::Error) -> MetaError {
-    match e.as_db_error() {
-        Some(db) if is_unavailable(db.code()) => MetaError::Unavailable(format!(
-            "database error {}: {}",
-            db.code().code(),
-            db.message()
-        )),
-        Some(db) => MetaError::Storage(format!(
-            "database error {}: {}",
-            db.code().code(),
-            db.message()
-        )),
-        None => MetaError::Unavailable(e.to_string()),
     }
 }
 
