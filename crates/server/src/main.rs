@@ -1,13 +1,10 @@
 //! The `rustfs` binary: parses the command line and environment, opens the volumes, and serves
 //! S3 until SIGTERM or Ctrl-C. Everything S3 lives in the library crates.
 
-mod buffered_body;
 mod config;
 mod connections;
 mod heal_cmd;
-mod http_layer;
 mod logging;
-mod request_checks;
 mod serve;
 mod tls;
 mod users;

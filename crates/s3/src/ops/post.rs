@@ -17,7 +17,7 @@ use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use super::object::put_from;
 use crate::RustFsS3;
 use crate::convert::set_object_checksum;
-use crate::post_form::FormExtras;
+use crate::edge::post_form::FormExtras;
 
 /// Largest file a browser form upload may carry. s3s reads the whole file into memory before
 /// the policy check (so it can enforce `content-length-range`), so this bounds the memory one
@@ -85,7 +85,7 @@ impl RustFsS3 {
     }
 }
 
-/// The form fields s3s does not pass on (see `crate::post_form`): the canned ACL (an `acl`
+/// The form fields s3s does not pass on (see `crate::edge::post_form`): the canned ACL (an `acl`
 /// field, or s3s' `x-amz-acl`) goes where PUT's ACL header is read, the `tagging` document
 /// becomes PUT's tag string, and checksum fields join the input.
 fn apply_form_extras(req: &mut S3Request<PostObjectInput>) -> S3Result<()> {
