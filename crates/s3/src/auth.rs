@@ -145,12 +145,7 @@ impl S3Auth for Keyring {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
         self.by_access_key(access_key)
             .map(|u| SecretKey::from(u.secret_key.clone()))
-            .ok_or_else(|| {
-                s3s::s3_error!(
-                    InvalidAccessKeyId,
-                    "The AWS Access Key Id you provided does not exist in our records."
-                )
-            })
+            .ok_or_else(|| crate::api_error::ApiError::UnknownAccessKey.into())
     }
 }
 

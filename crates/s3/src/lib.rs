@@ -9,6 +9,7 @@
 pub mod access;
 mod acl;
 pub mod admin;
+pub mod api_error;
 pub mod auth;
 mod body;
 mod convert;

@@ -41,8 +41,7 @@ pub(crate) fn names_object<B>(domains: Option<&Domains>, req: &Request<B>) -> bo
     if virtual_hosted(domains, req) {
         return !path.is_empty();
     }
-    path.split_once('/')
-        .is_some_and(|(_, key)| !key.is_empty())
+    path.split_once('/').is_some_and(|(_, key)| !key.is_empty())
 }
 
 #[cfg(test)]

@@ -91,16 +91,26 @@ impl Cors {
     /// The answer to a preflight (`OPTIONS`) request ([`CorsRequest::is_preflight`]), or why
     /// it is refused.
     pub async fn preflight(&self, r: &CorsRequest) -> Result<HttpResponse, RequestError> {
-        let origin = r.origin.as_ref().ok_or(RequestError::PreflightWithoutOrigin)?;
-        let method = r.method.as_ref().ok_or(RequestError::PreflightMethodInvalid)?;
-        let bucket = r.bucket.as_ref().ok_or(RequestError::PreflightWithoutBucket)?;
+        let origin = r
+            .origin
+            .as_ref()
+            .ok_or(RequestError::PreflightWithoutOrigin)?;
+        let method = r
+            .method
+            .as_ref()
+            .ok_or(RequestError::PreflightMethodInvalid)?;
+        let bucket = r
+            .bucket
+            .as_ref()
+            .ok_or(RequestError::PreflightWithoutBucket)?;
         let rules = match self.store.bucket_cors(bucket).await {
             Ok(rules) => rules,
             Err(ObjectError::NoSuchCorsConfiguration) => return Err(RequestError::CorsNotEnabled),
             Err(e) => return Err(RequestError::Object(e)),
         };
         let wanted: Vec<&str> = r.headers.iter().map(String::as_str).collect();
-        let rule = cors::find_rule(&rules, origin, method, &wanted).ok_or(RequestError::CorsNotAllowed)?;
+        let rule =
+            cors::find_rule(&rules, origin, method, &wanted).ok_or(RequestError::CorsNotAllowed)?;
         let mut resp = HttpResponse::new(Body::empty());
         let h = resp.headers_mut();
         allow(h, rule, origin);

@@ -65,9 +65,9 @@ use crate::auth::Keyring;
 use crate::host::Domains;
 use crate::route::UnsupportedServices;
 use crate::routes::RouteSet;
+pub use buffered_body::DEFAULT_BUDGET_MIB;
 use buffered_body::{BufferBudget, Guarded, Ledger, Reading, reading_of};
 use cors::{Cors, CorsRequest};
-pub use buffered_body::DEFAULT_BUDGET_MIB;
 pub use request_error::RequestError;
 
 type ServiceResult = Result<s3s::HttpResponse, s3s::HttpError>;
@@ -185,7 +185,8 @@ impl Edge {
             req.map(move |b| s3s::Body::http_body(Guarded::new(b, guarded, true, limit, declared)));
         let broken = Arc::new(std::sync::OnceLock::new());
         let fut: BoxFuture<'static, ServiceResult> = if form {
-            let bucket = addressing::request_bucket(self.domains.as_ref(), req.uri(), req.headers());
+            let bucket =
+                addressing::request_bucket(self.domains.as_ref(), req.uri(), req.headers());
             let noted = broken.clone();
             Box::pin(async move {
                 match post_form::prepare(req, bucket.as_deref()).await {
@@ -311,9 +312,10 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
             }
             let request_id = format!("{id:016X}");
             if failed
-                && let Some(fixed) = resp.body().bytes().and_then(|b| {
-                    answers::with_request_id(&b, &request_id, host_id.as_bytes())
-                })
+                && let Some(fixed) = resp
+                    .body()
+                    .bytes()
+                    .and_then(|b| answers::with_request_id(&b, &request_id, host_id.as_bytes()))
             {
                 answers::replace_body(&mut resp, fixed);
             }

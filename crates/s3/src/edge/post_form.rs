@@ -21,12 +21,12 @@
 
 use std::convert::Infallible;
 
-use bytes::{BufMut, Bytes, BytesMut};
-use http::{HeaderValue, Method, Request, header};
-use http_body_util::{BodyExt, Limited};
 use super::post_policy::{self, FormFields};
 use super::request_error::RequestError;
 use crate::POST_OBJECT_MAX_FILE_SIZE;
+use bytes::{BufMut, Bytes, BytesMut};
+use http::{HeaderValue, Method, Request, header};
+use http_body_util::{BodyExt, Limited};
 
 /// The largest form read: the largest file plus room for the other fields.
 pub const MAX_FORM_SIZE: usize = POST_OBJECT_MAX_FILE_SIZE as usize + (1 << 20);
@@ -115,8 +115,9 @@ pub(crate) async fn prepare(
 
 /// The policy condition the fields before the file break, for the file's size.
 fn broken_condition(parts: &[Part], url_bucket: Option<&str>) -> Option<String> {
-    let (file, fields): (Vec<&Part>, Vec<&Part>) =
-        parts.iter().partition(|p| p.name.eq_ignore_ascii_case("file"));
+    let (file, fields): (Vec<&Part>, Vec<&Part>) = parts
+        .iter()
+        .partition(|p| p.name.eq_ignore_ascii_case("file"));
     let fields = FormFields::new(
         fields
             .into_iter()
@@ -299,9 +300,7 @@ mod tests {
             .unwrap()
     }
 
-    async fn prepared(
-        req: Request<s3s::Body>,
-    ) -> Result<(Vec<Part>, FormExtras), RequestError> {
+    async fn prepared(req: Request<s3s::Body>) -> Result<(Vec<Part>, FormExtras), RequestError> {
         let req = prepare(req, Some("bkt")).await?.request;
         let ct = req.headers()[header::CONTENT_TYPE]
             .to_str()

@@ -132,9 +132,18 @@ mod tests {
     #[test]
     fn the_first_broken_condition_is_named() {
         let p = policy(r#"["eq","$key","a"],["starts-with","$Content-Type","text/"]"#);
-        assert_eq!(broken(&[("policy", &p), ("key", "a"), ("content-type", "text/x")], 1), None);
+        assert_eq!(
+            broken(
+                &[("policy", &p), ("key", "a"), ("content-type", "text/x")],
+                1
+            ),
+            None
+        );
         let why = broken(&[("policy", &p), ("key", "b"), ("content-type", "x")], 1).unwrap();
-        assert!(why.starts_with("Policy condition 'eq' for field 'key' failed"), "{why}");
+        assert!(
+            why.starts_with("Policy condition 'eq' for field 'key' failed"),
+            "{why}"
+        );
         let why = broken(&[("policy", &p), ("KEY", "a"), ("content-type", "x")], 1).unwrap();
         assert!(why.starts_with("Policy condition 'starts-with'"), "{why}");
     }

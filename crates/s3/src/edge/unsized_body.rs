@@ -23,7 +23,9 @@ pub(crate) fn unsized_upload<B: http_body::Body>(req: &Request<B>) -> bool {
 }
 
 /// Reads an unsized upload's body and passes the request on with its `Content-Length`.
-pub(crate) async fn with_length(req: Request<s3s::Body>) -> Result<Request<s3s::Body>, RequestError> {
+pub(crate) async fn with_length(
+    req: Request<s3s::Body>,
+) -> Result<Request<s3s::Body>, RequestError> {
     let (mut parts, body) = req.into_parts();
     let collected = Limited::new(body, UNSIZED_BODY_LIMIT).collect().await;
     let bytes: Bytes = match collected {
@@ -43,4 +45,3 @@ pub(crate) async fn with_length(req: Request<s3s::Body>) -> Result<Request<s3s::
         .insert(header::CONTENT_LENGTH, http::HeaderValue::from(bytes.len()));
     Ok(Request::from_parts(parts, s3s::Body::from(bytes)))
 }
-

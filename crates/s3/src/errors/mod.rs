@@ -1,11 +1,13 @@
-//! The one mapping to S3 error codes and statuses: from object-layer errors ([`to_s3`]) and
-//! from the edge's refusals ([`request`]).
+//! The one mapping to S3 error codes and statuses: from object-layer errors ([`to_s3`]), from
+//! the S3 API layer's refusals ([`api`]) and from the edge's ([`request`]).
 
+mod api;
 mod request;
 
 use rustfs_object::ObjectError;
 use s3s::{S3Error, S3ErrorCode};
 
+pub use api::api;
 pub use request::{request, request_response};
 
 /// Converts an object-layer error into the S3 error a client should see.

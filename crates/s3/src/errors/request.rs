@@ -15,14 +15,20 @@ fn custom(code: &str, status: StatusCode, message: &str) -> S3Error {
 /// The S3 error a client sees for an edge refusal.
 pub fn request(e: RequestError) -> S3Error {
     let (code, msg): (C, String) = match e {
-        RequestError::UnparseablePath => (C::InvalidURI, "Couldn't parse the specified URI.".into()),
-        RequestError::PresignedExpired => (C::AccessDenied, "Request has expired".into()),
-        RequestError::EmptyContentMd5 => {
-            (C::InvalidDigest, "The Content-MD5 you specified is not valid.".into())
+        RequestError::UnparseablePath => {
+            (C::InvalidURI, "Couldn't parse the specified URI.".into())
         }
+        RequestError::PresignedExpired => (C::AccessDenied, "Request has expired".into()),
+        RequestError::EmptyContentMd5 => (
+            C::InvalidDigest,
+            "The Content-MD5 you specified is not valid.".into(),
+        ),
         RequestError::UnsizedBodyTooLarge { limit } => (
             C::MissingContentLength,
-            format!("a body over {} MiB needs a Content-Length header", limit >> 20),
+            format!(
+                "a body over {} MiB needs a Content-Length header",
+                limit >> 20
+            ),
         ),
         RequestError::BodyUnreadable(detail) => (
             C::IncompleteBody,
@@ -164,9 +170,17 @@ mod tests {
             "MissingContentLength",
             411,
         );
-        a(RequestError::BodyUnreadable("x".into()), "IncompleteBody", 400);
+        a(
+            RequestError::BodyUnreadable("x".into()),
+            "IncompleteBody",
+            400,
+        );
         a(RequestError::V2DateInvalid, "AccessDenied", 403);
-        a(RequestError::RequestTimeTooSkewed, "RequestTimeTooSkewed", 403);
+        a(
+            RequestError::RequestTimeTooSkewed,
+            "RequestTimeTooSkewed",
+            403,
+        );
         a(RequestError::BuffersFull, "SlowDown", 503);
         a(
             RequestError::XmlBodyTooLarge { limit: 1 },
@@ -174,7 +188,11 @@ mod tests {
             400,
         );
         a(RequestError::BodyCutShort, "IncompleteBody", 400);
-        a(RequestError::MalformedForm("x".into()), "MalformedPOSTRequest", 400);
+        a(
+            RequestError::MalformedForm("x".into()),
+            "MalformedPOSTRequest",
+            400,
+        );
         a(RequestError::FormTooLarge, "EntityTooLarge", 400);
         a(RequestError::FormSignatureMissing, "InvalidArgument", 400);
         a(
@@ -208,7 +226,10 @@ mod tests {
         });
         assert_eq!(resp.status().as_u16(), 400);
         let body = String::from_utf8(resp.body().bytes().unwrap().to_vec()).unwrap();
-        assert!(body.contains("<Code>AuthorizationHeaderMalformed</Code>"), "{body}");
+        assert!(
+            body.contains("<Code>AuthorizationHeaderMalformed</Code>"),
+            "{body}"
+        );
         assert!(body.contains("<Region>us-east-1</Region>"), "{body}");
     }
 }
