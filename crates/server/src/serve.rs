@@ -258,7 +258,6 @@ async fn maintenance(store: Arc<ObjectStore>, interval: u64, rate_mib: u64) {
         tick.tick().await;
         n += 1;
         let report = store.maintain(n.is_multiple_of(RESYNC_EVERY)).await;
-        let _ = tokio::task::spawn_blocking(release_free_memory).await;
         // A volume came back (or was replaced): rebuild the shards it should hold, as soon as
         // no other pass is running.
         heal_wanted |= !report.volumes_back.is_empty();
@@ -269,17 +268,6 @@ async fn maintenance(store: Arc<ObjectStore>, interval: u64, rate_mib: u64) {
             last_deep = tokio::time::Instant::now();
             let _ = store.start_heal(true, Some(rate_mib.saturating_mul(1 << 20)));
         }
-    }
-}
-
-/// Gives memory the allocator holds free back to the system. glibc keeps what uploads freed
-/// (their buffers come and go on many threads) in its arenas for good: without this, 64
-/// uploads that stalled left ~140 MiB resident although ~40 MiB was in use.
-fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim has no preconditions; it only returns free pages to the system.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 
