@@ -4,8 +4,9 @@
 use http::HeaderMap;
 use rustfs_object::{AclRequest, CannedAcl, Grant, Grantee, Permission};
 use s3s::dto;
-use s3s::{S3Error, S3ErrorCode, S3Result};
+use s3s::{S3Error, S3Result};
 
+use crate::api_error::ApiError;
 use crate::auth::Keyring;
 
 const GRANT_HEADERS: [(&str, Permission); 5] = [
@@ -17,7 +18,7 @@ const GRANT_HEADERS: [(&str, Permission); 5] = [
 ];
 
 fn invalid(msg: impl Into<String>) -> S3Error {
-    S3Error::with_message(S3ErrorCode::InvalidArgument, msg.into())
+    ApiError::AclArgument(msg.into()).into()
 }
 
 /// The ACL a request's headers ask for. A canned ACL and grant headers together are refused,
@@ -46,10 +47,7 @@ pub(crate) fn from_headers(headers: &HeaderMap, users: &Keyring) -> S3Result<Acl
         }
     }
     match (canned, grants.is_empty()) {
-        (Some(_), false) => Err(S3Error::with_message(
-            S3ErrorCode::InvalidRequest,
-            "Specifying both Canned ACLs and Header Grants is not allowed",
-        )),
+        (Some(_), false) => Err(ApiError::CannedAclWithGrants.into()),
         (Some(c), true) => Ok(AclRequest::Canned(c)),
         (None, false) => Ok(AclRequest::Grants(grants)),
         (None, true) => Ok(AclRequest::Default),
@@ -89,10 +87,7 @@ fn group_grantee(uri: &str) -> S3Result<Grantee> {
 fn email_grantee(email: &str, users: &Keyring) -> S3Result<Grantee> {
     match users.by_email(email) {
         Some(u) => Ok(Grantee::User(u.id.clone())),
-        None => Err(S3Error::with_message(
-            S3ErrorCode::UnresolvableGrantByEmailAddress,
-            "The e-mail address you provided does not match any account on record.",
-        )),
+        None => Err(ApiError::GrantEmailUnresolvable.into()),
     }
 }
 
@@ -108,10 +103,7 @@ fn permission_of(p: &dto::Permission) -> S3Result<Permission> {
 }
 
 fn malformed() -> S3Error {
-    S3Error::with_message(
-        S3ErrorCode::MalformedACLError,
-        "The XML you provided was not well-formed or did not validate against our published schema",
-    )
+    ApiError::AclMalformed.into()
 }
 
 /// The grants of an `AccessControlPolicy` body. Its owner, when given, must be the resource's.
@@ -123,10 +115,7 @@ pub(crate) fn from_policy(
     if let Some(id) = policy.owner.as_ref().and_then(|o| o.id.as_deref())
         && id != owner_id
     {
-        return Err(S3Error::with_message(
-            S3ErrorCode::AccessDenied,
-            "The owner of an ACL cannot be changed",
-        ));
+        return Err(ApiError::AclOwnerChange.into());
     }
     let mut out = Vec::new();
     for g in policy.grants.iter().flatten() {

@@ -16,10 +16,11 @@
 
 use std::sync::Arc;
 
+use crate::api_error::ApiError;
 use http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use rustfs_object::ObjectStore;
 use s3s::route::S3Route;
-use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
+use s3s::{Body, S3Request, S3Response, S3Result};
 use serde::Serialize;
 
 pub const PREFIX: &str = "/rustfs/admin/v1/";
@@ -79,7 +80,8 @@ impl AdminApi {
 }
 
 fn json_reply(status: StatusCode, value: &impl Serialize) -> S3Result<S3Response<Body>> {
-    let bytes = serde_json::to_vec_pretty(value).map_err(|e| s3_error!(InternalError, "{e}"))?;
+    let bytes =
+        serde_json::to_vec_pretty(value).map_err(|e| ApiError::AdminReply(e.to_string()))?;
     let mut resp = S3Response::new(Body::from(bytes));
     resp.status = Some(status);
     resp.headers.insert(
@@ -144,11 +146,8 @@ impl S3Route for AdminApi {
     async fn check_access(&self, req: &mut S3Request<Body>) -> S3Result<()> {
         match &req.credentials {
             Some(c) if c.access_key == self.root_access_key => Ok(()),
-            Some(_) => Err(s3_error!(
-                AccessDenied,
-                "The admin API needs the root credentials"
-            )),
-            None => Err(s3_error!(AccessDenied, "Signature is required")),
+            Some(_) => Err(ApiError::AdminNeedsRoot.into()),
+            None => Err(ApiError::AdminUnsigned.into()),
         }
     }
 
@@ -160,10 +159,7 @@ impl S3Route for AdminApi {
             (&Method::GET, "status") => json_reply(StatusCode::OK, &self.status()),
             (&Method::GET, "heal") => {
                 let id = match query_value(&req.uri, "id") {
-                    Some(v) => Some(
-                        v.parse::<u64>()
-                            .map_err(|_| s3_error!(InvalidArgument, "id must be a number"))?,
-                    ),
+                    Some(v) => Some(v.parse::<u64>().map_err(|_| ApiError::AdminHealIdInvalid)?),
                     None => None,
                 };
                 json_reply(StatusCode::OK, &self.store.heal_state(id))

@@ -135,132 +135,9 @@ impl Keyring {
     }
 }
 
-/// How far a SigV2 request's time may be from ours, as in S3.
-const MAX_SKEW_SECS: i64 = 15 * 60;
-
-/// The time check S3 makes on a SigV2 (`Authorization: AWS ...`) request before its
-/// signature: the `x-amz-date` (or else `Date`) header must be a valid HTTP date after 1970
-/// (`AccessDenied`) within 15 minutes of the server's clock (`RequestTimeTooSkewed`). s3s
-/// checks neither. Other requests pass untouched.
-pub fn check_v2_request_time(
-    headers: &http::HeaderMap,
-    now: time::OffsetDateTime,
-) -> Result<(), s3s::S3Error> {
-    use s3s::S3ErrorCode;
-    let v2 = headers
-        .get(http::header::AUTHORIZATION)
-        .is_some_and(|v| v.as_bytes().starts_with(b"AWS "));
-    if !v2 {
-        return Ok(());
-    }
-    let denied = || {
-        s3s::S3Error::with_message(
-            S3ErrorCode::AccessDenied,
-            "AWS authentication requires a valid Date or x-amz-date header",
-        )
-    };
-    let raw = headers
-        .get("x-amz-date")
-        .or_else(|| headers.get(http::header::DATE))
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(denied)?;
-    let t = s3s::dto::Timestamp::parse(s3s::dto::TimestampFormat::HttpDate, raw.trim())
-        .map(time::OffsetDateTime::from)
-        .map_err(|_| denied())?;
-    if t.year() < 1970 {
-        return Err(denied());
-    }
-    if (now - t).whole_seconds().abs() > MAX_SKEW_SECS {
-        return Err(s3s::S3Error::with_message(
-            S3ErrorCode::RequestTimeTooSkewed,
-            "The difference between the request time and the current time is too large.",
-        ));
-    }
-    Ok(())
-}
-
-/// The region a credential scope (`AK/date/region/service/aws4_request`) names, when it has
-/// that shape.
-fn scope_region(credential: &str) -> Option<&str> {
-    let mut parts = credential.rsplitn(5, '/');
-    let (_terminator, _service, region, _date, _key) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    Some(region)
-}
-
+/// Whether a SigV4 scope's region is the server's.
 pub(crate) fn same_region(got: &str, expected: &str) -> bool {
     got == expected
-}
-
-/// The `Credential=` value of a SigV4 `Authorization` header.
-fn header_credential(headers: &http::HeaderMap) -> Option<&str> {
-    let v = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-    let rest = v.strip_prefix("AWS4-HMAC-SHA256")?;
-    let at = rest.find("Credential=")? + "Credential=".len();
-    let cred = &rest[at..];
-    let end = cred.find([',', ' ']).unwrap_or(cred.len());
-    Some(&cred[..end])
-}
-
-/// The decoded `X-Amz-Credential` of a SigV4 presigned URL.
-fn query_credential(query: Option<&str>) -> Option<String> {
-    let query = query?;
-    let mut v4 = false;
-    let mut cred = None;
-    for pair in query.split('&') {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        match k {
-            "X-Amz-Algorithm" => v4 = v == "AWS4-HMAC-SHA256",
-            "X-Amz-Credential" => {
-                cred = Some(percent_encoding::percent_decode_str(v).decode_utf8().ok()?)
-            }
-            _ => {}
-        }
-    }
-    v4.then_some(cred).flatten().map(|c| c.into_owned())
-}
-
-/// The region check S3 makes on a SigV4 request: a credential scope naming another region than
-/// the server's is refused with `400 AuthorizationHeaderMalformed` (header signature) or
-/// `400 AuthorizationQueryParametersError` (presigned URL), with the expected `<Region>` in the
-/// error document so SDKs can retry in the right region. s3s 0.14 verifies the signature with
-/// whatever region the scope names and checks nothing else, so the server's HTTP layer calls
-/// [`wrong_region`] before s3s. An empty server region accepts any, and the admin API accepts any
-/// region, as in MinIO (admin clients sign with an empty one).
-pub fn wrong_region<B>(
-    req: &http::Request<B>,
-    expected: &str,
-) -> Option<http::Response<s3s::Body>> {
-    if expected.is_empty() || crate::admin::is_admin_path(req.uri().path()) {
-        return None;
-    }
-    let (code, what, got) = if let Some(cred) = header_credential(req.headers()) {
-        (
-            s3s::S3ErrorCode::AuthorizationHeaderMalformed,
-            "The authorization header is malformed",
-            scope_region(cred)?.to_string(),
-        )
-    } else {
-        let cred = query_credential(req.uri().query())?;
-        (
-            s3s::S3ErrorCode::AuthorizationQueryParametersError,
-            "Error parsing the X-Amz-Credential parameter",
-            scope_region(&cred)?.to_string(),
-        )
-    };
-    if same_region(&got, expected) {
-        return None;
-    }
-    let err = s3s::S3Error::with_message(
-        code,
-        format!("{what}; the region '{got}' is wrong; expecting '{expected}'"),
-    );
-    Some(crate::errors::response_with(&err, &[("Region", expected)]))
 }
 
 #[async_trait::async_trait]
@@ -268,12 +145,7 @@ impl S3Auth for Keyring {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
         self.by_access_key(access_key)
             .map(|u| SecretKey::from(u.secret_key.clone()))
-            .ok_or_else(|| {
-                s3s::s3_error!(
-                    InvalidAccessKeyId,
-                    "The AWS Access Key Id you provided does not exist in our records."
-                )
-            })
+            .ok_or_else(|| crate::api_error::ApiError::UnknownAccessKey.into())
     }
 }
 
@@ -307,34 +179,6 @@ mod tests {
     }
 
     #[test]
-    fn v2_request_times_are_checked() {
-        let now = time::macros::datetime!(2026-01-02 03:04:05 UTC);
-        let mut h = http::HeaderMap::new();
-        assert!(check_v2_request_time(&h, now).is_ok(), "not SigV2");
-        h.insert("authorization", "AWS k:sig".parse().unwrap());
-        let code = |h: &http::HeaderMap| {
-            check_v2_request_time(h, now)
-                .err()
-                .map(|e| e.code().as_str().to_string())
-        };
-        assert_eq!(code(&h).as_deref(), Some("AccessDenied"));
-        h.insert("date", "Fri, 02 Jan 2026 03:10:00 GMT".parse().unwrap());
-        assert_eq!(code(&h), None);
-        h.insert(
-            "x-amz-date",
-            "Tue, 07 Jul 2010 21:53:04 GMT".parse().unwrap(),
-        );
-        assert_eq!(code(&h).as_deref(), Some("RequestTimeTooSkewed"));
-        h.insert(
-            "x-amz-date",
-            "Tue, 07 Jul 1950 21:53:04 GMT".parse().unwrap(),
-        );
-        assert_eq!(code(&h).as_deref(), Some("AccessDenied"));
-        h.insert("x-amz-date", "garbage".parse().unwrap());
-        assert_eq!(code(&h).as_deref(), Some("AccessDenied"));
-    }
-
-    #[test]
     fn owners_resolve_by_id_or_legacy_key() {
         let mut a = User::derived("alice", "secret-1");
         a.email = Some("a@example.com".into());
@@ -343,68 +187,5 @@ mod tests {
         assert_eq!(k.owner_of("alice"), (a.id.clone(), "alice".into()));
         assert_eq!(k.owner_of("gone"), ("gone".into(), "gone".into()));
         assert_eq!(k.by_email("A@example.com").unwrap().id, a.id);
-    }
-
-    fn refusal(req: http::Request<()>) -> Option<(u16, String)> {
-        let resp = wrong_region(&req, "us-east-1")?;
-        let body = resp.body().bytes().expect("a buffered body");
-        Some((
-            resp.status().as_u16(),
-            String::from_utf8(body.to_vec()).unwrap(),
-        ))
-    }
-
-    fn signed(region: &str, path: &str) -> http::Request<()> {
-        http::Request::builder()
-            .uri(path)
-            .header(
-                "authorization",
-                format!("AWS4-HMAC-SHA256 Credential=AK/20260101/{region}/s3/aws4_request, SignedHeaders=host, Signature=00"),
-            )
-            .body(())
-            .unwrap()
-    }
-
-    #[test]
-    fn header_signatures_name_the_server_region() {
-        assert!(refusal(signed("us-east-1", "/b/k")).is_none());
-        assert!(
-            refusal(signed("US", "/b/k")).is_some(),
-            "s3s refuses `US` anyway"
-        );
-        let (status, body) = refusal(signed("eu-west-1", "/b/k")).unwrap();
-        assert_eq!(status, 400);
-        assert!(
-            body.contains("<Code>AuthorizationHeaderMalformed</Code>"),
-            "{body}"
-        );
-        assert!(body.contains("the region 'eu-west-1' is wrong; expecting 'us-east-1'"));
-        assert!(body.contains("<Region>us-east-1</Region>"));
-        assert!(refusal(signed("", "/rustfs/admin/v3/info")).is_none());
-        assert!(refusal(signed("", "/minio/admin/v3/info")).is_none());
-        assert!(refusal(signed("", "/b/k")).is_some());
-    }
-
-    #[test]
-    fn presigned_urls_name_the_server_region() {
-        let url = |region: &str| {
-            http::Request::builder()
-                .uri(format!("/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20260101%2F{region}%2Fs3%2Faws4_request&X-Amz-Signature=00"))
-                .body(())
-                .unwrap()
-        };
-        assert!(refusal(url("us-east-1")).is_none());
-        let (status, body) = refusal(url("eu-west-1")).unwrap();
-        assert_eq!(status, 400);
-        assert!(body.contains("<Code>AuthorizationQueryParametersError</Code>"));
-        assert!(body.contains("<Region>us-east-1</Region>"));
-        let unsigned = http::Request::builder().uri("/b/k?x=1").body(()).unwrap();
-        assert!(refusal(unsigned).is_none());
-        let v2 = http::Request::builder()
-            .uri("/b/k")
-            .header("authorization", "AWS AK:sig")
-            .body(())
-            .unwrap();
-        assert!(refusal(v2).is_none());
     }
 }

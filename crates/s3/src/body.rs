@@ -6,10 +6,11 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
+use crate::api_error::ApiError;
 use bytes::Bytes;
 use futures::Stream;
+use s3s::S3Error;
 use s3s::dto::StreamingBlob;
-use s3s::{S3Error, S3ErrorCode};
 
 /// Where the adapter leaves the body's first error.
 #[derive(Clone, Default)]
@@ -46,34 +47,22 @@ fn classify(e: &(dyn std::error::Error + 'static)) -> S3Error {
     if let Some(s3) = e.downcast_ref::<S3Error>() {
         return S3Error::with_message(s3.code().clone(), s3.message().unwrap_or("").to_string());
     }
-    // s3s does not export its body-stream error types; their Display names the variant.
+    // s3s 0.14 does not export its body-stream error types (`UploadStreamError`,
+    // `AwsChunkedStreamError`), so they cannot be downcast; their Display names the variant.
     let text = e.to_string();
-    if text.contains("UploadStreamError: Sha256Mismatch") {
-        let mut err = S3Error::with_message(
-            S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
-            "The provided 'x-amz-content-sha256' header does not match what was computed.",
-        );
-        err.set_status_code(http::StatusCode::BAD_REQUEST);
-        return err;
-    }
-    if text.contains("AwsChunkedStreamError") {
-        if text.contains("SignatureMismatch") {
-            return S3Error::with_message(
-                S3ErrorCode::SignatureDoesNotMatch,
-                "The request signature we calculated does not match the signature you provided.",
-            );
-        }
-        if !text.contains("Underlying") && !text.contains("Incomplete") {
-            return S3Error::with_message(
-                S3ErrorCode::InvalidRequest,
-                format!("Malformed aws-chunked body: {text}"),
-            );
-        }
-    }
-    S3Error::with_message(
-        S3ErrorCode::IncompleteBody,
-        format!("Reading the request body failed: {e}"),
-    )
+    let cause = if text.contains("UploadStreamError: Sha256Mismatch") {
+        ApiError::PayloadSha256Mismatch
+    } else if text.contains("AwsChunkedStreamError") && text.contains("SignatureMismatch") {
+        ApiError::ChunkSignatureMismatch
+    } else if text.contains("AwsChunkedStreamError")
+        && !text.contains("Underlying")
+        && !text.contains("Incomplete")
+    {
+        ApiError::ChunkedBodyMalformed(text)
+    } else {
+        ApiError::BodyReadFailed(text)
+    };
+    cause.into()
 }
 
 impl Stream for Body {

@@ -1,12 +1,13 @@
 //! Conversions between s3s DTOs and object-layer types.
 
+use crate::api_error::ApiError;
 use http::HeaderMap;
 use rustfs_object::{
     ByteRange, ChecksumAlgorithm, ChecksumRequest, ChecksumType, ChecksumValue, EtagMatch,
     ExpectedChecksum, ObjectMeta, ReadConditions,
 };
 use s3s::dto::{self, ETag, ETagCondition, Metadata, Timestamp, TimestampFormat};
-use s3s::{S3Error, S3ErrorCode, S3Result};
+use s3s::{S3Error, S3Result};
 
 pub(crate) fn timestamp(ms: i64) -> Timestamp {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
@@ -102,22 +103,15 @@ pub(crate) fn user_metadata(meta: &ObjectMeta) -> Option<Metadata> {
 }
 
 pub(crate) fn algorithm(a: &dto::ChecksumAlgorithm) -> S3Result<ChecksumAlgorithm> {
-    ChecksumAlgorithm::parse(a.as_str()).ok_or_else(|| {
-        S3Error::with_message(
-            S3ErrorCode::InvalidRequest,
-            format!("Unsupported checksum algorithm {}", a.as_str()),
-        )
-    })
+    ChecksumAlgorithm::parse(a.as_str())
+        .ok_or_else(|| ApiError::ChecksumAlgorithmUnsupported(a.as_str().to_owned()).into())
 }
 
 pub(crate) fn checksum_type(t: &dto::ChecksumType) -> S3Result<ChecksumType> {
     match t.as_str() {
         dto::ChecksumType::COMPOSITE => Ok(ChecksumType::Composite),
         dto::ChecksumType::FULL_OBJECT => Ok(ChecksumType::FullObject),
-        other => Err(S3Error::with_message(
-            S3ErrorCode::InvalidRequest,
-            format!("Unsupported checksum type {other}"),
-        )),
+        other => Err(ApiError::ChecksumTypeUnsupported(other.to_owned()).into()),
     }
 }
 
@@ -160,10 +154,7 @@ impl ChecksumFields<'_> {
             .filter_map(|(a, v)| v.map(|v| (a, v.clone())));
         let first = given.next();
         if given.next().is_some() {
-            return Err(S3Error::with_message(
-                S3ErrorCode::InvalidRequest,
-                "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
-            ));
+            return Err(ApiError::MultipleChecksums.into());
         }
         Ok(first)
     }
@@ -180,10 +171,7 @@ pub(crate) fn checksum_request(
     let sdk = sdk_algorithm.map(algorithm).transpose()?;
     if let Some((a, v)) = fields.single()? {
         if sdk.is_some_and(|s| s != a) {
-            return Err(S3Error::with_message(
-                S3ErrorCode::InvalidRequest,
-                "x-amz-sdk-checksum-algorithm does not match the checksum header",
-            ));
+            return Err(ApiError::SdkChecksumAlgorithmMismatch.into());
         }
         return Ok(Some(ChecksumRequest {
             algorithm: a,
@@ -198,12 +186,8 @@ pub(crate) fn checksum_request(
         .as_deref()
         .and_then(|d| d.strip_prefix("x-amz-checksum-"))
     {
-        let a = ChecksumAlgorithm::parse(name).ok_or_else(|| {
-            S3Error::with_message(
-                S3ErrorCode::InvalidRequest,
-                format!("Unsupported trailer checksum x-amz-checksum-{name}"),
-            )
-        })?;
+        let a = ChecksumAlgorithm::parse(name)
+            .ok_or_else(|| ApiError::TrailerChecksumUnsupported(name.to_owned()))?;
         let header = format!("x-amz-checksum-{name}");
         let read = move || {
             trailers.and_then(|t| t.take()).and_then(|h| {
@@ -304,12 +288,7 @@ pub(crate) fn range(r: &dto::Range) -> ByteRange {
 
 /// `x-amz-copy-source-range: bytes=first-last` (both required, as S3 demands).
 pub(crate) fn copy_source_range(s: &str) -> S3Result<ByteRange> {
-    let bad = || {
-        S3Error::with_message(
-            S3ErrorCode::InvalidArgument,
-            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
-        )
-    };
+    let bad = || S3Error::from(ApiError::CopySourceRangeInvalid);
     let spec = s.trim().strip_prefix("bytes=").ok_or_else(bad)?;
     let (a, b) = spec.split_once('-').ok_or_else(bad)?;
     let first: u64 = a.trim().parse().map_err(|_| bad())?;
@@ -338,10 +317,7 @@ pub(crate) fn url_encode(s: &str) -> String {
 pub(crate) fn non_negative(v: Option<i32>, default: usize, name: &str) -> S3Result<usize> {
     match v {
         None => Ok(default),
-        Some(n) if n < 0 => Err(S3Error::with_message(
-            S3ErrorCode::InvalidArgument,
-            format!("{name} must be a non-negative integer"),
-        )),
+        Some(n) if n < 0 => Err(ApiError::NegativeCount(name.to_owned()).into()),
         Some(n) => Ok((n as usize).min(default)),
     }
 }

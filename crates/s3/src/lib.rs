@@ -1,27 +1,27 @@
-//! The S3 edge. It implements the `s3s` crate's `S3` trait on top of the object layer:
+//! The S3 API. It implements the `s3s` crate's `S3` trait on top of the object layer:
 //! converts s3s input DTOs into object-layer calls and results back into output DTOs, supplies
-//! credentials to s3s' SigV4 verification ([`auth::Keyring`]), and is the only place that knows
-//! S3 error codes ([`errors`]). Routing, XML, SigV4 (header, presigned, streaming chunks,
-//! trailers) and virtual-host parsing are s3s'. It must not know how objects are stored.
+//! credentials to s3s' SigV4 verification ([`auth::Keyring`]), wraps s3s in the one hyper
+//! service the binary serves ([`edge::Edge`]: everything done before s3s sees a request and to
+//! its answer after), and is the only place that knows S3 error codes ([`errors`]). Routing,
+//! XML, SigV4 (header, presigned, streaming chunks, trailers) and virtual-host parsing are
+//! s3s'. It must not know how objects are stored.
 
 pub mod access;
 mod acl;
 pub mod admin;
+pub mod api_error;
 pub mod auth;
 mod body;
 mod convert;
-pub mod cors;
+pub mod edge;
 pub mod errors;
 pub mod host;
 pub mod limits;
 mod ops;
 mod policy_cache;
-pub mod post_form;
 pub mod routes;
 pub use ops::{POST_OBJECT_MAX_FILE_SIZE, XML_BODY_LIMIT, s3s_config};
-pub mod range_header;
 pub mod route;
-mod sigv4_resign;
 mod sse;
 
 use std::sync::Arc;

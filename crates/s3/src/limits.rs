@@ -1,8 +1,9 @@
 //! Size limits S3 enforces on a request's headers (the body's limit is the object layer's,
 //! `rustfs_object::ingest::MAX_BODY_SIZE`).
 
+use crate::api_error::ApiError;
+use s3s::S3Result;
 use s3s::dto::Metadata;
-use s3s::{S3Error, S3ErrorCode, S3Result};
 
 /// Most bytes of user-defined metadata an object may carry: the sum of the UTF-8 lengths of
 /// every key (the name after `x-amz-meta-`) and value, as S3 measures it.
@@ -16,12 +17,11 @@ pub(crate) fn user_metadata(meta: Option<&Metadata>) -> S3Result<()> {
             .fold(0usize, usize::saturating_add)
     });
     if size > MAX_USER_METADATA {
-        return Err(S3Error::with_message(
-            S3ErrorCode::MetadataTooLarge,
-            format!(
-                "Your metadata headers exceed the maximum allowed metadata size: {size} bytes of user metadata, at most {MAX_USER_METADATA}."
-            ),
-        ));
+        return Err(ApiError::MetadataTooLarge {
+            size,
+            max: MAX_USER_METADATA,
+        }
+        .into());
     }
     Ok(())
 }

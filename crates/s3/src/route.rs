@@ -2,9 +2,10 @@
 //! `Action=ListRoles`), which tools send to the same endpoint. They get a prompt
 //! `NotImplemented` instead of being read as S3 operations.
 
+use crate::api_error::ApiError;
 use http::{Extensions, HeaderMap, Method, Uri};
 use s3s::route::S3Route;
-use s3s::{Body, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
+use s3s::{Body, S3Request, S3Response, S3Result};
 
 /// Answers IAM/STS query requests with `NotImplemented` (501).
 #[derive(Clone, Copy, Default)]
@@ -32,9 +33,6 @@ impl S3Route for UnsupportedServices {
     }
 
     async fn call(&self, _req: S3Request<Body>) -> S3Result<S3Response<Body>> {
-        Err(S3Error::with_message(
-            S3ErrorCode::NotImplemented,
-            "IAM and STS actions are not supported by this server",
-        ))
+        Err(ApiError::IamStsNotImplemented.into())
     }
 }

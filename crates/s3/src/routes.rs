@@ -2,9 +2,10 @@
 //! accepts a request handles it (its index is kept in the request's extensions, so access
 //! checks and the call go to the same route).
 
+use crate::api_error::ApiError;
 use http::{Extensions, HeaderMap, Method, Uri};
 use s3s::route::S3Route;
-use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
+use s3s::{Body, S3Request, S3Response, S3Result};
 
 #[derive(Default)]
 pub struct RouteSet {
@@ -29,7 +30,7 @@ impl RouteSet {
             .get::<Matched>()
             .and_then(|m| self.routes.get(m.0))
             .map(|r| r.as_ref())
-            .ok_or_else(|| s3_error!(InternalError, "custom route lost its match"))
+            .ok_or_else(|| ApiError::RouteLost.into())
     }
 }
 

@@ -12,9 +12,10 @@
 //! The same rules apply to a browser form's fields (POST Object).
 
 use http::HeaderMap;
-use s3s::{S3Error, S3ErrorCode, S3Request, S3Result};
+use s3s::{S3Request, S3Result};
 
 use crate::access::ClientInfo;
+use crate::api_error::ApiError;
 
 const CUSTOMER: [&str; 3] = [
     "x-amz-server-side-encryption-customer-algorithm",
@@ -73,24 +74,15 @@ impl SseRequest {
     /// `Ok` when no encryption is asked for; otherwise the refusal (see the module doc).
     pub fn refuse(&self, secure: bool) -> S3Result<()> {
         if self.customer && !secure {
-            return Err(S3Error::with_message(
-                S3ErrorCode::InvalidRequest,
-                "Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.",
-            ));
+            return Err(ApiError::SseCustomerKeyWithoutTls.into());
         }
         if let Some(v) = &self.managed
             && !ALGORITHMS.contains(&v.trim())
         {
-            return Err(S3Error::with_message(
-                S3ErrorCode::InvalidArgument,
-                "The encryption method specified is not supported",
-            ));
+            return Err(ApiError::SseAlgorithmUnsupported.into());
         }
         if self.customer || self.managed.is_some() || self.managed_params {
-            return Err(S3Error::with_message(
-                S3ErrorCode::NotImplemented,
-                "A header you provided implies functionality that is not implemented: server-side encryption is not supported by this server.",
-            ));
+            return Err(ApiError::SseNotImplemented.into());
         }
         Ok(())
     }

@@ -83,7 +83,7 @@ pub struct ServerArgs {
     #[arg(
         long,
         env = "RUSTFS_BUFFERED_BODIES_MIB",
-        default_value_t = crate::buffered_body::DEFAULT_BUDGET_MIB
+        default_value_t = rustfs_s3::edge::DEFAULT_BUDGET_MIB
     )]
     pub buffered_bodies_mib: u64,
     /// MiB that the uploads whose bytes are flowing may hold at once for staging (data file

@@ -2,8 +2,8 @@
 //!
 //! s3s logs every failed request at error level ("failed to prepare", "op returns error", its
 //! request span's error), refusals and client mistakes included, and a malformed XML body
-//! whole ("malformed xml body", the body's bytes). The HTTP layer logs each failed request
-//! once instead, by what it means and without the body (`http_layer::log_failure`), so those
+//! whole ("malformed xml body", the body's bytes). The edge logs each failed request once
+//! instead, by what it means and without the body (`rustfs_s3::edge`), so those
 //! events are dropped whatever `RUST_LOG` asks for; s3s' debug and trace events stay available.
 
 use tracing::Metadata;
@@ -66,7 +66,7 @@ mod tests {
         assert!(!s3s_request_error(&meta("s3s::ops", Level::DEBUG)));
         assert!(!s3s_request_error(&meta("s3s::ops", Level::WARN)));
         assert!(!s3s_request_error(&meta(
-            "rustfs::http_layer",
+            "rustfs_s3::edge::failure_log",
             Level::ERROR
         )));
         assert!(!s3s_request_error(&meta("s3sx", Level::ERROR)));

@@ -7,19 +7,14 @@ use std::time::{Duration, SystemTime};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use rustfs_object::{Layout, ObjectStore};
-use rustfs_s3::RustFsS3;
-use rustfs_s3::access::{AccessControl, ClientInfo};
-use rustfs_s3::admin::AdminApi;
-use rustfs_s3::route::UnsupportedServices;
-use rustfs_s3::routes::RouteSet;
-use s3s::service::S3ServiceBuilder;
+use rustfs_s3::access::ClientInfo;
+use rustfs_s3::edge::{Edge, EdgeConfig};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 
 use crate::config::{self, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, ServerArgs};
 use crate::connections::{self, Connections, Timed, Timeouts, Tracked};
-use crate::http_layer::HttpLayer;
 use crate::{tls, users};
 
 /// How long in-flight requests get to finish after a shutdown signal.
@@ -124,42 +119,33 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         },
         args.users_file.as_deref(),
     )?;
-    let mut builder = S3ServiceBuilder::new(RustFsS3::new(
-        store.clone(),
-        args.region.clone(),
-        keys.clone(),
-    ));
-    builder.set_auth(keys.clone());
-    builder.set_access(AccessControl::new(store.clone(), keys.clone()));
-    builder.set_route(
-        RouteSet::new()
-            .with(AdminApi::new(store.clone(), root_access_key))
-            .with(UnsupportedServices),
-    );
-    builder.set_config(rustfs_s3::s3s_config());
     let domains: Vec<&str> = args
         .server_domains
         .iter()
         .map(|d| d.trim())
         .filter(|d| !d.is_empty())
         .collect();
-    let mut cors_domains = None;
-    if !domains.is_empty() {
-        let host = rustfs_s3::host::Domains::new(&domains)
-            .map_err(|e| format!("invalid RUSTFS_SERVER_DOMAINS: {e}"))?;
-        cors_domains = Some(host.clone());
-        builder.set_host(host);
-    }
-    let cors = rustfs_s3::cors::Cors::new(store.clone(), cors_domains);
+    let vhost_domains = if domains.is_empty() {
+        None
+    } else {
+        Some(
+            rustfs_s3::host::Domains::new(&domains)
+                .map_err(|e| format!("invalid RUSTFS_SERVER_DOMAINS: {e}"))?,
+        )
+    };
     let staging =
         usize::try_from(args.upload_staging_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     rustfs_object::ingest::set_staging_budget(staging);
-    let budget =
+    let buffered_bytes =
         usize::try_from(args.buffered_bodies_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
-    let budget = crate::buffered_body::BufferBudget::new(budget);
-    let service = HttpLayer::new(builder.build(), cors, &domains, budget)
-        .with_region(&args.region)
-        .with_keyring(keys);
+    let service = Edge::new(EdgeConfig {
+        store: store.clone(),
+        keys,
+        root_access_key,
+        region: args.region.clone(),
+        domains: vhost_domains,
+        buffered_bytes,
+    });
 
     let sweeper = store.clone();
     tokio::spawn(async move {
@@ -272,7 +258,6 @@ async fn maintenance(store: Arc<ObjectStore>, interval: u64, rate_mib: u64) {
         tick.tick().await;
         n += 1;
         let report = store.maintain(n.is_multiple_of(RESYNC_EVERY)).await;
-        let _ = tokio::task::spawn_blocking(release_free_memory).await;
         // A volume came back (or was replaced): rebuild the shards it should hold, as soon as
         // no other pass is running.
         heal_wanted |= !report.volumes_back.is_empty();
@@ -283,17 +268,6 @@ async fn maintenance(store: Arc<ObjectStore>, interval: u64, rate_mib: u64) {
             last_deep = tokio::time::Instant::now();
             let _ = store.start_heal(true, Some(rate_mib.saturating_mul(1 << 20)));
         }
-    }
-}
-
-/// Gives memory the allocator holds free back to the system. glibc keeps what uploads freed
-/// (their buffers come and go on many threads) in its arenas for good: without this, 64
-/// uploads that stalled left ~140 MiB resident although ~40 MiB was in use.
-fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim has no preconditions; it only returns free pages to the system.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 
@@ -328,7 +302,7 @@ const HTTP1_MAX_BUF_SIZE: usize = 64 * 1024;
 pub async fn run(
     listener: TcpListener,
     tls: Option<Arc<ServerConfig>>,
-    service: HttpLayer,
+    service: Edge,
     conns: Arc<Connections>,
     shutdown: impl Future<Output = ()>,
 ) {

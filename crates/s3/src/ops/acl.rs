@@ -3,10 +3,11 @@
 use rustfs_object::acl::new_object_acl;
 use rustfs_object::{AclRequest, Grant, ObjectOwnership};
 use s3s::dto::*;
-use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
+use s3s::{S3Request, S3Response, S3Result};
 
 use crate::RustFsS3;
 use crate::acl;
+use crate::api_error::ApiError;
 use crate::errors::to_s3;
 
 fn ownership_of(o: &s3s::dto::ObjectOwnership) -> S3Result<ObjectOwnership> {
@@ -16,10 +17,7 @@ fn ownership_of(o: &s3s::dto::ObjectOwnership) -> S3Result<ObjectOwnership> {
         O::BUCKET_OWNER_PREFERRED => ObjectOwnership::BucketOwnerPreferred,
         O::OBJECT_WRITER => ObjectOwnership::ObjectWriter,
         other => {
-            return Err(S3Error::with_message(
-                S3ErrorCode::InvalidArgument,
-                format!("invalid ObjectOwnership {other:?}"),
-            ));
+            return Err(ApiError::ObjectOwnershipInvalid(other.to_owned()).into());
         }
     })
 }
@@ -66,10 +64,7 @@ impl RustFsS3 {
                 self.users.owner_id(owner),
                 &self.users,
             )?)),
-            (AclRequest::Default, None) => Err(S3Error::with_message(
-                S3ErrorCode::MissingSecurityHeader,
-                "Your request was missing a required header or body: an ACL",
-            )),
+            (AclRequest::Default, None) => Err(ApiError::AclMissing.into()),
             (r, _) => Ok(r),
         }
     }
@@ -159,10 +154,7 @@ impl RustFsS3 {
     ) -> S3Result<S3Response<PutBucketOwnershipControlsOutput>> {
         let rules = &req.input.ownership_controls.rules;
         let [rule] = rules.as_slice() else {
-            return Err(S3Error::with_message(
-                S3ErrorCode::MalformedXML,
-                "OwnershipControls must hold exactly one rule",
-            ));
+            return Err(ApiError::OwnershipRulesMalformed.into());
         };
         let o = ownership_of(&rule.object_ownership)?;
         self.store

@@ -1,12 +1,13 @@
 //! Bucket operations.
 
 use s3s::dto::*;
-use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
+use s3s::{S3Request, S3Response, S3Result};
 
 use rustfs_object::Versioning;
 
 use crate::RustFsS3;
 use crate::acl;
+use crate::api_error::ApiError;
 use crate::convert::timestamp;
 use crate::errors::to_s3;
 
@@ -20,10 +21,7 @@ impl RustFsS3 {
         let prefix = i.prefix.unwrap_or_default();
         let max = match i.max_buckets {
             Some(n) if !(1..=10_000).contains(&n) => {
-                return Err(S3Error::with_message(
-                    S3ErrorCode::InvalidArgument,
-                    "max-buckets must be between 1 and 10000",
-                ));
+                return Err(ApiError::MaxBucketsOutOfRange.into());
             }
             Some(n) => n as usize,
             None => usize::MAX,
@@ -112,12 +110,7 @@ impl RustFsS3 {
         req: S3Request<GetBucketEncryptionInput>,
     ) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
         self.store.bucket(&req.input.bucket).await.map_err(to_s3)?;
-        let mut err = S3Error::with_message(
-            S3ErrorCode::ServerSideEncryptionConfigurationNotFoundError,
-            "The server side encryption configuration was not found",
-        );
-        err.set_status_code(http::StatusCode::NOT_FOUND);
-        Err(err)
+        Err(ApiError::NoBucketEncryption.into())
     }
 
     pub(super) async fn op_delete_bucket_encryption(
@@ -186,19 +179,13 @@ impl RustFsS3 {
             .as_ref()
             .is_some_and(|m| m.as_str().eq_ignore_ascii_case(MFADelete::ENABLED))
         {
-            return Err(S3Error::with_message(
-                S3ErrorCode::InvalidRequest,
-                "MFA delete cannot be enabled: this server has no MFA devices",
-            ));
+            return Err(ApiError::MfaDeleteUnsupported.into());
         }
         let state = match c.status.as_ref().map(BucketVersioningStatus::as_str) {
             Some(BucketVersioningStatus::ENABLED) => Versioning::Enabled,
             Some(BucketVersioningStatus::SUSPENDED) => Versioning::Suspended,
             _ => {
-                return Err(S3Error::with_message(
-                    S3ErrorCode::MalformedXML,
-                    "The XML you provided was not well-formed or did not validate against our published schema",
-                ));
+                return Err(ApiError::VersioningStatusMalformed.into());
             }
         };
         self.store

@@ -1,4 +1,4 @@
-//! Bucket CORS configuration (the preflight and response headers are in `crate::cors`).
+//! Bucket CORS configuration (the preflight and response headers are in `crate::edge::cors`).
 
 use rustfs_object::CorsRule;
 use s3s::dto::*;

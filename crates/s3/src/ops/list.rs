@@ -2,10 +2,11 @@
 
 use rustfs_object::{ListEntry, ListPage, ListQuery, ObjectRecord, VersionEntry, VersionListQuery};
 use s3s::dto::*;
-use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
+use s3s::{S3Request, S3Response, S3Result};
 
 use crate::RustFsS3;
 use crate::acl::owner;
+use crate::api_error::ApiError;
 use crate::auth::Keyring;
 use crate::convert::{self, non_negative, url_encode};
 use crate::errors::to_s3;
@@ -16,10 +17,7 @@ fn wants_url(e: Option<&EncodingType>) -> S3Result<bool> {
     match e.map(EncodingType::as_str) {
         None => Ok(false),
         Some(s) if s.eq_ignore_ascii_case("url") => Ok(true),
-        Some(_) => Err(S3Error::with_message(
-            S3ErrorCode::InvalidArgument,
-            "Invalid Encoding Method specified in Request",
-        )),
+        Some(_) => Err(ApiError::EncodingTypeInvalid.into()),
     }
 }
 
@@ -83,12 +81,7 @@ fn decode_token(token: &str) -> S3Result<String> {
         .decode_to_vec(token)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| {
-            S3Error::with_message(
-                S3ErrorCode::InvalidArgument,
-                "The continuation token provided is incorrect",
-            )
-        })
+        .ok_or_else(|| ApiError::ContinuationTokenInvalid.into())
 }
 
 impl RustFsS3 {
@@ -187,10 +180,7 @@ impl RustFsS3 {
         let key_marker = i.key_marker.clone().filter(|m| !m.is_empty());
         let version_marker = i.version_id_marker.clone().filter(|v| !v.is_empty());
         if version_marker.is_some() && key_marker.is_none() {
-            return Err(S3Error::with_message(
-                S3ErrorCode::InvalidArgument,
-                "A version-id marker cannot be specified without a key marker.",
-            ));
+            return Err(ApiError::VersionMarkerWithoutKeyMarker.into());
         }
         let q = VersionListQuery {
             prefix: i.prefix.clone().unwrap_or_default(),

@@ -3,10 +3,11 @@
 use rustfs_object::CopySource as Source;
 use rustfs_object::{BodyChecks, CompletePart, CreateUpload, UploadListQuery, WriteConditions};
 use s3s::dto::*;
-use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
+use s3s::{S3Request, S3Response, S3Result};
 
 use super::object::{body_error, declared_len, part_number};
 use crate::RustFsS3;
+use crate::api_error::ApiError;
 use crate::body;
 use crate::convert::{
     self, checksum_fields, meta_of, non_negative, set_checksum, set_object_checksum, url_encode,
@@ -14,9 +15,7 @@ use crate::convert::{
 use crate::errors::to_s3;
 
 fn required_part_number(n: i32) -> S3Result<u32> {
-    part_number(Some(n))?.ok_or_else(|| {
-        S3Error::with_message(S3ErrorCode::InvalidArgument, "Part number is required")
-    })
+    part_number(Some(n))?.ok_or_else(|| ApiError::PartNumberMissing.into())
 }
 
 impl RustFsS3 {
@@ -280,12 +279,7 @@ impl RustFsS3 {
             let number = p
                 .part_number
                 .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| {
-                    S3Error::with_message(
-                        S3ErrorCode::InvalidPart,
-                        "A part number is missing or invalid",
-                    )
-                })?;
+                .ok_or(ApiError::CompletedPartNumberInvalid)?;
             let checksum = checksum_fields!(p).single()?;
             let etag = p
                 .e_tag

@@ -4,11 +4,12 @@ use http::HeaderMap;
 use rustfs_object::CopySource as Source;
 use rustfs_object::{BodyChecks, ObjectError, ObjectRecord, PutOptions, WriteConditions};
 use s3s::dto::*;
-use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
+use s3s::{S3Error, S3Request, S3Response, S3Result};
 
 use super::tagging::header_tags;
 use crate::RustFsS3;
 use crate::access::{CheckedRecord, DeniedEntries};
+use crate::api_error::ApiError;
 use crate::body::BodyFault;
 use crate::convert::{self, meta_of, set_checksum, set_object_checksum};
 use crate::errors::to_s3;
@@ -41,15 +42,8 @@ pub(crate) fn declared_len(headers: &HeaderMap, content_length: Option<i64>) -> 
 }
 
 pub(crate) fn part_number(n: Option<i32>) -> S3Result<Option<u32>> {
-    n.map(|n| {
-        u32::try_from(n).map_err(|_| {
-            S3Error::with_message(
-                S3ErrorCode::InvalidArgument,
-                "Part number must be an integer between 1 and 10000, inclusive",
-            )
-        })
-    })
-    .transpose()
+    n.map(|n| u32::try_from(n).map_err(|_| ApiError::PartNumberInvalid.into()))
+        .transpose()
 }
 
 /// `x-amz-version-id` of a written or read version: its id when it has one; `null` for the
@@ -72,10 +66,7 @@ pub(crate) fn copy_source(cs: &CopySource) -> S3Result<(String, String, Option<S
             key.to_string(),
             version_id.as_deref().map(str::to_string),
         )),
-        _ => Err(S3Error::with_message(
-            S3ErrorCode::NotImplemented,
-            "Copying from an access point is not supported",
-        )),
+        _ => Err(ApiError::CopyFromAccessPoint.into()),
     }
 }
 
@@ -406,10 +397,7 @@ impl RustFsS3 {
         let caller = self.caller(&req);
         let i = req.input;
         if i.delete.objects.len() > super::DELETE_OBJECTS_MAX {
-            return Err(S3Error::with_message(
-                S3ErrorCode::MalformedXML,
-                "The request may not contain more than 1000 keys.",
-            ));
+            return Err(ApiError::TooManyKeysToDelete.into());
         }
         let quiet = i.delete.quiet.unwrap_or(false);
         // Keys the access check refused (or could not decide) are reported, not deleted.
@@ -496,10 +484,7 @@ impl RustFsS3 {
             Some(d) if d == MetadataDirective::COPY => false,
             Some(d) if d == MetadataDirective::REPLACE => true,
             Some(_) => {
-                return Err(S3Error::with_message(
-                    S3ErrorCode::InvalidArgument,
-                    "Unknown metadata directive.",
-                ));
+                return Err(ApiError::UnknownMetadataDirective.into());
             }
         };
         if replace {
@@ -515,10 +500,7 @@ impl RustFsS3 {
             Some(d) if d == TaggingDirective::COPY => None,
             Some(d) if d == TaggingDirective::REPLACE => Some(header_tags(i.tagging.as_ref())?),
             Some(_) => {
-                return Err(S3Error::with_message(
-                    S3ErrorCode::InvalidArgument,
-                    "Unknown tagging directive.",
-                ));
+                return Err(ApiError::UnknownTaggingDirective.into());
             }
         };
         let conditions = convert::read_conditions(

@@ -12,12 +12,13 @@ use std::sync::Arc;
 
 use http::HeaderValue;
 use s3s::dto::*;
-use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
+use s3s::{S3Request, S3Response, S3Result};
 
 use super::object::put_from;
 use crate::RustFsS3;
+use crate::api_error::ApiError;
 use crate::convert::set_object_checksum;
-use crate::post_form::FormExtras;
+use crate::edge::post_form::FormExtras;
 
 /// Largest file a browser form upload may carry. s3s reads the whole file into memory before
 /// the policy check (so it can enforce `content-length-range`), so this bounds the memory one
@@ -45,24 +46,19 @@ impl RustFsS3 {
         // A policy is only meaningful with its signature; s3s treats a form without one as
         // anonymous, and S3 refuses such a form (post_form checks it first).
         if req.input.policy.is_some() && req.credentials.is_none() {
-            return Err(S3Error::with_message(
-                S3ErrorCode::InvalidArgument,
-                "Bucket POST must contain a field named 'Signature'.",
-            ));
+            return Err(ApiError::FormSignatureMissing.into());
         }
-        // The form's `x-amz-credential` names the region it was signed for (the HTTP layer
-        // checks headers and presigned URLs; a form's fields arrive here).
+        // The form's `x-amz-credential` names the region it was signed for (the edge checks
+        // headers and presigned URLs; a form's fields arrive here).
         if let Some(region) = req.region.as_ref().map(|r| r.as_str())
             && !self.region.is_empty()
             && !crate::auth::same_region(region, &self.region)
         {
-            return Err(S3Error::with_message(
-                S3ErrorCode::AuthorizationHeaderMalformed,
-                format!(
-                    "The authorization header is malformed; the region '{region}' is wrong; expecting '{}'",
-                    self.region
-                ),
-            ));
+            return Err(ApiError::FormWrongRegion {
+                got: region.to_owned(),
+                expected: self.region.clone(),
+            }
+            .into());
         }
         let asked = crate::sse::sse_of_input!(req.input)
             .or(crate::sse::SseRequest::from_headers(&req.headers));
@@ -85,7 +81,7 @@ impl RustFsS3 {
     }
 }
 
-/// The form fields s3s does not pass on (see `crate::post_form`): the canned ACL (an `acl`
+/// The form fields s3s does not pass on (see `crate::edge::post_form`): the canned ACL (an `acl`
 /// field, or s3s' `x-amz-acl`) goes where PUT's ACL header is read, the `tagging` document
 /// becomes PUT's tag string, and checksum fields join the input.
 fn apply_form_extras(req: &mut S3Request<PostObjectInput>) -> S3Result<()> {
@@ -94,21 +90,14 @@ fn apply_form_extras(req: &mut S3Request<PostObjectInput>) -> S3Result<()> {
         .acl
         .or_else(|| req.input.acl.as_ref().map(|a| a.as_str().to_owned()));
     if let Some(acl) = acl {
-        let v = HeaderValue::from_str(acl.trim()).map_err(|_| {
-            S3Error::with_message(S3ErrorCode::InvalidArgument, "invalid acl field")
-        })?;
+        let v = HeaderValue::from_str(acl.trim()).map_err(|_| ApiError::FormAclInvalid)?;
         req.headers.insert("x-amz-acl", v);
     }
     if let Some(xml) = extras.tagging {
         let tagging = <Tagging as s3s::xml::Deserialize>::deserialize(
             &mut s3s::xml::Deserializer::new(xml.as_bytes()),
         )
-        .map_err(|_| {
-            S3Error::with_message(
-                S3ErrorCode::MalformedXML,
-                "The tagging field is not a well-formed Tagging document",
-            )
-        })?;
+        .map_err(|_| ApiError::FormTaggingMalformed)?;
         req.input.tagging = Some(super::tagging::query_of(super::tagging::tags_of(tagging)));
     }
     let i = &mut req.input;
@@ -120,10 +109,7 @@ fn apply_form_extras(req: &mut S3Request<PostObjectInput>) -> S3Result<()> {
             "x-amz-checksum-sha1" => &mut i.checksum_sha1,
             "x-amz-checksum-sha256" => &mut i.checksum_sha256,
             _ => {
-                return Err(S3Error::with_message(
-                    S3ErrorCode::InvalidArgument,
-                    format!("unknown checksum field {name}"),
-                ));
+                return Err(ApiError::FormChecksumFieldUnknown(name).into());
             }
         };
         *slot = Some(value);

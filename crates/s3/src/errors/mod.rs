@@ -1,7 +1,14 @@
-//! The one mapping from object-layer errors to S3 error codes and statuses.
+//! The one mapping to S3 error codes and statuses: from object-layer errors ([`to_s3`]), from
+//! the S3 API layer's refusals ([`api`]) and from the edge's ([`request`]).
+
+mod api;
+mod request;
 
 use rustfs_object::ObjectError;
 use s3s::{S3Error, S3ErrorCode};
+
+pub use api::api;
+pub use request::{request, request_response};
 
 /// Converts an object-layer error into the S3 error a client should see.
 pub fn to_s3(e: ObjectError) -> S3Error {
@@ -141,27 +148,6 @@ pub fn unreadable_policy(bucket: &str) -> S3Error {
     S3Error::with_message(
         S3ErrorCode::InternalError,
         "We encountered an internal error. Please try again.",
-    )
-}
-
-/// The server holds as many buffered request bodies as it may: the client should retry later.
-pub fn buffers_full() -> S3Error {
-    S3Error::with_message(S3ErrorCode::SlowDown, "Please reduce your request rate.")
-}
-
-/// An XML (or JSON) request body over `limit` bytes, as S3 answers it (400).
-pub fn xml_body_too_large(limit: usize) -> S3Error {
-    S3Error::with_message(
-        S3ErrorCode::MaxMessageLengthExceeded,
-        format!("Your request was too big: request bodies here may be at most {limit} bytes."),
-    )
-}
-
-/// The client stopped sending the body before its end (400: the client's doing).
-pub fn body_cut_short() -> S3Error {
-    S3Error::with_message(
-        S3ErrorCode::IncompleteBody,
-        "You did not provide the number of bytes specified by the Content-Length HTTP header.",
     )
 }
 

@@ -2,7 +2,7 @@
 //! signature itself (header auth or presigned URL, with the secret from [`Keyring`]), lets the
 //! caller change the headers, and signs the changed request again with the same credentials,
 //! date and scope, so s3s' own verification then accepts it. The edge uses it for one thing:
-//! a signed `Range` that s3s 0.14 cannot parse (`crate::range_header`).
+//! a signed `Range` that s3s 0.14 cannot parse (`super::range_header`).
 //!
 //! It fails closed: a request that does not pass this verification, or that it does not fully
 //! understand (SigV2, POST forms, streaming payloads, unknown keys, malformed fields), is left

@@ -11,19 +11,22 @@
 //! - a policy's `expiration` must be an ISO 8601 UTC time (`2026-01-01T00:00:00Z`); s3s accepts
 //!   other formats;
 //! - a form with a policy but no signature is `400` before any condition is looked at; s3s
-//!   would treat it as anonymous and fail a condition.
+//!   would treat it as anonymous and fail a condition;
+//! - a field that breaks a policy condition is `403 AccessDenied`; s3s answers `400
+//!   InvalidPolicyDocument`, its code for an unparseable policy too. [`prepare`] tells which
+//!   condition breaks (`super::post_policy`) so the edge can replace that answer.
 //!
 //! The form is read into memory, as s3s does anyway, up to [`MAX_FORM_SIZE`]; the fields after
 //! the file are dropped, as S3 ignores them.
 
 use std::convert::Infallible;
 
+use super::post_policy::{self, FormFields};
+use super::request_error::RequestError;
+use crate::POST_OBJECT_MAX_FILE_SIZE;
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderValue, Method, Request, header};
 use http_body_util::{BodyExt, Limited};
-use s3s::{S3Error, S3ErrorCode};
-
-use crate::POST_OBJECT_MAX_FILE_SIZE;
 
 /// The largest form read: the largest file plus room for the other fields.
 pub const MAX_FORM_SIZE: usize = POST_OBJECT_MAX_FILE_SIZE as usize + (1 << 20);
@@ -60,16 +63,24 @@ struct Part {
     data: Bytes,
 }
 
-fn malformed(why: impl std::fmt::Display) -> S3Error {
-    S3Error::with_message(
-        S3ErrorCode::MalformedPOSTRequest,
-        format!("The body of your POST request is not well-formed multipart/form-data: {why}"),
-    )
+fn malformed(why: impl std::fmt::Display) -> RequestError {
+    RequestError::MalformedForm(why.to_string())
 }
 
-/// Reads the form, applies the S3 rules above, and returns the request to hand to s3s: the
-/// rewritten form, with its length, and a [`FormExtras`] extension.
-pub async fn prepare(req: Request<s3s::Body>) -> Result<Request<s3s::Body>, S3Error> {
+/// A form ready for s3s.
+pub(crate) struct PreparedForm {
+    /// The rewritten form, with its length, and a [`FormExtras`] extension.
+    pub request: Request<s3s::Body>,
+    /// The policy condition the form breaks, if one does (`super::post_policy`).
+    pub broken_condition: Option<String>,
+}
+
+/// Reads the form, applies the S3 rules above, and returns the request to hand to s3s.
+/// `url_bucket`: the bucket the request's URL addresses.
+pub(crate) async fn prepare(
+    req: Request<s3s::Body>,
+    url_bucket: Option<&str>,
+) -> Result<PreparedForm, RequestError> {
     let (mut head, body) = req.into_parts();
     let content_type = head
         .headers
@@ -80,20 +91,13 @@ pub async fn prepare(req: Request<s3s::Body>) -> Result<Request<s3s::Body>, S3Er
     let raw = match Limited::new(body, MAX_FORM_SIZE).collect().await {
         Ok(c) => c.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(S3Error::with_message(
-                S3ErrorCode::EntityTooLarge,
-                "Your proposed upload exceeds the maximum allowed size",
-            ));
+            return Err(RequestError::FormTooLarge);
         }
-        Err(e) => {
-            return Err(S3Error::with_message(
-                S3ErrorCode::IncompleteBody,
-                e.to_string(),
-            ));
-        }
+        Err(e) => return Err(RequestError::BodyUnreadable(e.to_string())),
     };
     let mut parts = read_parts(raw, boundary).await?;
     let extras = apply_s3_rules(&mut parts)?;
+    let broken_condition = broken_condition(&parts, url_bucket);
     let new_boundary = format!("rustfs-form-{:016x}", rand_u64());
     let form = encode(&parts, &new_boundary);
     let h = &mut head.headers;
@@ -103,7 +107,24 @@ pub async fn prepare(req: Request<s3s::Body>) -> Result<Request<s3s::Body>, S3Er
         h.insert(header::CONTENT_TYPE, v);
     }
     head.extensions.insert(extras);
-    Ok(Request::from_parts(head, chunked(form)))
+    Ok(PreparedForm {
+        request: Request::from_parts(head, chunked(form)),
+        broken_condition,
+    })
+}
+
+/// The policy condition the fields before the file break, for the file's size.
+fn broken_condition(parts: &[Part], url_bucket: Option<&str>) -> Option<String> {
+    let (file, fields): (Vec<&Part>, Vec<&Part>) = parts
+        .iter()
+        .partition(|p| p.name.eq_ignore_ascii_case("file"));
+    let fields = FormFields::new(
+        fields
+            .into_iter()
+            .filter_map(|p| Some((p.name.as_str(), text(p)?))),
+    );
+    let size = file.first().map_or(0, |f| f.data.len() as u64);
+    post_policy::broken_condition(&fields, size, url_bucket)
 }
 
 /// The form as a stream of chunks: s3s' form parser refuses a single read larger than its
@@ -119,7 +140,7 @@ fn chunked(form: Bytes) -> s3s::Body {
     )))
 }
 
-async fn read_parts(raw: Bytes, boundary: String) -> Result<Vec<Part>, S3Error> {
+async fn read_parts(raw: Bytes, boundary: String) -> Result<Vec<Part>, RequestError> {
     let stream = futures::stream::once(async move { Ok::<_, Infallible>(raw) });
     let mut form = multer::Multipart::new(stream, boundary);
     let mut parts = Vec::new();
@@ -150,7 +171,7 @@ fn text(p: &Part) -> Option<&str> {
     std::str::from_utf8(&p.data).ok()
 }
 
-fn apply_s3_rules(parts: &mut Vec<Part>) -> Result<FormExtras, S3Error> {
+fn apply_s3_rules(parts: &mut Vec<Part>) -> Result<FormExtras, RequestError> {
     let policy = match field(parts, "policy").map(|p| p.data.clone()) {
         Some(b64) => Some(decoded_policy(&b64)?),
         None => None,
@@ -158,10 +179,7 @@ fn apply_s3_rules(parts: &mut Vec<Part>) -> Result<FormExtras, S3Error> {
     if policy.is_some() && field(parts, "signature").is_none() {
         let v4 = field(parts, "x-amz-signature").is_some();
         if !v4 {
-            return Err(S3Error::with_message(
-                S3ErrorCode::InvalidArgument,
-                "Bucket POST must contain a field named 'Signature'.",
-            ));
+            return Err(RequestError::FormSignatureMissing);
         }
     }
     if let Some(filename) = field(parts, "file").and_then(|f| f.filename.clone())
@@ -193,7 +211,7 @@ fn apply_s3_rules(parts: &mut Vec<Part>) -> Result<FormExtras, S3Error> {
 
 /// The policy document, with its `expiration` checked; a policy that is not base64 JSON is
 /// left for s3s to refuse.
-fn decoded_policy(b64: &[u8]) -> Result<serde_json::Value, S3Error> {
+fn decoded_policy(b64: &[u8]) -> Result<serde_json::Value, RequestError> {
     let Some(doc) = base64_simd::STANDARD
         .decode_to_vec(b64.trim_ascii())
         .ok()
@@ -204,10 +222,7 @@ fn decoded_policy(b64: &[u8]) -> Result<serde_json::Value, S3Error> {
     if let Some(exp) = doc.get("expiration")
         && !exp.as_str().is_some_and(is_iso8601_utc)
     {
-        return Err(S3Error::with_message(
-            S3ErrorCode::InvalidPolicyDocument,
-            format!("Invalid Policy: Invalid 'expiration' value: {exp}"),
-        ));
+        return Err(RequestError::PolicyExpirationInvalid(exp.to_string()));
     }
     Ok(doc)
 }
@@ -285,8 +300,8 @@ mod tests {
             .unwrap()
     }
 
-    async fn prepared(req: Request<s3s::Body>) -> Result<(Vec<Part>, FormExtras), S3Error> {
-        let req = prepare(req).await?;
+    async fn prepared(req: Request<s3s::Body>) -> Result<(Vec<Part>, FormExtras), RequestError> {
+        let req = prepare(req, Some("bkt")).await?.request;
         let ct = req.headers()[header::CONTENT_TYPE]
             .to_str()
             .unwrap()
@@ -338,7 +353,10 @@ mod tests {
 
     #[tokio::test]
     async fn policy_rules() {
-        let code = |r: Result<_, S3Error>| r.err().map(|e| e.code().as_str().to_owned());
+        let code = |r: Result<_, RequestError>| {
+            r.err()
+                .map(|e| crate::errors::request(e).code().as_str().to_owned())
+        };
         let bad_date = policy("2030-01-01 00:00:00+00:00", "");
         let req = form(
             &[("key", "k"), ("policy", &bad_date), ("signature", "s")],
@@ -375,7 +393,7 @@ mod tests {
             .header("content-type", "multipart/form-data; boundary=x")
             .body(s3s::Body::from("garbage".to_owned()))
             .unwrap();
-        let err = prepare(req).await.err().unwrap();
-        assert_eq!(err.code(), &S3ErrorCode::MalformedPOSTRequest);
+        let err = prepare(req, None).await.err().unwrap();
+        assert!(matches!(err, RequestError::MalformedForm(_)), "{err:?}");
     }
 }

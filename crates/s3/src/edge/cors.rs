@@ -9,10 +9,12 @@
 
 use std::sync::Arc;
 
-use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use http::{HeaderMap, HeaderValue, Method, Uri, header};
 use rustfs_object::{CorsRule, ObjectError, ObjectStore, cors};
 use s3s::{Body, HttpResponse};
 
+use super::addressing::request_bucket;
+use super::request_error::RequestError;
 use crate::host::Domains;
 
 /// What a request tells about CORS, taken before the request is handed on.
@@ -86,63 +88,29 @@ impl Cors {
         })
     }
 
-    /// The answer to a preflight (`OPTIONS`) request; `None` for any other request.
-    pub async fn preflight(&self, r: &CorsRequest) -> Option<HttpResponse> {
-        if !r.preflight {
-            return None;
-        }
-        let Some(origin) = &r.origin else {
-            return Some(error(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                "Insufficient information. Origin request header needed.",
-            ));
-        };
-        let Some(method) = &r.method else {
-            return Some(error(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                "Invalid Access-Control-Request-Method header.",
-            ));
-        };
-        let Some(bucket) = &r.bucket else {
-            return Some(error(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                "A CORS preflight request must name a bucket.",
-            ));
-        };
+    /// The answer to a preflight (`OPTIONS`) request ([`CorsRequest::is_preflight`]), or why
+    /// it is refused.
+    pub async fn preflight(&self, r: &CorsRequest) -> Result<HttpResponse, RequestError> {
+        let origin = r
+            .origin
+            .as_ref()
+            .ok_or(RequestError::PreflightWithoutOrigin)?;
+        let method = r
+            .method
+            .as_ref()
+            .ok_or(RequestError::PreflightMethodInvalid)?;
+        let bucket = r
+            .bucket
+            .as_ref()
+            .ok_or(RequestError::PreflightWithoutBucket)?;
         let rules = match self.store.bucket_cors(bucket).await {
             Ok(rules) => rules,
-            Err(ObjectError::NoSuchBucket) => {
-                return Some(error(
-                    StatusCode::NOT_FOUND,
-                    "NoSuchBucket",
-                    "The specified bucket does not exist",
-                ));
-            }
-            Err(ObjectError::NoSuchCorsConfiguration) => {
-                return Some(error(
-                    StatusCode::FORBIDDEN,
-                    "AccessForbidden",
-                    "CORSResponse: CORS is not enabled for this bucket.",
-                ));
-            }
-            Err(e) => {
-                let e = crate::errors::to_s3(e);
-                let status = e.status_code().unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                let code = e.code().as_str().to_string();
-                return Some(error(status, &code, e.message().unwrap_or_default()));
-            }
+            Err(ObjectError::NoSuchCorsConfiguration) => return Err(RequestError::CorsNotEnabled),
+            Err(e) => return Err(RequestError::Object(e)),
         };
         let wanted: Vec<&str> = r.headers.iter().map(String::as_str).collect();
-        let Some(rule) = cors::find_rule(&rules, origin, method, &wanted) else {
-            return Some(error(
-                StatusCode::FORBIDDEN,
-                "AccessForbidden",
-                "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.",
-            ));
-        };
+        let rule =
+            cors::find_rule(&rules, origin, method, &wanted).ok_or(RequestError::CorsNotAllowed)?;
         let mut resp = HttpResponse::new(Body::empty());
         let h = resp.headers_mut();
         allow(h, rule, origin);
@@ -157,7 +125,7 @@ impl Cors {
             h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(age));
         }
         h.insert(header::VARY, vary());
-        Some(resp)
+        Ok(resp)
     }
 
     /// The `Access-Control-*` headers for the response to an actual request, if a rule of its
@@ -177,19 +145,6 @@ impl Cors {
         h.insert(header::VARY, vary());
         Some(h)
     }
-}
-
-/// The bucket a request addresses: `BUCKET.DOMAIN` for a configured domain, else the first
-/// path segment.
-fn request_bucket(domains: Option<&Domains>, uri: &Uri, headers: &HeaderMap) -> Option<String> {
-    let vhost = domains.and_then(|d| {
-        let host = text(headers, header::HOST).or_else(|| uri.host().map(str::to_string))?;
-        d.bucket_of(&host).map(|(b, _)| b)
-    });
-    vhost.or_else(|| {
-        let first = uri.path().trim_start_matches('/').split('/').next()?;
-        (!first.is_empty()).then(|| first.to_string())
-    })
 }
 
 /// What a CORS answer depends on, for caches.
@@ -231,56 +186,5 @@ fn allow(h: &mut HeaderMap, rule: &CorsRule, origin: &str) {
 fn put(h: &mut HeaderMap, name: header::HeaderName, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         h.insert(name, v);
-    }
-}
-
-/// An S3 XML error answer (the codes CORS uses are not all in s3s' list).
-fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
-    );
-    let mut resp = HttpResponse::new(Body::from(body));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/xml"),
-    );
-    resp
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn bucket(domains: Option<&Domains>, host: &str, uri: &str) -> Option<String> {
-        let mut h = HeaderMap::new();
-        h.insert(header::HOST, HeaderValue::from_str(host).unwrap());
-        request_bucket(domains, &uri.parse().unwrap(), &h)
-    }
-
-    #[test]
-    fn the_bucket_comes_from_the_host_or_the_path() {
-        let d = Domains::new(["s3.example.com"]).unwrap();
-        assert_eq!(
-            bucket(None, "127.0.0.1:9000", "/b/k/x?uploads").as_deref(),
-            Some("b")
-        );
-        assert_eq!(bucket(None, "127.0.0.1:9000", "/b").as_deref(), Some("b"));
-        assert_eq!(bucket(None, "127.0.0.1:9000", "/"), None);
-        assert_eq!(
-            bucket(Some(&d), "v.s3.example.com:9000", "/k").as_deref(),
-            Some("v")
-        );
-        assert_eq!(
-            bucket(Some(&d), "s3.example.com", "/p/k").as_deref(),
-            Some("p")
-        );
-    }
-
-    #[test]
-    fn preflight_errors_are_s3_xml() {
-        let r = error(StatusCode::FORBIDDEN, "AccessForbidden", "no");
-        assert_eq!(r.status(), StatusCode::FORBIDDEN);
-        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/xml");
     }
 }

@@ -1,18 +1,19 @@
 //! Request bodies the server holds whole in memory before it can answer: XML (and JSON)
 //! documents, which s3s reads whole after the access check; browser forms
-//! (`rustfs_s3::post_form`) and uploads sent without a length (`request_checks`), read before
+//! (`super::post_form`) and uploads sent without a length (`super::unsized_body`), read before
 //! authentication. Object uploads with a length are streamed and not counted.
 //!
 //! - One [`BufferBudget`] bounds the bytes of such bodies held at once over all requests; a
 //!   request whose next chunk would go past it is answered `503 SlowDown`, whatever it had read.
-//! - An XML body over [`rustfs_s3::XML_BODY_LIMIT`] is refused `400 MaxMessageLengthExceeded`,
+//! - An XML body over [`crate::XML_BODY_LIMIT`] is refused `400 MaxMessageLengthExceeded`,
 //!   without reading it when its `Content-Length` already says so (s3s would read 20 MiB and
 //!   answer 500).
 //! - A body the client stops sending (connection closed mid-body) is the client's fault: `400
 //!   IncompleteBody`, logged at debug level (s3s answers 500 `InternalError`).
 //!
-//! [`Guarded`] wraps the body and notes what went wrong in the request's [`Ledger`]; the HTTP
-//! layer answers with that error instead of the one s3s made of the failed read, and releases
+//! [`Guarded`] wraps the body and notes what went wrong in the request's [`Ledger`]; the edge
+//! answers with that error instead of the one s3s made of the failed read (s3s 0.14 answers
+//! 500 for any body it failed to read), and releases
 //! the request's bytes from the budget once the request is answered and its body dropped.
 
 use std::pin::Pin;
@@ -22,7 +23,8 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use s3s::S3Error;
+
+use super::request_error::RequestError;
 
 /// The default bound on buffered request bodies held at once: 256 MiB.
 pub const DEFAULT_BUDGET_MIB: u64 = 256;
@@ -63,7 +65,7 @@ pub fn reading_of(
             Reading::Streamed
         }
         http::Method::PUT | http::Method::POST => Reading::Held {
-            limit: Some(rustfs_s3::XML_BODY_LIMIT),
+            limit: Some(crate::XML_BODY_LIMIT),
         },
         _ => Reading::Streamed,
     }
@@ -115,19 +117,20 @@ pub enum BodyFault {
     ClientGone,
 }
 
-impl BodyFault {
-    pub fn to_s3(self) -> S3Error {
-        use rustfs_s3::errors;
-        match self {
-            BodyFault::OverBudget => errors::buffers_full(),
-            BodyFault::TooLarge => errors::xml_body_too_large(rustfs_s3::XML_BODY_LIMIT),
-            BodyFault::ClientGone => errors::body_cut_short(),
+impl From<BodyFault> for RequestError {
+    fn from(f: BodyFault) -> Self {
+        match f {
+            BodyFault::OverBudget => RequestError::BuffersFull,
+            BodyFault::TooLarge => RequestError::XmlBodyTooLarge {
+                limit: crate::XML_BODY_LIMIT,
+            },
+            BodyFault::ClientGone => RequestError::BodyCutShort,
         }
     }
 }
 
 /// One request's account: the budget bytes it holds and what went wrong reading its body.
-/// The bytes go back to the budget when the last holder (the body, the HTTP layer's answer)
+/// The bytes go back to the budget when the last holder (the body, the edge's answer)
 /// drops it.
 #[derive(Debug)]
 pub struct Ledger {
@@ -152,7 +155,7 @@ impl Ledger {
 
     fn fail(&self, f: BodyFault) -> Box<dyn std::error::Error + Send + Sync> {
         let f = *self.fault.get_or_init(|| f);
-        Box::new(f.to_s3())
+        Box::new(crate::errors::request(f.into()))
     }
 }
 
@@ -273,7 +276,7 @@ mod tests {
     #[test]
     fn faults_become_s3_errors() {
         let code = |f: BodyFault| {
-            let e = f.to_s3();
+            let e = crate::errors::request(f.into());
             (
                 e.code().as_str().to_string(),
                 e.status_code().map(|s| s.as_u16()),
@@ -294,7 +297,7 @@ mod tests {
     fn documents_are_held_and_object_data_streamed() {
         use http::Method;
         let xml = Reading::Held {
-            limit: Some(rustfs_s3::XML_BODY_LIMIT),
+            limit: Some(crate::XML_BODY_LIMIT),
         };
         assert_eq!(
             reading_of(&Method::PUT, None, true, false),

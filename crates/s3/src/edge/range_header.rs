@@ -1,10 +1,10 @@
 //! A `Range` position beyond `i64::MAX` (s3s 0.14 refuses those with a `400`) is lowered to
 //! `i64::MAX`, which no object reaches, before s3s parses the header: a last byte past the end
 //! is then clamped to the object's size and served (`206`), as S3 does; a first byte past the
-//! end stays unsatisfiable (`416`). The server's HTTP layer calls [`clamp_range`] first.
+//! end stays unsatisfiable (`416`). The edge calls [`clamp_range`] first.
 //!
 //! A `Range` header covered by a SigV4 signature (named in `SignedHeaders` or
-//! `X-Amz-SignedHeaders`) is only rewritten through [`crate::sigv4_resign`]: the edge verifies
+//! `X-Amz-SignedHeaders`) is only rewritten through [`super::sigv4_resign`]: the edge verifies
 //! the signature with the user's secret, clamps, and signs the clamped request again. A
 //! request whose signature does not verify there goes to s3s as sent (and gets s3s' answer).
 
@@ -49,7 +49,7 @@ pub fn clamp_range<B>(req: &mut Request<B>, keys: Option<&Keyring>) {
     if !range_is_signed(req) {
         clamp_positions(req.headers_mut());
     } else if let Some(keys) = keys {
-        crate::sigv4_resign::resign(req, keys, |h| {
+        super::sigv4_resign::resign(req, keys, |h| {
             clamp_positions(h);
         });
     }

@@ -8,37 +8,25 @@
 //! - a SigV4 request without `x-amz-date` takes its time from `Date`, as AWS documents; s3s
 //!   reads only `x-amz-date`, so the `Date` value is copied there in SigV4's form (an unsigned
 //!   header, so the canonical request is unchanged; the signature still covers `Date`);
-//! - a `PUT` whose body comes with `Transfer-Encoding: chunked` and no `Content-Length` (nor
-//!   `x-amz-decoded-content-length`, which aws-chunked uploads carry) is read, up to
-//!   [`UNSIZED_BODY_LIMIT`], and passed on with its length. S3 accepts such uploads; s3s needs
-//!   the length to verify the payload hash and refuses them with `411 MissingContentLength`.
 
-use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, Request, header};
-use http_body_util::{BodyExt, Limited};
+use http::{HeaderMap, HeaderValue, Request, header};
 use s3s::dto::{Timestamp, TimestampFormat};
-use s3s::{S3Error, S3ErrorCode};
 
-/// The largest body read into memory to learn its length (larger ones need `Content-Length`).
-pub const UNSIZED_BODY_LIMIT: usize = 16 << 20;
+use super::request_error::RequestError;
 
-/// The error to answer instead of serving the request, if S3 refuses it before routing.
-pub fn refusal<B>(req: &Request<B>) -> Option<S3Error> {
+/// Why S3 refuses the request before routing, if it does.
+pub(crate) fn refusal<B>(req: &Request<B>) -> Option<RequestError> {
     unparseable_path(req.uri().path())
         .or_else(|| expired_presigned(req.uri().query()))
         .or_else(|| empty_content_md5(req.headers()))
 }
 
-fn empty_content_md5(headers: &HeaderMap) -> Option<S3Error> {
+// s3s 0.14 treats an empty header as absent.
+fn empty_content_md5(headers: &HeaderMap) -> Option<RequestError> {
     let empty = headers
         .get("content-md5")
         .is_some_and(|v| v.as_bytes().trim_ascii().is_empty());
-    empty.then(|| {
-        S3Error::with_message(
-            S3ErrorCode::InvalidDigest,
-            "The Content-MD5 you specified is not valid.",
-        )
-    })
+    empty.then_some(RequestError::EmptyContentMd5)
 }
 
 /// An HTTP date: IMF-fixdate (`GMT`), or RFC 2822 with a numeric zone (Python's
@@ -52,8 +40,9 @@ fn http_date(v: &str) -> Option<time::OffsetDateTime> {
         })
 }
 
-/// Gives a SigV4 header-signed request without `x-amz-date` the time of its `Date` header.
-pub fn sigv4_date_from_date_header(headers: &mut HeaderMap) {
+/// Gives a SigV4 header-signed request without `x-amz-date` the time of its `Date` header
+/// (s3s 0.14 reads only `x-amz-date`).
+pub(crate) fn sigv4_date_from_date_header(headers: &mut HeaderMap) {
     let v4 = headers
         .get(header::AUTHORIZATION)
         .is_some_and(|v| v.as_bytes().starts_with(b"AWS4-HMAC-SHA256 "));
@@ -82,7 +71,8 @@ pub fn sigv4_date_from_date_header(headers: &mut HeaderMap) {
     }
 }
 
-fn unparseable_path(path: &str) -> Option<S3Error> {
+// s3s 0.14 would look the key up.
+fn unparseable_path(path: &str) -> Option<RequestError> {
     // The common case, a plain ASCII path without escapes, needs no decoding (and no buffer).
     if !path.bytes().any(|b| b == b'%' || !b.is_ascii()) {
         return None;
@@ -92,53 +82,16 @@ fn unparseable_path(path: &str) -> Option<S3Error> {
         Ok(s) => s.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)),
         Err(_) => true,
     };
-    bad.then(|| S3Error::with_message(S3ErrorCode::InvalidURI, "Couldn't parse the specified URI."))
+    bad.then_some(RequestError::UnparseablePath)
 }
 
-fn expired_presigned(query: Option<&str>) -> Option<S3Error> {
+// s3s 0.14 refuses the parameter with a `400`.
+fn expired_presigned(query: Option<&str>) -> Option<RequestError> {
     let negative = query?
         .split('&')
         .filter_map(|kv| kv.split_once('='))
         .any(|(k, v)| k == "X-Amz-Expires" && v.starts_with('-'));
-    negative.then(|| S3Error::with_message(S3ErrorCode::AccessDenied, "Request has expired"))
-}
-
-/// Whether the request is an upload whose body length is unknown (see the module notes).
-pub fn unsized_upload<B: hyper::body::Body>(req: &Request<B>) -> bool {
-    let h = req.headers();
-    req.method() == Method::PUT
-        && !h.contains_key(header::CONTENT_LENGTH)
-        && !h.contains_key("x-amz-decoded-content-length")
-        && req.body().size_hint().exact().is_none()
-}
-
-/// Reads an unsized upload's body and passes the request on with its `Content-Length`.
-pub async fn with_length(req: Request<s3s::Body>) -> Result<Request<s3s::Body>, S3Error> {
-    let (mut parts, body) = req.into_parts();
-    let collected = Limited::new(body, UNSIZED_BODY_LIMIT).collect().await;
-    let bytes: Bytes = match collected {
-        Ok(c) => c.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(S3Error::with_message(
-                S3ErrorCode::MissingContentLength,
-                format!(
-                    "a body over {} MiB needs a Content-Length header",
-                    UNSIZED_BODY_LIMIT >> 20
-                ),
-            ));
-        }
-        Err(e) => {
-            return Err(S3Error::with_message(
-                S3ErrorCode::IncompleteBody,
-                format!("the request body could not be read: {e}"),
-            ));
-        }
-    };
-    parts.headers.remove(header::TRANSFER_ENCODING);
-    parts
-        .headers
-        .insert(header::CONTENT_LENGTH, http::HeaderValue::from(bytes.len()));
-    Ok(Request::from_parts(parts, s3s::Body::from(bytes)))
+    negative.then_some(RequestError::PresignedExpired)
 }
 
 #[cfg(test)]
@@ -147,7 +100,7 @@ mod tests {
 
     fn code(uri: &str) -> Option<String> {
         let req = Request::get(uri).body(()).unwrap();
-        refusal(&req).map(|e| e.code().as_str().to_owned())
+        refusal(&req).map(|e| crate::errors::request(e).code().as_str().to_owned())
     }
 
     #[test]
@@ -164,10 +117,7 @@ mod tests {
             .header("content-md5", "")
             .body(())
             .unwrap();
-        assert_eq!(
-            refusal(&req).map(|e| e.code().clone()),
-            Some(S3ErrorCode::InvalidDigest)
-        );
+        assert!(matches!(refusal(&req), Some(RequestError::EmptyContentMd5)));
         let req = Request::put("/b/k")
             .header("content-md5", "x")
             .body(())
