@@ -6,6 +6,10 @@
 //! `AllUsers` READ) or the policy. Bucket configuration is the bucket owner's alone unless the
 //! policy grants it; the owner can always manage the policy itself unless it set the policy
 //! with `x-amz-confirm-remove-self-bucket-access`.
+//!
+//! Each request is first classified into an [`Operation`] (recorded in its extensions); what
+//! the operation needs is one exhaustive `match` on it ([`rule`]). Refusals are
+//! [`AccessError`]s, turned into S3 errors in `errors::access`.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -21,13 +25,17 @@ use s3s::dto::{
     CopyObjectInput, CopySource, DeleteObjectsInput, PostObjectInput, PutObjectTaggingInput,
     UploadPartCopyInput,
 };
-use s3s::path::S3Path;
-use s3s::{S3Error, S3ErrorCode, S3Request, S3Result};
+use s3s::{S3Error, S3Request, S3Result};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::auth::{Keyring, User};
+use crate::operation::{Operation, OperationSlot, Unclassified, decode};
 use crate::policy_cache::PolicyCache;
+
+mod rule;
+pub(crate) use rule::rule;
+use rule::{AnonymousMay, Decided, Need};
 
 /// Where a request came from; the server's HTTP layer puts it in the request's extensions
 /// (`aws:SourceIp`, `aws:SecureTransport`).
@@ -58,103 +66,6 @@ impl DeniedEntries {
 #[derive(Clone)]
 pub struct CheckedRecord(pub rustfs_object::ObjectRecord);
 
-/// What an operation needs when no bucket policy decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Need {
-    /// Any signed request (ListBuckets, CreateBucket).
-    Signed,
-    /// A permission on the bucket.
-    Bucket(Permission),
-    /// A permission on the object.
-    Object(Permission),
-    /// Owning the bucket (configuration), or, on an object path, the bucket or the object.
-    Owner,
-}
-
-fn need(op: &str) -> Need {
-    use Permission::*;
-    match op {
-        "ListBuckets" | "CreateBucket" => Need::Signed,
-        "ListObjects"
-        | "ListObjectsV2"
-        | "ListObjectVersions"
-        | "ListMultipartUploads"
-        | "HeadBucket"
-        | "ListParts" => Need::Bucket(Read),
-        "PutObject"
-        | "PostObject"
-        | "DeleteObject"
-        | "DeleteObjects"
-        | "CopyObject"
-        | "CreateMultipartUpload"
-        | "UploadPart"
-        | "UploadPartCopy"
-        | "CompleteMultipartUpload"
-        | "AbortMultipartUpload" => Need::Bucket(Write),
-        "GetBucketAcl" => Need::Bucket(ReadAcp),
-        "PutBucketAcl" => Need::Bucket(WriteAcp),
-        "GetObject" | "HeadObject" | "GetObjectAttributes" => Need::Object(Read),
-        "GetObjectAcl" => Need::Object(ReadAcp),
-        "PutObjectAcl" => Need::Object(WriteAcp),
-        _ => Need::Owner,
-    }
-}
-
-/// The IAM action an operation is checked as (S3's "actions, resources and condition keys").
-fn action(op: &str) -> String {
-    let a = match op {
-        "ListObjects" | "ListObjectsV2" | "HeadBucket" => "ListBucket",
-        "ListObjectVersions" => "ListBucketVersions",
-        "ListMultipartUploads" => "ListBucketMultipartUploads",
-        "ListParts" => "ListMultipartUploadParts",
-        "HeadObject" => "GetObject",
-        "PostObject"
-        | "CopyObject"
-        | "CreateMultipartUpload"
-        | "UploadPart"
-        | "UploadPartCopy"
-        | "CompleteMultipartUpload" => "PutObject",
-        "DeleteObjects" => "DeleteObject",
-        "ListBuckets" => "ListAllMyBuckets",
-        "DeleteBucketTagging" => "PutBucketTagging",
-        "GetBucketCors" => "GetBucketCORS",
-        "PutBucketCors" | "DeleteBucketCors" => "PutBucketCORS",
-        "DeleteBucketOwnershipControls" => "PutBucketOwnershipControls",
-        "GetPublicAccessBlock" => "GetBucketPublicAccessBlock",
-        "PutPublicAccessBlock" | "DeletePublicAccessBlock" => "PutBucketPublicAccessBlock",
-        other => other,
-    };
-    format!("s3:{a}")
-}
-
-/// The `versionId` a request's query names, if any.
-fn version_of(query: Option<&str>) -> Option<String> {
-    query_pairs(query)
-        .find(|(k, _)| k == "versionId")
-        .map(|(_, v)| v)
-}
-
-/// The action of a request: one naming a `version` acts on that version, which S3 checks as
-/// the `...Version...` action (`s3:GetObjectVersion`, `s3:DeleteObjectVersion`, ...).
-fn action_of_request(op: &str, version: Option<&str>) -> String {
-    let versioned = version.is_some();
-    let version_action = match op {
-        "GetObject" | "HeadObject" => Some("GetObjectVersion"),
-        "DeleteObject" => Some("DeleteObjectVersion"),
-        "GetObjectTagging" => Some("GetObjectVersionTagging"),
-        "PutObjectTagging" => Some("PutObjectVersionTagging"),
-        "DeleteObjectTagging" => Some("DeleteObjectVersionTagging"),
-        "GetObjectAcl" => Some("GetObjectVersionAcl"),
-        "PutObjectAcl" => Some("PutObjectVersionAcl"),
-        "GetObjectAttributes" => Some("GetObjectVersionAttributes"),
-        _ => None,
-    };
-    match version_action {
-        Some(a) if versioned => format!("s3:{a}"),
-        _ => action(op),
-    }
-}
-
 /// The actions a bucket owner keeps even against its own policy's Deny, as in S3.
 const POLICY_ACTIONS: [&str; 3] = [
     "s3:GetBucketPolicy",
@@ -162,32 +73,48 @@ const POLICY_ACTIONS: [&str; 3] = [
     "s3:DeleteBucketPolicy",
 ];
 
-fn denied() -> S3Error {
-    S3Error::with_message(S3ErrorCode::AccessDenied, "Access Denied")
+/// Why a request is refused, or why access could not be decided (which refuses it too). The
+/// S3 error each becomes is chosen in `errors::access`.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// Neither the policy nor the ACLs grant it, or the policy denies it.
+    #[error("access denied")]
+    Denied,
+    /// A presigned URL claiming to live longer than S3 allows.
+    #[error("presigned URL valid for more than {MAX_PRESIGNED_SECS} seconds")]
+    PresignedTooLong,
+    /// The admin API, signed by someone other than root.
+    #[error("the admin API needs the root credentials")]
+    NotRoot,
+    /// The admin API, unsigned.
+    #[error("the admin API needs a signature")]
+    Unsigned,
+    /// The bucket holds a policy that does not parse: nothing it could deny may be allowed.
+    #[error("the stored policy of bucket {0} cannot be parsed")]
+    UnreadablePolicy(String),
+    /// s3s routed the request to an operation whose path has the wrong shape.
+    #[error("operation {} routed with a path it cannot have", .0.0)]
+    Unclassified(Unclassified),
+    /// What the check had to read could not be read (a malformed version id, a storage
+    /// failure): never allowed.
+    #[error(transparent)]
+    Store(#[from] ObjectError),
 }
+
+type Checked<T = ()> = Result<T, AccessError>;
 
 /// The longest lifetime S3 accepts for a presigned URL: seven days.
 const MAX_PRESIGNED_SECS: u64 = 7 * 24 * 3600;
 
 /// Refuses a presigned URL that claims to live longer than seven days, as S3 does.
-fn check_presigned_lifetime(query: Option<&str>) -> S3Result<()> {
+fn check_presigned_lifetime(query: Option<&str>) -> Checked {
     let expires = query_pairs(query)
         .find(|(k, _)| k.eq_ignore_ascii_case("X-Amz-Expires"))
         .and_then(|(_, v)| v.parse::<u64>().ok());
     match expires {
-        Some(secs) if secs > MAX_PRESIGNED_SECS => Err(S3Error::with_message(
-            S3ErrorCode::AccessDenied,
-            "X-Amz-Expires must be less than a week (in seconds) that is 604800",
-        )),
+        Some(secs) if secs > MAX_PRESIGNED_SECS => Err(AccessError::PresignedTooLong),
         _ => Ok(()),
     }
-}
-
-/// Decodes one component of a query string or of `x-amz-tagging` (`+` is a space).
-fn decode(s: &str) -> String {
-    percent_decode_str(&s.replace('+', " "))
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 /// The `name=value` pairs of a query string, decoded.
@@ -366,11 +293,11 @@ impl AccessControl {
 
     /// The bucket to check against; `None` when it does not exist (the operation answers
     /// NoSuchBucket).
-    async fn subject<'a>(&self, bucket: &'a str) -> S3Result<Option<Subject<'a>>> {
+    async fn subject<'a>(&self, bucket: &'a str) -> Checked<Option<Subject<'a>>> {
         let rec = match self.store.bucket(bucket).await {
             Ok(r) => r,
             Err(ObjectError::NoSuchBucket | ObjectError::InvalidBucketName(_)) => return Ok(None),
-            Err(e) => return Err(crate::errors::to_s3(e)),
+            Err(e) => return Err(e.into()),
         };
         let policy = rec
             .policy
@@ -396,13 +323,13 @@ impl AccessControl {
         action: &str,
         key: Option<&str>,
         ctx: &Context,
-    ) -> S3Result<Decision> {
+    ) -> Checked<Decision> {
         let is_owner = user.is_some_and(|u| u.id == s.owner);
         if s.unreadable_policy {
             if is_owner && !s.rec.policy_locks_owner && POLICY_ACTIONS.contains(&action) {
                 return Ok(Decision::NotApplicable);
             }
-            return Err(crate::errors::unreadable_policy(s.name));
+            return Err(AccessError::UnreadablePolicy(s.name.to_string()));
         }
         let Some(policy) = &s.policy else {
             return Ok(Decision::NotApplicable);
@@ -444,7 +371,7 @@ impl AccessControl {
         key: Option<&str>,
         need: Need,
         ctx: &Context,
-    ) -> S3Result<()> {
+    ) -> Checked {
         let caller = user.map(|u| u.id.as_str());
         let by_acl = || match need {
             Need::Bucket(p) => allows(
@@ -460,13 +387,7 @@ impl AccessControl {
 
     /// Listing as the test for whether a missing key may be reported as missing: S3 answers
     /// 404 only to those who may list the bucket (with `s3:prefix` the key), others 403.
-    fn check_may_list(
-        &self,
-        s: &Subject<'_>,
-        user: Who<'_>,
-        key: &str,
-        ctx: &Context,
-    ) -> S3Result<()> {
+    fn check_may_list(&self, s: &Subject<'_>, user: Who<'_>, key: &str, ctx: &Context) -> Checked {
         let mut ctx = ctx.clone();
         ctx.set("s3:prefix", key);
         let need = Need::Bucket(Permission::Read);
@@ -493,7 +414,7 @@ impl AccessControl {
         need: Need,
         mut ctx: Context,
         read: &mut Option<rustfs_object::ObjectRecord>,
-    ) -> S3Result<()> {
+    ) -> Checked {
         let reads_object = matches!(need, Need::Object(_) | Need::Owner);
         let reads_tags = s
             .policy
@@ -519,7 +440,7 @@ impl AccessControl {
                 return self.check_bucket(s, user, action, Some(key), need, &ctx);
             }
             // A malformed version id or a storage failure: refused with that error.
-            Err(e) => return Err(crate::errors::to_s3(e)),
+            Err(e) => return Err(e.into()),
         };
         if s.policy.is_some() {
             for (k, v) in &obj.tags {
@@ -547,40 +468,34 @@ impl AccessControl {
         Ok(())
     }
 
-    /// Whether an anonymous request for `op`, one decided only once its body is parsed
-    /// (DeleteObjects, PutObjectTagging), could be allowed at all: by a policy statement
-    /// allowing everyone one of its actions (on whatever resource, under whatever condition),
-    /// or, for DeleteObjects, the bucket's ACL granting everyone `WRITE`. Other operations: yes
-    /// (decided elsewhere). POST forms carry their credentials in the body, so are not here.
-    fn anonymous_may_send(&self, s: &Subject<'_>, op: &str) -> S3Result<bool> {
-        let actions: &[&str] = match op {
-            "DeleteObjects" => &["s3:DeleteObject", "s3:DeleteObjectVersion"],
-            "PutObjectTagging" => &["s3:PutObjectTagging", "s3:PutObjectVersionTagging"],
-            _ => return Ok(true),
+    /// Whether an anonymous request for an operation decided only once its body is parsed
+    /// (DeleteObjects, PutObjectTagging, POST forms) could be allowed at all (see
+    /// [`AnonymousMay`]).
+    fn anonymous_may_send(&self, s: &Subject<'_>, may: AnonymousMay) -> Checked<bool> {
+        let (actions, acl) = match may {
+            AnonymousMay::Form => return Ok(true),
+            AnonymousMay::IfGranted { actions, acl } => (actions, acl),
         };
         if s.unreadable_policy {
-            return Err(crate::errors::unreadable_policy(s.name));
+            return Err(AccessError::UnreadablePolicy(s.name.to_string()));
         }
         let by_policy = s
             .policy
             .as_ref()
             .is_some_and(|p| p.may_allow(None, actions));
-        let by_acl = op == "DeleteObjects"
-            && allows(
+        let by_acl = acl.is_some_and(|p| {
+            allows(
                 honoured_grants(&s.rec, s.rec.acl.as_deref()).as_deref(),
                 &s.owner,
                 None,
-                Permission::Write,
-            );
+                p,
+            )
+        });
         Ok(by_policy || by_acl)
     }
 
-    /// The source of CopyObject/UploadPartCopy: `s3:GetObject` on it.
-    async fn check_copy_source<T: Sync>(
-        &self,
-        req: &S3Request<T>,
-        src: &CopySource,
-    ) -> S3Result<()> {
+    /// The source of CopyObject/UploadPartCopy: checked as a GetObject of it.
+    async fn check_copy_source<T: Sync>(&self, req: &S3Request<T>, src: &CopySource) -> Checked {
         let CopySource::Bucket {
             bucket,
             key,
@@ -593,13 +508,13 @@ impl AccessControl {
             return Ok(());
         };
         let (user, ctx) = self.context_of(req, &s);
-        let need = Need::Object(Permission::Read);
-        let action = match version_id {
-            Some(_) => "s3:GetObjectVersion",
-            None => "s3:GetObject",
-        };
+        let read = rule(&Operation::GetObject {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            version: version_id.as_deref().map(str::to_string),
+        });
         let object = (&**key, version_id.as_deref());
-        self.check_object(&s, user, action, object, need, ctx, &mut None)
+        self.check_object(&s, user, &read.action, object, read.need, ctx, &mut None)
             .await
     }
 
@@ -610,36 +525,30 @@ impl AccessControl {
         let ctx = policy_context(s, user, &req.headers, req.uri.query(), client);
         (user, ctx)
     }
-}
 
-/// The outcome: a policy Deny refuses, an Allow grants, otherwise `by_acl` decides.
-fn grant(decision: Decision, by_acl: impl FnOnce() -> bool) -> S3Result<()> {
-    match decision {
-        Decision::Deny => Err(denied()),
-        Decision::Allow => Ok(()),
-        Decision::NotApplicable if by_acl() => Ok(()),
-        Decision::NotApplicable => Err(denied()),
-    }
-}
-
-#[async_trait::async_trait]
-impl S3Access for AccessControl {
-    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+    /// The access check of a request s3s routed (see [`S3Access::check`]).
+    async fn check_request(&self, cx: &mut S3AccessContext<'_>) -> Checked {
+        let op = Operation::classify(cx.s3_op().name(), cx.s3_path(), cx.uri().query())
+            .map_err(AccessError::Unclassified)?;
+        let op = OperationSlot::record(cx.extensions_mut(), op);
         check_presigned_lifetime(cx.uri().query())?;
         let client = cx.extensions_mut().get::<ClientInfo>().copied();
         let user = self.user(cx.credentials());
-        let op = cx.s3_op().name();
-        let need = need(op);
-        // ListBuckets and CreateBucket need a signature; what else needs one is decided below.
-        let signed = if need == Need::Signed && user.is_none() {
-            Err(denied())
-        } else {
-            Ok(())
+        let rule = rule(&op);
+        let signed = match user {
+            Some(_) => Ok(()),
+            None => Err(AccessError::Denied),
         };
-        let (bucket, key) = match cx.s3_path() {
-            S3Path::Root => return user.map(|_| ()).ok_or_else(denied),
-            S3Path::Bucket { bucket } => (bucket, None),
-            S3Path::Object { bucket, key } => (bucket, Some(key)),
+        match rule.need {
+            Need::Signed | Need::Bucket(_) | Need::Object(_) | Need::Owner => {}
+            // The admin API and IAM/STS queries are custom routes ([`check_route`]); s3s
+            // never routes them as S3 operations. Refused if it ever did.
+            Need::Root | Need::Anyone => return Err(AccessError::Denied),
+        }
+        // An operation naming no bucket (ListBuckets, or one s3s routes but we do not serve)
+        // needs a signature.
+        let Some(bucket) = op.bucket() else {
+            return signed;
         };
         // A missing bucket is left to the operation (NoSuchBucket, or CreateBucket).
         let Some(s) = self.subject(bucket).await? else {
@@ -648,57 +557,108 @@ impl S3Access for AccessControl {
         // `x-amz-expected-bucket-owner`: a bucket owned by anyone else is refused, as in S3.
         let expected = cx.headers().get("x-amz-expected-bucket-owner");
         if expected.is_some_and(|e| e.as_bytes() != s.owner.as_bytes()) {
-            return Err(denied());
+            return Err(AccessError::Denied);
         }
-        // The operations below name what they act on in their body and are checked once s3s
-        // has read and parsed it (the hooks below); an anonymous caller whom nothing could
-        // admit is refused now, before a byte of the body is read.
-        if user.is_none() && !self.anonymous_may_send(&s, op)? {
-            return Err(denied());
+        // The operations that name what they act on in their body are checked once s3s has
+        // read and parsed it (the hooks below); an anonymous caller whom nothing could admit
+        // is refused now, before a byte of the body is read.
+        if let Decided::AfterBody(may) = rule.decided {
+            if user.is_none() && !self.anonymous_may_send(&s, may)? {
+                return Err(AccessError::Denied);
+            }
+            return Ok(());
         }
-        // CreateBucket on an existing bucket is answered by the operation; the others name
-        // what they act on in the body and are checked once it is parsed (the hooks below).
-        if need == Need::Signed || matches!(op, "DeleteObjects" | "PostObject" | "PutObjectTagging")
-        {
+        // CreateBucket on an existing bucket is answered by the operation.
+        if rule.need == Need::Signed {
             return signed;
         }
         let ctx = policy_context(&s, user, cx.headers(), cx.uri().query(), client);
-        let version = version_of(cx.uri().query());
-        let action = action_of_request(op, version.as_deref());
-        let Some(key) = key else {
-            return self.check_bucket(&s, user, &action, None, need, &ctx);
+        let Some(key) = op.key() else {
+            return self.check_bucket(&s, user, &rule.action, None, rule.need, &ctx);
         };
         let mut read = None;
-        let object = (&**key, version.as_deref());
-        self.check_object(&s, user, &action, object, need, ctx, &mut read)
+        let object = (key, op.version());
+        self.check_object(&s, user, &rule.action, object, rule.need, ctx, &mut read)
             .await?;
         // Only a read of the current version starts from the record read here.
-        let current = matches!(op, "GetObject" | "HeadObject") && version.is_none();
+        let current = matches!(
+            *op,
+            Operation::GetObject { version: None, .. }
+                | Operation::HeadObject { version: None, .. }
+        );
         if let Some(rec) = read.filter(|_| current) {
             cx.extensions_mut().insert(CheckedRecord(rec));
         }
         Ok(())
     }
+}
+
+/// The outcome: a policy Deny refuses, an Allow grants, otherwise `by_acl` decides.
+fn grant(decision: Decision, by_acl: impl FnOnce() -> bool) -> Checked {
+    match decision {
+        Decision::Deny => Err(AccessError::Denied),
+        Decision::Allow => Ok(()),
+        Decision::NotApplicable if by_acl() => Ok(()),
+        Decision::NotApplicable => Err(AccessError::Denied),
+    }
+}
+
+/// The access check of a custom route's request (the admin API, IAM/STS queries), whose
+/// operation `op` the route classified: decided by the same rules as S3 operations.
+/// `root_access_key`: the root user's, if the route knows it (without it nobody is root).
+pub fn check_route(
+    op: &Operation,
+    credentials: Option<&Credentials>,
+    root_access_key: Option<&str>,
+) -> S3Result<()> {
+    let checked = match rule(op).need {
+        Need::Anyone => Ok(()),
+        Need::Root => match credentials {
+            Some(c) if root_access_key == Some(c.access_key.as_str()) => Ok(()),
+            Some(_) => Err(AccessError::NotRoot),
+            None => Err(AccessError::Unsigned),
+        },
+        // S3 operations are decided by `AccessControl` (s3s' access hook), never by a route.
+        Need::Signed | Need::Bucket(_) | Need::Object(_) | Need::Owner => Err(AccessError::Denied),
+    };
+    checked.map_err(crate::errors::access)
+}
+
+#[async_trait::async_trait]
+impl S3Access for AccessControl {
+    /// Classifies the request ([`Operation`], recorded in its extensions) and decides it by
+    /// its [`rule`].
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        self.check_request(cx).await.map_err(crate::errors::access)
+    }
 
     async fn copy_object(&self, req: &mut S3Request<CopyObjectInput>) -> S3Result<()> {
-        self.check_copy_source(req, &req.input.copy_source).await
+        self.check_copy_source(req, &req.input.copy_source)
+            .await
+            .map_err(crate::errors::access)
     }
 
     async fn upload_part_copy(&self, req: &mut S3Request<UploadPartCopyInput>) -> S3Result<()> {
-        self.check_copy_source(req, &req.input.copy_source).await
+        self.check_copy_source(req, &req.input.copy_source)
+            .await
+            .map_err(crate::errors::access)
     }
 
-    /// `s3:DeleteObject` per key: the keys refused are reported in the answer, as S3 does.
+    /// Each key checked as a DeleteObject of it: the keys refused are reported in the
+    /// answer, as S3 does.
     async fn delete_objects(&self, req: &mut S3Request<DeleteObjectsInput>) -> S3Result<()> {
         // More entries than S3 allows: the operation refuses the request, nothing is checked.
         if req.input.delete.objects.len() > crate::ops::DELETE_OBJECTS_MAX {
             return Ok(());
         }
-        let Some(s) = self.subject(&req.input.bucket).await? else {
+        let Some(s) = self
+            .subject(&req.input.bucket)
+            .await
+            .map_err(crate::errors::access)?
+        else {
             return Ok(());
         };
         let (user, ctx) = self.context_of(req, &s);
-        let need = Need::Bucket(Permission::Write);
         // An entry naming a version deletes that version: `s3:DeleteObjectVersion`, with the
         // version as `s3:versionid`.
         // An entry whose check fails for any reason (refused, unreadable record, malformed
@@ -706,18 +666,28 @@ impl S3Access for AccessControl {
         let mut refused: Vec<Option<S3Error>> = Vec::with_capacity(req.input.delete.objects.len());
         for o in &req.input.delete.objects {
             let mut ctx = ctx.clone();
-            let action = match &o.version_id {
-                Some(v) => {
-                    ctx.set("s3:versionid", v.clone());
-                    "s3:DeleteObjectVersion"
-                }
-                None => "s3:DeleteObject",
-            };
+            if let Some(v) = &o.version_id {
+                ctx.set("s3:versionid", v.clone());
+            }
+            let delete = rule(&Operation::DeleteObject {
+                bucket: req.input.bucket.clone(),
+                key: o.key.clone(),
+                version: o.version_id.clone(),
+            });
             let object = (o.key.as_str(), o.version_id.as_deref());
             refused.push(
-                self.check_object(&s, user, action, object, need, ctx, &mut None)
-                    .await
-                    .err(),
+                self.check_object(
+                    &s,
+                    user,
+                    &delete.action,
+                    object,
+                    delete.need,
+                    ctx,
+                    &mut None,
+                )
+                .await
+                .err()
+                .map(crate::errors::access),
             );
         }
         if refused.iter().any(Option::is_some) {
@@ -726,93 +696,62 @@ impl S3Access for AccessControl {
         Ok(())
     }
 
-    /// `s3:PutObjectTagging`, with the new tags as `s3:RequestObjectTag/*`.
+    /// PutObjectTagging, with the new tags as `s3:RequestObjectTag/*`.
     async fn put_object_tagging(&self, req: &mut S3Request<PutObjectTaggingInput>) -> S3Result<()> {
-        let Some(s) = self.subject(&req.input.bucket).await? else {
-            return Ok(());
-        };
-        let (user, mut ctx) = self.context_of(req, &s);
-        let tags = &req.input.tagging.tag_set;
-        for t in tags {
-            if let (Some(k), Some(v)) = (&t.key, &t.value) {
-                ctx.set(&format!("s3:RequestObjectTag/{k}"), v.clone());
+        let checked = async {
+            let Some(s) = self.subject(&req.input.bucket).await? else {
+                return Ok(());
+            };
+            let (user, mut ctx) = self.context_of(req, &s);
+            let tags = &req.input.tagging.tag_set;
+            for t in tags {
+                if let (Some(k), Some(v)) = (&t.key, &t.value) {
+                    ctx.set(&format!("s3:RequestObjectTag/{k}"), v.clone());
+                }
             }
-        }
-        let keys = tags.iter().filter_map(|t| t.key.clone()).collect();
-        ctx.set_all("s3:RequestObjectTagKeys", keys);
-        let action = match req.input.version_id {
-            Some(_) => "s3:PutObjectVersionTagging",
-            None => "s3:PutObjectTagging",
-        };
-        let object = (req.input.key.as_str(), req.input.version_id.as_deref());
-        self.check_object(&s, user, action, object, Need::Owner, ctx, &mut None)
+            let keys = tags.iter().filter_map(|t| t.key.clone()).collect();
+            ctx.set_all("s3:RequestObjectTagKeys", keys);
+            let tagging = rule(&Operation::PutObjectTagging {
+                bucket: req.input.bucket.clone(),
+                key: req.input.key.clone(),
+                version: req.input.version_id.clone(),
+            });
+            let object = (req.input.key.as_str(), req.input.version_id.as_deref());
+            self.check_object(
+                &s,
+                user,
+                &tagging.action,
+                object,
+                tagging.need,
+                ctx,
+                &mut None,
+            )
             .await
+        };
+        checked.await.map_err(crate::errors::access)
     }
 
-    /// `s3:PutObject` on the form's key.
+    /// The form's key, checked as its upload.
     async fn post_object(&self, req: &mut S3Request<PostObjectInput>) -> S3Result<()> {
-        let Some(s) = self.subject(&req.input.bucket).await? else {
-            return Ok(());
+        let checked = async {
+            let Some(s) = self.subject(&req.input.bucket).await? else {
+                return Ok(());
+            };
+            let (user, ctx) = self.context_of(req, &s);
+            let post = rule(&Operation::PostObject {
+                bucket: req.input.bucket.clone(),
+            });
+            let object = (req.input.key.as_str(), None);
+            self.check_object(&s, user, &post.action, object, post.need, ctx, &mut None)
+                .await
         };
-        let (user, ctx) = self.context_of(req, &s);
-        let need = Need::Bucket(Permission::Write);
-        let object = (req.input.key.as_str(), None);
-        self.check_object(&s, user, "s3:PutObject", object, need, ctx, &mut None)
-            .await
+        checked.await.map_err(crate::errors::access)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn operations_need_what_s3_documents() {
-        assert_eq!(need("GetObject"), Need::Object(Permission::Read));
-        assert_eq!(need("PutObject"), Need::Bucket(Permission::Write));
-        assert_eq!(need("ListObjectsV2"), Need::Bucket(Permission::Read));
-        assert_eq!(need("PutBucketAcl"), Need::Bucket(Permission::WriteAcp));
-        assert_eq!(need("DeleteBucket"), Need::Owner);
-        assert_eq!(need("PutBucketOwnershipControls"), Need::Owner);
-        assert_eq!(need("ListBuckets"), Need::Signed);
-    }
-
-    #[test]
-    fn operations_are_iam_actions() {
-        assert_eq!(
-            action_of_request("GetObject", version_of(Some("versionId=v1")).as_deref()),
-            "s3:GetObjectVersion"
-        );
-        assert_eq!(
-            action_of_request("GetObject", version_of(Some("partNumber=1")).as_deref()),
-            "s3:GetObject"
-        );
-        assert_eq!(
-            action_of_request(
-                "DeleteObject",
-                version_of(Some("x-id=DeleteObject&versionId=null")).as_deref()
-            ),
-            "s3:DeleteObjectVersion"
-        );
-        assert_eq!(
-            action_of_request("ListObjectVersions", version_of(None).as_deref()),
-            "s3:ListBucketVersions"
-        );
-        assert_eq!(action("ListObjectsV2"), "s3:ListBucket");
-        assert_eq!(action("HeadBucket"), "s3:ListBucket");
-        assert_eq!(action("HeadObject"), "s3:GetObject");
-        assert_eq!(action("UploadPart"), "s3:PutObject");
-        assert_eq!(action("CompleteMultipartUpload"), "s3:PutObject");
-        assert_eq!(action("AbortMultipartUpload"), "s3:AbortMultipartUpload");
-        assert_eq!(action("ListParts"), "s3:ListMultipartUploadParts");
-        assert_eq!(action("GetObjectTagging"), "s3:GetObjectTagging");
-        assert_eq!(action("DeleteBucketCors"), "s3:PutBucketCORS");
-        assert_eq!(
-            action("GetPublicAccessBlock"),
-            "s3:GetBucketPublicAccessBlock"
-        );
-        assert_eq!(action("DeleteBucketPolicy"), "s3:DeleteBucketPolicy");
-    }
 
     #[test]
     fn requests_carry_their_condition_keys() {

@@ -23,6 +23,8 @@ use s3s::route::S3Route;
 use s3s::{Body, S3Request, S3Response, S3Result};
 use serde::Serialize;
 
+use crate::operation::{AdminCall, Operation, OperationSlot};
+
 pub const PREFIX: &str = "/rustfs/admin/v1/";
 
 /// The reserved path roots (see the module doc).
@@ -144,11 +146,10 @@ impl S3Route for AdminApi {
     }
 
     async fn check_access(&self, req: &mut S3Request<Body>) -> S3Result<()> {
-        match &req.credentials {
-            Some(c) if c.access_key == self.root_access_key => Ok(()),
-            Some(_) => Err(ApiError::AdminNeedsRoot.into()),
-            None => Err(ApiError::AdminUnsigned.into()),
-        }
+        let call = AdminCall::of(&req.method, req.uri.path());
+        let op = OperationSlot::record(&mut req.extensions, Operation::Admin(call));
+        let root = Some(self.root_access_key.as_str());
+        crate::access::check_route(&op, req.credentials.as_ref(), root)
     }
 
     async fn call(&self, req: S3Request<Body>) -> S3Result<S3Response<Body>> {

@@ -91,10 +91,6 @@ pub enum ApiError {
     IamStsNotImplemented,
     /// A custom route matched but could not be found again (a bug).
     RouteLost,
-    /// The admin API called without the root credentials.
-    AdminNeedsRoot,
-    /// The admin API called without a signature.
-    AdminUnsigned,
     /// An admin heal `id` that is not a number.
     AdminHealIdInvalid,
     /// An admin answer that could not be serialized (a bug).

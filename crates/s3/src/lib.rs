@@ -17,6 +17,7 @@ pub mod edge;
 pub mod errors;
 pub mod host;
 pub mod limits;
+pub mod operation;
 mod ops;
 mod policy_cache;
 pub mod routes;

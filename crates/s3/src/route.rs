@@ -7,6 +7,8 @@ use http::{Extensions, HeaderMap, Method, Uri};
 use s3s::route::S3Route;
 use s3s::{Body, S3Request, S3Response, S3Result};
 
+use crate::operation::{Operation, OperationSlot};
+
 /// Answers IAM/STS query requests with `NotImplemented` (501).
 #[derive(Clone, Copy, Default)]
 pub struct UnsupportedServices;
@@ -28,8 +30,9 @@ impl S3Route for UnsupportedServices {
                 .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
     }
 
-    async fn check_access(&self, _req: &mut S3Request<Body>) -> S3Result<()> {
-        Ok(())
+    async fn check_access(&self, req: &mut S3Request<Body>) -> S3Result<()> {
+        let op = OperationSlot::record(&mut req.extensions, Operation::IamOrSts);
+        crate::access::check_route(&op, req.credentials.as_ref(), None)
     }
 
     async fn call(&self, _req: S3Request<Body>) -> S3Result<S3Response<Body>> {

@@ -21,10 +21,12 @@ fn bounded(s: &str) -> &str {
     &s[..end]
 }
 
-/// Logs a failed request once (see the module notes).
+/// Logs a failed request once (see the module notes). `op`: the request's operation
+/// (`crate::operation`), `-` if it was not classified.
 pub(super) fn log_failure(
     method: &http::Method,
     path: &str,
+    op: &str,
     request_id: &str,
     resp: &s3s::HttpResponse,
 ) {
@@ -40,12 +42,14 @@ pub(super) fn log_failure(
     let status = status.as_u16();
     match status {
         503 | 507 => {
-            tracing::warn!(request_id, %method, path, status, code, message, "request failed")
+            tracing::warn!(request_id, %method, path, op, status, code, message, "request failed")
         }
         500.. => {
-            tracing::error!(request_id, %method, path, status, code, message, "request failed")
+            tracing::error!(request_id, %method, path, op, status, code, message, "request failed")
         }
-        _ => tracing::debug!(request_id, %method, path, status, code, message, "request refused"),
+        _ => {
+            tracing::debug!(request_id, %method, path, op, status, code, message, "request refused")
+        }
     }
 }
 

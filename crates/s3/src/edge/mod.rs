@@ -63,6 +63,7 @@ use crate::access::{AccessControl, ClientInfo};
 use crate::admin::AdminApi;
 use crate::auth::Keyring;
 use crate::host::Domains;
+use crate::operation::OperationSlot;
 use crate::route::UnsupportedServices;
 use crate::routes::RouteSet;
 pub use buffered_body::DEFAULT_BUDGET_MIB;
@@ -253,6 +254,9 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
 
     fn call(&self, mut req: http::Request<Incoming>) -> Self::Future {
         self.adjust(&mut req);
+        // Filled by the access check: s3s does not hand a request's extensions back.
+        let operation = OperationSlot::default();
+        req.extensions_mut().insert(operation.clone());
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let host_id = self.host_id.clone();
         let (any_expect, empty_expect) = answers::expects_continue(&req);
@@ -325,7 +329,7 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
                 h.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             if failed {
-                failure_log::log_failure(&method, &path, &request_id, &resp);
+                failure_log::log_failure(&method, &path, &operation.label(), &request_id, &resp);
             }
             Ok(resp)
         })

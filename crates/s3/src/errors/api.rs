@@ -158,11 +158,6 @@ pub fn api(e: ApiError) -> S3Error {
             "IAM and STS actions are not supported by this server".into(),
         ),
         E::RouteLost => (C::InternalError, "custom route lost its match".into()),
-        E::AdminNeedsRoot => (
-            C::AccessDenied,
-            "The admin API needs the root credentials".into(),
-        ),
-        E::AdminUnsigned => (C::AccessDenied, "Signature is required".into()),
         E::AdminHealIdInvalid => (C::InvalidArgument, "id must be a number".into()),
         E::AdminReply(why) => (C::InternalError, why),
         E::PayloadSha256Mismatch => {

@@ -1,12 +1,15 @@
 //! The one mapping to S3 error codes and statuses: from object-layer errors ([`to_s3`]), from
-//! the S3 API layer's refusals ([`api`]) and from the edge's ([`request`]).
+//! the S3 API layer's refusals ([`api`]), from the edge's ([`request`]) and from the access
+//! checks' ([`access`]).
 
+mod access;
 mod api;
 mod request;
 
 use rustfs_object::ObjectError;
 use s3s::{S3Error, S3ErrorCode};
 
+pub use access::access;
 pub use api::api;
 pub use request::{request, request_response};
 
