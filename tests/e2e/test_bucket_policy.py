@@ -316,3 +316,20 @@ def test_policy_variables(main, alt, new_bucket):
         "s3:GetObject", arn(b, "home/${aws:username}/*"), principal={"AWS": ALT["user_id"]})))
     assert body(alt.get_object(Bucket=b, Key=mine)) == b"x"
     expect_error(alt.get_object, Bucket=b, Key=other, code="AccessDenied", status=403)
+
+
+def test_encryption_configuration_actions_are_aws_names(main, alt, new_bucket):
+    """GetBucketEncryption is `s3:GetEncryptionConfiguration` and DeleteBucketEncryption
+    `s3:PutEncryptionConfiguration`, as in AWS's action list: a policy granting those lets
+    another user in (who then learns there is no configuration), the operation names do not."""
+    b = new_bucket(main)
+    for action in ("s3:GetBucketEncryption", "s3:DeleteBucketEncryption"):
+        main.put_bucket_policy(Bucket=b, Policy=doc(stmt(action, arn(b))))
+        expect_error(alt.get_bucket_encryption, Bucket=b, code="AccessDenied", status=403)
+        expect_error(alt.delete_bucket_encryption, Bucket=b, code="AccessDenied", status=403)
+    main.put_bucket_policy(Bucket=b, Policy=doc(
+        stmt(["s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration"], arn(b))))
+    expect_error(alt.get_bucket_encryption, Bucket=b,
+                 code="ServerSideEncryptionConfigurationNotFoundError", status=404)
+    resp = alt.delete_bucket_encryption(Bucket=b)
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 204

@@ -108,8 +108,10 @@ pub(crate) fn rule(op: &Operation) -> Rule {
         O::ListObjectVersions { .. } => Rule::now("s3:ListBucketVersions", Bucket(Read)),
         O::ListMultipartUploads { .. } => Rule::now("s3:ListBucketMultipartUploads", Bucket(Read)),
         O::GetBucketLocation { .. } => owner("s3:GetBucketLocation"),
-        O::GetBucketEncryption { .. } => owner("s3:GetBucketEncryption"),
-        O::DeleteBucketEncryption { .. } => owner("s3:DeleteBucketEncryption"),
+        // AWS names the encryption configuration's actions after the configuration, not the
+        // operation: DeleteBucketEncryption is `s3:PutEncryptionConfiguration`.
+        O::GetBucketEncryption { .. } => owner("s3:GetEncryptionConfiguration"),
+        O::DeleteBucketEncryption { .. } => owner("s3:PutEncryptionConfiguration"),
         O::GetBucketVersioning { .. } => owner("s3:GetBucketVersioning"),
         O::PutBucketVersioning { .. } => owner("s3:PutBucketVersioning"),
         O::GetBucketTagging { .. } => owner("s3:GetBucketTagging"),
@@ -257,6 +259,14 @@ mod tests {
                 "s3:ListBucket",
             ),
             (Operation::HeadBucket { bucket: bucket() }, "s3:ListBucket"),
+            (
+                Operation::GetBucketEncryption { bucket: bucket() },
+                "s3:GetEncryptionConfiguration",
+            ),
+            (
+                Operation::DeleteBucketEncryption { bucket: bucket() },
+                "s3:PutEncryptionConfiguration",
+            ),
             (
                 Operation::ListObjectVersions { bucket: bucket() },
                 "s3:ListBucketVersions",
