@@ -247,3 +247,16 @@ def test_invalid_users_file_stops_start_up(tmp_path):
     (tmp_path / "srv").mkdir()
     with pytest.raises(ServerStartError, match="users file"):
         proc.start()
+
+
+def test_anonymous_requests_to_a_missing_bucket_get_no_such_bucket(main, anon):
+    """S3 answers an anonymous object or bucket request for a bucket that does not exist 404
+    NoSuchBucket (s3-tests' *_bucket_gone cases); only CreateBucket needs a signature."""
+    missing = unique_name("gone")
+    expect_error(anon.get_object, Bucket=missing, Key="foo", code="NoSuchBucket", status=404)
+    expect_error(anon.delete_object, Bucket=missing, Key="foo", code="NoSuchBucket", status=404)
+    expect_error(anon.put_object, Bucket=missing, Key="foo", Body=b"x",
+                 code="NoSuchBucket", status=404)
+    expect_error(anon.list_objects_v2, Bucket=missing, code="NoSuchBucket", status=404)
+    expect_error(anon.create_bucket, Bucket=missing, code="AccessDenied", status=403)
+    expect_error(anon.list_buckets, code="AccessDenied", status=403)

@@ -550,9 +550,14 @@ impl AccessControl {
         let Some(bucket) = op.bucket() else {
             return signed;
         };
-        // A missing bucket is left to the operation (NoSuchBucket, or CreateBucket).
+        // A missing bucket is left to the operation (NoSuchBucket, or CreateBucket), for an
+        // anonymous caller too (S3 answers it 404 NoSuchBucket); CreateBucket needs a
+        // signature.
         let Some(s) = self.subject(bucket).await? else {
-            return signed;
+            return match rule.need {
+                Need::Signed => signed,
+                _ => Ok(()),
+            };
         };
         // `x-amz-expected-bucket-owner`: a bucket owned by anyone else is refused, as in S3.
         let expected = cx.headers().get("x-amz-expected-bucket-owner");
