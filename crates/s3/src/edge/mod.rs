@@ -307,6 +307,15 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
             {
                 resp.headers_mut().extend(extra);
             }
+            // s3s 0.14 answers HeadObject 200 whatever its output (HeadObjectOutput has no
+            // status); S3 answers a HEAD that selected a range 206, as GET does. The operation
+            // sets Content-Range only when it answered a range.
+            if method == http::Method::HEAD
+                && resp.status() == http::StatusCode::OK
+                && resp.headers().contains_key(header::CONTENT_RANGE)
+            {
+                *resp.status_mut() = http::StatusCode::PARTIAL_CONTENT;
+            }
             let failed = !resp.status().is_success();
             if attributes
                 && !failed
