@@ -200,3 +200,38 @@ def test_delete_objects_racing_versioning_enabled_never_destroys_a_version(s3r):
                 assert got == b"second", f"round {rnd}"
             finally:
                 purge_bucket(s3r, name)
+
+
+def test_anonymous_writes_racing_the_bucket_creation_are_never_let_in(main, anon):
+    """The access check reads the bucket; the owner creates it meanwhile. A check that found
+    no bucket must refuse (404 NoSuchBucket) rather than let the write through to a bucket
+    that exists by the time the operation runs: no anonymous PUT into the new private bucket
+    ever succeeds. Bounded: 10 rounds, 8 writers each, stopping once the bucket exists."""
+    import threading
+
+    for _ in range(10):
+        name = unique_name("race-create")
+        created = threading.Event()
+        outcomes: list[str] = []
+
+        def writer(i: int) -> None:
+            for n in range(200):
+                try:
+                    anon.put_object(Bucket=name, Key=f"w{i}-{n}", Body=b"x")
+                    outcomes.append("ok")
+                except ClientError as e:
+                    outcomes.append(e.response["Error"]["Code"])
+                if created.is_set() and n > 2:
+                    return
+
+        with ThreadPoolExecutor(8) as pool:
+            futures = [pool.submit(writer, i) for i in range(8)]
+            main.create_bucket(Bucket=name)
+            created.set()
+            for f in futures:
+                f.result()
+        assert "ok" not in outcomes, outcomes
+        assert set(outcomes) <= {"NoSuchBucket", "AccessDenied"}, set(outcomes)
+        listed = main.list_objects_v2(Bucket=name).get("Contents", [])
+        assert listed == [], listed
+        main.delete_bucket(Bucket=name)

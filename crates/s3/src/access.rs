@@ -291,26 +291,24 @@ impl AccessControl {
             .map(|u| &**u)
     }
 
-    /// The bucket to check against; `None` when it does not exist (the operation answers
-    /// NoSuchBucket).
-    async fn subject<'a>(&self, bucket: &'a str) -> Checked<Option<Subject<'a>>> {
-        let rec = match self.store.bucket(bucket).await {
-            Ok(r) => r,
-            Err(ObjectError::NoSuchBucket | ObjectError::InvalidBucketName(_)) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
+    /// The bucket to check against. A bucket that does not exist refuses the request with
+    /// `NoSuchBucket` (or `InvalidBucketName`) here, never by letting it through to the
+    /// operation: a bucket created between this check and the operation would otherwise be
+    /// acted on unchecked.
+    async fn subject<'a>(&self, bucket: &'a str) -> Checked<Subject<'a>> {
+        let rec = self.store.bucket(bucket).await?;
         let policy = rec
             .policy
             .as_deref()
             .and_then(|p| self.policies.get(bucket, p));
         let unreadable_policy = rec.policy.is_some() && policy.is_none();
-        Ok(Some(Subject {
+        Ok(Subject {
             name: bucket,
             owner: self.users.owner_id(&rec.owner).to_string(),
             rec,
             policy,
             unreadable_policy,
-        }))
+        })
     }
 
     /// The bucket policy's decision on `action` over the bucket or one of its objects. A policy
@@ -504,9 +502,7 @@ impl AccessControl {
         else {
             return Ok(());
         };
-        let Some(s) = self.subject(bucket).await? else {
-            return Ok(());
-        };
+        let s = self.subject(bucket).await?;
         let (user, ctx) = self.context_of(req, &s);
         let read = rule(&Operation::GetObject {
             bucket: bucket.to_string(),
@@ -550,14 +546,13 @@ impl AccessControl {
         let Some(bucket) = op.bucket() else {
             return signed;
         };
-        // A missing bucket is left to the operation (NoSuchBucket, or CreateBucket), for an
-        // anonymous caller too (S3 answers it 404 NoSuchBucket); CreateBucket needs a
-        // signature.
-        let Some(s) = self.subject(bucket).await? else {
-            return match rule.need {
-                Need::Signed => signed,
-                _ => Ok(()),
-            };
+        // A missing bucket is answered here, 404 NoSuchBucket, to anonymous callers too, as
+        // S3 does; only CreateBucket (which needs a signature) goes on to create it.
+        let s = match self.subject(bucket).await {
+            Err(AccessError::Store(ObjectError::NoSuchBucket)) if rule.need == Need::Signed => {
+                return signed;
+            }
+            s => s?,
         };
         // `x-amz-expected-bucket-owner`: a bucket owned by anyone else is refused, as in S3.
         let expected = cx.headers().get("x-amz-expected-bucket-owner");
@@ -656,13 +651,10 @@ impl S3Access for AccessControl {
         if req.input.delete.objects.len() > crate::ops::DELETE_OBJECTS_MAX {
             return Ok(());
         }
-        let Some(s) = self
+        let s = self
             .subject(&req.input.bucket)
             .await
-            .map_err(crate::errors::access)?
-        else {
-            return Ok(());
-        };
+            .map_err(crate::errors::access)?;
         let (user, ctx) = self.context_of(req, &s);
         // An entry naming a version deletes that version: `s3:DeleteObjectVersion`, with the
         // version as `s3:versionid`.
@@ -704,9 +696,7 @@ impl S3Access for AccessControl {
     /// PutObjectTagging, with the new tags as `s3:RequestObjectTag/*`.
     async fn put_object_tagging(&self, req: &mut S3Request<PutObjectTaggingInput>) -> S3Result<()> {
         let checked = async {
-            let Some(s) = self.subject(&req.input.bucket).await? else {
-                return Ok(());
-            };
+            let s = self.subject(&req.input.bucket).await?;
             let (user, mut ctx) = self.context_of(req, &s);
             let tags = &req.input.tagging.tag_set;
             for t in tags {
@@ -739,9 +729,7 @@ impl S3Access for AccessControl {
     /// The form's key, checked as its upload.
     async fn post_object(&self, req: &mut S3Request<PostObjectInput>) -> S3Result<()> {
         let checked = async {
-            let Some(s) = self.subject(&req.input.bucket).await? else {
-                return Ok(());
-            };
+            let s = self.subject(&req.input.bucket).await?;
             let (user, ctx) = self.context_of(req, &s);
             let post = rule(&Operation::PostObject {
                 bucket: req.input.bucket.clone(),
