@@ -58,6 +58,11 @@ impl DeniedEntries {
 #[derive(Clone)]
 pub struct CheckedRecord(pub rustfs_object::ObjectRecord);
 
+/// The bucket record a PutObject's access check read: the operation decides the new object's
+/// owner and ACL from it instead of reading it again (its commit reads it again anyway).
+#[derive(Clone)]
+pub struct CheckedBucket(pub BucketRecord);
+
 /// What an operation needs when no bucket policy decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Need {
@@ -674,8 +679,13 @@ impl S3Access for AccessControl {
             .await?;
         // Only a read of the current version starts from the record read here.
         let current = matches!(op, "GetObject" | "HeadObject") && version.is_none();
+        let put = op == "PutObject";
+        let bucket_rec = s.rec;
         if let Some(rec) = read.filter(|_| current) {
             cx.extensions_mut().insert(CheckedRecord(rec));
+        }
+        if put {
+            cx.extensions_mut().insert(CheckedBucket(bucket_rec));
         }
         Ok(())
     }

@@ -245,6 +245,10 @@ macro_rules! put_from {
     ($self:expr, $req:expr) => {{
         let req = $req;
         let (owner, acl) = $self.new_object_owner(&req, &req.input.bucket).await?;
+        let bucket_checked = req
+            .extensions
+            .get::<$crate::access::CheckedBucket>()
+            .is_some();
         $crate::limits::user_metadata(req.input.metadata.as_ref())?;
         let input = req.input;
         let checksum = $crate::convert::checksum_request(
@@ -267,6 +271,7 @@ macro_rules! put_from {
             },
             tags: Some($crate::ops::tagging::header_tags(input.tagging.as_ref())?),
             acl,
+            bucket_checked,
         };
         let (body, fault) = $crate::body::wrap(input.body);
         $self
@@ -546,6 +551,7 @@ impl RustFsS3 {
             conditions: WriteConditions::default(),
             tags,
             acl,
+            bucket_checked: false,
         };
         let (src, rec) = self
             .store
