@@ -63,6 +63,9 @@ pub struct CheckedRecord(pub rustfs_object::ObjectRecord);
 #[derive(Clone)]
 pub struct CheckedBucket(pub BucketRecord);
 
+/// A key's current record as `ObjectStore::head_version` gives it, read ahead.
+type CurrentRecord = Result<rustfs_object::ObjectRecord, ObjectError>;
+
 /// What an operation needs when no bucket policy decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Need {
@@ -372,7 +375,25 @@ impl AccessControl {
     /// The bucket to check against; `None` when it does not exist (the operation answers
     /// NoSuchBucket).
     async fn subject<'a>(&self, bucket: &'a str) -> S3Result<Option<Subject<'a>>> {
-        let rec = match self.store.bucket(bucket).await {
+        Ok(self.subject_with(bucket, None).await?.map(|(s, _)| s))
+    }
+
+    /// [`Self::subject`], and with `key` the key's current record (or why there is none) read
+    /// with the bucket's in one go, for a check that will consult both.
+    async fn subject_with<'a>(
+        &self,
+        bucket: &'a str,
+        key: Option<&str>,
+    ) -> S3Result<Option<(Subject<'a>, Option<CurrentRecord>)>> {
+        let read = match key {
+            None => self.store.bucket(bucket).await.map(|b| (b, None)),
+            Some(k) => self
+                .store
+                .bucket_and_current(bucket, k)
+                .await
+                .map(|(b, c)| (b, Some(c))),
+        };
+        let (rec, current) = match read {
             Ok(r) => r,
             Err(ObjectError::NoSuchBucket | ObjectError::InvalidBucketName(_)) => return Ok(None),
             Err(e) => return Err(crate::errors::to_s3(e)),
@@ -382,13 +403,14 @@ impl AccessControl {
             .as_deref()
             .and_then(|p| self.policies.get(bucket, p));
         let unreadable_policy = rec.policy.is_some() && policy.is_none();
-        Ok(Some(Subject {
+        let subject = Subject {
             name: bucket,
             owner: self.users.owner_id(&rec.owner).to_string(),
             rec,
             policy,
             unreadable_policy,
-        }))
+        };
+        Ok(Some((subject, current)))
     }
 
     /// The bucket policy's decision on `action` over the bucket or one of its objects. A policy
@@ -494,10 +516,28 @@ impl AccessControl {
         s: &Subject<'_>,
         user: Who<'_>,
         action: &str,
+        object: (&str, Option<&str>),
+        need: Need,
+        ctx: Context,
+        read: &mut Option<rustfs_object::ObjectRecord>,
+    ) -> S3Result<()> {
+        self.check_object_from(s, user, action, object, need, ctx, read, None)
+            .await
+    }
+
+    /// [`Self::check_object`], starting from `current` (the current record, read with the
+    /// bucket's) when the request names no version.
+    #[allow(clippy::too_many_arguments)]
+    async fn check_object_from(
+        &self,
+        s: &Subject<'_>,
+        user: Who<'_>,
+        action: &str,
         (key, version): (&str, Option<&str>),
         need: Need,
         mut ctx: Context,
         read: &mut Option<rustfs_object::ObjectRecord>,
+        current: Option<CurrentRecord>,
     ) -> S3Result<()> {
         let reads_object = matches!(need, Need::Object(_) | Need::Owner);
         let reads_tags = s
@@ -507,7 +547,12 @@ impl AccessControl {
         if !reads_object && !reads_tags {
             return self.check_bucket(s, user, action, Some(key), need, &ctx);
         }
-        let obj = match self.store.head_version(s.name, key, version).await {
+        // The current record read with the bucket's, when the caller did (no version named).
+        let got = match current.filter(|_| version.is_none()) {
+            Some(c) => c,
+            None => self.store.head_version(s.name, key, version).await,
+        };
+        let obj = match got {
             Ok(r) => r,
             Err(
                 ObjectError::NoSuchKey
@@ -646,8 +691,13 @@ impl S3Access for AccessControl {
             S3Path::Bucket { bucket } => (bucket, None),
             S3Path::Object { bucket, key } => (bucket, Some(key)),
         };
+        // A GET or HEAD of a current object reads the bucket's and the object's records in one
+        // go (the check consults both).
+        let ahead = key.filter(|_| {
+            matches!(op, "GetObject" | "HeadObject") && version_of(cx.uri().query()).is_none()
+        });
         // A missing bucket is left to the operation (NoSuchBucket, or CreateBucket).
-        let Some(s) = self.subject(bucket).await? else {
+        let Some((s, current)) = self.subject_with(bucket, ahead.map(|k| &**k)).await? else {
             return signed;
         };
         // `x-amz-expected-bucket-owner`: a bucket owned by anyone else is refused, as in S3.
@@ -675,7 +725,7 @@ impl S3Access for AccessControl {
         };
         let mut read = None;
         let object = (&**key, version.as_deref());
-        self.check_object(&s, user, &action, object, need, ctx, &mut read)
+        self.check_object_from(&s, user, &action, object, need, ctx, &mut read, current)
             .await?;
         // Only a read of the current version starts from the record read here.
         let current = matches!(op, "GetObject" | "HeadObject") && version.is_none();
