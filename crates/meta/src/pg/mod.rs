@@ -57,7 +57,10 @@ pub struct PgOptions {
     /// go in parallel. 32 KiB by default (see `docs/benchmarks.md`).
     pub group_max_bytes: usize,
     /// Batches of point reads (and order-id draws) in flight at once, each on a connection of
-    /// the reader's own (see [`reader`]). 4 by default (see `docs/benchmarks.md`).
+    /// the reader's own (see [`reader`]). 2 by default: fewer batches out means larger ones
+    /// and less CPU per read (at 64 concurrent GETs, 1 and 2 measured alike, 4 used ~20% more
+    /// server CPU per GET, 8 and 16 far more; see `docs/benchmarks.md`), and two keep one slow
+    /// batch (a large inline body) from holding up every read.
     pub read_batches: usize,
 }
 
@@ -69,7 +72,7 @@ impl Default for PgOptions {
             group_commit: true,
             max_group: 64,
             group_max_bytes: 32 << 10,
-            read_batches: 4,
+            read_batches: 2,
         }
     }
 }
