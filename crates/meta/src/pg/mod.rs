@@ -1,10 +1,11 @@
 //! The PostgreSQL-wire backend: metadata in a database server (PostgreSQL, or CockroachDB /
 //! YugabyteDB with the same SQL), the commit point shared by every process using it.
 //!
-//! Client: `tokio-postgres` with a `deadpool-postgres` pool (each transaction reads on its own
-//! connection, so concurrent transactions never queue on one), prepared statements cached per
+//! Client: `tokio-postgres` with `deadpool-postgres` pools, prepared statements cached per
 //! connection, and pipelining: statements that do not need each other's answers go out
-//! together (`BEGIN` with the first read; the writes with `COMMIT`). Transactions that write
+//! together (`BEGIN` with a scan's first page; the writes with `COMMIT`). Point reads and
+//! order-id draws that arrive together share one statement ([`reader`]), so reads never queue
+//! one per connection; a scan reads on a pooled connection of its own. Transactions that write
 //! commit through the group committer ([`group`]): those committing at the same time share one
 //! `SERIALIZABLE` transaction in which each one's reads are checked, so they share round trips
 //! and the WAL flush while a conflict of one fails only that one. Transactions are
@@ -36,8 +37,9 @@ pub use schema::SCHEMA_VERSION;
 /// Settings of [`PgStore::open_with`].
 #[derive(Debug, Clone)]
 pub struct PgOptions {
-    /// Most connections kept open for reads (transactions reading at once; the group
-    /// committer has one more of its own). 16 by default. Without group commit it is also the
+    /// Most connections kept open for transactions reading in SQL (scanning, or reading at
+    /// all without group commit; the group committer has one more of its own and the batched
+    /// reader `read_batches`). 16 by default. Without group commit it is also the
     /// number of commits in flight: enough to share each WAL flush, few enough that
     /// SERIALIZABLE's page-granular predicate locks do not make concurrent inserts into one
     /// fresh key range abort each other over and over (32 tripled the retries of a PUT-like
