@@ -119,7 +119,14 @@ where
                 Err(CommitError::Unknown(e)) => return Err(TxnError::Unknown(e)),
             },
             Err(e) if e.is_conflict() => drop(txn),
-            Err(e) => return Err(TxnError::Aborted(e)),
+            // The body decided to fail on what it read: hand its error back only if those
+            // reads were one consistent state (a backend may have served them from two, see
+            // `Txn::check_reads`); else run it again. A check that cannot tell leaves the
+            // body's error.
+            Err(e) => match txn.check_reads().await {
+                Err(CommitError::Conflict) => {}
+                _ => return Err(TxnError::Aborted(e)),
+            },
         }
         tokio::time::sleep(policy.backoff(attempt)).await;
     }

@@ -8,6 +8,14 @@
 //! a conflict (nothing applied; run it again, see [`crate::transact`]), a failure (nothing
 //! applied) or an unknown outcome (it may or may not have applied).
 //!
+//! **What reads see.** Each read sees every commit acknowledged before it began. The reads of
+//! one transaction are one consistent state *once it commits* (or once [`Txn::check_reads`]
+//! said so): a backend may serve two reads of one transaction from two states (PostgreSQL's
+//! batched reads do), and then its commit (or check) reports [`CommitError::Conflict`] and
+//! [`crate::transact`] runs the body again. So a body must not act outside the transaction on
+//! what it read before that verdict (it cannot anyway: its effects are its writes), and
+//! `transact` checks a body's reads before handing back the error the body decided on them.
+//!
 //! Backends: [`crate::RedbStore`] (embedded; reads from a snapshot, commits its read set as
 //! checks through the group committer) and [`crate::PgStore`] (PostgreSQL-wire, SERIALIZABLE).
 
@@ -47,6 +55,19 @@ pub trait Txn: Send {
     /// Point read; sees this transaction's own earlier writes.
     async fn get(&mut self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError>;
 
+    /// Point reads of several keys at once (one round trip where the backend can), in the
+    /// order given; as [`Txn::get`] of each.
+    async fn get_many(
+        &mut self,
+        keys: &[(Table, &[u8])],
+    ) -> Result<Vec<Option<Vec<u8>>>, MetaError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for (t, k) in keys {
+            out.push(self.get(*t, k).await?);
+        }
+        Ok(out)
+    }
+
     /// Visits keys in `[start, end)` in byte order (an empty `end`: unbounded), this
     /// transaction's own writes included. The visitor steers: next, seek forward, or stop; only
     /// the part visited joins the conflict set.
@@ -68,8 +89,16 @@ pub trait Txn: Send {
     fn delete_range(&mut self, table: Table, start: Vec<u8>, end: Vec<u8>);
 
     /// Applies the writes atomically and durably if nothing read has changed. A transaction
-    /// without writes commits at once (its reads were one consistent snapshot).
+    /// without writes commits at once if its reads were one consistent state (else
+    /// [`CommitError::Conflict`], see the module doc).
     async fn commit(self: Box<Self>) -> Result<(), CommitError>;
+
+    /// Ends the transaction without applying anything, saying whether its reads were one
+    /// consistent state ([`CommitError::Conflict`] if not): for a body that decided on its
+    /// reads to fail. The default says yes (backends reading from one snapshot).
+    async fn check_reads(self: Box<Self>) -> Result<(), CommitError> {
+        Ok(())
+    }
 }
 
 /// Health and healing of a backend that keeps its own replicas (redb on every volume). A
@@ -92,13 +121,27 @@ pub trait TxnStore: Send + Sync {
 
     /// The latest committed value of one key, read outside any transaction: for a request
     /// that reads this one key and nothing else (a GET or HEAD of a record). The read sees one
-    /// committed state and joins no conflict set. The default runs a read-only transaction;
-    /// PostgreSQL overrides it with one statement (one round trip instead of two: no
-    /// `BEGIN`/`COMMIT`). A single point read is serializable by itself (an anomaly needs a
-    /// reader of two items), so this is as safe as the transaction it replaces.
+    /// committed state, at least every commit acknowledged before the call, and joins no
+    /// conflict set. The default runs a read-only transaction; PostgreSQL overrides it with a
+    /// statement shared with the reads arriving at the same time (no `BEGIN`/`COMMIT`). A
+    /// single point read is serializable by itself (an anomaly needs a reader of two items),
+    /// so this is as safe as the transaction it replaces.
     async fn read_key(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
         let mut t = self.begin().await?;
         let v = t.get(table, key).await?;
+        t.commit().await.map_err(|e| match e {
+            CommitError::Conflict => MetaError::TxnConflict,
+            CommitError::Failed(e) | CommitError::Unknown(e) => e,
+        })?;
+        Ok(v)
+    }
+
+    /// The latest committed values of several keys, read together outside any transaction
+    /// from one consistent state (in the order given). The default runs a read-only
+    /// transaction; PostgreSQL reads them with one statement.
+    async fn read_keys(&self, keys: &[(Table, &[u8])]) -> Result<Vec<Option<Vec<u8>>>, MetaError> {
+        let mut t = self.begin().await?;
+        let v = t.get_many(keys).await?;
         t.commit().await.map_err(|e| match e {
             CommitError::Conflict => MetaError::TxnConflict,
             CommitError::Failed(e) | CommitError::Unknown(e) => e,

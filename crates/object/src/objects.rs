@@ -10,12 +10,12 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use rustfs_meta::{
     Body, BucketRecord, ChecksumType, ChecksumValue, ObjectMeta, ObjectRecord, Segment, Table, Txn,
-    Versioning, encode, keys,
+    Versioning, decode, encode, keys,
 };
 
 use crate::ingest::{self, BodyChecks, ChecksumRequest, ExpectedChecksum, Owner};
 use crate::read;
-use crate::txn::{get, get_raw, order_after};
+use crate::txn::{get, order_after};
 use crate::{
     ByteRange, ObjectError, ObjectStore, ReadConditions, Result, WriteConditions, names, new_id,
     now_ms,
@@ -36,6 +36,9 @@ pub struct PutOptions {
     pub tags: Option<crate::TagSet>,
     /// The stored ACL (`None`: the default); see [`crate::acl::new_object_acl`].
     pub acl: Option<Vec<rustfs_meta::Grant>>,
+    /// The caller has just read the bucket record (an access check): skip the early
+    /// NoSuchBucket check before the body is read (the commit reads the record anyway).
+    pub bucket_checked: bool,
 }
 
 /// An object opened for reading: its record and the requested bytes.
@@ -109,7 +112,9 @@ impl ObjectStore {
         E: Display,
     {
         names::validate_key(key)?;
-        self.bucket(bucket).await?;
+        if !opts.bucket_checked {
+            self.bucket(bucket).await?;
+        }
         // Fail fast on a write precondition that already fails; it is checked again at commit.
         if !opts.conditions.is_empty() {
             let cur: Option<ObjectRecord> = self
@@ -425,6 +430,7 @@ impl ObjectStore {
                 conditions: opts.conditions.clone(),
                 tags: Some(opts.tags.clone().unwrap_or_else(|| src.record.tags.clone())),
                 acl: opts.acl.clone(),
+                bucket_checked: opts.bucket_checked,
             };
             if this.checks.checksum.is_none()
                 && let Some(c) = &src.record.checksum
@@ -509,12 +515,23 @@ pub(crate) async fn put_current(
     cond: &WriteConditions,
     drawn: &str,
 ) -> Result<Vec<Segment>> {
-    let Some(b) = get::<BucketRecord>(t, Table::Buckets, bucket.as_bytes()).await? else {
+    let okey = keys::object_key(bucket, key);
+    // Both records in one read (one round trip where the backend batches).
+    let mut got = t
+        .get_many(&[(Table::Buckets, bucket.as_bytes()), (Table::Objects, &okey)])
+        .await?
+        .into_iter();
+    let (Some(b), cur) = (got.next().flatten(), got.next().flatten()) else {
         return Err(ObjectError::NoSuchBucket);
     };
-    let state = b.versioning;
-    let okey = keys::object_key(bucket, key);
-    let cur = get_raw::<ObjectRecord>(t, Table::Objects, &okey).await?;
+    let state = decode::<BucketRecord>(&b)?.versioning;
+    let cur = match cur {
+        Some(v) => {
+            let rec: ObjectRecord = decode(&v)?;
+            Some((v, rec))
+        }
+        None => None,
+    };
     cond.check(ObjectStore::current_etag(cur.as_ref().map(|(_, r)| r)))?;
     rec.version = Some(order_after(
         drawn,

@@ -94,6 +94,32 @@ impl ObjectStore {
         refuse_marker(loc, version.is_some())
     }
 
+    /// The bucket's record and the current record of `key` as [`Self::head_version`] without a
+    /// version id gives it (or its error), read together from one state: for an access check
+    /// that needs both (one round trip where the backend batches reads). A missing bucket is
+    /// `NoSuchBucket`.
+    pub async fn bucket_and_current(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(BucketRecord, Result<ObjectRecord>)> {
+        let okey = keys::object_key(bucket, key);
+        let mut got = self
+            .meta
+            .read_keys(&[(Table::Buckets, bucket.as_bytes()), (Table::Objects, &okey)])
+            .await?
+            .into_iter();
+        let brec: BucketRecord = match got.next().flatten() {
+            Some(v) => rustfs_meta::decode(&v)?,
+            None => return Err(ObjectError::NoSuchBucket),
+        };
+        let current = names::validate_key(key).and_then(|()| match got.next().flatten() {
+            Some(v) => refuse_marker(rustfs_meta::decode(&v)?, false),
+            None => Err(ObjectError::NoSuchKey),
+        });
+        Ok((brec, current))
+    }
+
     /// Changes one version's record (tags, ACL) in one transaction that also reads the bucket
     /// record (`change` sees it); delete markers are refused. Returns the record as written.
     pub(crate) async fn update_version(

@@ -66,6 +66,14 @@ impl DeniedEntries {
 #[derive(Clone)]
 pub struct CheckedRecord(pub rustfs_object::ObjectRecord);
 
+/// The bucket record a PutObject's access check read: the operation decides the new object's
+/// owner and ACL from it instead of reading it again (its commit reads it again anyway).
+#[derive(Clone)]
+pub struct CheckedBucket(pub BucketRecord);
+
+/// A key's current record as `ObjectStore::head_version` gives it, read ahead.
+type CurrentRecord = Result<rustfs_object::ObjectRecord, ObjectError>;
+
 /// The actions a bucket owner keeps even against its own policy's Deny, as in S3.
 const POLICY_ACTIONS: [&str; 3] = [
     "s3:GetBucketPolicy",
@@ -296,19 +304,36 @@ impl AccessControl {
     /// operation: a bucket created between this check and the operation would otherwise be
     /// acted on unchecked.
     async fn subject<'a>(&self, bucket: &'a str) -> Checked<Subject<'a>> {
-        let rec = self.store.bucket(bucket).await?;
+        Ok(self.subject_with(bucket, None).await?.0)
+    }
+
+    /// [`Self::subject`], and with `key` the key's current record (or why there is none) read
+    /// with the bucket's in one go, for a check that will consult both.
+    async fn subject_with<'a>(
+        &self,
+        bucket: &'a str,
+        key: Option<&str>,
+    ) -> Checked<(Subject<'a>, Option<CurrentRecord>)> {
+        let (rec, current) = match key {
+            None => (self.store.bucket(bucket).await?, None),
+            Some(k) => {
+                let (b, c) = self.store.bucket_and_current(bucket, k).await?;
+                (b, Some(c))
+            }
+        };
         let policy = rec
             .policy
             .as_deref()
             .and_then(|p| self.policies.get(bucket, p));
         let unreadable_policy = rec.policy.is_some() && policy.is_none();
-        Ok(Subject {
+        let subject = Subject {
             name: bucket,
             owner: self.users.owner_id(&rec.owner).to_string(),
             rec,
             policy,
             unreadable_policy,
-        })
+        };
+        Ok((subject, current))
     }
 
     /// The bucket policy's decision on `action` over the bucket or one of its objects. A policy
@@ -408,10 +433,28 @@ impl AccessControl {
         s: &Subject<'_>,
         user: Who<'_>,
         action: &str,
+        object: (&str, Option<&str>),
+        need: Need,
+        ctx: Context,
+        read: &mut Option<rustfs_object::ObjectRecord>,
+    ) -> Checked {
+        self.check_object_from(s, user, action, object, need, ctx, read, None)
+            .await
+    }
+
+    /// [`Self::check_object`], starting from `current` (the current record, read with the
+    /// bucket's) when the request names no version.
+    #[allow(clippy::too_many_arguments)]
+    async fn check_object_from(
+        &self,
+        s: &Subject<'_>,
+        user: Who<'_>,
+        action: &str,
         (key, version): (&str, Option<&str>),
         need: Need,
         mut ctx: Context,
         read: &mut Option<rustfs_object::ObjectRecord>,
+        current: Option<CurrentRecord>,
     ) -> Checked {
         let reads_object = matches!(need, Need::Object(_) | Need::Owner);
         let reads_tags = s
@@ -421,7 +464,12 @@ impl AccessControl {
         if !reads_object && !reads_tags {
             return self.check_bucket(s, user, action, Some(key), need, &ctx);
         }
-        let obj = match self.store.head_version(s.name, key, version).await {
+        // The current record read with the bucket's, when the caller did (no version named).
+        let got = match current.filter(|_| version.is_none()) {
+            Some(c) => c,
+            None => self.store.head_version(s.name, key, version).await,
+        };
+        let obj = match got {
             Ok(r) => r,
             Err(
                 ObjectError::NoSuchKey
@@ -546,9 +594,17 @@ impl AccessControl {
         let Some(bucket) = op.bucket() else {
             return signed;
         };
+        // A GET or HEAD of the current version reads the bucket's and the object's records in
+        // one go (the check consults both).
+        let current_read = matches!(
+            *op,
+            Operation::GetObject { version: None, .. }
+                | Operation::HeadObject { version: None, .. }
+        );
+        let ahead = op.key().filter(|_| current_read);
         // A missing bucket is answered here, 404 NoSuchBucket, to anonymous callers too, as
         // S3 does; only CreateBucket (which needs a signature) goes on to create it.
-        let s = match self.subject(bucket).await {
+        let (s, current) = match self.subject_with(bucket, ahead).await {
             Err(AccessError::Store(ObjectError::NoSuchBucket)) if rule.need == Need::Signed => {
                 return signed;
             }
@@ -578,16 +634,25 @@ impl AccessControl {
         };
         let mut read = None;
         let object = (key, op.version());
-        self.check_object(&s, user, &rule.action, object, rule.need, ctx, &mut read)
-            .await?;
+        self.check_object_from(
+            &s,
+            user,
+            &rule.action,
+            object,
+            rule.need,
+            ctx,
+            &mut read,
+            current,
+        )
+        .await?;
+        let put = matches!(*op, Operation::PutObject { .. });
+        let bucket_rec = s.rec;
         // Only a read of the current version starts from the record read here.
-        let current = matches!(
-            *op,
-            Operation::GetObject { version: None, .. }
-                | Operation::HeadObject { version: None, .. }
-        );
-        if let Some(rec) = read.filter(|_| current) {
+        if let Some(rec) = read.filter(|_| current_read) {
             cx.extensions_mut().insert(CheckedRecord(rec));
+        }
+        if put {
+            cx.extensions_mut().insert(CheckedBucket(bucket_rec));
         }
         Ok(())
     }

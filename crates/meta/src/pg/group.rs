@@ -3,7 +3,8 @@
 //! outcome.
 //!
 //! A member arrives with its read set (point reads with the value seen, scanned intervals with
-//! the digest of the rows seen; read in the member's own, since rolled back, transaction) and
+//! the digest of the rows seen; read through the batched reader, scans in the member's own,
+//! since rolled back, transaction) and
 //! its buffered writes. One task takes whatever members are waiting (up to
 //! [`super::PgOptions::max_group`]) and, on one connection:
 //! 1. sends `BEGIN` and re-reads every member's read set inside the group's transaction, all

@@ -1,10 +1,11 @@
 //! The PostgreSQL-wire backend: metadata in a database server (PostgreSQL, or CockroachDB /
 //! YugabyteDB with the same SQL), the commit point shared by every process using it.
 //!
-//! Client: `tokio-postgres` with a `deadpool-postgres` pool (each transaction reads on its own
-//! connection, so concurrent transactions never queue on one), prepared statements cached per
+//! Client: `tokio-postgres` with `deadpool-postgres` pools, prepared statements cached per
 //! connection, and pipelining: statements that do not need each other's answers go out
-//! together (`BEGIN` with the first read; the writes with `COMMIT`). Transactions that write
+//! together (`BEGIN` with a scan's first page; the writes with `COMMIT`). Point reads and
+//! order-id draws that arrive together share one statement ([`reader`]), so reads never queue
+//! one per connection; a scan reads on a pooled connection of its own. Transactions that write
 //! commit through the group committer ([`group`]): those committing at the same time share one
 //! `SERIALIZABLE` transaction in which each one's reads are checked, so they share round trips
 //! and the WAL flush while a conflict of one fails only that one. Transactions are
@@ -13,6 +14,7 @@
 //! advisory locks, no LISTEN/NOTIFY, no stored procedures.
 
 mod group;
+mod reader;
 mod schema;
 mod statements;
 mod tls;
@@ -35,8 +37,9 @@ pub use schema::SCHEMA_VERSION;
 /// Settings of [`PgStore::open_with`].
 #[derive(Debug, Clone)]
 pub struct PgOptions {
-    /// Most connections kept open for reads (transactions reading at once; the group
-    /// committer has one more of its own). 16 by default. Without group commit it is also the
+    /// Most connections kept open for transactions reading in SQL (scanning, or reading at
+    /// all without group commit; the group committer has one more of its own and the batched
+    /// reader `read_batches`). 16 by default. Without group commit it is also the
     /// number of commits in flight: enough to share each WAL flush, few enough that
     /// SERIALIZABLE's page-granular predicate locks do not make concurrent inserts into one
     /// fresh key range abort each other over and over (32 tripled the retries of a PUT-like
@@ -55,6 +58,12 @@ pub struct PgOptions {
     /// hold up every transaction grouped with it, while large writes on their own connections
     /// go in parallel. 32 KiB by default (see `docs/benchmarks.md`).
     pub group_max_bytes: usize,
+    /// Batches of point reads (and order-id draws) in flight at once, each on a connection of
+    /// the reader's own (see [`reader`]). 2 by default: fewer batches out means larger ones
+    /// and less CPU per read (at 64 concurrent GETs, 1 and 2 measured alike, 4 used ~20% more
+    /// server CPU per GET, 8 and 16 far more; see `docs/benchmarks.md`), and two keep one slow
+    /// batch (a large inline body) from holding up every read.
+    pub read_batches: usize,
 }
 
 impl Default for PgOptions {
@@ -65,6 +74,7 @@ impl Default for PgOptions {
             group_commit: true,
             max_group: 64,
             group_max_bytes: 32 << 10,
+            read_batches: 2,
         }
     }
 }
@@ -73,6 +83,7 @@ impl Default for PgOptions {
 pub struct PgStore {
     pool: Pool,
     committer: Option<group::Committer>,
+    reader: reader::Reader,
 }
 
 /// A connection from `pool`; failing to get one is `Unavailable`.
@@ -125,15 +136,6 @@ pub(crate) fn error_ref(e: &tokio_postgres::Error) -> MetaError {
     }
 }
 
-/// Drops a pooled connection whose statement failed as unavailable instead of handing it back:
-/// the pool's recycling check only sees a closed socket once the connection task has noticed
-/// it, so a session the server just ended could otherwise be handed to the next request.
-fn discard_if_lost<T>(client: Object, result: &Result<T, MetaError>) {
-    if matches!(result, Err(MetaError::Unavailable(_))) {
-        drop(Object::take(client));
-    }
-}
-
 impl PgStore {
     /// Connects to `url` (`postgres://USER:PASS@HOST:PORT/DB[?sslmode=...]`), creating or
     /// migrating the schema.
@@ -174,16 +176,18 @@ impl PgStore {
             )),
             false => None,
         };
-        Ok(Self { pool, committer })
+        let reader =
+            reader::Reader::start(build(options.read_batches.max(1))?, options.read_batches);
+        Ok(Self {
+            pool,
+            committer,
+            reader,
+        })
     }
 
     /// The group committer's counters; `None` without group commit.
     pub fn group_stats(&self) -> Option<GroupStats> {
         self.committer.as_ref().map(group::Committer::stats)
-    }
-
-    async fn client(&self) -> Result<Object, MetaError> {
-        take(&self.pool).await
     }
 }
 
@@ -193,54 +197,30 @@ impl TxnStore for PgStore {
         Ok(Box::new(txn::PgTxn::new(
             &self.pool,
             self.committer.as_ref(),
+            &self.reader,
         )))
     }
 
-    /// One statement outside an explicit transaction (PostgreSQL runs it as its own
-    /// transaction): one round trip, no `BEGIN`/`COMMIT`.
+    /// Through the batched reader ([`reader`]): one statement shared with the reads that
+    /// arrive at the same time, outside any explicit transaction, its snapshot taken after
+    /// this call began (so it sees every commit acknowledged before).
     async fn read_key(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
-        let client = self.client().await?;
-        let result = async {
-            let stmt = client
-                .prepare_cached(&statements::sql(table).get)
-                .await
-                .map_err(error)?;
-            let rows = client.query(&stmt, &[&key]).await.map_err(error)?;
-            match rows.first() {
-                Some(r) => Ok(Some(r.try_get::<_, Vec<u8>>(0).map_err(error)?)),
-                None => Ok(None),
-            }
-        }
-        .await;
-        discard_if_lost(client, &result);
-        result
+        let mut v = self.reader.read(vec![(table, key.to_vec())]).await?;
+        Ok(v.pop().flatten())
     }
 
-    /// Drawn from one SEQUENCE: unique and increasing across every process sharing the
-    /// database (a sequence is not transactional, so drawing never conflicts).
+    /// Several keys from one snapshot: one request to the batched reader.
+    async fn read_keys(&self, keys: &[(Table, &[u8])]) -> Result<Vec<Option<Vec<u8>>>, MetaError> {
+        self.reader
+            .read(keys.iter().map(|(t, k)| (*t, k.to_vec())).collect())
+            .await
+    }
+
+    /// Drawn from one SEQUENCE through the batched reader (draws arriving together share one
+    /// `nextval ... generate_series` statement): unique and increasing across every process
+    /// sharing the database (a sequence is not transactional, so drawing never conflicts).
     async fn order_ids(&self, n: usize) -> Result<Vec<String>, MetaError> {
-        if n == 0 {
-            return Ok(Vec::new());
-        }
-        let client = self.client().await?;
-        let result = async {
-            let stmt = client
-                .prepare_cached(&format!(
-                    "SELECT nextval('{}') FROM generate_series(1, $1::BIGINT)",
-                    schema::ORDER_SEQUENCE
-                ))
-                .await
-                .map_err(error)?;
-            let rows = client.query(&stmt, &[&(n as i64)]).await.map_err(error)?;
-            rows.iter()
-                .map(|r| r.try_get::<_, i64>(0).map(|v| v as u64))
-                .collect::<Result<Vec<u64>, _>>()
-                .map_err(error)
-        }
-        .await;
-        discard_if_lost(client, &result);
-        let mut ids = result?;
-        ids.sort_unstable();
+        let ids = self.reader.order_ids(n).await?;
         Ok(ids.into_iter().map(crate::order::order_id).collect())
     }
 

@@ -93,6 +93,8 @@ macro_rules! every_backend {
             write_skew_is_refused,
             a_phantom_insert_into_a_scanned_range_conflicts,
             reads_are_one_consistent_state,
+            a_read_after_an_acknowledged_commit_sees_it,
+            readers_never_see_a_torn_move,
             concurrent_counters_reach_the_exact_total,
             transact_commits_once_and_passes_errors_through,
             order_ids_are_unique_and_increasing,

@@ -393,7 +393,10 @@ pub async fn a_conflicting_commit_fails_alone(s: Store) {
     assert_eq!(dump(s, T).await, want);
 }
 
-/// Reads inside one transaction are one consistent state, whatever commits meanwhile.
+/// Reads inside one transaction are one consistent state, whatever commits meanwhile: a
+/// backend reading from one snapshot sees the state the transaction began on; one that may
+/// serve later reads from a later state (PostgreSQL's batched reads) refuses the commit
+/// instead. Either way, a transaction that commits saw one state.
 pub async fn reads_are_one_consistent_state(s: Store) {
     let s = &*s;
     put(s, T, "a", "1").await;
@@ -405,9 +408,161 @@ pub async fn reads_are_one_consistent_state(s: Store) {
     t2.put(T, k("b"), k("2"));
     t2.put(T, k("c"), k("2"));
     t2.commit().await.unwrap();
-    assert_eq!(t1.get(T, b"b").await.unwrap(), Some(k("1")));
-    assert_eq!(keys(&mut *t1, T, b"", b"").await, ["a", "b"]);
-    t1.commit().await.unwrap();
+    let b = t1.get(T, b"b").await.unwrap();
+    let listed = keys(&mut *t1, T, b"", b"").await;
+    let consistent = b == Some(k("1")) && listed == ["a", "b"];
+    match t1.commit().await {
+        Ok(()) => assert!(
+            consistent,
+            "committed on a torn state: b {b:?}, keys {listed:?}"
+        ),
+        Err(CommitError::Conflict) => assert!(!consistent, "a consistent reader refused"),
+        Err(e) => panic!("{e}"),
+    }
+    // The same with point reads only, and through `check_reads` (a body that fails).
+    for check in [false, true] {
+        put(s, T, "a", "1").await;
+        put(s, T, "b", "1").await;
+        let mut t1 = s.begin().await.unwrap();
+        let a = t1.get(T, b"a").await.unwrap();
+        put(s, T, "a", "2").await;
+        put(s, T, "b", "2").await;
+        let b = t1.get(T, b"b").await.unwrap();
+        let consistent = a == b;
+        let r = match check {
+            false => t1.commit().await,
+            true => t1.check_reads().await,
+        };
+        match r {
+            Ok(()) => assert!(consistent, "torn: a {a:?}, b {b:?}"),
+            Err(CommitError::Conflict) => assert!(!consistent, "a consistent reader refused"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+/// A read that begins after a commit was acknowledged sees it, while other writers and
+/// readers keep the store busy (bounded: a fixed number of rounds).
+pub async fn a_read_after_an_acknowledged_commit_sees_it(s: Store) {
+    use std::sync::atomic::AtomicU64;
+    const WRITERS: u64 = 4;
+    const ROUNDS: u64 = 40;
+    let acked: Arc<Vec<AtomicU64>> = Arc::new((0..WRITERS).map(|_| AtomicU64::new(0)).collect());
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let (s, acked) = (s.clone(), acked.clone());
+        tasks.push(tokio::spawn(async move {
+            let key = format!("raw{w}").into_bytes();
+            for n in 1..=ROUNDS {
+                let mut t = s.begin().await.unwrap();
+                t.put(T, key.clone(), n.to_le_bytes().to_vec());
+                t.commit().await.unwrap();
+                acked[w as usize].store(n, Ordering::SeqCst);
+                // The writer's own read, right after its commit.
+                let v = s.read_key(T, &key).await.unwrap().unwrap();
+                assert_eq!(u64::from_le_bytes(v.try_into().unwrap()), n);
+            }
+        }));
+    }
+    for r in 0..4u64 {
+        let (s, acked) = (s.clone(), acked.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..ROUNDS * 2 {
+                let w = ((r + i) % WRITERS) as usize;
+                let floor = acked[w].load(Ordering::SeqCst);
+                let key = format!("raw{w}").into_bytes();
+                let seen = match i % 2 {
+                    0 => s.read_key(T, &key).await.unwrap(),
+                    _ => s
+                        .read_keys(&[(Table::Buckets, b"none"), (T, &key)])
+                        .await
+                        .unwrap()
+                        .pop()
+                        .flatten(),
+                };
+                let seen = seen.map_or(0, |v| u64::from_le_bytes(v.try_into().unwrap()));
+                assert!(seen >= floor, "read {seen} after {floor} was acknowledged");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+/// Writers move units between two keys (in two tables) so their sum stays the same; readers
+/// read both in one transaction, with `get`, with `get_many` and in a body that fails when it
+/// sees a wrong sum: whatever `transact` hands back, committed or failed, saw the right sum.
+pub async fn readers_never_see_a_torn_move(s: Store) {
+    const TOTAL: i64 = 100;
+    const MOVES: usize = 60;
+    const READS: usize = 60;
+    let a: (Table, &[u8]) = (T, b"move-a");
+    let b: (Table, &[u8]) = (Table::Versions, b"move-b");
+    let mut t = s.begin().await.unwrap();
+    t.put(a.0, a.1.to_vec(), TOTAL.to_le_bytes().to_vec());
+    t.put(b.0, b.1.to_vec(), 0i64.to_le_bytes().to_vec());
+    t.commit().await.unwrap();
+    let num = |v: Option<Vec<u8>>| i64::from_le_bytes(v.unwrap().try_into().unwrap());
+    let policy = RetryPolicy {
+        attempts: 1000,
+        ..RetryPolicy::default()
+    };
+    let mut tasks = Vec::new();
+    for w in 0..2i64 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..MOVES {
+                let delta = if (i as i64 + w) % 2 == 0 { 7 } else { -7 };
+                transact_with(&*s, policy, |t| {
+                    Box::pin(async move {
+                        let x = num(t.get(a.0, a.1).await?);
+                        let y = num(t.get(b.0, b.1).await?);
+                        t.put(a.0, a.1.to_vec(), (x - delta).to_le_bytes().to_vec());
+                        t.put(b.0, b.1.to_vec(), (y + delta).to_le_bytes().to_vec());
+                        Ok::<_, MetaError>(())
+                    })
+                })
+                .await
+                .unwrap();
+            }
+        }));
+    }
+    for r in 0..3usize {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..READS {
+                let sum = transact_with(&*s, policy, |t| {
+                    Box::pin(async move {
+                        let (x, y) = match (r + i) % 3 {
+                            0 => (num(t.get(a.0, a.1).await?), num(t.get(b.0, b.1).await?)),
+                            1 => {
+                                let mut v = t.get_many(&[a, b]).await?;
+                                let y = num(v.pop().flatten());
+                                (num(v.pop().flatten()), y)
+                            }
+                            _ => {
+                                let x = num(t.get(a.0, a.1).await?);
+                                tokio::task::yield_now().await;
+                                let y = num(t.get(b.0, b.1).await?);
+                                if x + y != TOTAL {
+                                    return Err(MetaError::Corrupt(format!("torn: {x} + {y}")));
+                                }
+                                (x, y)
+                            }
+                        };
+                        Ok::<_, MetaError>(x + y)
+                    })
+                })
+                .await
+                .unwrap();
+                assert_eq!(sum, TOTAL);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
 }
 
 /// Many writers increment shared counters through `transact`; no increment is lost.

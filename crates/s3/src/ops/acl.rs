@@ -46,7 +46,11 @@ impl RustFsS3 {
         bucket: &str,
     ) -> S3Result<(String, Option<Vec<Grant>>)> {
         let wanted = acl::from_headers(&req.headers, &self.users)?;
-        let brec = self.store.bucket(bucket).await.map_err(to_s3)?;
+        // The record the access check just read, when it left it (PutObject).
+        let brec = match req.extensions.get::<crate::access::CheckedBucket>() {
+            Some(b) => std::borrow::Cow::Borrowed(&b.0),
+            None => std::borrow::Cow::Owned(self.store.bucket(bucket).await.map_err(to_s3)?),
+        };
         new_object_acl(&brec, &self.caller(req), &wanted).map_err(to_s3)
     }
 

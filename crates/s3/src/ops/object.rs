@@ -236,6 +236,10 @@ macro_rules! put_from {
     ($self:expr, $req:expr) => {{
         let req = $req;
         let (owner, acl) = $self.new_object_owner(&req, &req.input.bucket).await?;
+        let bucket_checked = req
+            .extensions
+            .get::<$crate::access::CheckedBucket>()
+            .is_some();
         $crate::limits::user_metadata(req.input.metadata.as_ref())?;
         let input = req.input;
         let checksum = $crate::convert::checksum_request(
@@ -258,6 +262,7 @@ macro_rules! put_from {
             },
             tags: Some($crate::ops::tagging::header_tags(input.tagging.as_ref())?),
             acl,
+            bucket_checked,
         };
         let (body, fault) = $crate::body::wrap(input.body);
         $self
@@ -528,6 +533,7 @@ impl RustFsS3 {
             conditions: WriteConditions::default(),
             tags,
             acl,
+            bucket_checked: false,
         };
         let (src, rec) = self
             .store
