@@ -325,7 +325,7 @@ impl ObjectStore {
         conditions: &WriteConditions,
         full_checksum: Option<(ChecksumAlgorithm, String)>,
     ) -> Result<ObjectRecord> {
-        let drawn = self.draw_order_id().await?;
+        let drawn = self.order_draw();
         let (drawn, full_checksum) = (&drawn, full_checksum.as_ref());
         let (rec, freed) = self
             .transact(|t| {

@@ -15,7 +15,7 @@ use rustfs_meta::{
 
 use crate::ingest::{self, BodyChecks, ChecksumRequest, ExpectedChecksum, Owner};
 use crate::read;
-use crate::txn::{get, order_after};
+use crate::txn::{OrderDraw, get, order_after};
 use crate::{
     ByteRange, ObjectError, ObjectStore, ReadConditions, Result, WriteConditions, names, new_id,
     now_ms,
@@ -180,7 +180,7 @@ impl ObjectStore {
         blobs: Vec<(String, Bytes)>,
         cond: &WriteConditions,
     ) -> Result<ObjectRecord> {
-        let drawn = self.draw_order_id().await?;
+        let drawn = self.order_draw();
         let (rec, blobs, drawn) = (&rec, &blobs, &drawn);
         let (rec, freed) = self
             .transact(|t| {
@@ -513,14 +513,18 @@ pub(crate) async fn put_current(
     rec: &mut ObjectRecord,
     blobs: &[(String, Bytes)],
     cond: &WriteConditions,
-    drawn: &str,
+    drawn: &OrderDraw<'_>,
 ) -> Result<Vec<Segment>> {
     let okey = keys::object_key(bucket, key);
-    // Both records in one read (one round trip where the backend batches).
-    let mut got = t
-        .get_many(&[(Table::Buckets, bucket.as_bytes()), (Table::Objects, &okey)])
-        .await?
-        .into_iter();
+    // Both records in one read, and the order id drawn alongside (one round trip where the
+    // backend batches).
+    let read = [
+        (Table::Buckets, bucket.as_bytes()),
+        (Table::Objects, &okey[..]),
+    ];
+    let (got, drawn) = tokio::join!(t.get_many(&read), drawn.get());
+    let mut got = got?.into_iter();
+    let drawn = drawn?;
     let (Some(b), cur) = (got.next().flatten(), got.next().flatten()) else {
         return Err(ObjectError::NoSuchBucket);
     };

@@ -131,13 +131,41 @@ impl ObjectStore {
         }
     }
 
-    /// A new version order id, drawn before a transaction (so drawing never holds a second
-    /// connection while the transaction holds one). The body passes it through
-    /// [`order_after`] with the record it displaces.
-    pub(crate) async fn draw_order_id(&self) -> Result<String> {
-        let mut ids = self.meta.order_ids(1).await?;
-        ids.pop()
-            .ok_or_else(|| ObjectError::Meta(MetaError::Storage("no order id drawn".into())))
+    /// A new version order id, drawn once, when a transaction body first needs it
+    /// ([`OrderDraw::get`]). The body passes it through [`order_after`] with the record it
+    /// displaces.
+    pub(crate) fn order_draw(&self) -> OrderDraw<'_> {
+        OrderDraw {
+            meta: &*self.meta,
+            id: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+/// One version order id for a write, drawn on first need and kept across the reruns of its
+/// transaction. A body asks for it together with its first reads (`tokio::join!`), so on a
+/// backend that batches (PostgreSQL) the draw and the reads share one round trip instead of
+/// the draw waiting before the transaction starts. Drawing is not part of the transaction: an
+/// id drawn before a concurrent writer committed is raised past that writer's record by
+/// [`order_after`], so drawing early or late changes nothing but the wait.
+pub(crate) struct OrderDraw<'a> {
+    meta: &'a dyn rustfs_meta::TxnStore,
+    id: tokio::sync::OnceCell<String>,
+}
+
+impl OrderDraw<'_> {
+    /// The id, drawn by the first call (a failed draw is tried again by the next call).
+    pub(crate) async fn get(&self) -> Result<&str> {
+        let id = self
+            .id
+            .get_or_try_init(|| async {
+                let mut ids = self.meta.order_ids(1).await?;
+                ids.pop().ok_or_else(|| {
+                    ObjectError::Meta(MetaError::Storage("no order id drawn".into()))
+                })
+            })
+            .await?;
+        Ok(id.as_str())
     }
 }
 
