@@ -97,6 +97,9 @@ def main() -> None:
     ap.add_argument("--only", default=",".join(WORKLOADS))
     args = ap.parse_args()
     wanted = args.only.split(",")
+    unknown = [w for w in wanted if w not in WORKLOADS]
+    if unknown:
+        ap.error(f"unknown workload {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}")
 
     base = Path(tempfile.mkdtemp(prefix="rustfs-bench-backends-"))
     pg = PgCluster(PG_SETTINGS).start()
