@@ -113,8 +113,11 @@ def test_aws_cli(server, s3, client_bucket, source_tree, tmp_path):
 
 def test_rclone(server, s3, client_bucket, source_tree, tmp_path):
     rclone = need("rclone")
+    # The HTTPS fixture (session-wide) sets AWS_CA_BUNDLE for boto3 and aws-cli; rclone's AWS
+    # SDK then fails with "unable to load custom CA bundle" (it cannot add a bundle to
+    # rclone's own transport). This server is plain HTTP and needs no CA: leave it out.
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"},
         "RCLONE_CONFIG": str(tmp_path / "rclone.conf"),  # absent: env-only config
         "RCLONE_CONFIG_RFS_TYPE": "s3",
         "RCLONE_CONFIG_RFS_PROVIDER": "Other",
