@@ -161,7 +161,18 @@ pub trait TxnStore: Send + Sync {
 
     /// A short name of the backend (`redb`, `postgres`), for logs.
     fn backend(&self) -> &'static str;
+
+    /// The largest object body (or part) kept in the store's blob table with its record
+    /// instead of on the data volumes. The default suits an embedded store (the body shares
+    /// the record's commit and sync); a shared database overrides it with less (see
+    /// `docs/benchmarks.md`, "Inline bodies in PostgreSQL mode").
+    fn inline_body_max(&self) -> usize {
+        INLINE_BODY_MAX
+    }
 }
+
+/// [`TxnStore::inline_body_max`]'s default: 128 KiB.
+pub const INLINE_BODY_MAX: usize = 128 * 1024;
 
 /// The digest a [`crate::Check::RangeDigest`] compares: SHA-256 over each pair in key order,
 /// each part preceded by its length (u64 LE), so different contents cannot frame alike.

@@ -1,8 +1,8 @@
 //! Taking in a request body: small bodies become metadata blobs; larger ones stream to a data
 //! file through a blocking worker that hashes (the requested checksum) and writes in parallel
 //! with the network read, while the MD5 for the ETag runs on the multi-buffer hashing thread
-//! ([`crate::md5x`]) in lockstep with the other uploads' MD5s. Inline bodies (at most
-//! [`INLINE_MAX`]) take scalar MD5 on the spot: no hop to another thread for a small PUT. Digests are verified before the file is made
+//! ([`crate::md5x`]) in lockstep with the other uploads' MD5s. Inline bodies (at most the
+//! metadata backend's `inline_body_max`) take scalar MD5 on the spot: no hop to another thread for a small PUT. Digests are verified before the file is made
 //! durable and visible, so a bad body leaves nothing behind.
 
 use std::fmt::Display;
@@ -34,9 +34,6 @@ pub const DEFAULT_STAGING_BUDGET: usize = 64 << 20;
 /// A writer that has taken this many bytes while others wait for the budget steps back (parks
 /// and queues again), so a long upload cannot keep the others waiting until it ends.
 const SLICE: u64 = 16 << 20;
-
-/// Bodies up to this size live in the metadata store.
-pub const INLINE_MAX: usize = 128 * 1024;
 
 /// The largest body one PUT or one part may carry (5 GiB, as in S3): refused up front when
 /// declared, and while streaming when not.
@@ -221,8 +218,11 @@ enum Msg {
     Finish(Expect),
 }
 
+/// Takes in `body`: inline when it ends within `inline_max` bytes (the metadata backend's
+/// `TxnStore::inline_body_max`), else a data file.
 pub(crate) async fn ingest<S, E>(
     data: &Arc<DataStore>,
+    inline_max: usize,
     owner: Owner<'_>,
     mut body: S,
     checks: BodyChecks,
@@ -265,11 +265,11 @@ where
         })
     };
 
-    // Gather up to INLINE_MAX bytes; a body that ends by then is stored inline.
+    // Gather up to `inline_max` bytes; a body that ends by then is stored inline.
     let mut head: Vec<Bytes> = Vec::new();
     let mut head_len = 0usize;
     let mut ended = false;
-    while head_len <= INLINE_MAX {
+    while head_len <= inline_max {
         match body.next().await {
             Some(Ok(b)) => {
                 head_len += b.len();

@@ -227,7 +227,8 @@ impl ObjectStore {
             upload_id,
             part_number,
         };
-        let got = ingest::ingest(&self.data, owner, body, checks).await?;
+        let got =
+            ingest::ingest(&self.data, self.meta.inline_body_max(), owner, body, checks).await?;
         let rec = PartRecord {
             number: part_number,
             last_modified_ms: now_ms(),

@@ -131,7 +131,14 @@ impl ObjectStore {
             upload_id: "",
             part_number: 0,
         };
-        let got = ingest::ingest(&self.data, owner, body, opts.checks).await?;
+        let got = ingest::ingest(
+            &self.data,
+            self.meta.inline_body_max(),
+            owner,
+            body,
+            opts.checks,
+        )
+        .await?;
         let rec = ObjectRecord {
             version_id,
             size: got.segment.size,

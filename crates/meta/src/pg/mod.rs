@@ -227,4 +227,13 @@ impl TxnStore for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }
+
+    /// 4 KiB: a larger body costs the one database every node shares far more than a data
+    /// file costs a volume (TOAST rows, WAL; figures in `docs/benchmarks.md`).
+    fn inline_body_max(&self) -> usize {
+        PG_INLINE_BODY_MAX
+    }
 }
+
+/// [`PgStore`]'s [`TxnStore::inline_body_max`].
+pub const PG_INLINE_BODY_MAX: usize = 4 * 1024;
