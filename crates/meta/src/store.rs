@@ -21,12 +21,17 @@ pub enum Table {
     Blobs,
     /// store-wide settings (format version)
     System,
+    /// a cluster's membership and layout (`node/ID`, `heartbeat/ID`, `volume/ID`, `layout`;
+    /// records owned by the `rustfs-cluster` crate)
+    Cluster,
+    /// data files to delete on a volume that was offline: volume id (u16 BE) ++ file id
+    Deferred,
 }
 
 impl Table {
     /// Every table, the `blobs` table included (which a redb file only gets with its first
     /// blob; [`Table::ALL`] keeps its old meaning for redb's start-up).
-    pub const EVERY: [Table; 7] = [
+    pub const EVERY: [Table; 9] = [
         Table::Buckets,
         Table::Objects,
         Table::Versions,
@@ -34,6 +39,8 @@ impl Table {
         Table::Parts,
         Table::Blobs,
         Table::System,
+        Table::Cluster,
+        Table::Deferred,
     ];
 
     pub const ALL: [Table; 6] = [
@@ -54,6 +61,8 @@ impl Table {
             Table::Parts => "parts",
             Table::Blobs => "blobs",
             Table::System => "system",
+            Table::Cluster => "cluster",
+            Table::Deferred => "deferred",
         }
     }
 }

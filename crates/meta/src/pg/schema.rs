@@ -12,7 +12,19 @@ use crate::MetaError;
 use crate::store::Table;
 
 /// The version this build writes and understands.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The tables schema version 1 created; version 2 added [`Table::Cluster`] and
+/// [`Table::Deferred`].
+const V1_TABLES: [Table; 7] = [
+    Table::Buckets,
+    Table::Objects,
+    Table::Versions,
+    Table::Uploads,
+    Table::Parts,
+    Table::Blobs,
+    Table::System,
+];
 
 /// The relation holding `t`.
 pub(crate) fn relation(t: Table) -> &'static str {
@@ -24,6 +36,8 @@ pub(crate) fn relation(t: Table) -> &'static str {
         Table::Parts => "rustfs_parts",
         Table::Blobs => "rustfs_blobs",
         Table::System => "rustfs_system",
+        Table::Cluster => "rustfs_cluster",
+        Table::Deferred => "rustfs_deferred",
     }
 }
 
@@ -34,15 +48,7 @@ pub(crate) const ORDER_SEQUENCE: &str = "rustfs_order_seq";
 fn migration(version: i64) -> Vec<String> {
     match version {
         1 => {
-            let mut s: Vec<String> = Table::EVERY
-                .iter()
-                .map(|t| {
-                    format!(
-                        "CREATE TABLE IF NOT EXISTS {} (k BYTEA PRIMARY KEY, v BYTEA NOT NULL)",
-                        relation(*t)
-                    )
-                })
-                .collect();
+            let mut s: Vec<String> = V1_TABLES.iter().map(|t| create_table(*t)).collect();
             // Starting at the current microsecond keeps ids above any time-made one.
             let now_us = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -52,8 +58,16 @@ fn migration(version: i64) -> Vec<String> {
             ));
             s
         }
+        2 => vec![create_table(Table::Cluster), create_table(Table::Deferred)],
         _ => Vec::new(),
     }
+}
+
+fn create_table(t: Table) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (k BYTEA PRIMARY KEY, v BYTEA NOT NULL)",
+        relation(t)
+    )
 }
 
 /// Runs one idempotent DDL statement. Two processes creating the same relation at once can

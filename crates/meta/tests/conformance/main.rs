@@ -85,6 +85,7 @@ macro_rules! every_backend {
     ($($backend:ident),*) => {$(
         conformance!($backend:
             point_reads_writes_and_deletes,
+            every_table_keeps_its_own_keys,
             read_key_sees_the_latest_commit,
             reads_see_the_transactions_own_writes,
             scans_seek_stop_and_respect_bounds,
@@ -116,18 +117,31 @@ mod grouped {
 mod pg_only {
     use rustfs_meta::{MetaError, PgStore, TxnStore};
 
-    /// The schema is created at the first open, kept at the next, and a newer one is refused.
-    #[tokio::test]
-    async fn the_schema_is_versioned_and_a_newer_one_refused() {
-        let Some(server) = crate::pg_server::server() else {
-            return;
-        };
-        let url = server.database().await;
+    /// A new database whose store has committed bucket `b` = `1` and is closed again.
+    async fn database_with_a_bucket() -> Option<String> {
+        let url = crate::pg_server::server()?.database().await;
         let s = PgStore::open(&url).await.unwrap();
         let mut t = s.begin().await.unwrap();
         t.put(rustfs_meta::Table::Buckets, b"b".to_vec(), b"1".to_vec());
         t.commit().await.unwrap();
-        drop(s);
+        Some(url)
+    }
+
+    /// A plain SQL connection to `url`.
+    async fn sql(url: &str) -> tokio_postgres::Client {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+    }
+
+    /// The schema is created at the first open, kept at the next, and a newer one is refused.
+    #[tokio::test]
+    async fn the_schema_is_versioned_and_a_newer_one_refused() {
+        let Some(url) = database_with_a_bucket().await else {
+            return;
+        };
         let s = PgStore::open(&url).await.unwrap();
         let mut t = s.begin().await.unwrap();
         assert!(
@@ -138,10 +152,7 @@ mod pg_only {
         );
         drop(t);
         drop(s);
-        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
+        let client = sql(&url).await;
         let version: i64 = client
             .query_one("SELECT version FROM rustfs_schema WHERE id = 1", &[])
             .await
@@ -156,6 +167,52 @@ mod pg_only {
             PgStore::open(&url).await,
             Err(MetaError::SchemaTooNew { found: 99, .. })
         ));
+    }
+
+    /// A version-1 database (before the cluster tables) is migrated at open: its data kept,
+    /// the new tables created, the version raised.
+    #[tokio::test]
+    async fn a_version_one_database_is_migrated() {
+        let Some(url) = database_with_a_bucket().await else {
+            return;
+        };
+        let client = sql(&url).await;
+        client
+            .batch_execute(
+                "DROP TABLE rustfs_cluster; DROP TABLE rustfs_deferred; \
+                 UPDATE rustfs_schema SET version = 1 WHERE id = 1",
+            )
+            .await
+            .unwrap();
+        let s = PgStore::open(&url).await.unwrap();
+        let mut t = s.begin().await.unwrap();
+        assert_eq!(
+            t.get(rustfs_meta::Table::Buckets, b"b").await.unwrap(),
+            Some(b"1".to_vec())
+        );
+        t.put(
+            rustfs_meta::Table::Cluster,
+            b"node/x".to_vec(),
+            b"{}".to_vec(),
+        );
+        t.put(
+            rustfs_meta::Table::Deferred,
+            b"\0\x01f".to_vec(),
+            Vec::new(),
+        );
+        t.commit().await.unwrap();
+        let version: i64 = client
+            .query_one("SELECT version FROM rustfs_schema WHERE id = 1", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(version, 2);
+        assert_eq!(
+            s.read_key(rustfs_meta::Table::Cluster, b"node/x")
+                .await
+                .unwrap(),
+            Some(b"{}".to_vec())
+        );
     }
 
     /// Processes sharing one database draw order ids from one sequence.
