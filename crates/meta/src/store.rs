@@ -26,12 +26,15 @@ pub enum Table {
     Cluster,
     /// data files to delete on a volume that was offline: volume id (u16 BE) ++ file id
     Deferred,
+    /// identities: users, groups, policies, service accounts (`user/AK`, `group/NAME`,
+    /// `policy/NAME`, `svcacct/AK`; records owned by the `rustfs-iam` crate)
+    Iam,
 }
 
 impl Table {
     /// Every table, the `blobs` table included (which a redb file only gets with its first
     /// blob; [`Table::ALL`] keeps its old meaning for redb's start-up).
-    pub const EVERY: [Table; 9] = [
+    pub const EVERY: [Table; 10] = [
         Table::Buckets,
         Table::Objects,
         Table::Versions,
@@ -41,6 +44,7 @@ impl Table {
         Table::System,
         Table::Cluster,
         Table::Deferred,
+        Table::Iam,
     ];
 
     pub const ALL: [Table; 6] = [
@@ -63,6 +67,7 @@ impl Table {
             Table::System => "system",
             Table::Cluster => "cluster",
             Table::Deferred => "deferred",
+            Table::Iam => "iam",
         }
     }
 }

@@ -14,8 +14,8 @@ use crate::store::Table;
 /// The version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = 2;
 
-/// The tables schema version 1 created; version 2 added [`Table::Cluster`] and
-/// [`Table::Deferred`].
+/// The tables schema version 1 created; version 2 added [`Table::Cluster`],
+/// [`Table::Deferred`] and [`Table::Iam`].
 const V1_TABLES: [Table; 7] = [
     Table::Buckets,
     Table::Objects,
@@ -38,6 +38,7 @@ pub(crate) fn relation(t: Table) -> &'static str {
         Table::System => "rustfs_system",
         Table::Cluster => "rustfs_cluster",
         Table::Deferred => "rustfs_deferred",
+        Table::Iam => "rustfs_iam",
     }
 }
 
@@ -58,7 +59,11 @@ fn migration(version: i64) -> Vec<String> {
             ));
             s
         }
-        2 => vec![create_table(Table::Cluster), create_table(Table::Deferred)],
+        2 => vec![
+            create_table(Table::Cluster),
+            create_table(Table::Deferred),
+            create_table(Table::Iam),
+        ],
         _ => Vec::new(),
     }
 }

@@ -179,7 +179,7 @@ mod pg_only {
         let client = sql(&url).await;
         client
             .batch_execute(
-                "DROP TABLE rustfs_cluster; DROP TABLE rustfs_deferred; \
+                "DROP TABLE rustfs_cluster; DROP TABLE rustfs_deferred; DROP TABLE rustfs_iam; \
                  UPDATE rustfs_schema SET version = 1 WHERE id = 1",
             )
             .await
