@@ -41,7 +41,7 @@ pub async fn pending(
         Box::pin(async move {
             let mut out = Vec::new();
             t.scan(Table::Deferred, start, end, &mut |k, _| {
-                out.push(String::from_utf8_lossy(&k[2..]).into_owned());
+                out.push(String::from_utf8_lossy(k.get(2..).unwrap_or_default()).into_owned());
                 if out.len() >= max {
                     ScanStep::Stop
                 } else {

@@ -146,8 +146,8 @@ pub async fn read_nodes(
             let nodes = records::nodes(t).await?;
             let mut beats = HashMap::new();
             for (k, v) in records::scan_prefix(t, records::HEARTBEAT_PREFIX).await? {
-                let id =
-                    String::from_utf8_lossy(&k[records::HEARTBEAT_PREFIX.len()..]).into_owned();
+                let name = k.get(records::HEARTBEAT_PREFIX.len()..).unwrap_or_default();
+                let id = String::from_utf8_lossy(name).into_owned();
                 beats.insert(id, records::decode::<Heartbeat>(&k, &v)?);
             }
             Ok(nodes
