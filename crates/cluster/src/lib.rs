@@ -5,6 +5,7 @@
 //! no consensus, locks, gossip or leader election of our own. Whatever two nodes could decide
 //! differently is decided by one serializable transaction that reads what it decides from.
 //!
+//! - [`identity`]: a node's id, kept on its volumes.
 //! - [`membership`]: a node registers its address and volumes (volume ids allocated in the
 //!   same transaction), writes a heartbeat every second, and watches everyone's.
 //! - [`layout`]: the stored, versioned layout (pools of erasure sets of volume ids); the first
@@ -18,6 +19,7 @@
 
 pub mod deferred;
 pub mod error;
+pub mod identity;
 pub mod layout;
 pub mod membership;
 pub mod placement;
