@@ -91,8 +91,10 @@ class RustfsProcess:
         extra_env: dict[str, str] | None = None,
         access_key: str = ACCESS_KEY,
         secret_key: str = SECRET_KEY,
+        address: str = "127.0.0.1:0",
     ):
         self.base_dir = base_dir
+        self.address = address
         self.volumes = [base_dir / f"vol{i}" for i in range(1, volumes + 1)]
         self.log_path = base_dir / "rustfs.log"
         self.tls_dir = tls_dir
@@ -132,7 +134,7 @@ class RustfsProcess:
             env.update(meta_env(self.base_dir))
         env.update(self.extra_env)
 
-        cmd = [str(binary), "server", *map(str, self.volumes), "--address", "127.0.0.1:0"]
+        cmd = [str(binary), "server", *map(str, self.volumes), "--address", self.address]
         log = open(self.log_path, "ab")
         log.write(f"$ {' '.join(cmd)}\n".encode())
         log.flush()

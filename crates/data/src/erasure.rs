@@ -12,14 +12,16 @@ use rustfs_meta::DataRef;
 
 use crate::format::ShardHeader;
 use crate::layout::Layout;
-use crate::volume::Volumes;
-use crate::{BlockReader, BlockWriter, DataError, DataStore};
+use crate::shard::{ShardInput, ShardOutput};
+use crate::volume::{ShardSet, Volumes};
+use crate::{DataError, DataStore};
 
-/// Shard `i` of data id `id` lives on volume `(start(id) + i) % n`: shards of different objects
-/// start on different volumes, spreading load.
-fn placement(id: &str, n: usize) -> Vec<u16> {
+/// Shard `i` of data id `id` lives on the set's volume `(start(id) + i) % n`: shards of
+/// different objects start on different volumes, spreading load.
+fn placement(id: &str, set: &[u16]) -> Vec<u16> {
+    let n = set.len().max(1);
     let start = uuid::Uuid::parse_str(id).map_or(0, |u| (u.as_u128() % n as u128) as usize);
-    (0..n).map(|i| ((start + i) % n) as u16).collect()
+    (0..set.len()).map(|i| set[(start + i) % n]).collect()
 }
 
 fn quorum_err(needed: usize, available: usize) -> DataError {
@@ -50,7 +52,7 @@ pub(crate) fn staging_bytes(layout: Layout) -> usize {
 struct ShardOut {
     index: usize,
     volume: u16,
-    writer: BlockWriter,
+    writer: ShardOutput,
 }
 
 /// Writes one object's data. Dropping it without [`ErasureWriter::finish`] deletes every
@@ -73,11 +75,12 @@ pub struct ErasureWriter {
 impl ErasureWriter {
     pub(crate) fn create(
         vols: Arc<Volumes>,
-        layout: Layout,
+        set: &ShardSet,
         mut header: ShardHeader,
     ) -> Result<Self, DataError> {
+        let layout = set.layout;
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let placement = placement(&id, layout.shards());
+        let placement = placement(&id, &set.volumes);
         let chunk = layout.chunk_size(header.block_size);
         header.block_size = chunk;
         header.data_shards = layout.data;
@@ -85,11 +88,11 @@ impl ErasureWriter {
         let mut outs = Vec::with_capacity(layout.shards());
         let mut full = Vec::new();
         for (index, &volume) in placement.iter().enumerate() {
-            let Some(v) = vols.get(volume).filter(|v| v.is_online()) else {
+            if !vols.is_online(volume) {
                 continue;
-            };
+            }
             header.shard_index = index as u8;
-            match v.create_file(&id, &header, vols.reserve) {
+            match vols.create_shard(volume, &id, &header) {
                 Ok(writer) => outs.push(ShardOut {
                     index,
                     volume,
@@ -292,23 +295,24 @@ impl ErasureWriter {
     }
 }
 
-/// Removes every shard file of `r` (best effort: what is left is an orphan for the sweep).
-pub(crate) fn remove_files(vols: &Volumes, r: &DataRef) {
+/// Removes every shard file of `r` (best effort: what is left on a local volume is an orphan
+/// for the sweep). Returns the files of volumes that could not be reached (other nodes'), for
+/// deferred deletion.
+pub(crate) fn remove_files(vols: &Volumes, r: &DataRef) -> Vec<(u16, String)> {
+    let mut left = Vec::new();
     if r.id.len() != 32 || !r.id.bytes().all(|b| b.is_ascii_hexdigit()) {
         tracing::warn!(id = %r.id, "not removing a malformed data id");
-        return;
+        return left;
     }
     for &vi in &r.volumes {
-        let Some(v) = vols.get(vi) else { continue };
-        let p = v.data_file(&r.id);
-        match std::fs::remove_file(&p) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                tracing::warn!(path = %p.display(), error = %e, "could not remove data file")
+        if let Err(e) = vols.remove_shard(vi, &r.id) {
+            if vols.get(vi).is_none() {
+                left.push((vi, r.id.clone()));
             }
+            tracing::warn!(volume = vi, id = %r.id, error = %e, "could not remove data file");
         }
     }
+    left
 }
 
 /// Data references whose reads found damage, waiting for repair. Bounded and de-duplicated:
@@ -346,7 +350,7 @@ impl HealQueue {
 /// Why a shard cannot be used.
 #[derive(Debug)]
 enum ShardState {
-    Ok(BlockReader),
+    Ok(ShardInput),
     /// Its volume is offline or unknown.
     Offline,
     /// Missing, malformed, or not the shard the reference expects.
@@ -402,6 +406,18 @@ impl ErasureReader {
                 .all(|s| matches!(s.get(), Some(ShardState::Bad(DataError::NotFound(_)))));
             if all_gone {
                 return Err(DataError::NotFound(r.id.clone().into()));
+            }
+            // Shards on volumes that are offline (a node down) are not lost: the data is
+            // unavailable until enough of them are back, and the client may retry.
+            let offline = shards
+                .iter()
+                .filter(|s| matches!(s.get(), Some(ShardState::Offline)))
+                .count();
+            if offline > 0 && usable + offline >= layout.read_quorum() {
+                return Err(DataError::Quorum {
+                    needed: layout.read_quorum(),
+                    available: usable,
+                });
             }
             queue.push(r);
             return Err(DataError::Unrecoverable {
@@ -461,7 +477,7 @@ impl ErasureReader {
                 None
             }
             Err(e) => {
-                if matches!(e, DataError::Io { .. }) {
+                if matches!(e, DataError::Io { .. } | DataError::Remote { .. }) {
                     self.vols.report_error(self.r.volumes[shard], &e);
                 }
                 tracing::warn!(error = %e, shard, "shard chunk unusable; reading parity");
@@ -538,12 +554,10 @@ fn open_shard(
     i: usize,
 ) -> ShardState {
     let vi = r.volumes[i];
-    let Some(v) = vols.get(vi).filter(|v| v.is_online()) else {
-        return ShardState::Offline;
-    };
-    let path = v.data_file(&r.id);
-    match BlockReader::open(&path) {
-        Ok(rd) => {
+    let path = std::path::PathBuf::from(format!("volume {vi}/{}", r.id));
+    match vols.open_shard(vi, &r.id) {
+        Ok(None) => ShardState::Offline,
+        Ok(Some(rd)) => {
             let h = rd.header();
             if usize::from(h.shard_index) != i
                 || h.data_shards != layout.data
@@ -560,8 +574,11 @@ fn open_shard(
             }
         }
         Err(e) => {
-            if matches!(e, DataError::Io { .. }) {
+            if matches!(e, DataError::Io { .. } | DataError::Remote { .. }) {
                 vols.report_error(vi, &e);
+                if !vols.is_online(vi) {
+                    return ShardState::Offline;
+                }
             }
             ShardState::Bad(e)
         }
@@ -631,13 +648,44 @@ impl DataStore {
     /// Checks every shard of `r` (with `deep`, every block's checksum too) and rewrites missing
     /// or damaged shards from the others. Fails if more shards are damaged than parity allows.
     pub fn heal(&self, r: &DataRef, deep: bool) -> Result<HealOutcome, DataError> {
+        self.heal_in(r, deep, false)
+    }
+
+    /// [`DataStore::heal`] for this node's own shards only: the shards of `r` on other nodes'
+    /// volumes are read to rebuild, never checked or rewritten (their nodes heal them). Each
+    /// node of a cluster heals its own volumes; on a single server this is [`DataStore::heal`].
+    /// Without `deep`, an object whose local shards all open is done without touching the
+    /// others.
+    pub fn heal_local(&self, r: &DataRef, deep: bool) -> Result<HealOutcome, DataError> {
+        self.heal_in(r, deep, true)
+    }
+
+    fn heal_in(&self, r: &DataRef, deep: bool, local_only: bool) -> Result<HealOutcome, DataError> {
         let (layout, block_size) = check_ref(r)?;
         let vols = &self.vols;
+        let mine = |i: usize| !local_only || vols.get(r.volumes[i]).is_some();
+        if local_only {
+            let local: Vec<usize> = (0..r.volumes.len()).filter(|&i| mine(i)).collect();
+            if local.is_empty() {
+                return Ok(HealOutcome::default());
+            }
+            if !deep
+                && local.iter().all(|&i| {
+                    matches!(
+                        open_shard(vols, r, layout, block_size, i),
+                        ShardState::Ok(_)
+                    )
+                })
+            {
+                return Ok(HealOutcome::default());
+            }
+        }
         let mut shards = open_shards(vols, r, layout, block_size);
         let blocks = r.size.div_ceil(block_size);
         if deep {
-            for s in shards.iter_mut() {
-                if let ShardState::Ok(rd) = s
+            for (i, s) in shards.iter_mut().enumerate() {
+                if mine(i)
+                    && let ShardState::Ok(rd) = s
                     && let Some(e) = (0..blocks).find_map(|b| rd.read_block(b).err())
                 {
                     *s = ShardState::Bad(e);
@@ -652,6 +700,8 @@ impl DataStore {
                 ShardState::Ok(rd) => {
                     header.get_or_insert_with(|| rd.header().clone());
                 }
+                // Another node's shard that is missing: its node repairs it.
+                _ if !mine(i) => {}
                 ShardState::Offline => {
                     outcome.damaged += 1;
                     outcome.skipped_offline += 1;
@@ -672,7 +722,22 @@ impl DataStore {
             // Every shard gone: the object was deleted or overwritten since it was listed.
             return Err(DataError::NotFound(r.id.clone().into()));
         }
-        let usable = layout.shards() - outcome.damaged;
+        let usable = shards
+            .iter()
+            .filter(|s| matches!(s, ShardState::Ok(_)))
+            .count();
+        let offline = shards
+            .iter()
+            .filter(|s| matches!(s, ShardState::Offline))
+            .count();
+        if usable < layout.read_quorum() && offline > 0 && usable + offline >= layout.read_quorum()
+        {
+            // Not lost: too many of its shards are on volumes that are offline now.
+            return Err(DataError::Quorum {
+                needed: layout.read_quorum(),
+                available: usable,
+            });
+        }
         let Some(mut header) = header.filter(|_| usable >= layout.read_quorum()) else {
             return Err(DataError::Unrecoverable {
                 id: r.id.clone(),
@@ -685,12 +750,12 @@ impl DataStore {
         let mut writers = Vec::new();
         for &i in &targets {
             let vi = r.volumes[i];
-            let Some(v) = vols.get(vi).filter(|v| v.is_online()) else {
+            if !vols.is_online(vi) {
                 outcome.skipped_offline += 1;
                 continue;
-            };
+            }
             header.shard_index = i as u8;
-            match v.create_file(&r.id, &header, vols.reserve) {
+            match vols.create_shard(vi, &r.id, &header) {
                 Ok(w) => writers.push((i, vi, w)),
                 Err(e) => {
                     // The target volume cannot take the shard now (failing, or full); it is
@@ -703,7 +768,7 @@ impl DataStore {
         if writers.is_empty() {
             return Ok(outcome);
         }
-        let ok_shards: Vec<Option<&BlockReader>> = shards
+        let ok_shards: Vec<Option<&ShardInput>> = shards
             .iter()
             .map(|s| match s {
                 ShardState::Ok(rd) => Some(rd),
@@ -969,9 +1034,13 @@ mod tests {
 
     #[test]
     fn placement_spreads_and_covers_every_volume() {
-        let p = placement("0123456789abcdef0123456789abcdef", 4);
+        let p = placement("0123456789abcdef0123456789abcdef", &[0, 1, 2, 3]);
         let mut sorted = p.clone();
         sorted.sort();
         assert_eq!(sorted, vec![0, 1, 2, 3]);
+        let p = placement("0123456789abcdef0123456789abcdef", &[9, 4, 7, 12]);
+        let mut sorted = p.clone();
+        sorted.sort();
+        assert_eq!(sorted, vec![4, 7, 9, 12], "only the set's volumes");
     }
 }

@@ -27,6 +27,9 @@ pub enum DataError {
     /// The erasure coder refused its input (a bug or impossible layout).
     #[error("erasure coding failed: {0}")]
     Erasure(String),
+    /// Another node's volume did not answer as it should (unreachable, timed out, refused).
+    #[error("remote volume {volume}: {reason}")]
+    Remote { volume: String, reason: String },
     #[error("I/O error on {path}: {source}")]
     Io {
         path: PathBuf,

@@ -13,6 +13,8 @@ pub mod error;
 pub mod format;
 pub mod layout;
 mod reader;
+pub mod remote;
+mod shard;
 mod sink;
 pub mod space;
 mod volume;
@@ -23,8 +25,9 @@ pub use error::DataError;
 pub use format::ShardHeader;
 pub use layout::Layout;
 pub use reader::BlockReader;
+pub use remote::{RemoteReader, RemoteVolume, RemoteWriter};
 pub use space::Reserve;
-pub use volume::{DataStore, StoredFile, VolumeChanges, VolumeStatus};
+pub use volume::{DataStore, SetChooser, ShardSet, StoredFile, VolumeChanges, VolumeStatus};
 pub use writer::BlockWriter;
 
 /// Default block size: large sequential reads on GET, bounded memory per stream.

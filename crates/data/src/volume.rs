@@ -10,11 +10,12 @@
 //! ```
 //! Object keys never become paths: a file is named by a random id only.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use rustfs_meta::DataRef;
@@ -22,8 +23,10 @@ use rustfs_meta::DataRef;
 use crate::erasure::{ErasureReader, ErasureWriter, HealQueue};
 use crate::format::{ShardHeader, header_probe_len};
 use crate::layout::Layout;
+use crate::remote::RemoteVolume;
+use crate::shard::{ShardInput, ShardOutput};
 use crate::space::{CHECK_STEP, Reserve, RoomCheck, Space};
-use crate::{BlockWriter, DataError};
+use crate::{BlockReader, BlockWriter, DataError};
 
 const SYS_DIR: &str = ".rustfs.sys";
 const LAYOUT_VERSION: u32 = 1;
@@ -158,23 +161,115 @@ pub struct VolumeChanges {
     pub came_back: Vec<usize>,
 }
 
-/// The volumes of this server and the erasure layout across them.
+/// One erasure set: the volumes a new object's shards are spread over, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardSet {
+    pub layout: Layout,
+    /// Volume ids, `layout.shards()` of them.
+    pub volumes: Vec<u16>,
+}
+
+/// Picks the set (an index below `sets`) for a new object at bucket and key.
+pub type SetChooser = fn(bucket: &str, key: &str, sets: usize) -> usize;
+
+/// The volumes shards can go to: this server's own, and in a cluster the other nodes'.
 pub(crate) struct Volumes {
     pub(crate) list: Vec<Volume>,
+    /// The id of each local volume: its index on a single server, its cluster-wide id in a
+    /// cluster (the ids data references name).
+    pub(crate) ids: Vec<u16>,
+    remote: BTreeMap<u16, Arc<dyn RemoteVolume>>,
+    /// Whether each remote volume was reachable at the last check, to see it come back.
+    remote_seen: Mutex<BTreeMap<u16, bool>>,
     /// Free space each volume keeps for metadata commits and deletes.
     pub(crate) reserve: Reserve,
 }
 
 impl Volumes {
-    pub(crate) fn get(&self, i: u16) -> Option<&Volume> {
-        self.list.get(usize::from(i))
+    /// The local volume with id `id`.
+    pub(crate) fn get(&self, id: u16) -> Option<&Volume> {
+        let i = self.ids.iter().position(|&x| x == id)?;
+        self.list.get(i)
     }
 
-    /// Called on an I/O error on volume `i`: if the volume no longer takes durable writes (gone,
-    /// wiped, read-only, failing), it goes offline and stays so until the monitor sees it back.
-    /// A volume out of space is full, not failed: it stays online.
-    pub(crate) fn report_error(&self, i: u16, err: &DataError) {
-        let Some(v) = self.get(i) else { return };
+    pub(crate) fn is_online(&self, id: u16) -> bool {
+        match self.get(id) {
+            Some(v) => v.is_online(),
+            None => self.remote.get(&id).is_some_and(|r| r.is_online()),
+        }
+    }
+
+    fn unknown(id: u16) -> DataError {
+        DataError::Volume {
+            path: PathBuf::from(format!("volume {id}")),
+            reason: "unknown or offline".into(),
+        }
+    }
+
+    /// Starts shard file `data_id` on volume `id` (online: the caller checked).
+    pub(crate) fn create_shard(
+        &self,
+        id: u16,
+        data_id: &str,
+        header: &ShardHeader,
+    ) -> Result<ShardOutput, DataError> {
+        if let Some(v) = self.get(id) {
+            return v
+                .create_file(data_id, header, self.reserve)
+                .map(ShardOutput::Local);
+        }
+        match self.remote.get(&id) {
+            Some(r) => r.create(data_id, header).map(ShardOutput::Remote),
+            None => Err(Self::unknown(id)),
+        }
+    }
+
+    /// Opens shard file `data_id` on volume `id`; `Ok(None)` when the volume is offline or
+    /// unknown.
+    pub(crate) fn open_shard(
+        &self,
+        id: u16,
+        data_id: &str,
+    ) -> Result<Option<ShardInput>, DataError> {
+        if let Some(v) = self.get(id) {
+            if !v.is_online() {
+                return Ok(None);
+            }
+            return BlockReader::open(&v.data_file(data_id)).map(|r| Some(ShardInput::Local(r)));
+        }
+        match self.remote.get(&id) {
+            Some(r) if r.is_online() => r.open(data_id).map(|r| Some(ShardInput::Remote(r))),
+            _ => Ok(None),
+        }
+    }
+
+    /// Removes shard file `data_id` from volume `id` (done when it is not there).
+    pub(crate) fn remove_shard(&self, id: u16, data_id: &str) -> Result<(), DataError> {
+        if let Some(v) = self.get(id) {
+            let p = v.data_file(data_id);
+            return match fs::remove_file(&p) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(DataError::io(&p, e)),
+            };
+        }
+        match self.remote.get(&id) {
+            Some(r) if r.is_online() => r.remove(data_id),
+            _ => Err(Self::unknown(id)),
+        }
+    }
+
+    /// Called on an I/O error on volume `id`: if a local volume no longer takes durable writes
+    /// (gone, wiped, read-only, failing), it goes offline and stays so until the monitor sees
+    /// it back; a remote volume whose node did not answer goes offline until its node is seen
+    /// alive again. A volume out of space is full, not failed: it stays online.
+    pub(crate) fn report_error(&self, id: u16, err: &DataError) {
+        let Some(v) = self.get(id) else {
+            if let Some(r) = self.remote.get(&id) {
+                r.report_error(err);
+            }
+            return;
+        };
         if matches!(err, DataError::NoSpace(_)) {
             tracing::debug!(volume = %v.root.display(), error = %err, "volume full; it stays online");
             return;
@@ -189,7 +284,13 @@ impl Volumes {
 /// The set of volumes this server writes to.
 pub struct DataStore {
     pub(crate) vols: Arc<Volumes>,
+    /// The layout of new objects' sets (every set of a store has the same).
     layout: Layout,
+    sets: Vec<ShardSet>,
+    choose: Option<SetChooser>,
+    /// Shard files whose removal failed on an unreachable volume: for the caller to keep as
+    /// deferred deletions.
+    unremoved: Mutex<Vec<(u16, String)>>,
     pub(crate) queue: Arc<HealQueue>,
 }
 
@@ -232,44 +333,82 @@ impl DataStore {
                 format!("layout {layout} does not span {} volumes", roots.len()),
             ));
         }
+        let ids: Vec<u16> = (0..roots.len()).map(|i| i as u16).collect();
+        let set = ShardSet {
+            layout,
+            volumes: ids.clone(),
+        };
+        Self::assemble(roots, ids, vec![set], None, Vec::new(), reserve)
+    }
+
+    /// A cluster node's data store: its own volumes `local` (each with its cluster-wide id),
+    /// the other nodes' volumes `remote`, and the erasure sets new objects go to (`choose`
+    /// picks one from bucket and key). Every set must have the same layout.
+    pub fn open_cluster(
+        local: &[(u16, PathBuf)],
+        remote: Vec<(u16, Arc<dyn RemoteVolume>)>,
+        sets: Vec<ShardSet>,
+        choose: SetChooser,
+        reserve: Reserve,
+    ) -> Result<Self, DataError> {
+        if local.is_empty() {
+            return Err(vol_err(Path::new(""), "no volume given"));
+        }
+        let Some(first) = sets.first() else {
+            return Err(vol_err(Path::new(""), "the cluster layout has no set"));
+        };
+        for set in &sets {
+            if set.layout != first.layout || set.volumes.len() != set.layout.shards() {
+                return Err(vol_err(
+                    Path::new(""),
+                    format!(
+                        "erasure set {:?} does not match layout {}",
+                        set.volumes, first.layout
+                    ),
+                ));
+            }
+            if let Some(v) = set.volumes.iter().find(|v| {
+                !local.iter().any(|(id, _)| id == *v) && !remote.iter().any(|(id, _)| id == *v)
+            }) {
+                return Err(vol_err(
+                    Path::new(""),
+                    format!("volume {v} of the layout belongs to no known node"),
+                ));
+            }
+        }
+        let roots: Vec<PathBuf> = local.iter().map(|(_, p)| p.clone()).collect();
+        let ids = local.iter().map(|(id, _)| *id).collect();
+        Self::assemble(&roots, ids, sets, Some(choose), remote, reserve)
+    }
+
+    fn assemble(
+        roots: &[PathBuf],
+        ids: Vec<u16>,
+        sets: Vec<ShardSet>,
+        choose: Option<SetChooser>,
+        remote: Vec<(u16, Arc<dyn RemoteVolume>)>,
+        reserve: Reserve,
+    ) -> Result<Self, DataError> {
         let mut list = Vec::with_capacity(roots.len());
         for root in roots {
-            match fs::metadata(root) {
-                Ok(m) if m.is_dir() => {}
-                Ok(_) => return Err(vol_err(root, "not a directory")),
-                // Create the volume directory itself, but never its parents: a missing parent
-                // usually means a drive that is not mounted, and writing to the root
-                // filesystem instead would be silent data loss later.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    match root.parent().filter(|p| !p.as_os_str().is_empty()) {
-                        Some(parent) if !parent.is_dir() => {
-                            return Err(vol_err(
-                                root,
-                                format!(
-                                    "does not exist, nor does its parent {} (is the drive mounted?)",
-                                    parent.display()
-                                ),
-                            ));
-                        }
-                        _ => fs::create_dir(root).map_err(|e| {
-                            vol_err(root, format!("does not exist and cannot be created: {e}"))
-                        })?,
-                    }
-                }
-                Err(e) => return Err(vol_err(root, e)),
-            }
-            let v = Volume {
-                root: root.clone(),
-                online: AtomicBool::new(true),
-                low: AtomicBool::new(false),
-            };
-            prepare(&v)?;
-            v.note_space(reserve, Probe::Ok);
-            list.push(v);
+            list.push(open_volume(root, reserve)?);
         }
+        let layout = sets
+            .first()
+            .map_or(Layout { data: 1, parity: 0 }, |s| s.layout);
+        let remote_seen = remote.iter().map(|(id, r)| (*id, r.is_online())).collect();
         Ok(Self {
-            vols: Arc::new(Volumes { list, reserve }),
+            vols: Arc::new(Volumes {
+                list,
+                ids,
+                remote: remote.into_iter().collect(),
+                remote_seen: Mutex::new(remote_seen),
+                reserve,
+            }),
             layout,
+            sets,
+            choose,
+            unremoved: Mutex::new(Vec::new()),
             queue: Arc::new(HealQueue::default()),
         })
     }
@@ -300,6 +439,11 @@ impl DataStore {
                 online: v.is_online(),
                 full: v.slack(self.vols.reserve).is_some_and(|s| s < CHECK_STEP),
             })
+            .chain(self.vols.remote.values().map(|r| VolumeStatus {
+                root: PathBuf::from(r.describe()),
+                online: r.is_online(),
+                full: false,
+            }))
             .collect()
     }
 
@@ -335,13 +479,27 @@ impl DataStore {
                 }
                 v.online.store(false, Ordering::Release);
                 tracing::error!(volume = %v.root.display(), "volume is gone or not writable; marked offline");
-                changes.went_offline.push(i);
+                changes.went_offline.push(usize::from(self.vols.ids[i]));
             }
             // Offline (or just taken offline): usable again, or replaced by an empty drive?
             if v.root.is_dir() && prepare(v).is_ok() && v.probe() != Probe::Failed {
                 v.online.store(true, Ordering::Release);
                 tracing::warn!(volume = %v.root.display(), "volume is back online; its shards will be healed");
-                changes.came_back.push(i);
+                changes.came_back.push(usize::from(self.vols.ids[i]));
+            }
+        }
+        // Other nodes' volumes: reachable or not as their nodes' heartbeats and our calls say.
+        if let Ok(mut seen) = self.vols.remote_seen.lock() {
+            for (id, r) in &self.vols.remote {
+                let now = r.is_online();
+                let was = seen.insert(*id, now).unwrap_or(now);
+                if was && !now {
+                    tracing::warn!(volume = %r.describe(), "remote volume unreachable; its shards are rebuilt from parity on read");
+                    changes.went_offline.push(usize::from(*id));
+                } else if !was && now {
+                    tracing::info!(volume = %r.describe(), "remote volume reachable again; its shards will be healed");
+                    changes.came_back.push(usize::from(*id));
+                }
             }
         }
         changes
@@ -350,7 +508,17 @@ impl DataStore {
     /// Starts a new object's data: one file per shard, each on its own volume. Fails with
     /// [`DataError::NoSpace`] when full volumes leave fewer than a write quorum of shards.
     pub fn create(&self, header: ShardHeader) -> Result<ErasureWriter, DataError> {
-        ErasureWriter::create(self.vols.clone(), self.layout, header)
+        let i = match self.choose {
+            Some(choose) if self.sets.len() > 1 => {
+                choose(&header.bucket, &header.key, self.sets.len()).min(self.sets.len() - 1)
+            }
+            _ => 0,
+        };
+        let set = self
+            .sets
+            .get(i)
+            .ok_or_else(|| vol_err(Path::new(""), "no erasure set"))?;
+        ErasureWriter::create(self.vols.clone(), set, header)
     }
 
     /// The most memory one writer from [`DataStore::create`] holds while its bytes flow (see
@@ -372,7 +540,70 @@ impl DataStore {
     /// Removes a data reference's files no longer referenced. Best effort: a leftover is swept
     /// at start.
     pub fn remove(&self, r: &DataRef) {
-        crate::erasure::remove_files(&self.vols, r);
+        let left = crate::erasure::remove_files(&self.vols, r);
+        if !left.is_empty()
+            && let Ok(mut u) = self.unremoved.lock()
+        {
+            // Bounded: what overflows is left to the orphan sweep of the volume's node.
+            let room = UNREMOVED_MAX.saturating_sub(u.len());
+            u.extend(left.into_iter().take(room));
+        }
+    }
+
+    /// Shard files [`DataStore::remove`] could not remove because their volume (another
+    /// node's) was unreachable, since the last call: the caller records them as deferred
+    /// deletions, done by the volume's node when it is back.
+    pub fn take_unremoved(&self) -> Vec<(u16, String)> {
+        self.unremoved
+            .lock()
+            .map(|mut u| std::mem::take(&mut *u))
+            .unwrap_or_default()
+    }
+
+    /// The ids of this server's own volumes.
+    pub fn local_volume_ids(&self) -> Vec<u16> {
+        self.vols.ids.clone()
+    }
+
+    /// Whether volume `id` (this node's or another's) is reachable now.
+    pub fn volume_online(&self, id: u16) -> bool {
+        self.vols.is_online(id)
+    }
+
+    fn local(&self, volume: u16) -> Result<&Volume, DataError> {
+        self.vols
+            .get(volume)
+            .filter(|v| v.is_online())
+            .ok_or_else(|| Volumes::unknown(volume))
+    }
+
+    /// Starts shard file `id` on this node's volume `volume`, for another node's write: the
+    /// file is visible only once [`BlockWriter::finish`] made it durable.
+    pub fn local_create(
+        &self,
+        volume: u16,
+        id: &str,
+        header: &ShardHeader,
+    ) -> Result<BlockWriter, DataError> {
+        check_id(id)?;
+        let v = self.local(volume)?;
+        v.create_file(id, header, self.vols.reserve)
+            .inspect_err(|e| {
+                self.vols.report_error(volume, e);
+            })
+    }
+
+    /// Opens shard file `id` on this node's volume `volume` for verified reads.
+    pub fn local_open(&self, volume: u16, id: &str) -> Result<BlockReader, DataError> {
+        check_id(id)?;
+        BlockReader::open(&self.local(volume)?.data_file(id))
+    }
+
+    /// Removes shard file `id` from this node's volume `volume` (done if it is not there).
+    pub fn local_remove(&self, volume: u16, id: &str) -> Result<(), DataError> {
+        check_id(id)?;
+        self.local(volume)?;
+        self.vols.remove_shard(volume, id)
     }
 
     /// Every committed data file last modified before `before`, with its header, for the orphan
@@ -400,7 +631,7 @@ impl DataStore {
                     let id = f.file_name().to_string_lossy().into_owned();
                     let header = read_header(&path).ok();
                     out.push(StoredFile {
-                        volume: vi as u16,
+                        volume: self.vols.ids[vi],
                         id,
                         path,
                         header,
@@ -409,6 +640,55 @@ impl DataStore {
             }
         }
         out
+    }
+}
+
+/// Opens one local volume directory: created if missing (never its parents), formatted and
+/// proved writable.
+fn open_volume(root: &Path, reserve: Reserve) -> Result<Volume, DataError> {
+    match fs::metadata(root) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(vol_err(root, "not a directory")),
+        // Create the volume directory itself, but never its parents: a missing parent
+        // usually means a drive that is not mounted, and writing to the root
+        // filesystem instead would be silent data loss later.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            match root.parent().filter(|p| !p.as_os_str().is_empty()) {
+                Some(parent) if !parent.is_dir() => {
+                    return Err(vol_err(
+                        root,
+                        format!(
+                            "does not exist, nor does its parent {} (is the drive mounted?)",
+                            parent.display()
+                        ),
+                    ));
+                }
+                _ => fs::create_dir(root).map_err(|e| {
+                    vol_err(root, format!("does not exist and cannot be created: {e}"))
+                })?,
+            }
+        }
+        Err(e) => return Err(vol_err(root, e)),
+    }
+    let v = Volume {
+        root: root.to_path_buf(),
+        online: AtomicBool::new(true),
+        low: AtomicBool::new(false),
+    };
+    prepare(&v)?;
+    v.note_space(reserve, Probe::Ok);
+    Ok(v)
+}
+
+/// Most failed remote removals kept for the caller between two calls.
+const UNREMOVED_MAX: usize = 100_000;
+
+/// A data id is 32 hex digits: never a path.
+fn check_id(id: &str) -> Result<(), DataError> {
+    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(DataError::corrupt(Path::new(id), "malformed data id"))
     }
 }
 

@@ -130,7 +130,7 @@ impl ObjectStore {
         let mut report = self.check_health(resync).await;
         for r in self.data.take_damaged(64) {
             let mut h = HealReport::default();
-            self.heal_ref(&r, true, "(queued)", &mut h).await;
+            self.heal_ref(&r, true, false, "(queued)", &mut h).await;
             report.healed += h.shards_repaired;
         }
         report
@@ -162,6 +162,16 @@ impl ObjectStore {
 
     /// Starts a heal pass in the background unless one is running; returns the new pass's id.
     pub fn start_heal(self: &std::sync::Arc<Self>, deep: bool, rate: Option<u64>) -> Option<u64> {
+        self.start_heal_scoped(deep, rate, false)
+    }
+
+    /// [`ObjectStore::start_heal`] of [`ObjectStore::heal_pass_scoped`].
+    pub fn start_heal_scoped(
+        self: &std::sync::Arc<Self>,
+        deep: bool,
+        rate: Option<u64>,
+        local_only: bool,
+    ) -> Option<u64> {
         let started_ms = now_ms();
         let id = {
             let mut p = self.heal.state.lock().ok()?;
@@ -191,7 +201,7 @@ impl ObjectStore {
         };
         let this = self.clone();
         tokio::spawn(async move {
-            let report = this.heal_pass(deep, rate).await;
+            let report = this.heal_pass_scoped(deep, rate, local_only).await;
             tracing::info!(?report, "heal pass finished");
             if let Ok(mut p) = this.heal.state.lock() {
                 p.current = HealState::Done {
@@ -208,6 +218,18 @@ impl ObjectStore {
     /// Visits every stored object and part and repairs damaged shards; `rate` bounds the bytes
     /// checked per second (a background pass must not starve client I/O).
     pub async fn heal_pass(&self, deep: bool, rate: Option<u64>) -> HealReport {
+        self.heal_pass_scoped(deep, rate, false).await
+    }
+
+    /// [`ObjectStore::heal_pass`]; with `local_only`, only this node's own shards are checked
+    /// and repaired (each node of a cluster heals its volumes; the same as a whole pass on a
+    /// single server).
+    pub async fn heal_pass_scoped(
+        &self,
+        deep: bool,
+        rate: Option<u64>,
+        local_only: bool,
+    ) -> HealReport {
         let health = self.check_health(true).await;
         let mut report = HealReport {
             deep,
@@ -231,7 +253,8 @@ impl ObjectStore {
                 for (key, value) in &page {
                     let (name, segments) = describe(table, key, value);
                     for seg in segments {
-                        self.heal_segment(&seg, deep, &name, &mut report).await;
+                        self.heal_segment(&seg, deep, local_only, &name, &mut report)
+                            .await;
                     }
                     self.publish(&report);
                     if let Some(rate) = rate.filter(|r| *r > 0) {
@@ -278,9 +301,16 @@ impl ObjectStore {
         }
     }
 
-    async fn heal_segment(&self, seg: &Segment, deep: bool, name: &str, report: &mut HealReport) {
+    async fn heal_segment(
+        &self,
+        seg: &Segment,
+        deep: bool,
+        local_only: bool,
+        name: &str,
+        report: &mut HealReport,
+    ) {
         if let Body::Stored(r) = &seg.body {
-            self.heal_ref(r, deep, name, report).await;
+            self.heal_ref(r, deep, local_only, name, report).await;
         }
     }
 
@@ -288,12 +318,20 @@ impl ObjectStore {
         &self,
         r: &rustfs_meta::DataRef,
         deep: bool,
+        local_only: bool,
         name: &str,
         report: &mut HealReport,
     ) {
         let data = self.data.clone();
         let target = r.clone();
-        let outcome = tokio::task::spawn_blocking(move || data.heal(&target, deep)).await;
+        let outcome = tokio::task::spawn_blocking(move || {
+            if local_only {
+                data.heal_local(&target, deep)
+            } else {
+                data.heal(&target, deep)
+            }
+        })
+        .await;
         report.objects_checked += 1;
         report.bytes_checked += r.size;
         match outcome {
@@ -304,6 +342,10 @@ impl ObjectStore {
             }
             // Deleted or overwritten since the scan read its record.
             Ok(Err(rustfs_data::DataError::NotFound(_))) => {}
+            // Too many shards on volumes that are offline now: repaired once they are back.
+            Ok(Err(rustfs_data::DataError::Quorum { needed, available })) => {
+                report.shards_offline += (needed - available.min(needed)) as u64;
+            }
             Ok(Err(e)) => {
                 tracing::error!(object = name, error = %e, "object data cannot be repaired");
                 report.unrecoverable += 1;

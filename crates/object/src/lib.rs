@@ -45,7 +45,9 @@ pub use list::{
 pub use multipart::{CompletePart, CreateUpload, PartListPage, UploadedPart};
 pub use objects::{CopySource, ObjectBody, OpenedObject, PutOptions, ReadSpec};
 pub use range::ByteRange;
-pub use rustfs_data::{DataError, DataStore, Layout, Reserve, VolumeStatus};
+pub use rustfs_data::{
+    DataError, DataStore, Layout, RemoteVolume, Reserve, ShardSet, VolumeStatus,
+};
 pub use rustfs_meta::{
     BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, CorsRule, Grant, Grantee,
     MetaError, ObjectMeta, ObjectOwnership, ObjectRecord, PartRecord, Permission,

@@ -131,6 +131,19 @@ pub struct ServerArgs {
     /// `verify-full` for TLS). Data stays on the local volumes either way.
     #[arg(long, env = "RUSTFS_META_URL")]
     pub meta_url: Option<String>,
+    /// Run as a node of a cluster: the address the other nodes reach this one at
+    /// (`http://HOST:PORT`). Needs `--meta-url` (the database every node shares) and
+    /// `RUSTFS_CLUSTER_SECRET`.
+    #[arg(long, env = "RUSTFS_NODE_ADDRESS")]
+    pub node_address: Option<String>,
+    /// The secret every node of a cluster shares, signing the traffic between them (at least 16
+    /// characters; never an S3 key).
+    #[arg(long, env = "RUSTFS_CLUSTER_SECRET", hide_env_values = true)]
+    pub cluster_secret: Option<String>,
+    /// How many nodes must register before the cluster's first layout is formed (later nodes
+    /// join as a new pool with `rustfs` started the same way).
+    #[arg(long, env = "RUSTFS_CLUSTER_NODES", default_value_t = 1)]
+    pub cluster_nodes: usize,
     /// Serve the default credentials on a non-loopback address anyway.
     #[arg(
         long,

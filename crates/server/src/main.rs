@@ -1,10 +1,12 @@
 //! The `rustfs` binary: parses the command line and environment, opens the volumes, and serves
 //! S3 until SIGTERM or Ctrl-C. Everything S3 lives in the library crates.
 
+mod cluster_node;
 mod config;
 mod connections;
 mod heal_cmd;
 mod logging;
+mod routes;
 mod serve;
 mod tls;
 mod users;

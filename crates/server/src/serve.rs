@@ -15,7 +15,8 @@ use tokio_rustls::rustls::ServerConfig;
 
 use crate::config::{self, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, ServerArgs};
 use crate::connections::{self, Connections, Timed, Timeouts, Tracked};
-use crate::{tls, users};
+use crate::routes::Routes;
+use crate::{cluster_node, tls, users};
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -96,14 +97,56 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         "connection limits"
     );
 
-    let layout = match &args.storage_class {
-        Some(class) => Layout::from_storage_class(volumes.len(), class),
-        None => Layout::default_for(volumes.len()),
-    }
-    .map_err(|e| format!("invalid erasure layout: {e}"))?;
     let reserve = args.volume_reserve;
     let backend = config::meta_backend(args.meta_url.as_deref())?;
-    let store = Arc::new(open_store(volumes, layout, reserve, &backend).await?);
+    let (store, internode, layout) = match &args.node_address {
+        None => {
+            let layout = match &args.storage_class {
+                Some(class) => Layout::from_storage_class(volumes.len(), class),
+                None => Layout::default_for(volumes.len()),
+            }
+            .map_err(|e| format!("invalid erasure layout: {e}"))?;
+            let store = open_store(volumes, layout, reserve, &backend).await?;
+            (Arc::new(store), None, layout.to_string())
+        }
+        Some(address) => {
+            let config::MetaBackend::Postgres(url) = &backend else {
+                return Err("a cluster node (--node-address) needs the database every node shares: set RUSTFS_META_URL (--meta-url)".into());
+            };
+            let secret = args.cluster_secret.clone().ok_or(
+                "a cluster node (--node-address) needs RUSTFS_CLUSTER_SECRET, the secret every node shares",
+            )?;
+            let shown = config::redact_url(url);
+            let meta: Arc<dyn rustfs_meta::TxnStore> = Arc::new(
+                rustfs_meta::PgStore::open(url)
+                    .await
+                    .map_err(|e| format!("cannot open the metadata database {shown}: {e}"))?,
+            );
+            let joined = cluster_node::join(
+                meta.clone(),
+                volumes,
+                &cluster_node::ClusterArgs {
+                    address: address.clone(),
+                    secret,
+                    expected_nodes: args.cluster_nodes,
+                    storage_class: args.storage_class.clone(),
+                },
+                reserve,
+            )
+            .await?;
+            joined.spawn_upkeep(meta.clone());
+            let shown_layout = format!(
+                "{} per set, {} sets, layout version {}, node {}",
+                joined.data.layout(),
+                joined.layout.pools.last().map_or(0, |p| p.sets.len()),
+                joined.layout.version,
+                joined.node_id
+            );
+            let store = ObjectStore::new(meta, joined.data.clone())
+                .map_err(|e| format!("cannot open the object store: {e}"))?;
+            (Arc::new(store), Some(joined.service.clone()), shown_layout)
+        }
+    };
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -138,7 +181,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     rustfs_object::ingest::set_staging_budget(staging);
     let buffered_bytes =
         usize::try_from(args.buffered_bodies_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
-    let service = Edge::new(EdgeConfig {
+    let edge = Edge::new(EdgeConfig {
         store: store.clone(),
         keys,
         root_access_key,
@@ -146,9 +189,17 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         domains: vhost_domains,
         buffered_bytes,
     });
+    let service = Routes::new(edge, internode);
 
     let sweeper = store.clone();
+    let clustered = args.node_address.is_some();
     tokio::spawn(async move {
+        if clustered {
+            // Another node may have sent this one a shard just before it stopped and not yet
+            // committed the object's record: give such commits time to land (or fail) before
+            // judging files unreferenced.
+            tokio::time::sleep(CLUSTER_SWEEP_DELAY).await;
+        }
         let r = sweeper.sweep_orphans(started).await;
         if r.removed > 0 || r.unreadable > 0 {
             tracing::info!(
@@ -164,6 +215,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         store.clone(),
         args.scanner_interval,
         args.scanner_rate,
+        clustered,
     ));
 
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -246,14 +298,21 @@ const MAINTENANCE_TICK: Duration = Duration::from_secs(2);
 /// Every this many ticks, offline metadata replicas are retried even if no volume came back.
 const RESYNC_EVERY: u64 = 15;
 
+/// How long a cluster node waits after its start before sweeping orphaned files (longer than
+/// an upload's wait for its shards to be made durable, so commits in flight land first).
+const CLUSTER_SWEEP_DELAY: Duration = Duration::from_secs(120);
+
 /// Background upkeep: volume health, replica resync, repair of damage reads found, a heal pass
-/// when a volume comes back, and a rate-limited deep pass every `interval` seconds.
-async fn maintenance(store: Arc<ObjectStore>, interval: u64, rate_mib: u64) {
+/// when a volume (or, in a cluster, another node) comes back, and a rate-limited deep pass
+/// every `interval` seconds. These passes heal this node's own shards (each node of a cluster
+/// heals its volumes); a cluster node also runs one at start, as writes went on without it
+/// while it was down.
+async fn maintenance(store: Arc<ObjectStore>, interval: u64, rate_mib: u64, clustered: bool) {
     let mut tick = tokio::time::interval(MAINTENANCE_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut n: u64 = 0;
     let mut last_deep = tokio::time::Instant::now();
-    let mut heal_wanted = false;
+    let mut heal_wanted = clustered;
     loop {
         tick.tick().await;
         n += 1;
@@ -261,12 +320,12 @@ async fn maintenance(store: Arc<ObjectStore>, interval: u64, rate_mib: u64) {
         // A volume came back (or was replaced): rebuild the shards it should hold, as soon as
         // no other pass is running.
         heal_wanted |= !report.volumes_back.is_empty();
-        if heal_wanted && store.start_heal(false, None).is_some() {
+        if heal_wanted && store.start_heal_scoped(false, None, true).is_some() {
             heal_wanted = false;
         }
         if interval > 0 && last_deep.elapsed() >= Duration::from_secs(interval) {
             last_deep = tokio::time::Instant::now();
-            let _ = store.start_heal(true, Some(rate_mib.saturating_mul(1 << 20)));
+            let _ = store.start_heal_scoped(true, Some(rate_mib.saturating_mul(1 << 20)), true);
         }
     }
 }
@@ -302,7 +361,7 @@ const HTTP1_MAX_BUF_SIZE: usize = 64 * 1024;
 pub async fn run(
     listener: TcpListener,
     tls: Option<Arc<ServerConfig>>,
-    service: Edge,
+    service: Routes,
     conns: Arc<Connections>,
     shutdown: impl Future<Output = ()>,
 ) {

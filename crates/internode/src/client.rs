@@ -1,0 +1,453 @@
+//! Other nodes' volumes, reached through their shard service ([`crate::service`]): the
+//! [`RemoteVolume`] the erasure code writes and reads through. Uploads are streamed (one block
+//! in flight per shard, never a whole shard in memory) with each block's checksum; reads verify
+//! each block's checksum on arrival. The calls block: they run on the erasure code's blocking
+//! threads (or, on a runtime worker, inside `block_in_place`).
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Empty, StreamBody};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use rustfs_data::format::block_checksum;
+use rustfs_data::{DataError, RemoteReader, RemoteVolume, RemoteWriter, ShardHeader};
+use tokio::runtime::Handle;
+use tokio::sync::mpsc;
+
+use crate::auth::Signer;
+use crate::frames;
+use crate::service::{SHARD_PATH, SIZE_HEADER};
+
+type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// A node that did not answer is not called again for this long (unless its heartbeat shows
+/// it restarted): a dead node costs one refused connection, not one per shard.
+const RETRY_AFTER: Duration = Duration::from_secs(3);
+/// Longest wait for one answer (a block read, a removal, the header) or one block sent.
+const IO_TIMEOUT: Duration = Duration::from_secs(15);
+/// Longest wait for a node to make an upload durable after its last byte.
+const FINISH_TIMEOUT: Duration = Duration::from_secs(60);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Blocks in flight per upload besides the one being cut.
+const UPLOAD_QUEUE: usize = 1;
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Runs `fut` to completion from synchronous code: on a blocking thread directly, on a
+/// runtime worker after telling the runtime this thread blocks.
+fn block_on<F: std::future::Future>(handle: &Handle, fut: F) -> F::Output {
+    tokio::task::block_in_place(|| handle.block_on(fut))
+}
+
+/// The connection to one other node, shared by its volumes.
+pub struct NodeLink {
+    /// `http://host:port`, as the node registered it.
+    address: String,
+    client: Client<HttpConnector, Body>,
+    signer: Signer,
+    handle: Handle,
+    /// The node's heartbeat is fresh (set by the membership watcher).
+    alive: AtomicBool,
+    /// When a call to it last failed in transport.
+    failed_at: Mutex<Option<Instant>>,
+}
+
+impl NodeLink {
+    /// A link to the node at `address` (`http://host:port`); calls run on `handle`.
+    pub fn new(address: &str, signer: Signer, handle: Handle) -> Result<Arc<Self>, String> {
+        let address = address.trim_end_matches('/').to_string();
+        if !address.starts_with("http://") {
+            return Err(format!(
+                "node address {address}: only http:// node addresses are supported between nodes"
+            ));
+        }
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        http.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(http);
+        Ok(Arc::new(Self {
+            address,
+            client,
+            signer,
+            handle,
+            alive: AtomicBool::new(true),
+            failed_at: Mutex::new(None),
+        }))
+    }
+
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// What the node's heartbeat says. A node seen alive again after being dead (restarted)
+    /// is called at once.
+    pub fn set_alive(&self, alive: bool) {
+        let was = self.alive.swap(alive, Ordering::AcqRel);
+        if alive
+            && !was
+            && let Ok(mut f) = self.failed_at.lock()
+        {
+            *f = None;
+        }
+    }
+
+    pub fn is_online(&self) -> bool {
+        self.alive.load(Ordering::Acquire)
+            && self
+                .failed_at
+                .lock()
+                .map(|f| f.is_none_or(|t| t.elapsed() >= RETRY_AFTER))
+                .unwrap_or(false)
+    }
+
+    fn failed(&self) {
+        if let Ok(mut f) = self.failed_at.lock() {
+            *f = Some(Instant::now());
+        }
+    }
+
+    /// Whether the node answers a signed ping.
+    pub async fn ping(&self) -> bool {
+        let empty = Empty::<Bytes>::new().map_err(|e| match e {}).boxed_unsync();
+        matches!(
+            tokio::time::timeout(IO_TIMEOUT, self.send(Method::GET, crate::service::PING_PATH, empty)).await,
+            Ok(Ok(r)) if r.status() == StatusCode::OK
+        )
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Body,
+    ) -> Result<http::Response<hyper::body::Incoming>, String> {
+        let headers = self
+            .signer
+            .sign(method.as_str(), path_and_query, now_secs())
+            .map_err(|e| e.to_string())?;
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("{}{path_and_query}", self.address));
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let req = req.body(body).map_err(|e| e.to_string())?;
+        self.client.request(req).await.map_err(|e| e.to_string())
+    }
+}
+
+/// Reads a whole (small) answer body.
+async fn body_bytes(r: http::Response<hyper::body::Incoming>) -> Result<Bytes, String> {
+    r.into_body()
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .map_err(|e| e.to_string())
+}
+
+/// One volume of another node.
+pub struct RemoteShardVolume {
+    link: Arc<NodeLink>,
+    volume: u16,
+}
+
+impl RemoteShardVolume {
+    pub fn new(link: Arc<NodeLink>, volume: u16) -> Self {
+        Self { link, volume }
+    }
+
+    fn path(&self, id: &str) -> String {
+        format!("{SHARD_PATH}{}/{id}", self.volume)
+    }
+
+    fn remote_err(&self, reason: impl Into<String>) -> DataError {
+        DataError::Remote {
+            volume: self.describe(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The data-layer error a node's error answer stands for.
+    fn answer_err(&self, status: StatusCode, body: &[u8], id: &str) -> DataError {
+        let text = String::from_utf8_lossy(body).into_owned();
+        let place = PathBuf::from(format!("{}/{id}", self.describe()));
+        match status {
+            StatusCode::NOT_FOUND => DataError::NotFound(place),
+            StatusCode::CONFLICT => DataError::Corrupt {
+                path: place,
+                reason: text,
+            },
+            StatusCode::INSUFFICIENT_STORAGE => DataError::NoSpace(place),
+            // The node answered: it is up, only this volume cannot serve (offline there, or
+            // failing). Not a transport failure: its other volumes stay in use.
+            s => DataError::Volume {
+                path: place,
+                reason: format!("its node answered {s}: {text}"),
+            },
+        }
+    }
+
+    /// A small request with an empty body, its whole answer read.
+    fn call(
+        &self,
+        method: Method,
+        pq: &str,
+    ) -> Result<(StatusCode, Bytes, http::HeaderMap), DataError> {
+        let link = &self.link;
+        let r = block_on(&link.handle, async {
+            tokio::time::timeout(IO_TIMEOUT, async {
+                let empty = Empty::<Bytes>::new().map_err(|e| match e {}).boxed_unsync();
+                let resp = link.send(method, pq, empty).await?;
+                let status = resp.status();
+                let headers = resp.headers().clone();
+                let body = body_bytes(resp).await?;
+                Ok::<_, String>((status, body, headers))
+            })
+            .await
+            .map_err(|_| "timed out".to_string())?
+        });
+        r.map_err(|e| {
+            link.failed();
+            self.remote_err(e)
+        })
+    }
+}
+
+impl RemoteVolume for RemoteShardVolume {
+    fn describe(&self) -> String {
+        format!("{} volume {}", self.link.address, self.volume)
+    }
+
+    fn is_online(&self) -> bool {
+        self.link.is_online()
+    }
+
+    fn create(&self, id: &str, header: &ShardHeader) -> Result<Box<dyn RemoteWriter>, DataError> {
+        let (tx, rx) = mpsc::channel::<Bytes>(UPLOAD_QUEUE);
+        let stream = futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv()
+                .await
+                .map(|b| (Ok::<_, Infallible>(hyper::body::Frame::data(b)), rx))
+        });
+        let body: Body = StreamBody::new(stream).boxed_unsync();
+        let link = self.link.clone();
+        let path = self.path(id);
+        let task = self.link.handle.spawn(async move {
+            let resp = link.send(Method::PUT, &path, body).await?;
+            let status = resp.status();
+            let body = body_bytes(resp).await.unwrap_or_default();
+            Ok::<_, String>((status, body))
+        });
+        let first = frames::header_frame(&header.encode());
+        let mut w = Writer {
+            volume: RemoteShardVolume::new(self.link.clone(), self.volume),
+            id: id.to_string(),
+            tx: Some(tx),
+            task: Some(task),
+            block: Vec::new(),
+            block_size: header.block_size as usize,
+            index: 0,
+            size: 0,
+        };
+        w.send(first)?;
+        Ok(Box::new(w))
+    }
+
+    fn open(&self, id: &str) -> Result<Box<dyn RemoteReader>, DataError> {
+        let (status, body, headers) = self.call(Method::GET, &self.path(id))?;
+        if status != StatusCode::OK {
+            return Err(self.answer_err(status, &body, id));
+        }
+        let header = ShardHeader::decode(&body).map_err(|e| DataError::Corrupt {
+            path: PathBuf::from(format!("{}/{id}", self.describe())),
+            reason: e,
+        })?;
+        let size = headers
+            .get(SIZE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| self.remote_err("no shard size in the answer"))?;
+        Ok(Box::new(RemoteShard {
+            volume: RemoteShardVolume::new(self.link.clone(), self.volume),
+            id: id.to_string(),
+            header,
+            size,
+        }))
+    }
+
+    fn remove(&self, id: &str) -> Result<(), DataError> {
+        let (status, body, _) = self.call(Method::DELETE, &self.path(id))?;
+        match status {
+            StatusCode::NO_CONTENT | StatusCode::OK => Ok(()),
+            s => Err(self.answer_err(s, &body, id)),
+        }
+    }
+
+    fn report_error(&self, err: &DataError) {
+        if let DataError::Remote { .. } = err {
+            self.link.failed();
+        }
+    }
+}
+
+/// A shard upload in flight.
+struct Writer {
+    volume: RemoteShardVolume,
+    id: String,
+    tx: Option<mpsc::Sender<Bytes>>,
+    task: Option<tokio::task::JoinHandle<Result<(StatusCode, Bytes), String>>>,
+    block: Vec<u8>,
+    block_size: usize,
+    index: u64,
+    size: u64,
+}
+
+impl Writer {
+    fn send(&mut self, frame: Bytes) -> Result<(), DataError> {
+        let Some(tx) = self.tx.as_ref() else {
+            return Err(self.volume.remote_err("upload already ended"));
+        };
+        let sent = block_on(&self.volume.link.handle, async {
+            tokio::time::timeout(IO_TIMEOUT, tx.send(frame)).await
+        });
+        match sent {
+            Ok(Ok(())) => Ok(()),
+            // The request ended early: its answer says why.
+            Ok(Err(_)) => Err(self
+                .outcome()
+                .err()
+                .unwrap_or_else(|| self.volume.remote_err("the node ended the upload early"))),
+            Err(_) => {
+                self.volume.link.failed();
+                Err(self.volume.remote_err("timed out sending a block"))
+            }
+        }
+    }
+
+    /// Waits for the node's answer to the upload.
+    fn outcome(&mut self) -> Result<(), DataError> {
+        self.tx = None;
+        let Some(task) = self.task.take() else {
+            return Err(self.volume.remote_err("upload already ended"));
+        };
+        let r = block_on(&self.volume.link.handle, async {
+            tokio::time::timeout(FINISH_TIMEOUT, task).await
+        });
+        match r {
+            Ok(Ok(Ok((StatusCode::OK, _)))) => Ok(()),
+            Ok(Ok(Ok((status, body)))) => Err(self.volume.answer_err(status, &body, &self.id)),
+            Ok(Ok(Err(e))) => {
+                self.volume.link.failed();
+                Err(self.volume.remote_err(e))
+            }
+            Ok(Err(e)) => Err(self.volume.remote_err(e.to_string())),
+            Err(_) => {
+                self.volume.link.failed();
+                Err(self
+                    .volume
+                    .remote_err("timed out waiting for the shard to be made durable"))
+            }
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), DataError> {
+        let frame = frames::block_frame(self.index, &self.block);
+        self.index += 1;
+        self.block.clear();
+        self.send(frame)
+    }
+}
+
+impl RemoteWriter for Writer {
+    fn write(&mut self, mut data: &[u8]) -> Result<(), DataError> {
+        self.size += data.len() as u64;
+        while !data.is_empty() {
+            if self.block.capacity() < self.block_size {
+                self.block.reserve_exact(self.block_size - self.block.len());
+            }
+            let n = (self.block_size - self.block.len()).min(data.len());
+            self.block.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            if self.block.len() == self.block_size {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<(), DataError> {
+        if !self.block.is_empty() {
+            self.flush()?;
+        }
+        self.send(frames::end_frame(self.size))?;
+        self.outcome()
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Abandoned: cut the request so the node drops its partial file (it commits only
+        // after the end frame).
+        self.tx = None;
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// A shard file on another node, open for verified reads.
+struct RemoteShard {
+    volume: RemoteShardVolume,
+    id: String,
+    header: ShardHeader,
+    size: u64,
+}
+
+impl RemoteReader for RemoteShard {
+    fn header(&self) -> &ShardHeader {
+        &self.header
+    }
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_block(&self, index: u64) -> Result<Bytes, DataError> {
+        let pq = format!("{}?block={index}", self.volume.path(&self.id));
+        let (status, body, _) = self.volume.call(Method::GET, &pq)?;
+        if status != StatusCode::OK {
+            return Err(self.volume.answer_err(status, &body, &self.id));
+        }
+        let corrupt = |reason: &str| DataError::Corrupt {
+            path: PathBuf::from(format!("{}/{}", self.volume.describe(), self.id)),
+            reason: format!("block {index}: {reason}"),
+        };
+        let Some(split) = body.len().checked_sub(8) else {
+            return Err(corrupt("short answer"));
+        };
+        let data = body.slice(..split);
+        let sum = u64::from_le_bytes(
+            body[split..]
+                .try_into()
+                .map_err(|_| corrupt("short answer"))?,
+        );
+        if block_checksum(index, &data) != sum {
+            return Err(corrupt("checksum mismatch on arrival"));
+        }
+        Ok(data)
+    }
+}

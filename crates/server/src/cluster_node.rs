@@ -1,0 +1,236 @@
+//! Starting a cluster node (`--node-address`): the node's identity from its volumes, its
+//! registration and heartbeat in the shared database, the stored layout (formed once
+//! `RUSTFS_CLUSTER_NODES` nodes registered), links to the other nodes' volumes, and the
+//! upkeep that follows the others' heartbeats and finishes deferred deletions. Everything two
+//! nodes could decide differently is decided in the database (rustfs-cluster); this module
+//! only wires it to the data store and the shard service.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustfs_cluster::membership::{self, Liveness};
+use rustfs_cluster::{LayoutRecord, deferred, identity, layout};
+use rustfs_internode::{NodeLink, RemoteShardVolume, ShardService, Signer};
+use rustfs_meta::TxnStore;
+use rustfs_object::{DataStore, Layout, Reserve};
+
+/// How often a waiting node looks for the layout again.
+const LAYOUT_POLL: Duration = Duration::from_millis(500);
+/// Deferred deletions done per volume per upkeep round.
+const DRAIN_BATCH: usize = 256;
+
+/// What a node needs to join its cluster.
+pub struct ClusterArgs {
+    /// `http://host:port`: where the other nodes reach this one.
+    pub address: String,
+    pub secret: String,
+    /// Nodes that must register before the first layout is formed.
+    pub expected_nodes: usize,
+    pub storage_class: Option<String>,
+}
+
+/// A node's place in the cluster once joined.
+pub struct Joined {
+    pub data: Arc<DataStore>,
+    pub service: Arc<ShardService>,
+    pub layout: LayoutRecord,
+    pub node_id: String,
+    links: Vec<(String, Arc<NodeLink>)>,
+    local_ids: Vec<u16>,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Joins (or rejoins) the cluster in `meta` with `volumes`; returns once the layout exists.
+pub async fn join(
+    meta: Arc<dyn TxnStore>,
+    volumes: Vec<PathBuf>,
+    args: &ClusterArgs,
+    reserve: Reserve,
+) -> Result<Joined, String> {
+    let signer = Signer::new(&args.secret).map_err(|e| format!("RUSTFS_CLUSTER_SECRET: {e}"))?;
+    let vols = volumes.clone();
+    let node_id = tokio::task::spawn_blocking(move || identity::load_or_create(&vols))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("node identity: {e}"))?;
+    let paths: Vec<String> = volumes
+        .iter()
+        .map(|p| {
+            std::path::absolute(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string()
+        })
+        .collect();
+    // An address is taken over only from a node whose heartbeat stopped.
+    let beats: HashMap<String, i64> = membership::read_nodes(meta.as_ref())
+        .await
+        .map_err(|e| format!("cannot read the cluster's nodes: {e}"))?
+        .into_iter()
+        .filter_map(|(n, hb)| hb.map(|hb| (n.node_id, hb.at_ms)))
+        .collect();
+    let now = now_ms();
+    let alive = move |node: &str| {
+        beats
+            .get(node)
+            .is_some_and(|at| now - at < membership::DEAD_AFTER.as_millis() as i64)
+    };
+    let ids = membership::register(meta.as_ref(), &node_id, &args.address, &paths, &alive)
+        .await
+        .map_err(|e| format!("cannot register this node: {e}"))?;
+    membership::beat(meta.as_ref(), &node_id)
+        .await
+        .map_err(|e| format!("cannot write this node's heartbeat: {e}"))?;
+    tracing::info!(node = %node_id, address = %args.address, volumes = ?ids, "registered in the cluster");
+    spawn_heartbeat(meta.clone(), node_id.clone());
+
+    let mut waiting_logged = false;
+    let layout = loop {
+        match layout::form_first_pool(
+            meta.as_ref(),
+            args.expected_nodes,
+            args.storage_class.as_deref(),
+        )
+        .await
+        {
+            Ok(Some(l)) => break l,
+            Ok(None) => {
+                if !waiting_logged {
+                    tracing::info!(
+                        expected = args.expected_nodes,
+                        "waiting for the cluster's nodes to register (RUSTFS_CLUSTER_NODES)"
+                    );
+                    waiting_logged = true;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read or form the layout; retrying"),
+        }
+        tokio::time::sleep(LAYOUT_POLL).await;
+    };
+
+    let nodes = membership::read_nodes(meta.as_ref())
+        .await
+        .map_err(|e| format!("cannot read the cluster's nodes: {e}"))?;
+    let handle = tokio::runtime::Handle::current();
+    let mut links = Vec::new();
+    let mut remote: Vec<(u16, Arc<dyn rustfs_object::RemoteVolume>)> = Vec::new();
+    for (n, _) in nodes.iter().filter(|(n, _)| n.node_id != node_id) {
+        let link = NodeLink::new(&n.address, signer.clone(), handle.clone())
+            .map_err(|e| format!("node {}: {e}", n.node_id))?;
+        for v in &n.volumes {
+            remote.push((v.id, Arc::new(RemoteShardVolume::new(link.clone(), v.id))));
+        }
+        links.push((n.node_id.clone(), link));
+    }
+    let pool = layout
+        .pools
+        .last()
+        .ok_or_else(|| "the stored layout has no pool".to_string())?;
+    let mut sets = Vec::new();
+    for s in &pool.sets {
+        let l = Layout::from_counts(s.data, s.parity)
+            .ok_or_else(|| format!("the stored layout has an invalid set {s:?}"))?;
+        sets.push(rustfs_object::ShardSet {
+            layout: l,
+            volumes: s.volumes.clone(),
+        });
+    }
+    let local: Vec<(u16, PathBuf)> = ids.iter().copied().zip(volumes).collect();
+    let data = tokio::task::spawn_blocking(move || {
+        DataStore::open_cluster(
+            &local,
+            remote,
+            sets,
+            rustfs_cluster::placement::set_index,
+            reserve,
+        )
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("cannot open the volumes: {e}"))?;
+    let data = Arc::new(data);
+    let service = Arc::new(ShardService::new(data.clone(), signer));
+    Ok(Joined {
+        data,
+        service,
+        layout,
+        node_id,
+        links,
+        local_ids: ids,
+    })
+}
+
+fn spawn_heartbeat(meta: Arc<dyn TxnStore>, node_id: String) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(membership::BEAT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = membership::beat(meta.as_ref(), &node_id).await {
+                tracing::warn!(error = %e, "heartbeat not written");
+            }
+        }
+    });
+}
+
+impl Joined {
+    /// Follows the other nodes' heartbeats (a node whose counter stops for
+    /// [`membership::DEAD_AFTER`] is taken as down: its volumes offline, reads rebuilt from
+    /// parity, writes on a quorum), and turns removals that could not reach a node into
+    /// deferred deletions, which each node does on its own volumes.
+    pub fn spawn_upkeep(&self, meta: Arc<dyn TxnStore>) {
+        let links = self.links.clone();
+        let data = self.data.clone();
+        let local_ids = self.local_ids.clone();
+        tokio::spawn(async move {
+            let mut liveness = Liveness::new(Instant::now());
+            let mut tick = tokio::time::interval(membership::BEAT_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match membership::read_nodes(meta.as_ref()).await {
+                    Ok(nodes) => {
+                        let now = Instant::now();
+                        liveness.observe(
+                            now,
+                            nodes
+                                .into_iter()
+                                .filter_map(|(n, hb)| hb.map(|hb| (n.node_id, hb.counter))),
+                        );
+                        for (id, link) in &links {
+                            let alive = liveness.alive(id, now);
+                            if alive != link.is_online() && !alive {
+                                tracing::warn!(node = %id, address = %link.address(), "node's heartbeat stopped: its volumes are offline");
+                            }
+                            link.set_alive(alive);
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot read the cluster's heartbeats"),
+                }
+                for (volume, file) in data.take_unremoved() {
+                    if let Err(e) = deferred::defer(meta.as_ref(), volume, &file).await {
+                        tracing::warn!(volume, %file, error = %e, "deferred deletion not recorded; the volume's orphan sweep will find the file");
+                    }
+                }
+                for &volume in &local_ids {
+                    let d = data.clone();
+                    let remove = move |f: &str| d.local_remove(volume, f).is_ok();
+                    match deferred::drain(meta.as_ref(), volume, DRAIN_BATCH, &remove).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(volume, files = n, "deferred deletions done"),
+                        Err(e) => {
+                            tracing::debug!(volume, error = %e, "deferred deletions not read")
+                        }
+                    }
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,50 @@
+//! The requests one port serves: a cluster node's internode shard service under
+//! `/rustfs/internode/` (signed with the cluster secret, never S3), everything else to the S3
+//! edge.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use hyper::body::Incoming;
+use rustfs_internode::ShardService;
+use rustfs_internode::service::is_internode;
+use rustfs_s3::access::ClientInfo;
+use rustfs_s3::edge::Edge;
+
+#[derive(Clone)]
+pub struct Routes {
+    edge: Edge,
+    internode: Option<Arc<ShardService>>,
+}
+
+impl Routes {
+    pub fn new(edge: Edge, internode: Option<Arc<ShardService>>) -> Self {
+        Self { edge, internode }
+    }
+
+    pub fn for_client(&self, client: ClientInfo) -> Self {
+        Self {
+            edge: self.edge.for_client(client),
+            internode: self.internode.clone(),
+        }
+    }
+}
+
+impl hyper::service::Service<http::Request<Incoming>> for Routes {
+    type Response = s3s::HttpResponse;
+    type Error = s3s::HttpError;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn call(&self, req: http::Request<Incoming>) -> Self::Future {
+        match &self.internode {
+            Some(service) if is_internode(req.uri().path()) => {
+                let service = service.clone();
+                Box::pin(async move {
+                    let resp = service.handle(req).await;
+                    Ok(resp.map(s3s::Body::from))
+                })
+            }
+            _ => self.edge.call(req),
+        }
+    }
+}
