@@ -16,7 +16,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from harness import RustfsProcess, S3Server, ServerStartError
+from harness import RustfsProcess, S3Server, ServerStartError, make_tls_material
 from pg_cluster import session_cluster
 
 CLUSTER_SECRET = "e2e-cluster-secret-0123456789abcdef"
@@ -34,9 +34,15 @@ class Cluster:
     ``RUSTFS_STORAGE_CLASS_STANDARD=EC:parity`` (else the layout's default)."""
 
     def __init__(self, base: Path, *, nodes: int = 4, volumes: int = 2,
-                 parity: int | None = None, extra_env: dict[str, str] | None = None):
+                 parity: int | None = None, extra_env: dict[str, str] | None = None,
+                 tls: bool = False):
         self.base = base
         self.count = nodes
+        # With ``tls``, every node serves HTTPS (S3 and internode) with one certificate from a
+        # test CA, and the nodes reach each other at https:// addresses.
+        tls_dir, ca = make_tls_material(base / "tls") if tls else (None, None)
+        self.scheme = "https" if tls else "http"
+        self.ca = ca
         self.meta_url = session_cluster().new_database()
         self.hosts = [f"127.0.0.{i + 2}" for i in range(nodes)]
         self.ports = [free_port(h) for h in self.hosts]
@@ -50,10 +56,10 @@ class Cluster:
             env["RUSTFS_STORAGE_CLASS_STANDARD"] = f"EC:{parity}"
         self.procs: list[RustfsProcess] = []
         for i, (host, port) in enumerate(zip(self.hosts, self.ports)):
-            node_env = dict(env, RUSTFS_NODE_ADDRESS=f"http://{host}:{port}")
+            node_env = dict(env, RUSTFS_NODE_ADDRESS=f"{self.scheme}://{host}:{port}")
             self.procs.append(RustfsProcess(
                 base / f"node{i + 1}", volumes=volumes, address=f"{host}:{port}",
-                extra_env=node_env))
+                extra_env=node_env, tls_dir=tls_dir, ca_bundle=ca))
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -118,7 +124,7 @@ class Cluster:
     # -- access --------------------------------------------------------------
 
     def node(self, i: int) -> S3Server:
-        return S3Server(f"node{i + 1}", self.procs[i], f"http://{self.hosts[i]}:{self.ports[i]}")
+        return S3Server(f"node{i + 1}", self.procs[i], f"{self.scheme}://{self.hosts[i]}:{self.ports[i]}")
 
     def client(self, i: int, **config):
         return self.node(i).client(**config)

@@ -7,7 +7,8 @@ Servers are session-scoped, started lazily (only the flavours a run needs):
 * ``vhost_server``       HTTP, RUSTFS_SERVER_DOMAINS, virtual-host  ("virtual")
 * ``https_vhost_server`` the HTTPS process, virtual-host            ("https-virtual")
 
-``any_server`` is parametrised over all four. Each yields a harness.S3Server
+``any_server`` is parametrised over all four. ``cluster_nodes`` (PostgreSQL only) is a
+four-node cluster (``cluster_harness.py``); the seed page also runs through its node 1. Each yields a harness.S3Server
 (``.endpoint .access_key .secret_key .volumes .log_path .client(**config)``).
 
 ``RUSTFS_TEST_META=postgres`` runs every server on PostgreSQL (``pg_cluster.py``): one cluster
@@ -162,6 +163,21 @@ def https_vhost_server(rustfs_https, vhost_dns) -> S3Server:
         "https-virtual", rustfs_https, f"https://{VHOST_DOMAIN}:{rustfs_https.port}",
         addressing_style="virtual",
     )
+
+
+@pytest.fixture(scope="session")
+def cluster_nodes(tmp_path_factory):
+    """Four cluster nodes on 127.0.0.2-5, two volumes each, one PostgreSQL database
+    (``cluster_harness.py``)."""
+    if META != "postgres":
+        pytest.skip("a cluster shares one PostgreSQL database (RUSTFS_TEST_META=postgres)")
+    from cluster_harness import Cluster
+
+    cluster = Cluster(tmp_path_factory.mktemp("cluster"), nodes=4, volumes=2).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(params=list(FLAVOURS))

@@ -280,7 +280,7 @@ def make_tls_material(base: Path) -> tuple[Path, Path]:
     """A throw-away CA and a server certificate signed by it.
 
     Returns ``(tls_dir, ca_pem)``; tls_dir holds rustfs_cert.pem (leaf + CA)
-    and rustfs_key.pem (PKCS#8). SANs: localhost, 127.0.0.1, ::1,
+    and rustfs_key.pem (PKCS#8). SANs: localhost, 127.0.0.1-9, ::1,
     s3.rustfs.test and *.s3.rustfs.test.
     """
     from cryptography import x509
@@ -316,6 +316,8 @@ def make_tls_material(base: Path) -> tuple[Path, Path]:
     sans = [
         x509.DNSName("localhost"),
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        # The nodes of a test cluster (cluster_harness.py).
+        *(x509.IPAddress(ipaddress.ip_address(f"127.0.0.{i}")) for i in range(2, 10)),
         x509.IPAddress(ipaddress.ip_address("::1")),
         x509.DNSName(VHOST_DOMAIN),
         x509.DNSName(f"*.{VHOST_DOMAIN}"),

@@ -148,6 +148,23 @@ def test_shards_spread_over_nodes(cluster):
     assert len(nodes_with_shards) == 4, f"shards on nodes {nodes_with_shards} only"
 
 
+def test_nodes_speak_https_when_they_have_certificates(tmp_path, monkeypatch):
+    """Node addresses are https://: shard traffic goes over TLS (a plain-HTTP call to a TLS
+    port would fail, and writes would fall below quorum), checked against the nodes' CA."""
+    c = Cluster(tmp_path, nodes=4, volumes=2, tls=True)
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(c.ca))
+    c.start()
+    try:
+        bucket = unique_name("tls")
+        c.client(0).create_bucket(Bucket=bucket)
+        data = payload("tls", 2 * MiB + 3)
+        c.client(0).put_object(Bucket=bucket, Key="over-tls", Body=data)
+        assert c.client(2).get_object(Bucket=bucket, Key="over-tls")["Body"].read() == data
+        assert all(shards_of(c.volumes(i), "over-tls") for i in range(4))
+    finally:
+        c.stop()
+
+
 def test_sigkill_a_node_under_load_loses_no_acknowledged_write_and_heals(cluster):
     bucket = unique_name("load")
     cluster.client(0).create_bucket(Bucket=bucket)

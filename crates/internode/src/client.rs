@@ -14,6 +14,7 @@ use bytes::Bytes;
 use http::{Method, Request, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Empty, StreamBody};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -25,6 +26,7 @@ use tokio::sync::mpsc;
 use crate::auth::Signer;
 use crate::frames;
 use crate::service::{SHARD_PATH, SIZE_HEADER};
+use tokio_rustls::rustls;
 
 type Body = UnsyncBoxBody<Bytes, Infallible>;
 
@@ -55,7 +57,7 @@ fn block_on<F: std::future::Future>(handle: &Handle, fut: F) -> F::Output {
 pub struct NodeLink {
     /// `http://host:port`, as the node registered it.
     address: String,
-    client: Client<HttpConnector, Body>,
+    client: Client<HttpsConnector<HttpConnector>, Body>,
     signer: Signer,
     handle: Handle,
     /// The node's heartbeat is fresh (set by the membership watcher).
@@ -65,20 +67,32 @@ pub struct NodeLink {
 }
 
 impl NodeLink {
-    /// A link to the node at `address` (`http://host:port`); calls run on `handle`.
-    pub fn new(address: &str, signer: Signer, handle: Handle) -> Result<Arc<Self>, String> {
+    /// A link to the node at `address` (`http://host:port`, or `https://` with `tls`
+    /// trusting its certificate); calls run on `handle`.
+    pub fn new(
+        address: &str,
+        signer: Signer,
+        tls: Arc<rustls::ClientConfig>,
+        handle: Handle,
+    ) -> Result<Arc<Self>, String> {
         let address = address.trim_end_matches('/').to_string();
-        if !address.starts_with("http://") {
+        if !address.starts_with("http://") && !address.starts_with("https://") {
             return Err(format!(
-                "node address {address}: only http:// node addresses are supported between nodes"
+                "node address {address}: must start with http:// or https://"
             ));
         }
         let mut http = HttpConnector::new();
         http.set_connect_timeout(Some(CONNECT_TIMEOUT));
         http.set_nodelay(true);
+        http.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config((*tls).clone())
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
-            .build(http);
+            .build(connector);
         Ok(Arc::new(Self {
             address,
             client,
@@ -148,6 +162,33 @@ impl NodeLink {
         let req = req.body(body).map_err(|e| e.to_string())?;
         self.client.request(req).await.map_err(|e| e.to_string())
     }
+}
+
+/// The TLS settings for calls to other nodes: the system's roots, and every certificate in
+/// `extra_pem` (PEM bytes: a node's own certificate chain, a cluster CA), so nodes sharing a
+/// private CA trust each other.
+pub fn tls_config(extra_pem: &[Vec<u8>]) -> Result<Arc<rustls::ClientConfig>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    for pem in extra_pem {
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| format!("bad certificate: {e}"))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("unusable certificate: {e}"))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// Reads a whole (small) answer body.

@@ -97,6 +97,7 @@ async fn pair() -> Pair {
     let link = NodeLink::new(
         &format!("http://{addr}"),
         signer,
+        rustfs_internode::tls_config(&[]).unwrap(),
         tokio::runtime::Handle::current(),
     )
     .unwrap();

@@ -15,6 +15,7 @@ use rustfs_cluster::{LayoutRecord, deferred, identity, layout};
 use rustfs_internode::{NodeLink, RemoteShardVolume, ShardService, Signer};
 use rustfs_meta::TxnStore;
 use rustfs_object::{DataStore, Layout, Reserve};
+use tokio_rustls::rustls;
 
 /// How often a waiting node looks for the layout again.
 const LAYOUT_POLL: Duration = Duration::from_millis(500);
@@ -29,6 +30,8 @@ pub struct ClusterArgs {
     /// Nodes that must register before the first layout is formed.
     pub expected_nodes: usize,
     pub storage_class: Option<String>,
+    /// How this node checks the others' certificates (`https://` node addresses).
+    pub tls: Arc<rustls::ClientConfig>,
 }
 
 /// A node's place in the cluster once joined.
@@ -122,7 +125,7 @@ pub async fn join(
     let mut links = Vec::new();
     let mut remote: Vec<(u16, Arc<dyn rustfs_object::RemoteVolume>)> = Vec::new();
     for (n, _) in nodes.iter().filter(|(n, _)| n.node_id != node_id) {
-        let link = NodeLink::new(&n.address, signer.clone(), handle.clone())
+        let link = NodeLink::new(&n.address, signer.clone(), args.tls.clone(), handle.clone())
             .map_err(|e| format!("node {}: {e}", n.node_id))?;
         for v in &n.volumes {
             remote.push((v.id, Arc::new(RemoteShardVolume::new(link.clone(), v.id))));

@@ -130,6 +130,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
                     secret,
                     expected_nodes: args.cluster_nodes,
                     storage_class: args.storage_class.clone(),
+                    tls: internode_tls(args.tls_path.as_deref())?,
                 },
                 reserve,
             )
@@ -249,6 +250,30 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     run(listener, tls, service, conns, shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How a cluster node checks the other nodes' certificates: the system's roots, plus this
+/// node's own certificate chain and every `CAs/*` file in its TLS directory (nodes whose
+/// certificates share a private CA, or share one certificate, trust each other).
+fn internode_tls(
+    dir: Option<&std::path::Path>,
+) -> Result<Arc<tokio_rustls::rustls::ClientConfig>, String> {
+    let mut pems = Vec::new();
+    if let Some(dir) = dir {
+        let own = dir.join(tls::CERT_FILE);
+        pems.push(std::fs::read(&own).map_err(|e| format!("cannot read {}: {e}", own.display()))?);
+        if let Ok(entries) = std::fs::read_dir(dir.join("CAs")) {
+            for e in entries.flatten() {
+                if e.path().is_file() {
+                    pems.push(
+                        std::fs::read(e.path())
+                            .map_err(|err| format!("cannot read {}: {err}", e.path().display()))?,
+                    );
+                }
+            }
+        }
+    }
+    rustfs_internode::tls_config(&pems).map_err(|e| format!("TLS between nodes: {e}"))
 }
 
 /// The object layer over the volumes and the metadata backend `backend` names: the embedded
