@@ -35,7 +35,7 @@ class Cluster:
 
     def __init__(self, base: Path, *, nodes: int = 4, volumes: int = 2,
                  parity: int | None = None, extra_env: dict[str, str] | None = None,
-                 tls: bool = False):
+                 tls: bool = False, meta_url: str | None = None, first_host: int = 2):
         self.base = base
         self.count = nodes
         # With ``tls``, every node serves HTTPS (S3 and internode) with one certificate from a
@@ -43,8 +43,10 @@ class Cluster:
         tls_dir, ca = make_tls_material(base / "tls") if tls else (None, None)
         self.scheme = "https" if tls else "http"
         self.ca = ca
-        self.meta_url = session_cluster().new_database()
-        self.hosts = [f"127.0.0.{i + 2}" for i in range(nodes)]
+        # ``meta_url`` of another Cluster: more nodes for that cluster (on hosts from
+        # 127.0.0.``first_host``).
+        self.meta_url = meta_url or session_cluster().new_database()
+        self.hosts = [f"127.0.0.{i + first_host}" for i in range(nodes)]
         self.ports = [free_port(h) for h in self.hosts]
         env = {
             "RUSTFS_META_URL": self.meta_url,

@@ -165,6 +165,49 @@ def test_nodes_speak_https_when_they_have_certificates(tmp_path, monkeypatch):
         c.stop()
 
 
+def test_new_nodes_become_a_pool_for_new_objects(tmp_path):
+    """Four more nodes join the database; `rustfs cluster add-pool` makes their volumes a new
+    pool: new objects go there (from old and new nodes alike), old ones stay where they are
+    and read from every node."""
+    c = Cluster(tmp_path / "first", nodes=4, volumes=2).start()
+    more = None
+    try:
+        bucket = unique_name("pool")
+        c.client(0).create_bucket(Bucket=bucket)
+        old = payload("old", MiB + 5)
+        c.client(0).put_object(Bucket=bucket, Key="old", Body=old)
+        more = Cluster(tmp_path / "more", nodes=4, volumes=2, meta_url=c.meta_url, first_host=6).start()
+        new_volumes = [v for i in range(4) for v in more.volumes(i)]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RUSTFS_")}
+        env["RUSTFS_META_URL"] = c.meta_url
+        out = subprocess.run([str(rustfs_binary()), "cluster", "add-pool"], env=env,
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and "pool 1 added" in out.stdout, out.stdout + out.stderr
+        status = subprocess.run([str(rustfs_binary()), "cluster", "status"], env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert status.stdout.count("node ") == 8 and "pool 1 set 1" in status.stdout, status.stdout
+        # Every node takes the new layout within a few heartbeats.
+        for writer in (c.client(0), c.client(3), more.client(1)):
+            deadline = time.monotonic() + 30
+            n = 0
+            while True:
+                key = f"new-{n}"
+                writer.put_object(Bucket=bucket, Key=key, Body=payload(key, MiB))
+                if len(shards_of(new_volumes, key)) == 4:
+                    break
+                assert time.monotonic() < deadline, f"{key} not on the new pool: {c.logs()}"
+                n += 1
+                time.sleep(0.5)
+            assert more.client(2).get_object(Bucket=bucket, Key=key)["Body"].read() == payload(key, MiB)
+            assert c.client(1).get_object(Bucket=bucket, Key=key)["Body"].read() == payload(key, MiB)
+        assert shards_of(new_volumes, "old") == [], "stored objects are not moved"
+        assert more.client(3).get_object(Bucket=bucket, Key="old")["Body"].read() == old
+    finally:
+        if more is not None:
+            more.stop()
+        c.stop()
+
+
 def test_sigkill_a_node_under_load_loses_no_acknowledged_write_and_heals(cluster):
     bucket = unique_name("load")
     cluster.client(0).create_bucket(Bucket=bucket)

@@ -15,7 +15,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 use rustfs_meta::DataRef;
@@ -178,7 +178,8 @@ pub(crate) struct Volumes {
     /// The id of each local volume: its index on a single server, its cluster-wide id in a
     /// cluster (the ids data references name).
     pub(crate) ids: Vec<u16>,
-    remote: BTreeMap<u16, Arc<dyn RemoteVolume>>,
+    /// Other nodes' volumes; more join when the cluster's layout grows.
+    remote: RwLock<BTreeMap<u16, Arc<dyn RemoteVolume>>>,
     /// Whether each remote volume was reachable at the last check, to see it come back.
     remote_seen: Mutex<BTreeMap<u16, bool>>,
     /// Free space each volume keeps for metadata commits and deletes.
@@ -186,6 +187,18 @@ pub(crate) struct Volumes {
 }
 
 impl Volumes {
+    /// Another node's volume `id`.
+    fn remote(&self, id: u16) -> Option<Arc<dyn RemoteVolume>> {
+        self.remote.read().ok()?.get(&id).cloned()
+    }
+
+    fn remotes(&self) -> Vec<(u16, Arc<dyn RemoteVolume>)> {
+        self.remote
+            .read()
+            .map(|r| r.iter().map(|(id, v)| (*id, v.clone())).collect())
+            .unwrap_or_default()
+    }
+
     /// The local volume with id `id`.
     pub(crate) fn get(&self, id: u16) -> Option<&Volume> {
         let i = self.ids.iter().position(|&x| x == id)?;
@@ -195,7 +208,7 @@ impl Volumes {
     pub(crate) fn is_online(&self, id: u16) -> bool {
         match self.get(id) {
             Some(v) => v.is_online(),
-            None => self.remote.get(&id).is_some_and(|r| r.is_online()),
+            None => self.remote(id).is_some_and(|r| r.is_online()),
         }
     }
 
@@ -218,7 +231,7 @@ impl Volumes {
                 .create_file(data_id, header, self.reserve)
                 .map(ShardOutput::Local);
         }
-        match self.remote.get(&id) {
+        match self.remote(id) {
             Some(r) => r.create(data_id, header).map(ShardOutput::Remote),
             None => Err(Self::unknown(id)),
         }
@@ -237,7 +250,7 @@ impl Volumes {
             }
             return BlockReader::open(&v.data_file(data_id)).map(|r| Some(ShardInput::Local(r)));
         }
-        match self.remote.get(&id) {
+        match self.remote(id) {
             Some(r) if r.is_online() => r.open(data_id).map(|r| Some(ShardInput::Remote(r))),
             _ => Ok(None),
         }
@@ -253,7 +266,7 @@ impl Volumes {
                 Err(e) => Err(DataError::io(&p, e)),
             };
         }
-        match self.remote.get(&id) {
+        match self.remote(id) {
             Some(r) if r.is_online() => r.remove(data_id),
             _ => Err(Self::unknown(id)),
         }
@@ -265,7 +278,7 @@ impl Volumes {
     /// alive again. A volume out of space is full, not failed: it stays online.
     pub(crate) fn report_error(&self, id: u16, err: &DataError) {
         let Some(v) = self.get(id) else {
-            if let Some(r) = self.remote.get(&id) {
+            if let Some(r) = self.remote(id) {
                 r.report_error(err);
             }
             return;
@@ -284,9 +297,10 @@ impl Volumes {
 /// The set of volumes this server writes to.
 pub struct DataStore {
     pub(crate) vols: Arc<Volumes>,
-    /// The layout of new objects' sets (every set of a store has the same).
-    layout: Layout,
-    sets: Vec<ShardSet>,
+    /// The layout of new objects' sets (every set of a pool has the same).
+    layout: RwLock<Layout>,
+    /// The sets of the newest pool (replaced when the cluster's layout grows).
+    sets: RwLock<Vec<ShardSet>>,
     choose: Option<SetChooser>,
     /// Shard files whose removal failed on an unreachable volume: for the caller to keep as
     /// deferred deletions.
@@ -401,12 +415,12 @@ impl DataStore {
             vols: Arc::new(Volumes {
                 list,
                 ids,
-                remote: remote.into_iter().collect(),
+                remote: RwLock::new(remote.into_iter().collect()),
                 remote_seen: Mutex::new(remote_seen),
                 reserve,
             }),
-            layout,
-            sets,
+            layout: RwLock::new(layout),
+            sets: RwLock::new(sets),
             choose,
             unremoved: Mutex::new(Vec::new()),
             queue: Arc::new(HealQueue::default()),
@@ -415,6 +429,8 @@ impl DataStore {
 
     pub fn layout(&self) -> Layout {
         self.layout
+            .read()
+            .map_or(Layout { data: 1, parity: 0 }, |l| *l)
     }
 
     /// Where the embedded metadata database's replicas live: one per volume.
@@ -439,7 +455,7 @@ impl DataStore {
                 online: v.is_online(),
                 full: v.slack(self.vols.reserve).is_some_and(|s| s < CHECK_STEP),
             })
-            .chain(self.vols.remote.values().map(|r| VolumeStatus {
+            .chain(self.vols.remotes().into_iter().map(|(_, r)| VolumeStatus {
                 root: PathBuf::from(r.describe()),
                 online: r.is_online(),
                 full: false,
@@ -490,15 +506,15 @@ impl DataStore {
         }
         // Other nodes' volumes: reachable or not as their nodes' heartbeats and our calls say.
         if let Ok(mut seen) = self.vols.remote_seen.lock() {
-            for (id, r) in &self.vols.remote {
+            for (id, r) in self.vols.remotes() {
                 let now = r.is_online();
-                let was = seen.insert(*id, now).unwrap_or(now);
+                let was = seen.insert(id, now).unwrap_or(now);
                 if was && !now {
                     tracing::warn!(volume = %r.describe(), "remote volume unreachable; its shards are rebuilt from parity on read");
-                    changes.went_offline.push(usize::from(*id));
+                    changes.went_offline.push(usize::from(id));
                 } else if !was && now {
                     tracing::info!(volume = %r.describe(), "remote volume reachable again; its shards will be healed");
-                    changes.came_back.push(usize::from(*id));
+                    changes.came_back.push(usize::from(id));
                 }
             }
         }
@@ -508,23 +524,28 @@ impl DataStore {
     /// Starts a new object's data: one file per shard, each on its own volume. Fails with
     /// [`DataError::NoSpace`] when full volumes leave fewer than a write quorum of shards.
     pub fn create(&self, header: ShardHeader) -> Result<ErasureWriter, DataError> {
-        let i = match self.choose {
-            Some(choose) if self.sets.len() > 1 => {
-                choose(&header.bucket, &header.key, self.sets.len()).min(self.sets.len() - 1)
-            }
-            _ => 0,
+        let set = {
+            let sets = self
+                .sets
+                .read()
+                .map_err(|_| vol_err(Path::new(""), "erasure sets unreadable"))?;
+            let i = match self.choose {
+                Some(choose) if sets.len() > 1 => {
+                    choose(&header.bucket, &header.key, sets.len()).min(sets.len() - 1)
+                }
+                _ => 0,
+            };
+            sets.get(i)
+                .cloned()
+                .ok_or_else(|| vol_err(Path::new(""), "no erasure set"))?
         };
-        let set = self
-            .sets
-            .get(i)
-            .ok_or_else(|| vol_err(Path::new(""), "no erasure set"))?;
-        ErasureWriter::create(self.vols.clone(), set, header)
+        ErasureWriter::create(self.vols.clone(), &set, header)
     }
 
     /// The most memory one writer from [`DataStore::create`] holds while its bytes flow (see
     /// [`crate::erasure::staging_bytes`]); a parked writer holds almost none of it.
     pub fn staging_bytes(&self) -> usize {
-        crate::erasure::staging_bytes(self.layout)
+        crate::erasure::staging_bytes(self.layout())
     }
 
     /// Opens a committed object's data for verified reads.
@@ -548,6 +569,67 @@ impl DataStore {
             let room = UNREMOVED_MAX.saturating_sub(u.len());
             u.extend(left.into_iter().take(room));
         }
+    }
+
+    /// The cluster's layout grew: new objects go to `sets` (the newest pool's), and other
+    /// nodes' volumes `remote` (the new nodes') join those already known. Objects already
+    /// stored stay where their references say.
+    pub fn grow(
+        &self,
+        remote: Vec<(u16, Arc<dyn RemoteVolume>)>,
+        sets: Vec<ShardSet>,
+    ) -> Result<(), DataError> {
+        let Some(first) = sets.first() else {
+            return Err(vol_err(Path::new(""), "the new layout has no set"));
+        };
+        if sets
+            .iter()
+            .any(|s| s.layout != first.layout || s.volumes.len() != s.layout.shards())
+        {
+            return Err(vol_err(
+                Path::new(""),
+                format!(
+                    "the new pool's sets do not all have layout {}",
+                    first.layout
+                ),
+            ));
+        }
+        let layout = first.layout;
+        {
+            let mut known = self
+                .vols
+                .remote
+                .write()
+                .map_err(|_| vol_err(Path::new(""), "volume map unwritable"))?;
+            for (id, r) in remote {
+                if self.vols.get(id).is_none() {
+                    known.entry(id).or_insert(r);
+                }
+            }
+            if let Some(v) = sets
+                .iter()
+                .flat_map(|s| s.volumes.iter())
+                .find(|v| self.vols.get(**v).is_none() && !known.contains_key(v))
+            {
+                return Err(vol_err(
+                    Path::new(""),
+                    format!("volume {v} of the new layout belongs to no known node"),
+                ));
+            }
+        }
+        if let Ok(mut seen) = self.vols.remote_seen.lock() {
+            for (id, r) in self.vols.remotes() {
+                seen.entry(id).or_insert_with(|| r.is_online());
+            }
+        }
+        *self
+            .sets
+            .write()
+            .map_err(|_| vol_err(Path::new(""), "erasure sets unwritable"))? = sets;
+        if let Ok(mut l) = self.layout.write() {
+            *l = layout;
+        }
+        Ok(())
     }
 
     /// Shard files [`DataStore::remove`] could not remove because their volume (another

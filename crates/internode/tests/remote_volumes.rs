@@ -207,6 +207,10 @@ async fn shards_travel_verified_and_survive_the_other_node() {
     let _server = serve(Arc::new(ShardService::new(p.b.clone(), signer)), p.addr).await;
     p.link.set_alive(false);
     p.link.set_alive(true);
+    // Node A heals only its own shards on its own: B's missing one is B's to repair.
+    let (a, r2) = (p.a.clone(), r.clone());
+    let own = blocking(move || a.heal_local(&r2, false)).await.unwrap();
+    assert_eq!(own, rustfs_data::HealOutcome::default());
     let (a, r2) = (p.a.clone(), r.clone());
     let healed = blocking(move || a.heal(&r2, false)).await.unwrap();
     assert_eq!(healed.repaired, 1);

@@ -41,7 +41,70 @@ pub struct Joined {
     pub layout: LayoutRecord,
     pub node_id: String,
     links: Vec<(String, Arc<NodeLink>)>,
+    peers: Peers,
     local_ids: Vec<u16>,
+}
+
+/// What it takes to reach the other nodes.
+#[derive(Clone)]
+struct Peers {
+    me: String,
+    signer: Signer,
+    tls: Arc<rustls::ClientConfig>,
+    handle: tokio::runtime::Handle,
+}
+
+type Remote = Vec<(u16, Arc<dyn rustfs_object::RemoteVolume>)>;
+type NodeRows = [(
+    rustfs_cluster::NodeRecord,
+    Option<rustfs_cluster::records::Heartbeat>,
+)];
+
+impl Peers {
+    /// Links to the nodes of `nodes` that `links` does not have yet (added to it), and their
+    /// volumes.
+    fn connect(
+        &self,
+        nodes: &NodeRows,
+        links: &mut Vec<(String, Arc<NodeLink>)>,
+    ) -> Result<Remote, String> {
+        let mut remote: Remote = Vec::new();
+        for (n, _) in nodes {
+            if n.node_id == self.me || links.iter().any(|(id, _)| *id == n.node_id) {
+                continue;
+            }
+            let link = NodeLink::new(
+                &n.address,
+                self.signer.clone(),
+                self.tls.clone(),
+                self.handle.clone(),
+            )
+            .map_err(|e| format!("node {}: {e}", n.node_id))?;
+            for v in &n.volumes {
+                remote.push((v.id, Arc::new(RemoteShardVolume::new(link.clone(), v.id))));
+            }
+            links.push((n.node_id.clone(), link));
+        }
+        Ok(remote)
+    }
+}
+
+/// The sets new objects go to: the newest pool's.
+fn sets_of(layout: &LayoutRecord) -> Result<Vec<rustfs_object::ShardSet>, String> {
+    let pool = layout
+        .pools
+        .last()
+        .ok_or_else(|| "the stored layout has no pool".to_string())?;
+    let mut sets = Vec::new();
+    for s in &pool.sets {
+        let l = Layout::from_counts(s.data, s.parity)
+            .ok_or_else(|| format!("the stored layout has an invalid set {s:?}"))?;
+        sets.push(rustfs_object::ShardSet {
+            layout: l,
+            volumes: s.volumes.clone(),
+        });
+    }
+    Ok(sets)
 }
 
 fn now_ms() -> i64 {
@@ -121,30 +184,15 @@ pub async fn join(
     let nodes = membership::read_nodes(meta.as_ref())
         .await
         .map_err(|e| format!("cannot read the cluster's nodes: {e}"))?;
-    let handle = tokio::runtime::Handle::current();
+    let peers = Peers {
+        me: node_id.clone(),
+        signer: signer.clone(),
+        tls: args.tls.clone(),
+        handle: tokio::runtime::Handle::current(),
+    };
     let mut links = Vec::new();
-    let mut remote: Vec<(u16, Arc<dyn rustfs_object::RemoteVolume>)> = Vec::new();
-    for (n, _) in nodes.iter().filter(|(n, _)| n.node_id != node_id) {
-        let link = NodeLink::new(&n.address, signer.clone(), args.tls.clone(), handle.clone())
-            .map_err(|e| format!("node {}: {e}", n.node_id))?;
-        for v in &n.volumes {
-            remote.push((v.id, Arc::new(RemoteShardVolume::new(link.clone(), v.id))));
-        }
-        links.push((n.node_id.clone(), link));
-    }
-    let pool = layout
-        .pools
-        .last()
-        .ok_or_else(|| "the stored layout has no pool".to_string())?;
-    let mut sets = Vec::new();
-    for s in &pool.sets {
-        let l = Layout::from_counts(s.data, s.parity)
-            .ok_or_else(|| format!("the stored layout has an invalid set {s:?}"))?;
-        sets.push(rustfs_object::ShardSet {
-            layout: l,
-            volumes: s.volumes.clone(),
-        });
-    }
+    let remote = peers.connect(&nodes, &mut links)?;
+    let sets = sets_of(&layout)?;
     let local: Vec<(u16, PathBuf)> = ids.iter().copied().zip(volumes).collect();
     let data = tokio::task::spawn_blocking(move || {
         DataStore::open_cluster(
@@ -166,8 +214,24 @@ pub async fn join(
         layout,
         node_id,
         links,
+        peers,
         local_ids: ids,
     })
+}
+
+/// Takes layout `l`: links to the nodes not known yet, and the newest pool's sets.
+fn grow(
+    data: &DataStore,
+    peers: &Peers,
+    nodes: &NodeRows,
+    links: &mut Vec<(String, Arc<NodeLink>)>,
+    l: &LayoutRecord,
+) -> Result<(), String> {
+    let mut added = links.clone();
+    let remote = peers.connect(nodes, &mut added)?;
+    data.grow(remote, sets_of(l)?).map_err(|e| e.to_string())?;
+    *links = added;
+    Ok(())
 }
 
 fn spawn_heartbeat(meta: Arc<dyn TxnStore>, node_id: String) {
@@ -189,9 +253,11 @@ impl Joined {
     /// parity, writes on a quorum), and turns removals that could not reach a node into
     /// deferred deletions, which each node does on its own volumes.
     pub fn spawn_upkeep(&self, meta: Arc<dyn TxnStore>) {
-        let links = self.links.clone();
+        let mut links = self.links.clone();
         let data = self.data.clone();
         let local_ids = self.local_ids.clone();
+        let peers = self.peers.clone();
+        let mut version = self.layout.version;
         tokio::spawn(async move {
             let mut liveness = Liveness::new(Instant::now());
             let mut tick = tokio::time::interval(membership::BEAT_EVERY);
@@ -200,6 +266,27 @@ impl Joined {
                 tick.tick().await;
                 match membership::read_nodes(meta.as_ref()).await {
                     Ok(nodes) => {
+                        // A grown layout (`rustfs cluster add-pool`): new objects go to the
+                        // new pool, on nodes this one may not know yet.
+                        match layout::read(meta.as_ref()).await {
+                            Ok(Some(l)) if l.version > version => {
+                                match grow(&data, &peers, &nodes, &mut links, &l) {
+                                    Ok(()) => {
+                                        version = l.version;
+                                        tracing::info!(
+                                            version,
+                                            pools = l.pools.len(),
+                                            "the cluster's layout grew; new objects go to the newest pool"
+                                        );
+                                    }
+                                    Err(e) => {
+                                        tracing::error!(error = %e, "cannot take the new layout; retrying")
+                                    }
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "cannot read the layout"),
+                        }
                         let now = Instant::now();
                         liveness.observe(
                             now,

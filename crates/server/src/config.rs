@@ -24,6 +24,8 @@ pub enum Command {
     Bench(rustfs_bench::BenchArgs),
     /// Check every object on a running server and repair missing or damaged shards.
     Heal(crate::heal_cmd::HealArgs),
+    /// Look at or grow a cluster through the database its nodes share.
+    Cluster(crate::cluster_cmd::ClusterArgs),
 }
 
 #[derive(Args, Debug)]

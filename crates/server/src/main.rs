@@ -1,6 +1,7 @@
 //! The `rustfs` binary: parses the command line and environment, opens the volumes, and serves
 //! S3 until SIGTERM or Ctrl-C. Everything S3 lives in the library crates.
 
+mod cluster_cmd;
 mod cluster_node;
 mod config;
 mod connections;
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         Command::Server(args) => runtime.block_on(serve::server(args)),
         Command::Bench(args) => runtime.block_on(rustfs_bench::run(args)),
         Command::Heal(args) => runtime.block_on(heal_cmd::run(args)),
+        Command::Cluster(args) => runtime.block_on(cluster_cmd::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
