@@ -29,27 +29,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
+sys.path.insert(0, str(REPO / "scripts"))
 os.environ["RUSTFS_TEST_META"] = "redb"  # each server below names its backend itself
 
+from proc_cpu import cpu_seconds  # noqa: E402
 from harness import RustfsProcess, rustfs_binary  # noqa: E402
 from pg_cluster import PgCluster  # noqa: E402
 
 ACCESS, SECRET = "bench", "benchsecret"
 PG_SETTINGS = ("max_connections=200", "shared_buffers=256MB")
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        f = stat[stat.rfind(")") + 2 :].split()
-        total += int(f[11]) + int(f[12])
-    return total / TICK
-
 
 def bench(proc: RustfsProcess, pg: PgCluster | None, *args: str) -> dict:
     cmd = [

@@ -7,12 +7,14 @@
 //! GET    /rustfs/internode/v1/shard/VOLUME/ID?block=N   block N, then its u64 xxh3 checksum
 //! DELETE /rustfs/internode/v1/shard/VOLUME/ID           204 (also when it was not there)
 //! GET    /rustfs/internode/v1/ping                      200
+//! GET    /rustfs/internode/v1/stats                     JSON: requests, bytes_in, bytes_out
 //! ```
 //! Every request is signed with the cluster secret ([`crate::auth`]); mutations are also
 //! refused when replayed. Status codes carry the data layer's errors: 404 not found, 409
 //! corrupt, 507 no space, 503 volume offline or unknown, 400 a malformed request or body.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -26,6 +28,7 @@ use crate::frames::{Frame, FrameReader};
 pub const PREFIX: &str = "/rustfs/internode/";
 pub const SHARD_PATH: &str = "/rustfs/internode/v1/shard/";
 pub const PING_PATH: &str = "/rustfs/internode/v1/ping";
+pub const STATS_PATH: &str = "/rustfs/internode/v1/stats";
 pub const SIZE_HEADER: &str = "x-rustfs-shard-size";
 
 /// Whether a request path is for the internode service.
@@ -65,6 +68,15 @@ pub struct ShardService {
     data: Arc<DataStore>,
     signer: Signer,
     guard: ReplayGuard,
+    stats: Stats,
+}
+
+/// Traffic served to other nodes since start (shard bytes with their framing and checksums).
+#[derive(Default)]
+struct Stats {
+    requests: AtomicU64,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
 }
 
 impl ShardService {
@@ -73,6 +85,7 @@ impl ShardService {
             data,
             signer,
             guard: ReplayGuard::default(),
+            stats: Stats::default(),
         }
     }
 
@@ -99,8 +112,18 @@ impl ShardService {
             return reply(StatusCode::FORBIDDEN, e.to_string());
         }
         let path = req.uri().path();
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
         if path == PING_PATH && method == Method::GET {
             return reply(StatusCode::OK, Bytes::new());
+        }
+        if path == STATS_PATH && method == Method::GET {
+            let body = format!(
+                "{{\"requests\":{},\"bytes_in\":{},\"bytes_out\":{}}}",
+                self.stats.requests.load(Ordering::Relaxed),
+                self.stats.bytes_in.load(Ordering::Relaxed),
+                self.stats.bytes_out.load(Ordering::Relaxed)
+            );
+            return reply(StatusCode::OK, body);
         }
         let Some((volume, id)) = parse_shard_path(path) else {
             return reply(StatusCode::NOT_FOUND, "no such internode resource");
@@ -135,6 +158,9 @@ impl ShardService {
         .await;
         match opened {
             Ok(Ok((head, size))) => {
+                self.stats
+                    .bytes_out
+                    .fetch_add(head.len() as u64, Ordering::Relaxed);
                 let mut r = reply(StatusCode::OK, head);
                 r.headers_mut().insert(SIZE_HEADER, size.into());
                 r
@@ -157,7 +183,12 @@ impl ShardService {
         })
         .await;
         match read {
-            Ok(Ok(b)) => reply(StatusCode::OK, b),
+            Ok(Ok(b)) => {
+                self.stats
+                    .bytes_out
+                    .fetch_add(b.len() as u64, Ordering::Relaxed);
+                reply(StatusCode::OK, b)
+            }
             Ok(Err(e)) => error_reply(&e),
             Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         }
@@ -183,6 +214,9 @@ impl ShardService {
             let Ok(bytes) = next.into_data() else {
                 continue;
             };
+            self.stats
+                .bytes_in
+                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
             frames.push(&bytes);
             loop {
                 let frame = match frames.next_frame() {
