@@ -296,23 +296,15 @@ impl ErasureWriter {
 }
 
 /// Removes every shard file of `r` (best effort: what is left on a local volume is an orphan
-/// for the sweep). Returns the files of volumes that could not be reached (other nodes'), for
-/// deferred deletion.
-pub(crate) fn remove_files(vols: &Volumes, r: &DataRef) -> Vec<(u16, String)> {
-    let mut left = Vec::new();
+/// for the sweep; what cannot reach another node is kept for deferred deletion).
+pub(crate) fn remove_files(vols: &Volumes, r: &DataRef) {
     if r.id.len() != 32 || !r.id.bytes().all(|b| b.is_ascii_hexdigit()) {
         tracing::warn!(id = %r.id, "not removing a malformed data id");
-        return left;
+        return;
     }
     for &vi in &r.volumes {
-        if let Err(e) = vols.remove_shard(vi, &r.id) {
-            if vols.get(vi).is_none() {
-                left.push((vi, r.id.clone()));
-            }
-            tracing::warn!(volume = vi, id = %r.id, error = %e, "could not remove data file");
-        }
+        vols.remove_shard(vi, &r.id);
     }
-    left
 }
 
 /// Data references whose reads found damage, waiting for repair. Bounded and de-duplicated:

@@ -25,7 +25,7 @@ pub use error::DataError;
 pub use format::ShardHeader;
 pub use layout::Layout;
 pub use reader::BlockReader;
-pub use remote::{RemoteReader, RemoteVolume, RemoteWriter};
+pub use remote::{RemoteReader, RemoteVolume, RemoteWriter, RemoveDone};
 pub use space::Reserve;
 pub use volume::{DataStore, SetChooser, ShardSet, StoredFile, VolumeChanges, VolumeStatus};
 pub use writer::BlockWriter;

@@ -7,6 +7,9 @@ use bytes::Bytes;
 
 use crate::{DataError, ShardHeader};
 
+/// Called with the outcome of a [`RemoteVolume::remove`].
+pub type RemoveDone = Box<dyn FnOnce(Result<(), DataError>) + Send>;
+
 /// A volume of another node.
 pub trait RemoteVolume: Send + Sync {
     /// Where it is, for logs and errors (`http://node:port volume 7`).
@@ -19,8 +22,10 @@ pub trait RemoteVolume: Send + Sync {
     fn create(&self, id: &str, header: &ShardHeader) -> Result<Box<dyn RemoteWriter>, DataError>;
     /// Opens shard file `id` for reads; [`DataError::NotFound`] when it is not there.
     fn open(&self, id: &str) -> Result<Box<dyn RemoteReader>, DataError>;
-    /// Removes shard file `id` (done when it was never there).
-    fn remove(&self, id: &str) -> Result<(), DataError>;
+    /// Starts removing shard file `id` (done when it was never there) and returns at once:
+    /// removals follow commits on the request path, which must not wait for another node.
+    /// `done` is called with the outcome once the node answered or could not be reached.
+    fn remove(&self, id: &str, done: RemoveDone);
     /// A call to it failed with `err`: a transport failure takes it offline until its node is
     /// seen alive again.
     fn report_error(&self, err: &DataError);

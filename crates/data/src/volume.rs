@@ -180,6 +180,9 @@ pub(crate) struct Volumes {
     pub(crate) ids: Vec<u16>,
     /// Other nodes' volumes; more join when the cluster's layout grows.
     remote: RwLock<BTreeMap<u16, Arc<dyn RemoteVolume>>>,
+    /// Shard files whose removal could not reach their node: for the caller to keep as
+    /// deferred deletions.
+    unremoved: Arc<Mutex<Vec<(u16, String)>>>,
     /// Whether each remote volume was reachable at the last check, to see it come back.
     remote_seen: Mutex<BTreeMap<u16, bool>>,
     /// Free space each volume keeps for metadata commits and deletes.
@@ -256,20 +259,49 @@ impl Volumes {
         }
     }
 
-    /// Removes shard file `data_id` from volume `id` (done when it is not there).
-    pub(crate) fn remove_shard(&self, id: u16, data_id: &str) -> Result<(), DataError> {
-        if let Some(v) = self.get(id) {
-            let p = v.data_file(data_id);
-            return match fs::remove_file(&p) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(DataError::io(&p, e)),
-            };
+    /// Removes shard file `data_id` from this server's volume `id` (done when it is not
+    /// there).
+    pub(crate) fn remove_local(&self, id: u16, data_id: &str) -> Result<(), DataError> {
+        let v = self.get(id).ok_or_else(|| Self::unknown(id))?;
+        let p = v.data_file(data_id);
+        match fs::remove_file(&p) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(DataError::io(&p, e)),
         }
-        match self.remote(id) {
-            Some(r) if r.is_online() => r.remove(data_id),
-            _ => Err(Self::unknown(id)),
+    }
+
+    /// Removes shard file `data_id` from volume `id`: at once on this server's volumes; on
+    /// another node's, started and finished in the background, a removal that cannot reach
+    /// its node kept in `unremoved` (for deferred deletion). Local failures are logged and
+    /// left to the orphan sweep.
+    pub(crate) fn remove_shard(&self, id: u16, data_id: &str) {
+        let fail = |e: &DataError| {
+            tracing::warn!(volume = id, id = %data_id, error = %e, "could not remove data file");
+        };
+        if self.get(id).is_some() {
+            if let Err(e) = self.remove_local(id, data_id) {
+                fail(&e);
+            }
+            return;
         }
+        let Some(r) = self.remote(id).filter(|r| r.is_online()) else {
+            fail(&Self::unknown(id));
+            push_unremoved(&self.unremoved, id, data_id);
+            return;
+        };
+        let unremoved = self.unremoved.clone();
+        let data_id = data_id.to_string();
+        let file = data_id.clone();
+        r.remove(
+            &data_id,
+            Box::new(move |outcome| {
+                if let Err(e) = outcome {
+                    tracing::warn!(volume = id, id = %file, error = %e, "could not remove data file on its node; deferred");
+                    push_unremoved(&unremoved, id, &file);
+                }
+            }),
+        );
     }
 
     /// Called on an I/O error on volume `id`: if a local volume no longer takes durable writes
@@ -302,9 +334,6 @@ pub struct DataStore {
     /// The sets of the newest pool (replaced when the cluster's layout grows).
     sets: RwLock<Vec<ShardSet>>,
     choose: Option<SetChooser>,
-    /// Shard files whose removal failed on an unreachable volume: for the caller to keep as
-    /// deferred deletions.
-    unremoved: Mutex<Vec<(u16, String)>>,
     pub(crate) queue: Arc<HealQueue>,
 }
 
@@ -417,12 +446,12 @@ impl DataStore {
                 ids,
                 remote: RwLock::new(remote.into_iter().collect()),
                 remote_seen: Mutex::new(remote_seen),
+                unremoved: Arc::new(Mutex::new(Vec::new())),
                 reserve,
             }),
             layout: RwLock::new(layout),
             sets: RwLock::new(sets),
             choose,
-            unremoved: Mutex::new(Vec::new()),
             queue: Arc::new(HealQueue::default()),
         })
     }
@@ -561,14 +590,7 @@ impl DataStore {
     /// Removes a data reference's files no longer referenced. Best effort: a leftover is swept
     /// at start.
     pub fn remove(&self, r: &DataRef) {
-        let left = crate::erasure::remove_files(&self.vols, r);
-        if !left.is_empty()
-            && let Ok(mut u) = self.unremoved.lock()
-        {
-            // Bounded: what overflows is left to the orphan sweep of the volume's node.
-            let room = UNREMOVED_MAX.saturating_sub(u.len());
-            u.extend(left.into_iter().take(room));
-        }
+        crate::erasure::remove_files(&self.vols, r);
     }
 
     /// The cluster's layout grew: new objects go to `sets` (the newest pool's), and other
@@ -636,7 +658,8 @@ impl DataStore {
     /// node's) was unreachable, since the last call: the caller records them as deferred
     /// deletions, done by the volume's node when it is back.
     pub fn take_unremoved(&self) -> Vec<(u16, String)> {
-        self.unremoved
+        self.vols
+            .unremoved
             .lock()
             .map(|mut u| std::mem::take(&mut *u))
             .unwrap_or_default()
@@ -685,7 +708,7 @@ impl DataStore {
     pub fn local_remove(&self, volume: u16, id: &str) -> Result<(), DataError> {
         check_id(id)?;
         self.local(volume)?;
-        self.vols.remove_shard(volume, id)
+        self.vols.remove_local(volume, id)
     }
 
     /// Every committed data file last modified before `before`, with its header, for the orphan
@@ -764,6 +787,16 @@ fn open_volume(root: &Path, reserve: Reserve) -> Result<Volume, DataError> {
 
 /// Most failed remote removals kept for the caller between two calls.
 const UNREMOVED_MAX: usize = 100_000;
+
+/// Keeps a removal that could not reach its node. Bounded: what overflows is left to the orphan
+/// sweep of the volume's node.
+fn push_unremoved(list: &Mutex<Vec<(u16, String)>>, volume: u16, id: &str) {
+    if let Ok(mut u) = list.lock()
+        && u.len() < UNREMOVED_MAX
+    {
+        u.push((volume, id.to_string()));
+    }
+}
 
 /// A data id is 32 hex digits: never a path.
 fn check_id(id: &str) -> Result<(), DataError> {

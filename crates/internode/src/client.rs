@@ -19,7 +19,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use rustfs_data::format::block_checksum;
-use rustfs_data::{DataError, RemoteReader, RemoteVolume, RemoteWriter, ShardHeader};
+use rustfs_data::{DataError, RemoteReader, RemoteVolume, RemoteWriter, RemoveDone, ShardHeader};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
@@ -29,6 +29,8 @@ use crate::service::{SHARD_PATH, SIZE_HEADER};
 use tokio_rustls::rustls;
 
 type Body = UnsyncBoxBody<Bytes, Infallible>;
+/// Status, body and headers of a small answer.
+type Answer = (StatusCode, Bytes, http::HeaderMap);
 
 /// A node that did not answer is not called again for this long (unless its heartbeat shows
 /// it restarted): a dead node costs one refused connection, not one per shard.
@@ -243,24 +245,23 @@ impl RemoteShardVolume {
     }
 
     /// A small request with an empty body, its whole answer read.
-    fn call(
-        &self,
-        method: Method,
-        pq: &str,
-    ) -> Result<(StatusCode, Bytes, http::HeaderMap), DataError> {
+    fn call(&self, method: Method, pq: &str) -> Result<Answer, DataError> {
+        block_on(&self.link.handle, self.call_async(method, pq))
+    }
+
+    async fn call_async(&self, method: Method, pq: &str) -> Result<Answer, DataError> {
         let link = &self.link;
-        let r = block_on(&link.handle, async {
-            tokio::time::timeout(IO_TIMEOUT, async {
-                let empty = Empty::<Bytes>::new().map_err(|e| match e {}).boxed_unsync();
-                let resp = link.send(method, pq, empty).await?;
-                let status = resp.status();
-                let headers = resp.headers().clone();
-                let body = body_bytes(resp).await?;
-                Ok::<_, String>((status, body, headers))
-            })
-            .await
-            .map_err(|_| "timed out".to_string())?
-        });
+        let r = tokio::time::timeout(IO_TIMEOUT, async {
+            let empty = Empty::<Bytes>::new().map_err(|e| match e {}).boxed_unsync();
+            let resp = link.send(method, pq, empty).await?;
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let body = body_bytes(resp).await?;
+            Ok::<_, String>((status, body, headers))
+        })
+        .await
+        .map_err(|_| "timed out".to_string())
+        .and_then(|r| r);
         r.map_err(|e| {
             link.failed();
             self.remote_err(e)
@@ -330,12 +331,18 @@ impl RemoteVolume for RemoteShardVolume {
         }))
     }
 
-    fn remove(&self, id: &str) -> Result<(), DataError> {
-        let (status, body, _) = self.call(Method::DELETE, &self.path(id))?;
-        match status {
-            StatusCode::NO_CONTENT | StatusCode::OK => Ok(()),
-            s => Err(self.answer_err(s, &body, id)),
-        }
+    fn remove(&self, id: &str, done: RemoveDone) {
+        let volume = RemoteShardVolume::new(self.link.clone(), self.volume);
+        let id = id.to_string();
+        self.link.handle.spawn(async move {
+            let pq = volume.path(&id);
+            let outcome = match volume.call_async(Method::DELETE, &pq).await {
+                Ok((StatusCode::NO_CONTENT | StatusCode::OK, _, _)) => Ok(()),
+                Ok((s, body, _)) => Err(volume.answer_err(s, &body, &id)),
+                Err(e) => Err(e),
+            };
+            done(outcome);
+        });
     }
 
     fn report_error(&self, err: &DataError) {

@@ -214,11 +214,29 @@ async fn shards_travel_verified_and_survive_the_other_node() {
     let (a, r2) = (p.a.clone(), r.clone());
     let healed = blocking(move || a.heal(&r2, false)).await.unwrap();
     assert_eq!(healed.repaired, 1);
-    // Deleting removes the shards on both nodes.
+    // Deleting removes the shards on both nodes (on the other node in the background: the
+    // caller does not wait for it).
     let (a, r2) = (p.a.clone(), r.clone());
     blocking(move || a.remove(&r2)).await;
-    assert!(files(&p.b_roots[0]).is_empty() && files(&p.b_roots[1]).is_empty());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !(files(&p.b_roots[0]).is_empty() && files(&p.b_roots[1]).is_empty()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B's shards not removed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert!(p.a.take_unremoved().is_empty());
+
+    // A removal that cannot reach its node is kept for deferred deletion.
+    let (a, d) = (p.a.clone(), data.clone());
+    let r3 = blocking(move || write(&a, &d)).await.unwrap();
+    p.link.set_alive(false);
+    let (a, r4) = (p.a.clone(), r3.clone());
+    blocking(move || a.remove(&r4)).await;
+    let mut left = p.a.take_unremoved();
+    left.sort();
+    assert_eq!(left, vec![(2, r3.id.clone()), (3, r3.id.clone())]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
