@@ -12,6 +12,7 @@ import hashlib
 import os
 import random
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -242,6 +243,38 @@ def test_sigkill_a_node_under_load_loses_no_acknowledged_write_and_heals(cluster
     assert "0 damaged shards" in again and "0 on offline volumes" in again, again
     crash_load.check_against_ledger(crash_load.client(cluster.node(1).endpoint), bucket, ledger, known,
                                     "through the healed node")
+
+
+def test_a_paused_node_is_passed_over_then_heals_what_it_missed(cluster):
+    """A node frozen (SIGSTOP: up to the kernel, silent to everyone) holds writes only until
+    its heartbeat is missed; once it runs again it finds it was taken for down and rebuilds
+    the shards written without it."""
+    s3 = cluster.client(0, read_timeout=60)
+    bucket = unique_name("pause")
+    s3.create_bucket(Bucket=bucket)
+    proc = cluster.procs[1].proc
+    keys = [f"while-paused-{i}" for i in range(6)]
+    proc.send_signal(signal.SIGSTOP)
+    stopped = time.monotonic()
+    try:
+        for k in keys:
+            started = time.monotonic()
+            s3.put_object(Bucket=bucket, Key=k, Body=payload(k, 300 * 1024))
+            assert time.monotonic() - started < 30, "a write waited for the frozen node's timeouts"
+        for k in keys:
+            assert s3.get_object(Bucket=bucket, Key=k)["Body"].read() == payload(k, 300 * 1024)
+        time.sleep(max(0.0, 7 - (time.monotonic() - stopped)))
+    finally:
+        proc.send_signal(signal.SIGCONT)
+    # Each object has one shard per node (two 2+2 sets, one volume per node per set): node 2's
+    # comes back by node 2's own heal.
+    deadline = time.monotonic() + 60
+    while not all(shards_of(cluster.volumes(1), k) for k in keys):
+        missing = [k for k in keys if not shards_of(cluster.volumes(1), k)]
+        assert time.monotonic() < deadline, f"not healed: {missing}\n{cluster.logs()}"
+        time.sleep(0.5)
+    for k in keys:
+        assert cluster.client(1).get_object(Bucket=bucket, Key=k)["Body"].read() == payload(k, 300 * 1024)
 
 
 def test_a_wiped_volume_is_healed(cluster):

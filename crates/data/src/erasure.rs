@@ -640,22 +640,39 @@ impl DataStore {
     /// Checks every shard of `r` (with `deep`, every block's checksum too) and rewrites missing
     /// or damaged shards from the others. Fails if more shards are damaged than parity allows.
     pub fn heal(&self, r: &DataRef, deep: bool) -> Result<HealOutcome, DataError> {
-        self.heal_in(r, deep, false)
+        self.heal_in(r, deep, None)
     }
 
     /// [`DataStore::heal`] for this node's own shards only: the shards of `r` on other nodes'
-    /// volumes are read to rebuild, never checked or rewritten (their nodes heal them). Each
-    /// node of a cluster heals its own volumes; on a single server this is [`DataStore::heal`].
-    /// Without `deep`, an object whose local shards all open is done without touching the
-    /// others.
+    /// volumes are read to rebuild, never checked or rewritten (their nodes heal them). On a
+    /// single server this is [`DataStore::heal`].
     pub fn heal_local(&self, r: &DataRef, deep: bool) -> Result<HealOutcome, DataError> {
-        self.heal_in(r, deep, true)
+        let local: std::collections::BTreeSet<u16> = self.vols.ids.iter().copied().collect();
+        self.heal_in(r, deep, Some(&local))
     }
 
-    fn heal_in(&self, r: &DataRef, deep: bool, local_only: bool) -> Result<HealOutcome, DataError> {
+    /// [`DataStore::heal`] for the shards of `r` on `volumes` only (this node's or other
+    /// nodes'): the others are read to rebuild, never checked or rewritten. Without `deep`, an
+    /// object whose shards on `volumes` all open is done without touching the others.
+    pub fn heal_volumes(
+        &self,
+        r: &DataRef,
+        deep: bool,
+        volumes: &std::collections::BTreeSet<u16>,
+    ) -> Result<HealOutcome, DataError> {
+        self.heal_in(r, deep, Some(volumes))
+    }
+
+    fn heal_in(
+        &self,
+        r: &DataRef,
+        deep: bool,
+        only: Option<&std::collections::BTreeSet<u16>>,
+    ) -> Result<HealOutcome, DataError> {
         let (layout, block_size) = check_ref(r)?;
         let vols = &self.vols;
-        let mine = |i: usize| !local_only || vols.get(r.volumes[i]).is_some();
+        let local_only = only.is_some();
+        let mine = |i: usize| only.is_none_or(|o| o.contains(&r.volumes[i]));
         if local_only {
             let local: Vec<usize> = (0..r.volumes.len()).filter(|&i| mine(i)).collect();
             if local.is_empty() {

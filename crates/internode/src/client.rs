@@ -130,6 +130,26 @@ impl NodeLink {
                 .unwrap_or(false)
     }
 
+    /// Runs `fut` for at most `limit`, and no longer than the node is taken for alive: a
+    /// paused or cut-off node holds a call until its heartbeat is missed (5 s), not for the
+    /// whole timeout.
+    async fn bounded<F: std::future::Future>(
+        &self,
+        limit: Duration,
+        fut: F,
+    ) -> Result<F::Output, &'static str> {
+        tokio::select! {
+            r = tokio::time::timeout(limit, fut) => r.map_err(|_| "timed out"),
+            () = self.until_dead() => Err("its node was taken for down (heartbeat stopped)"),
+        }
+    }
+
+    async fn until_dead(&self) {
+        while self.alive.load(Ordering::Acquire) {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     fn failed(&self) {
         if let Ok(mut f) = self.failed_at.lock() {
             *f = Some(Instant::now());
@@ -251,17 +271,18 @@ impl RemoteShardVolume {
 
     async fn call_async(&self, method: Method, pq: &str) -> Result<Answer, DataError> {
         let link = &self.link;
-        let r = tokio::time::timeout(IO_TIMEOUT, async {
-            let empty = Empty::<Bytes>::new().map_err(|e| match e {}).boxed_unsync();
-            let resp = link.send(method, pq, empty).await?;
-            let status = resp.status();
-            let headers = resp.headers().clone();
-            let body = body_bytes(resp).await?;
-            Ok::<_, String>((status, body, headers))
-        })
-        .await
-        .map_err(|_| "timed out".to_string())
-        .and_then(|r| r);
+        let r = link
+            .bounded(IO_TIMEOUT, async {
+                let empty = Empty::<Bytes>::new().map_err(|e| match e {}).boxed_unsync();
+                let resp = link.send(method, pq, empty).await?;
+                let status = resp.status();
+                let headers = resp.headers().clone();
+                let body = body_bytes(resp).await?;
+                Ok::<_, String>((status, body, headers))
+            })
+            .await
+            .map_err(str::to_string)
+            .and_then(|r| r);
         r.map_err(|e| {
             link.failed();
             self.remote_err(e)
@@ -369,9 +390,8 @@ impl Writer {
         let Some(tx) = self.tx.as_ref() else {
             return Err(self.volume.remote_err("upload already ended"));
         };
-        let sent = block_on(&self.volume.link.handle, async {
-            tokio::time::timeout(IO_TIMEOUT, tx.send(frame)).await
-        });
+        let link = &self.volume.link;
+        let sent = block_on(&link.handle, link.bounded(IO_TIMEOUT, tx.send(frame)));
         match sent {
             Ok(Ok(())) => Ok(()),
             // The request ended early: its answer says why.
@@ -379,9 +399,9 @@ impl Writer {
                 .outcome()
                 .err()
                 .unwrap_or_else(|| self.volume.remote_err("the node ended the upload early"))),
-            Err(_) => {
+            Err(why) => {
                 self.volume.link.failed();
-                Err(self.volume.remote_err("timed out sending a block"))
+                Err(self.volume.remote_err(format!("sending a block: {why}")))
             }
         }
     }
@@ -389,12 +409,14 @@ impl Writer {
     /// Waits for the node's answer to the upload.
     fn outcome(&mut self) -> Result<(), DataError> {
         self.tx = None;
-        let Some(task) = self.task.take() else {
+        let Some(mut task) = self.task.take() else {
             return Err(self.volume.remote_err("upload already ended"));
         };
-        let r = block_on(&self.volume.link.handle, async {
-            tokio::time::timeout(FINISH_TIMEOUT, task).await
-        });
+        let link = &self.volume.link;
+        let r = block_on(&link.handle, link.bounded(FINISH_TIMEOUT, &mut task));
+        if r.is_err() {
+            task.abort();
+        }
         match r {
             Ok(Ok(Ok((StatusCode::OK, _)))) => Ok(()),
             Ok(Ok(Ok((status, body)))) => Err(self.volume.answer_err(status, &body, &self.id)),
@@ -403,11 +425,11 @@ impl Writer {
                 Err(self.volume.remote_err(e))
             }
             Ok(Err(e)) => Err(self.volume.remote_err(e.to_string())),
-            Err(_) => {
+            Err(why) => {
                 self.volume.link.failed();
                 Err(self
                     .volume
-                    .remote_err("timed out waiting for the shard to be made durable"))
+                    .remote_err(format!("waiting for the shard to be made durable: {why}")))
             }
         }
     }

@@ -3,7 +3,8 @@
 //! object and part, checks each shard (with `deep`, every block checksum) and rewrites what is
 //! missing or damaged from the others. Progress and the last result are kept for the admin API.
 
-use std::sync::Mutex;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rustfs_meta::{Body, ObjectRecord, PartRecord, ScanStep, Segment, Table, decode};
@@ -130,7 +131,7 @@ impl ObjectStore {
         let mut report = self.check_health(resync).await;
         for r in self.data.take_damaged(64) {
             let mut h = HealReport::default();
-            self.heal_ref(&r, true, false, "(queued)", &mut h).await;
+            self.heal_ref(&r, true, None, "(queued)", &mut h).await;
             report.healed += h.shards_repaired;
         }
         report
@@ -162,7 +163,7 @@ impl ObjectStore {
 
     /// Starts a heal pass in the background unless one is running; returns the new pass's id.
     pub fn start_heal(self: &std::sync::Arc<Self>, deep: bool, rate: Option<u64>) -> Option<u64> {
-        self.start_heal_scoped(deep, rate, false)
+        self.start_heal_scoped(deep, rate, None)
     }
 
     /// [`ObjectStore::start_heal`] of [`ObjectStore::heal_pass_scoped`].
@@ -170,7 +171,7 @@ impl ObjectStore {
         self: &std::sync::Arc<Self>,
         deep: bool,
         rate: Option<u64>,
-        local_only: bool,
+        only: Option<Arc<BTreeSet<u16>>>,
     ) -> Option<u64> {
         let started_ms = now_ms();
         let id = {
@@ -201,7 +202,7 @@ impl ObjectStore {
         };
         let this = self.clone();
         tokio::spawn(async move {
-            let report = this.heal_pass_scoped(deep, rate, local_only).await;
+            let report = this.heal_pass_scoped(deep, rate, only).await;
             tracing::info!(?report, "heal pass finished");
             if let Ok(mut p) = this.heal.state.lock() {
                 p.current = HealState::Done {
@@ -218,17 +219,16 @@ impl ObjectStore {
     /// Visits every stored object and part and repairs damaged shards; `rate` bounds the bytes
     /// checked per second (a background pass must not starve client I/O).
     pub async fn heal_pass(&self, deep: bool, rate: Option<u64>) -> HealReport {
-        self.heal_pass_scoped(deep, rate, false).await
+        self.heal_pass_scoped(deep, rate, None).await
     }
 
-    /// [`ObjectStore::heal_pass`]; with `local_only`, only this node's own shards are checked
-    /// and repaired (each node of a cluster heals its volumes; the same as a whole pass on a
-    /// single server).
+    /// [`ObjectStore::heal_pass`]; with `only`, only the shards on those volumes are checked
+    /// and repaired (a node's own volumes after it was away, a volume that came back).
     pub async fn heal_pass_scoped(
         &self,
         deep: bool,
         rate: Option<u64>,
-        local_only: bool,
+        only: Option<Arc<BTreeSet<u16>>>,
     ) -> HealReport {
         let health = self.check_health(true).await;
         let mut report = HealReport {
@@ -253,7 +253,7 @@ impl ObjectStore {
                 for (key, value) in &page {
                     let (name, segments) = describe(table, key, value);
                     for seg in segments {
-                        self.heal_segment(&seg, deep, local_only, &name, &mut report)
+                        self.heal_segment(&seg, deep, only.clone(), &name, &mut report)
                             .await;
                     }
                     self.publish(&report);
@@ -305,12 +305,12 @@ impl ObjectStore {
         &self,
         seg: &Segment,
         deep: bool,
-        local_only: bool,
+        only: Option<Arc<BTreeSet<u16>>>,
         name: &str,
         report: &mut HealReport,
     ) {
         if let Body::Stored(r) = &seg.body {
-            self.heal_ref(r, deep, local_only, name, report).await;
+            self.heal_ref(r, deep, only.clone(), name, report).await;
         }
     }
 
@@ -318,18 +318,15 @@ impl ObjectStore {
         &self,
         r: &rustfs_meta::DataRef,
         deep: bool,
-        local_only: bool,
+        only: Option<Arc<BTreeSet<u16>>>,
         name: &str,
         report: &mut HealReport,
     ) {
         let data = self.data.clone();
         let target = r.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            if local_only {
-                data.heal_local(&target, deep)
-            } else {
-                data.heal(&target, deep)
-            }
+        let outcome = tokio::task::spawn_blocking(move || match only.as_deref() {
+            Some(volumes) => data.heal_volumes(&target, deep, volumes),
+            None => data.heal(&target, deep),
         })
         .await;
         report.objects_checked += 1;

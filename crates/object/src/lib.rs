@@ -121,6 +121,11 @@ impl ObjectStore {
         self.data.layout()
     }
 
+    /// The ids of this server's own volumes (what its heal passes cover after it was away).
+    pub fn local_volume_ids(&self) -> Vec<u16> {
+        self.data.local_volume_ids()
+    }
+
     pub fn volume_roots(&self) -> Vec<PathBuf> {
         self.data
             .volume_roots()

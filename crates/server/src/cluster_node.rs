@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rustfs_cluster::membership::{self, Liveness};
@@ -39,6 +40,8 @@ pub struct Joined {
     pub data: Arc<DataStore>,
     pub service: Arc<ShardService>,
     pub layout: LayoutRecord,
+    /// Raised each time this node comes back from being taken for down by the others.
+    pub away: Arc<AtomicU64>,
     pub node_id: String,
     links: Vec<(String, Arc<NodeLink>)>,
     peers: Peers,
@@ -155,7 +158,8 @@ pub async fn join(
         .await
         .map_err(|e| format!("cannot write this node's heartbeat: {e}"))?;
     tracing::info!(node = %node_id, address = %args.address, volumes = ?ids, "registered in the cluster");
-    spawn_heartbeat(meta.clone(), node_id.clone());
+    let away = Arc::new(AtomicU64::new(0));
+    spawn_heartbeat(meta.clone(), node_id.clone(), away.clone());
 
     let mut waiting_logged = false;
     let layout = loop {
@@ -212,6 +216,7 @@ pub async fn join(
         data,
         service,
         layout,
+        away,
         node_id,
         links,
         peers,
@@ -234,14 +239,29 @@ fn grow(
     Ok(())
 }
 
-fn spawn_heartbeat(meta: Arc<dyn TxnStore>, node_id: String) {
+/// Writes this node's heartbeat every second. When a beat lands after none did for longer
+/// than [`membership::DEAD_AFTER`] (the database was out of reach, or the process was paused),
+/// the other nodes took this one for down and wrote without its volumes: `away` is raised so
+/// the maintenance loop heals them.
+fn spawn_heartbeat(meta: Arc<dyn TxnStore>, node_id: String, away: Arc<AtomicU64>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(membership::BEAT_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last = Instant::now();
         loop {
             tick.tick().await;
-            if let Err(e) = membership::beat(meta.as_ref(), &node_id).await {
-                tracing::warn!(error = %e, "heartbeat not written");
+            match membership::beat(meta.as_ref(), &node_id).await {
+                Ok(_) => {
+                    if last.elapsed() > membership::DEAD_AFTER {
+                        tracing::warn!(
+                            silent_secs = last.elapsed().as_secs(),
+                            "this node's heartbeat was silent long enough for the others to take it for down; healing its volumes"
+                        );
+                        away.fetch_add(1, Ordering::AcqRel);
+                    }
+                    last = Instant::now();
+                }
+                Err(e) => tracing::warn!(error = %e, "heartbeat not written"),
             }
         }
     });

@@ -99,6 +99,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
 
     let reserve = args.volume_reserve;
     let backend = config::meta_backend(args.meta_url.as_deref())?;
+    let mut away = None;
     let (store, internode, layout) = match &args.node_address {
         None => {
             let layout = match &args.storage_class {
@@ -145,6 +146,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
             );
             let store = ObjectStore::new(meta, joined.data.clone())
                 .map_err(|e| format!("cannot open the object store: {e}"))?;
+            away = Some(joined.away.clone());
             (Arc::new(store), Some(joined.service.clone()), shown_layout)
         }
     };
@@ -216,7 +218,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         store.clone(),
         args.scanner_interval,
         args.scanner_rate,
-        clustered,
+        away,
     ));
 
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -327,30 +329,75 @@ const RESYNC_EVERY: u64 = 15;
 /// an upload's wait for its shards to be made durable, so commits in flight land first).
 const CLUSTER_SWEEP_DELAY: Duration = Duration::from_secs(120);
 
-/// Background upkeep: volume health, replica resync, repair of damage reads found, a heal pass
-/// when a volume (or, in a cluster, another node) comes back, and a rate-limited deep pass
-/// every `interval` seconds. These passes heal this node's own shards (each node of a cluster
-/// heals its volumes); a cluster node also runs one at start, as writes went on without it
-/// while it was down.
-async fn maintenance(store: Arc<ObjectStore>, interval: u64, rate_mib: u64, clustered: bool) {
+/// Background upkeep: volume health, replica resync, repair of damage reads found, heal
+/// passes for volumes that missed writes, and a rate-limited deep pass of this server's own
+/// volumes every `interval` seconds.
+///
+/// A pass covers the volumes that came back (a replaced drive, another node seen alive
+/// again) and, in a cluster (`away` is the heartbeat's signal), this node's own volumes: at
+/// start, when the others took it for down (its heartbeat was silent), and when this loop
+/// itself was held up longer than the others wait (the process was paused). Writes went on
+/// without those volumes meanwhile.
+async fn maintenance(
+    store: Arc<ObjectStore>,
+    interval: u64,
+    rate_mib: u64,
+    away: Option<Arc<std::sync::atomic::AtomicU64>>,
+) {
+    use std::collections::BTreeSet;
+    use std::sync::atomic::Ordering;
     let mut tick = tokio::time::interval(MAINTENANCE_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut n: u64 = 0;
     let mut last_deep = tokio::time::Instant::now();
-    let mut heal_wanted = clustered;
+    let own: BTreeSet<u16> = store.local_volume_ids().into_iter().collect();
+    let clustered = away.is_some();
+    let mut wanted: BTreeSet<u16> = if clustered {
+        own.clone()
+    } else {
+        BTreeSet::new()
+    };
+    let mut seen_away = 0;
+    let mut last_tick = tokio::time::Instant::now();
     loop {
         tick.tick().await;
         n += 1;
+        if clustered && last_tick.elapsed() > rustfs_cluster::membership::DEAD_AFTER {
+            tracing::warn!(
+                held_secs = last_tick.elapsed().as_secs(),
+                "this node was held up long enough for the others to take it for down; healing its volumes"
+            );
+            wanted.extend(own.iter().copied());
+        }
+        last_tick = tokio::time::Instant::now();
+        if let Some(a) = &away {
+            let now = a.load(Ordering::Acquire);
+            if now != seen_away {
+                seen_away = now;
+                wanted.extend(own.iter().copied());
+            }
+        }
         let report = store.maintain(n.is_multiple_of(RESYNC_EVERY)).await;
-        // A volume came back (or was replaced): rebuild the shards it should hold, as soon as
-        // no other pass is running.
-        heal_wanted |= !report.volumes_back.is_empty();
-        if heal_wanted && store.start_heal_scoped(false, None, true).is_some() {
-            heal_wanted = false;
+        wanted.extend(
+            report
+                .volumes_back
+                .iter()
+                .filter_map(|&v| u16::try_from(v).ok()),
+        );
+        if !wanted.is_empty()
+            && store
+                .start_heal_scoped(false, None, Some(Arc::new(wanted.clone())))
+                .is_some()
+        {
+            wanted.clear();
         }
         if interval > 0 && last_deep.elapsed() >= Duration::from_secs(interval) {
             last_deep = tokio::time::Instant::now();
-            let _ = store.start_heal_scoped(true, Some(rate_mib.saturating_mul(1 << 20)), true);
+            let _ = store.start_heal_scoped(
+                true,
+                Some(rate_mib.saturating_mul(1 << 20)),
+                Some(Arc::new(own.clone())),
+            );
         }
     }
 }
