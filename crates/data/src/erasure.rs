@@ -374,7 +374,7 @@ impl ErasureReader {
             (0..layout.shards()).map(|_| OnceLock::new()).collect();
         let d = usize::from(layout.data);
         for (i, slot) in shards.iter().enumerate().take(d) {
-            let _ = slot.set(open_shard(&vols, r, layout, block_size, i));
+            let _ = slot.set(open_shard(&vols, r, layout, block_size, i, true));
         }
         let usable_of = |shards: &[OnceLock<ShardState>]| {
             shards
@@ -386,7 +386,7 @@ impl ErasureReader {
         let damaged = usable < d;
         if damaged {
             for (i, slot) in shards.iter().enumerate().skip(d) {
-                let _ = slot.set(open_shard(&vols, r, layout, block_size, i));
+                let _ = slot.set(open_shard(&vols, r, layout, block_size, i, true));
             }
             usable = usable_of(&shards);
         }
@@ -457,8 +457,16 @@ impl ErasureReader {
     }
 
     fn read_chunk(&self, shard: usize, index: u64, want: u64) -> Option<Bytes> {
-        let state = self.shards[shard]
-            .get_or_init(|| open_shard(&self.vols, &self.r, self.layout, self.block_size, shard));
+        let state = self.shards[shard].get_or_init(|| {
+            open_shard(
+                &self.vols,
+                &self.r,
+                self.layout,
+                self.block_size,
+                shard,
+                true,
+            )
+        });
         let ShardState::Ok(reader) = state else {
             return None;
         };
@@ -533,21 +541,23 @@ fn check_ref(r: &DataRef) -> Result<(Layout, u64), DataError> {
 
 fn open_shards(vols: &Volumes, r: &DataRef, layout: Layout, block_size: u64) -> Vec<ShardState> {
     (0..r.volumes.len())
-        .map(|i| open_shard(vols, r, layout, block_size, i))
+        .map(|i| open_shard(vols, r, layout, block_size, i, false))
         .collect()
 }
 
 /// Opens shard `i` of `r` and checks its header and length against the reference.
+/// With `for_read`, a remote shard's first block comes with its header.
 fn open_shard(
     vols: &Volumes,
     r: &DataRef,
     layout: Layout,
     block_size: u64,
     i: usize,
+    for_read: bool,
 ) -> ShardState {
     let vi = r.volumes[i];
     let path = std::path::PathBuf::from(format!("volume {vi}/{}", r.id));
-    match vols.open_shard(vi, &r.id) {
+    match vols.open_shard(vi, &r.id, for_read) {
         Ok(None) => ShardState::Offline,
         Ok(Some(rd)) => {
             let h = rd.header();
@@ -681,7 +691,7 @@ impl DataStore {
             if !deep
                 && local.iter().all(|&i| {
                     matches!(
-                        open_shard(vols, r, layout, block_size, i),
+                        open_shard(vols, r, layout, block_size, i, false),
                         ShardState::Ok(_)
                     )
                 })

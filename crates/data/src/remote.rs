@@ -20,8 +20,10 @@ pub trait RemoteVolume: Send + Sync {
     /// Starts a shard file `id` with `header`: nothing is visible on the volume until
     /// [`RemoteWriter::finish`] returned, and then the file is durable there.
     fn create(&self, id: &str, header: &ShardHeader) -> Result<Box<dyn RemoteWriter>, DataError>;
-    /// Opens shard file `id` for reads; [`DataError::NotFound`] when it is not there.
-    fn open(&self, id: &str) -> Result<Box<dyn RemoteReader>, DataError>;
+    /// Opens shard file `id` for reads; [`DataError::NotFound`] when it is not there. With
+    /// `first_block`, block 0 comes along (a read is about to ask for it: one round trip
+    /// instead of two); a presence check leaves it.
+    fn open(&self, id: &str, first_block: bool) -> Result<Box<dyn RemoteReader>, DataError>;
     /// Starts removing shard file `id` (done when it was never there) and returns at once:
     /// removals follow commits on the request path, which must not wait for another node.
     /// `done` is called with the outcome once the node answered or could not be reached.

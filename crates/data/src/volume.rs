@@ -246,6 +246,7 @@ impl Volumes {
         &self,
         id: u16,
         data_id: &str,
+        first_block: bool,
     ) -> Result<Option<ShardInput>, DataError> {
         if let Some(v) = self.get(id) {
             if !v.is_online() {
@@ -254,7 +255,9 @@ impl Volumes {
             return BlockReader::open(&v.data_file(data_id)).map(|r| Some(ShardInput::Local(r)));
         }
         match self.remote(id) {
-            Some(r) if r.is_online() => r.open(data_id).map(|r| Some(ShardInput::Remote(r))),
+            Some(r) if r.is_online() => r
+                .open(data_id, first_block)
+                .map(|r| Some(ShardInput::Remote(r))),
             _ => Ok(None),
         }
     }

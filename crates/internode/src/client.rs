@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 
 use crate::auth::Signer;
 use crate::frames;
-use crate::service::{SHARD_PATH, SIZE_HEADER};
+use crate::service::{HEADER_LEN_HEADER, SHARD_PATH, SIZE_HEADER};
 use tokio_rustls::rustls;
 
 type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -330,26 +330,46 @@ impl RemoteVolume for RemoteShardVolume {
         Ok(Box::new(w))
     }
 
-    fn open(&self, id: &str) -> Result<Box<dyn RemoteReader>, DataError> {
-        let (status, body, headers) = self.call(Method::GET, &self.path(id))?;
+    fn open(&self, id: &str, first_block: bool) -> Result<Box<dyn RemoteReader>, DataError> {
+        let pq = if first_block {
+            format!("{}?first=1", self.path(id))
+        } else {
+            self.path(id)
+        };
+        let (status, body, headers) = self.call(Method::GET, &pq)?;
         if status != StatusCode::OK {
             return Err(self.answer_err(status, &body, id));
         }
-        let header = ShardHeader::decode(&body).map_err(|e| DataError::Corrupt {
+        let number = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or_else(|| self.remote_err(format!("no {name} in the answer")))
+        };
+        let size = number(SIZE_HEADER)?;
+        let head_len = usize::try_from(number(HEADER_LEN_HEADER)?)
+            .ok()
+            .filter(|&n| n <= body.len())
+            .ok_or_else(|| self.remote_err("header length past the answer"))?;
+        let header = ShardHeader::decode(&body[..head_len]).map_err(|e| DataError::Corrupt {
             path: PathBuf::from(format!("{}/{id}", self.describe())),
             reason: e,
         })?;
-        let size = headers
-            .get(SIZE_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| self.remote_err("no shard size in the answer"))?;
-        Ok(Box::new(RemoteShard {
+        let shard = RemoteShard {
             volume: RemoteShardVolume::new(self.link.clone(), self.volume),
             id: id.to_string(),
             header,
             size,
-        }))
+            first: std::sync::Mutex::new(None),
+        };
+        if body.len() > head_len {
+            let block = shard.verify(0, body.slice(head_len..))?;
+            if let Ok(mut f) = shard.first.lock() {
+                *f = Some(block);
+            }
+        }
+        Ok(Box::new(shard))
     }
 
     fn remove(&self, id: &str, done: RemoveDone) {
@@ -485,23 +505,13 @@ struct RemoteShard {
     id: String,
     header: ShardHeader,
     size: u64,
+    /// Block 0, when it came with the header (given out once).
+    first: std::sync::Mutex<Option<Bytes>>,
 }
 
-impl RemoteReader for RemoteShard {
-    fn header(&self) -> &ShardHeader {
-        &self.header
-    }
-
-    fn size(&self) -> u64 {
-        self.size
-    }
-
-    fn read_block(&self, index: u64) -> Result<Bytes, DataError> {
-        let pq = format!("{}?block={index}", self.volume.path(&self.id));
-        let (status, body, _) = self.volume.call(Method::GET, &pq)?;
-        if status != StatusCode::OK {
-            return Err(self.volume.answer_err(status, &body, &self.id));
-        }
+impl RemoteShard {
+    /// Block `index` from an answer (its bytes, then their u64 checksum), checked.
+    fn verify(&self, index: u64, body: Bytes) -> Result<Bytes, DataError> {
         let corrupt = |reason: &str| DataError::Corrupt {
             path: PathBuf::from(format!("{}/{}", self.volume.describe(), self.id)),
             reason: format!("block {index}: {reason}"),
@@ -519,5 +529,29 @@ impl RemoteReader for RemoteShard {
             return Err(corrupt("checksum mismatch on arrival"));
         }
         Ok(data)
+    }
+}
+
+impl RemoteReader for RemoteShard {
+    fn header(&self) -> &ShardHeader {
+        &self.header
+    }
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_block(&self, index: u64) -> Result<Bytes, DataError> {
+        if index == 0
+            && let Some(b) = self.first.lock().ok().and_then(|mut f| f.take())
+        {
+            return Ok(b);
+        }
+        let pq = format!("{}?block={index}", self.volume.path(&self.id));
+        let (status, body, _) = self.volume.call(Method::GET, &pq)?;
+        if status != StatusCode::OK {
+            return Err(self.volume.answer_err(status, &body, &self.id));
+        }
+        self.verify(index, body)
     }
 }

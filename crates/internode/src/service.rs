@@ -4,6 +4,7 @@
 //! ```text
 //! PUT    /rustfs/internode/v1/shard/VOLUME/ID           framed body (see `frames`): 200 once durable
 //! GET    /rustfs/internode/v1/shard/VOLUME/ID           the file's header; x-rustfs-shard-size
+//! GET    /rustfs/internode/v1/shard/VOLUME/ID?first=1   the header, then block 0 and its checksum
 //! GET    /rustfs/internode/v1/shard/VOLUME/ID?block=N   block N, then its u64 xxh3 checksum
 //! DELETE /rustfs/internode/v1/shard/VOLUME/ID           204 (also when it was not there)
 //! GET    /rustfs/internode/v1/ping                      200
@@ -30,6 +31,8 @@ pub const SHARD_PATH: &str = "/rustfs/internode/v1/shard/";
 pub const PING_PATH: &str = "/rustfs/internode/v1/ping";
 pub const STATS_PATH: &str = "/rustfs/internode/v1/stats";
 pub const SIZE_HEADER: &str = "x-rustfs-shard-size";
+/// How many bytes of an answer with `?first=1` are the header (block 0 follows).
+pub const HEADER_LEN_HEADER: &str = "x-rustfs-header-len";
 
 /// Whether a request path is for the internode service.
 pub fn is_internode(path: &str) -> bool {
@@ -128,16 +131,17 @@ impl ShardService {
         let Some((volume, id)) = parse_shard_path(path) else {
             return reply(StatusCode::NOT_FOUND, "no such internode resource");
         };
-        let block = match req.uri().query().map(parse_block) {
-            None => None,
-            Some(Some(b)) => Some(b),
+        let query = match req.uri().query().map(parse_query) {
+            None => Query::None,
+            Some(Some(q)) => q,
             Some(None) => return reply(StatusCode::BAD_REQUEST, "bad query"),
         };
-        match (method, block) {
-            (Method::PUT, None) => self.put(volume, id, req.into_body()).await,
-            (Method::GET, None) => self.get_header(volume, id).await,
-            (Method::GET, Some(b)) => self.get_block(volume, id, b).await,
-            (Method::DELETE, None) => {
+        match (method, query) {
+            (Method::PUT, Query::None) => self.put(volume, id, req.into_body()).await,
+            (Method::GET, Query::None) => self.get_header(volume, id, false).await,
+            (Method::GET, Query::First) => self.get_header(volume, id, true).await,
+            (Method::GET, Query::Block(b)) => self.get_block(volume, id, b).await,
+            (Method::DELETE, Query::None) => {
                 let data = self.data.clone();
                 match tokio::task::spawn_blocking(move || data.local_remove(volume, &id)).await {
                     Ok(Ok(())) => reply(StatusCode::NO_CONTENT, Bytes::new()),
@@ -149,20 +153,30 @@ impl ShardService {
         }
     }
 
-    async fn get_header(&self, volume: u16, id: String) -> Response<Bytes> {
+    /// The file's header; with `first`, block 0 and its checksum after it (a reader's first
+    /// request: one round trip instead of two).
+    async fn get_header(&self, volume: u16, id: String, first: bool) -> Response<Bytes> {
         let data = self.data.clone();
         let opened = tokio::task::spawn_blocking(move || {
-            data.local_open(volume, &id)
-                .map(|r| (r.header().encode(), r.size()))
+            let r = data.local_open(volume, &id)?;
+            let head = r.header().encode();
+            let mut out = BytesMut::from(&head[..]);
+            if first && r.size() > 0 {
+                let b = r.read_block(0)?;
+                out.put_slice(&b);
+                out.put_u64_le(rustfs_data::format::block_checksum(0, &b));
+            }
+            Ok::<_, DataError>((out.freeze(), head.len(), r.size()))
         })
         .await;
         match opened {
-            Ok(Ok((head, size))) => {
+            Ok(Ok((body, head_len, size))) => {
                 self.stats
                     .bytes_out
-                    .fetch_add(head.len() as u64, Ordering::Relaxed);
-                let mut r = reply(StatusCode::OK, head);
+                    .fetch_add(body.len() as u64, Ordering::Relaxed);
+                let mut r = reply(StatusCode::OK, body);
                 r.headers_mut().insert(SIZE_HEADER, size.into());
+                r.headers_mut().insert(HEADER_LEN_HEADER, head_len.into());
                 r
             }
             Ok(Err(e)) => error_reply(&e),
@@ -285,8 +299,24 @@ fn parse_shard_path(path: &str) -> Option<(u16, String)> {
     (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| (vol, id.to_string()))
 }
 
-fn parse_block(query: &str) -> Option<u64> {
-    query.strip_prefix("block=")?.parse().ok()
+/// What a shard request's query asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum Query {
+    None,
+    /// `first=1`: the header and block 0.
+    First,
+    /// `block=N`.
+    Block(u64),
+}
+
+fn parse_query(query: &str) -> Option<Query> {
+    if query.is_empty() {
+        return Some(Query::None);
+    }
+    if query == "first=1" {
+        return Some(Query::First);
+    }
+    query.strip_prefix("block=")?.parse().ok().map(Query::Block)
 }
 
 #[cfg(test)]
@@ -309,8 +339,10 @@ mod tests {
         ] {
             assert_eq!(parse_shard_path(&bad), None, "{bad}");
         }
-        assert_eq!(parse_block("block=12"), Some(12));
-        assert_eq!(parse_block("block=-1"), None);
-        assert_eq!(parse_block("x=1"), None);
+        assert_eq!(parse_query("block=12"), Some(Query::Block(12)));
+        assert_eq!(parse_query("first=1"), Some(Query::First));
+        assert_eq!(parse_query(""), Some(Query::None));
+        assert_eq!(parse_query("block=-1"), None);
+        assert_eq!(parse_query("x=1"), None);
     }
 }
