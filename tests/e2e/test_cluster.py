@@ -277,6 +277,34 @@ def test_a_paused_node_is_passed_over_then_heals_what_it_missed(cluster):
         assert cluster.client(1).get_object(Bucket=bucket, Key=k)["Body"].read() == payload(k, 300 * 1024)
 
 
+def test_deletions_on_a_dead_node_are_done_when_it_returns(cluster):
+    """An object deleted while one of its nodes is down leaves that node's shard behind; the
+    removal is kept in the database and done by the node once it is back (well before its
+    orphan sweep, which waits two minutes after a start)."""
+    s3 = cluster.client(0)
+    bucket = unique_name("defer")
+    s3.create_bucket(Bucket=bucket)
+    keys = [f"gone-{i}" for i in range(4)]
+    for k in keys:
+        s3.put_object(Bucket=bucket, Key=k, Body=payload(k, 200 * 1024))
+    assert all(shards_of(cluster.volumes(3), k) for k in keys)
+    cluster.kill(3)
+    for k in keys:
+        s3.delete_object(Bucket=bucket, Key=k)
+    # The live nodes' files go at once (the others' in the background of the DELETE); the
+    # dead node's wait.
+    deadline = time.monotonic() + 10
+    while any(shards_of(cluster.volumes(i), k) for i in range(3) for k in keys):
+        assert time.monotonic() < deadline, "live nodes' shards not removed"
+        time.sleep(0.1)
+    assert all(shards_of(cluster.volumes(3), k) for k in keys), "a dead node's files wait"
+    cluster.restart(3)
+    deadline = time.monotonic() + 20
+    while any(shards_of(cluster.volumes(3), k) for k in keys):
+        assert time.monotonic() < deadline, cluster.logs()
+        time.sleep(0.2)
+
+
 def test_a_wiped_volume_is_healed(cluster):
     s3 = cluster.client(0)
     bucket = unique_name("wipe")
