@@ -25,6 +25,23 @@ pub async fn defer(store: &dyn TxnStore, volume: u16, file: &str) -> Result<(), 
     Ok(())
 }
 
+/// Records many deletions (`(volume, file)`) in one transaction.
+pub async fn defer_many(store: &dyn TxnStore, files: &[(u16, String)]) -> Result<(), ClusterError> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    transact(store, |t| {
+        Box::pin(async move {
+            for (volume, file) in files {
+                t.put(Table::Deferred, key(*volume, file), Vec::new());
+            }
+            Ok::<(), ClusterError>(())
+        })
+    })
+    .await?;
+    Ok(())
+}
+
 /// Up to `max` files waiting for deletion on `volume`.
 pub async fn pending(
     store: &dyn TxnStore,

@@ -212,8 +212,13 @@ async fn deferred_deletions_drain_only_what_was_deleted(pg: bool) {
     for f in ["f1", "f2", "f3"] {
         deferred::defer(s, 1, f).await.unwrap();
     }
-    deferred::defer(s, 2, "other").await.unwrap();
-    deferred::defer(s, u16::MAX, "last").await.unwrap();
+    deferred::defer_many(
+        s,
+        &[(2, "other".to_string()), (u16::MAX, "last".to_string())],
+    )
+    .await
+    .unwrap();
+    deferred::defer_many(s, &[]).await.unwrap();
     assert_eq!(
         deferred::pending(s, 1, 10).await.unwrap(),
         ["f1", "f2", "f3"]

@@ -20,6 +20,8 @@ use tokio_rustls::rustls;
 
 /// How often a waiting node looks for the layout again.
 const LAYOUT_POLL: Duration = Duration::from_millis(500);
+/// Deferred deletions recorded per transaction.
+const DEFER_BATCH: usize = 1000;
 /// Deferred deletions done per volume per upkeep round.
 const DRAIN_BATCH: usize = 256;
 
@@ -324,9 +326,10 @@ impl Joined {
                     }
                     Err(e) => tracing::warn!(error = %e, "cannot read the cluster's heartbeats"),
                 }
-                for (volume, file) in data.take_unremoved() {
-                    if let Err(e) = deferred::defer(meta.as_ref(), volume, &file).await {
-                        tracing::warn!(volume, %file, error = %e, "deferred deletion not recorded; the volume's orphan sweep will find the file");
+                let unremoved = data.take_unremoved();
+                for batch in unremoved.chunks(DEFER_BATCH) {
+                    if let Err(e) = deferred::defer_many(meta.as_ref(), batch).await {
+                        tracing::warn!(files = batch.len(), error = %e, "deferred deletions not recorded; the volumes' orphan sweeps will find the files");
                     }
                 }
                 for &volume in &local_ids {
