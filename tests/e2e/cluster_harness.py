@@ -119,6 +119,20 @@ class Cluster:
         self._start_nodes([i])
         self.wait_ready([i])
 
+    def move(self, i: int) -> None:
+        """Restart node ``i`` on a new port (a machine or pod that came back elsewhere): it
+        registers its new address; the others must follow."""
+        proc = self.procs[i]
+        proc.stop()
+        port = free_port(self.hosts[i])
+        self.ports[i] = port
+        proc.address = f"{self.hosts[i]}:{port}"
+        proc.extra_env["RUSTFS_NODE_ADDRESS"] = f"{self.scheme}://{self.hosts[i]}:{port}"
+        proc.url = None
+        proc._ready.clear()
+        self._start_nodes([i])
+        self.wait_ready([i])
+
     def stop(self) -> None:
         for p in self.procs:
             p.stop()

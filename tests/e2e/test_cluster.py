@@ -308,6 +308,26 @@ def test_deletions_on_a_dead_node_are_done_when_it_returns(cluster):
         time.sleep(0.2)
 
 
+def test_a_node_back_at_a_new_address_is_followed(cluster):
+    """A node restarted on another port registers its new address; the others send its
+    shards there within a heartbeat or two."""
+    s3 = cluster.client(0)
+    bucket = unique_name("moved")
+    s3.create_bucket(Bucket=bucket)
+    cluster.move(2)
+    deadline = time.monotonic() + 20
+    n = 0
+    while True:
+        key = f"after-move-{n}"
+        s3.put_object(Bucket=bucket, Key=key, Body=payload(key, 300 * 1024))
+        if shards_of(cluster.volumes(2), key):
+            break
+        assert time.monotonic() < deadline, f"no shard reached the moved node\n{cluster.logs()}"
+        n += 1
+        time.sleep(0.5)
+    assert cluster.client(2).get_object(Bucket=bucket, Key=key)["Body"].read() == payload(key, 300 * 1024)
+
+
 def test_a_wiped_volume_is_healed(cluster):
     s3 = cluster.client(0)
     bucket = unique_name("wipe")

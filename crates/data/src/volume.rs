@@ -657,6 +657,18 @@ impl DataStore {
         Ok(())
     }
 
+    /// Another node's volumes are now reached through `remote` (the node registered a new
+    /// address): they replace the ones known under the same ids.
+    pub fn replace_remote(&self, remote: Vec<(u16, Arc<dyn RemoteVolume>)>) {
+        if let Ok(mut known) = self.vols.remote.write() {
+            for (id, r) in remote {
+                if self.vols.get(id).is_none() {
+                    known.insert(id, r);
+                }
+            }
+        }
+    }
+
     /// Shard files [`DataStore::remove`] could not remove because their volume (another
     /// node's) was unreachable, since the last call: the caller records them as deferred
     /// deletions, done by the volume's node when it is back.

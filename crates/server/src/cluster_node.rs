@@ -66,6 +66,52 @@ type NodeRows = [(
 )];
 
 impl Peers {
+    /// A link to node `n` and its volumes.
+    fn link(&self, n: &rustfs_cluster::NodeRecord) -> Result<(Arc<NodeLink>, Remote), String> {
+        let link = NodeLink::new(
+            &n.address,
+            self.signer.clone(),
+            self.tls.clone(),
+            self.handle.clone(),
+        )
+        .map_err(|e| format!("node {}: {e}", n.node_id))?;
+        let remote: Remote = n
+            .volumes
+            .iter()
+            .map(|v| {
+                (
+                    v.id,
+                    Arc::new(RemoteShardVolume::new(link.clone(), v.id))
+                        as Arc<dyn rustfs_object::RemoteVolume>,
+                )
+            })
+            .collect();
+        Ok((link, remote))
+    }
+
+    /// Links to the nodes whose registered address is no longer the one `links` uses (a node
+    /// restarted elsewhere: a new pod, a new port): replaced in `links`, and their volumes.
+    fn moved(
+        &self,
+        nodes: &NodeRows,
+        links: &mut [(String, Arc<NodeLink>)],
+    ) -> Result<Remote, String> {
+        let mut remote: Remote = Vec::new();
+        for (n, _) in nodes {
+            let Some(slot) = links.iter_mut().find(|(id, _)| *id == n.node_id) else {
+                continue;
+            };
+            if slot.1.address() == n.address.trim_end_matches('/') {
+                continue;
+            }
+            let (link, volumes) = self.link(n)?;
+            tracing::info!(node = %n.node_id, from = %slot.1.address(), to = %n.address, "node moved to a new address");
+            slot.1 = link;
+            remote.extend(volumes);
+        }
+        Ok(remote)
+    }
+
     /// Links to the nodes of `nodes` that `links` does not have yet (added to it), and their
     /// volumes.
     fn connect(
@@ -78,16 +124,8 @@ impl Peers {
             if n.node_id == self.me || links.iter().any(|(id, _)| *id == n.node_id) {
                 continue;
             }
-            let link = NodeLink::new(
-                &n.address,
-                self.signer.clone(),
-                self.tls.clone(),
-                self.handle.clone(),
-            )
-            .map_err(|e| format!("node {}: {e}", n.node_id))?;
-            for v in &n.volumes {
-                remote.push((v.id, Arc::new(RemoteShardVolume::new(link.clone(), v.id))));
-            }
+            let (link, volumes) = self.link(n)?;
+            remote.extend(volumes);
             links.push((n.node_id.clone(), link));
         }
         Ok(remote)
@@ -308,6 +346,13 @@ impl Joined {
                             }
                             Ok(_) => {}
                             Err(e) => tracing::warn!(error = %e, "cannot read the layout"),
+                        }
+                        match peers.moved(&nodes, &mut links) {
+                            Ok(moved) if !moved.is_empty() => data.replace_remote(moved),
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::error!(error = %e, "cannot reach a node at its new address")
+                            }
                         }
                         let now = Instant::now();
                         liveness.observe(
