@@ -96,6 +96,30 @@ pub(crate) async fn get<T: DeserializeOwned>(
     }
 }
 
+/// The key of the change counter: raised by every transaction that changes an identity, so
+/// a node learns with one small read whether anything changed since it last looked.
+pub const VERSION_KEY: &[u8] = b"version";
+
+/// The change counter as read in `t` (0 before the first change).
+pub(crate) async fn version(t: &mut (dyn Txn + '_)) -> Result<u64, IamError> {
+    Ok(match t.get(TABLE, VERSION_KEY).await? {
+        Some(v) => <[u8; 8]>::try_from(v.as_slice())
+            .map(u64::from_be_bytes)
+            .map_err(|_| IamError::Damaged {
+                key: "version".into(),
+                reason: "not 8 bytes".into(),
+            })?,
+        None => 0,
+    })
+}
+
+/// Raises the change counter in `t` (every identity change calls it in its transaction).
+pub(crate) async fn bump(t: &mut (dyn Txn + '_)) -> Result<(), IamError> {
+    let next = version(t).await? + 1;
+    t.put(TABLE, VERSION_KEY.to_vec(), next.to_be_bytes().to_vec());
+    Ok(())
+}
+
 pub(crate) fn put<T: Serialize>(t: &mut (dyn Txn + '_), prefix: &str, name: &str, value: &T) {
     t.put(TABLE, key(prefix, name), encode(value));
 }

@@ -162,6 +162,7 @@ impl Iam {
         let change = &change;
         transact(&*self.store, |t| {
             Box::pin(async move {
+                records::bump(t).await?;
                 let mut rec = records::get::<T>(t, prefix, name)
                     .await?
                     .ok_or_else(|| no_such(kind, name))?;
@@ -172,6 +173,17 @@ impl Iam {
         })
         .await?;
         Ok(())
+    }
+
+    /// The change counter: raised by every change to users, groups, policies, attachments or
+    /// service accounts. A node polls it (one small read) and reloads what it caches when it
+    /// moved, so a change made on one node is in force on every node within a poll.
+    pub async fn version(&self) -> Result<u64, IamError> {
+        let r = transact(&*self.store, |t| {
+            Box::pin(async move { records::version(t).await })
+        })
+        .await?;
+        Ok(r)
     }
 
     // -- users ---------------------------------------------------------------
@@ -190,6 +202,7 @@ impl Iam {
         let sealed = &sealed;
         let r = transact(&*self.store, |t| {
             Box::pin(async move {
+                records::bump(t).await?;
                 if records::get::<ServiceAccountRecord>(t, SVCACCT, access_key)
                     .await?
                     .is_some()
@@ -247,6 +260,7 @@ impl Iam {
     pub async fn delete_user(&self, access_key: &str) -> Result<(), IamError> {
         transact(&*self.store, |t| {
             Box::pin(async move {
+                records::bump(t).await?;
                 let u = records::get::<UserRecord>(t, USER, access_key)
                     .await?
                     .ok_or_else(|| no_such("user", access_key))?;
@@ -293,6 +307,7 @@ impl Iam {
         }
         transact(&*self.store, |t| {
             Box::pin(async move {
+                records::bump(t).await?;
                 let now = now_ms();
                 let created = records::get::<PolicyRecord>(t, POLICY, name)
                     .await?
@@ -347,6 +362,7 @@ impl Iam {
         }
         transact(&*self.store, |t| {
             Box::pin(async move {
+                records::bump(t).await?;
                 if records::get::<PolicyRecord>(t, POLICY, name)
                     .await?
                     .is_none()
@@ -382,6 +398,7 @@ impl Iam {
     ) -> Result<Vec<String>, IamError> {
         let r = transact(&*self.store, |t| {
             Box::pin(async move {
+                records::bump(t).await?;
                 if attach {
                     for p in policies {
                         if !canned::is_canned(p)
@@ -440,6 +457,7 @@ impl Iam {
         check_name("group name", group)?;
         transact(&*self.store, |t| {
             Box::pin(async move {
+                records::bump(t).await?;
                 let now = now_ms();
                 let existing = records::get::<GroupRecord>(t, GROUP, group).await?;
                 if remove && members.is_empty() {
@@ -528,6 +546,7 @@ impl Iam {
         let (ak_ref, sealed) = (&ak, &sealed);
         transact(&*self.store, |t| {
             Box::pin(async move {
+                records::bump(t).await?;
                 if records::get::<UserRecord>(t, USER, &spec.parent)
                     .await?
                     .is_none()
@@ -591,6 +610,7 @@ impl Iam {
     pub async fn delete_service_account(&self, access_key: &str) -> Result<(), IamError> {
         transact(&*self.store, |t| {
             Box::pin(async move {
+                records::bump(t).await?;
                 if records::get::<ServiceAccountRecord>(t, SVCACCT, access_key)
                     .await?
                     .is_none()

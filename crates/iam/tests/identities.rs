@@ -324,6 +324,76 @@ async fn attaching_races_deleting_the_policy(pg: bool) {
     }
 }
 
+async fn every_change_raises_the_version_and_nothing_else_does(pg: bool) {
+    let Some(f) = fixture(pg).await else { return };
+    let iam = &f.iam;
+    let mut last = iam.version().await.unwrap();
+    assert_eq!(last, 0);
+    let mut raised = |now: u64, what: &str| {
+        assert!(now > last, "{what}: version {now} after {last}");
+        last = now;
+    };
+    iam.put_user("dave", "dave-secret", Status::Enabled, true)
+        .await
+        .unwrap();
+    raised(iam.version().await.unwrap(), "add user");
+    iam.set_user_status("dave", Status::Disabled).await.unwrap();
+    raised(iam.version().await.unwrap(), "user status");
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
+    iam.put_policy("p", doc).await.unwrap();
+    raised(iam.version().await.unwrap(), "put policy");
+    iam.set_attachment(&Principal::User("dave".into()), &s(&["p"]), true)
+        .await
+        .unwrap();
+    raised(iam.version().await.unwrap(), "attach");
+    iam.update_group_members("g", &s(&["dave"]), false)
+        .await
+        .unwrap();
+    raised(iam.version().await.unwrap(), "group members");
+    let (ak, _) = iam
+        .create_service_account(&ServiceAccountSpec {
+            parent: "dave".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    raised(iam.version().await.unwrap(), "service account");
+    iam.delete_service_account(&ak).await.unwrap();
+    raised(iam.version().await.unwrap(), "delete service account");
+    // Reads and refused changes leave it.
+    let _ = iam.user("dave").await.unwrap();
+    let _ = iam.list_users("", 10).await.unwrap();
+    let _ = iam.credential("dave", 0).await.unwrap();
+    assert!(iam.set_user_status("ghost", Status::Enabled).await.is_err());
+    assert!(
+        iam.put_user("dave", "x-secret-2", Status::Enabled, true)
+            .await
+            .is_err()
+    );
+    assert_eq!(iam.version().await.unwrap(), last, "reads and refusals");
+    iam.set_attachment(&Principal::User("dave".into()), &s(&["p"]), false)
+        .await
+        .unwrap();
+    iam.delete_policy("p").await.unwrap();
+    iam.delete_user("dave").await.unwrap();
+    assert_eq!(iam.version().await.unwrap(), last + 3);
+    // Changes racing from several tasks each count.
+    let before = iam.version().await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let iam = iam.clone();
+            tokio::spawn(async move {
+                iam.put_user(&format!("racer{i}"), "racer-secret", Status::Enabled, true)
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(iam.version().await.unwrap(), before + 8);
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod redb {
@@ -344,4 +414,5 @@ on_both!(
     service_accounts_follow_their_parent,
     adding_a_member_races_deleting_the_user,
     attaching_races_deleting_the_policy,
+    every_change_raises_the_version_and_nothing_else_does,
 );
