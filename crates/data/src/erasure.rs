@@ -298,7 +298,7 @@ impl ErasureWriter {
 /// Removes every shard file of `r` (best effort: what is left on a local volume is an orphan
 /// for the sweep; what cannot reach another node is kept for deferred deletion).
 pub(crate) fn remove_files(vols: &Volumes, r: &DataRef) {
-    if r.id.len() != 32 || !r.id.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !crate::format::is_data_id(&r.id) {
         tracing::warn!(id = %r.id, "not removing a malformed data id");
         return;
     }
@@ -399,17 +399,12 @@ impl ErasureReader {
             if all_gone {
                 return Err(DataError::NotFound(r.id.clone().into()));
             }
-            // Shards on volumes that are offline (a node down) are not lost: the data is
-            // unavailable until enough of them are back, and the client may retry.
             let offline = shards
                 .iter()
                 .filter(|s| matches!(s.get(), Some(ShardState::Offline)))
                 .count();
-            if offline > 0 && usable + offline >= layout.read_quorum() {
-                return Err(DataError::Quorum {
-                    needed: layout.read_quorum(),
-                    available: usable,
-                });
+            if let Some(e) = unavailable(layout, usable, offline) {
+                return Err(e);
             }
             queue.push(r);
             return Err(DataError::Unrecoverable {
@@ -524,7 +519,7 @@ impl ErasureReader {
 /// Validates a data reference's layout; returns it and the logical block size.
 fn check_ref(r: &DataRef) -> Result<(Layout, u64), DataError> {
     let bad = |why: &str| DataError::corrupt(std::path::Path::new(&r.id), why.to_string());
-    if r.id.len() != 32 || !r.id.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !crate::format::is_data_id(&r.id) {
         return Err(bad("malformed data id"));
     }
     let layout = Layout::from_counts(r.data_shards, r.parity_shards)
@@ -539,10 +534,14 @@ fn check_ref(r: &DataRef) -> Result<(Layout, u64), DataError> {
     Ok((layout, bs))
 }
 
-fn open_shards(vols: &Volumes, r: &DataRef, layout: Layout, block_size: u64) -> Vec<ShardState> {
-    (0..r.volumes.len())
-        .map(|i| open_shard(vols, r, layout, block_size, i, false))
-        .collect()
+/// Too few usable shards because some are on volumes that are offline now (a node down): the
+/// data is not lost but unavailable until enough of them are back, and the client may retry.
+fn unavailable(layout: Layout, usable: usize, offline: usize) -> Option<DataError> {
+    let needed = layout.read_quorum();
+    (usable < needed && offline > 0 && usable + offline >= needed).then_some(DataError::Quorum {
+        needed,
+        available: usable,
+    })
 }
 
 /// Opens shard `i` of `r` and checks its header and length against the reference.
@@ -653,14 +652,6 @@ impl DataStore {
         self.heal_in(r, deep, None)
     }
 
-    /// [`DataStore::heal`] for this node's own shards only: the shards of `r` on other nodes'
-    /// volumes are read to rebuild, never checked or rewritten (their nodes heal them). On a
-    /// single server this is [`DataStore::heal`].
-    pub fn heal_local(&self, r: &DataRef, deep: bool) -> Result<HealOutcome, DataError> {
-        let local: std::collections::BTreeSet<u16> = self.vols.ids.iter().copied().collect();
-        self.heal_in(r, deep, Some(&local))
-    }
-
     /// [`DataStore::heal`] for the shards of `r` on `volumes` only (this node's or other
     /// nodes'): the others are read to rebuild, never checked or rewritten. Without `deep`, an
     /// object whose shards on `volumes` all open is done without touching the others.
@@ -681,36 +672,36 @@ impl DataStore {
     ) -> Result<HealOutcome, DataError> {
         let (layout, block_size) = check_ref(r)?;
         let vols = &self.vols;
-        let local_only = only.is_some();
         let mine = |i: usize| only.is_none_or(|o| o.contains(&r.volumes[i]));
-        if local_only {
-            let local: Vec<usize> = (0..r.volumes.len()).filter(|&i| mine(i)).collect();
-            if local.is_empty() {
-                return Ok(HealOutcome::default());
-            }
-            if !deep
-                && local.iter().all(|&i| {
-                    matches!(
-                        open_shard(vols, r, layout, block_size, i, false),
-                        ShardState::Ok(_)
-                    )
-                })
-            {
-                return Ok(HealOutcome::default());
-            }
-        }
-        let mut shards = open_shards(vols, r, layout, block_size);
+        let n = r.volumes.len();
+        // The shards in scope first, opened (with `deep`, read through); when they are all
+        // sound the others are never touched.
+        let mut scoped: Vec<Option<ShardState>> = (0..n)
+            .map(|i| mine(i).then(|| open_shard(vols, r, layout, block_size, i, false)))
+            .collect();
         let blocks = r.size.div_ceil(block_size);
         if deep {
-            for (i, s) in shards.iter_mut().enumerate() {
-                if mine(i)
-                    && let ShardState::Ok(rd) = s
+            for s in scoped.iter_mut().flatten() {
+                if let ShardState::Ok(rd) = s
                     && let Some(e) = (0..blocks).find_map(|b| rd.read_block(b).err())
                 {
                     *s = ShardState::Bad(e);
                 }
             }
         }
+        if only.is_some()
+            && scoped
+                .iter()
+                .flatten()
+                .all(|s| matches!(s, ShardState::Ok(_)))
+        {
+            return Ok(HealOutcome::default());
+        }
+        let shards: Vec<ShardState> = scoped
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| s.unwrap_or_else(|| open_shard(vols, r, layout, block_size, i, false)))
+            .collect();
         let mut outcome = HealOutcome::default();
         let mut targets = Vec::new();
         let mut header = None;
@@ -749,13 +740,8 @@ impl DataStore {
             .iter()
             .filter(|s| matches!(s, ShardState::Offline))
             .count();
-        if usable < layout.read_quorum() && offline > 0 && usable + offline >= layout.read_quorum()
-        {
-            // Not lost: too many of its shards are on volumes that are offline now.
-            return Err(DataError::Quorum {
-                needed: layout.read_quorum(),
-                available: usable,
-            });
+        if let Some(e) = unavailable(layout, usable, offline) {
+            return Err(e);
         }
         let Some(mut header) = header.filter(|_| usable >= layout.read_quorum()) else {
             return Err(DataError::Unrecoverable {

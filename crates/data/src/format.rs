@@ -122,6 +122,22 @@ pub fn block_checksum(index: u64, data: &[u8]) -> u64 {
     xxh3_64_with_seed(data, index)
 }
 
+/// Checks block `index`'s bytes `data` against `trailer`, the u64 (little-endian) checksum
+/// stored or sent after them; returns the checksum. A mismatch is never data.
+pub fn check_block(index: u64, data: &[u8], trailer: &[u8]) -> Result<u64, &'static str> {
+    let stored = u64::from_le_bytes(trailer.try_into().map_err(|_| "short block")?);
+    if block_checksum(index, data) == stored {
+        Ok(stored)
+    } else {
+        Err("checksum mismatch")
+    }
+}
+
+/// A data file id: 32 hex digits. Ids name files; they are checked, never trusted as paths.
+pub fn is_data_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Payload length of a file whose blocks occupy `body_len` bytes after the header.
 pub fn payload_len(body_len: u64, block_size: u32) -> Option<u64> {
     let framed = u64::from(block_size) + BLOCK_TRAILER;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use crate::DataError;
-use crate::format::{BLOCK_TRAILER, ShardHeader, block_checksum, header_probe_len, payload_len};
+use crate::format::{BLOCK_TRAILER, ShardHeader, check_block, header_probe_len, payload_len};
 
 #[derive(Debug)]
 pub struct BlockReader {
@@ -70,6 +70,13 @@ impl BlockReader {
 
     /// Reads and verifies block `index`; a checksum mismatch is an error, never data.
     pub fn read_block(&self, index: u64) -> Result<Bytes, DataError> {
+        let framed = self.read_block_framed(index)?;
+        Ok(framed.slice(..framed.len() - BLOCK_TRAILER as usize))
+    }
+
+    /// Block `index`, verified, followed by its 8-byte checksum as stored: to pass the block on
+    /// with its checksum (to another node) without hashing or copying it again.
+    pub fn read_block_framed(&self, index: u64) -> Result<Bytes, DataError> {
         let bs = self.block_size();
         let start = index * bs;
         if start >= self.size {
@@ -84,18 +91,8 @@ impl BlockReader {
         self.file
             .read_exact_at(&mut buf, offset)
             .map_err(|e| DataError::io(&self.path, e))?;
-        let stored = u64::from_le_bytes(
-            buf[len..]
-                .try_into()
-                .map_err(|_| DataError::corrupt(&self.path, "short block"))?,
-        );
-        buf.truncate(len);
-        if block_checksum(index, &buf) != stored {
-            return Err(DataError::corrupt(
-                &self.path,
-                format!("block {index} checksum mismatch"),
-            ));
-        }
+        check_block(index, &buf[..len], &buf[len..])
+            .map_err(|why| DataError::corrupt(&self.path, format!("block {index}: {why}")))?;
         Ok(Bytes::from(buf))
     }
 }
@@ -136,6 +133,39 @@ mod tests {
             }
             assert_eq!(back, data);
         }
+    }
+
+    #[test]
+    fn whole_blocks_keep_their_checksums_and_come_only_at_boundaries() {
+        use crate::format::block_checksum;
+        let dir = tempfile::tempdir().unwrap();
+        let store = open1(dir.path().to_path_buf()).unwrap();
+        let (a, b) = (payload(100), payload(30));
+        let id = "0123456789abcdef0123456789abcdef";
+        let mut w = store.local_create(0, id, &header(100)).unwrap();
+        w.write_block(&a, block_checksum(0, &a)).unwrap();
+        w.write_block(&b, block_checksum(1, &b)).unwrap();
+        assert!(
+            w.write_block(&a, block_checksum(2, &a)).is_err(),
+            "after the short block"
+        );
+        assert!(w.write(b"x").is_err(), "nothing after the short block");
+        w.finish().unwrap();
+        let r = store.local_open(0, id).unwrap();
+        assert_eq!(r.size(), 130);
+        assert_eq!(r.read_block(0).unwrap(), a);
+        assert_eq!(r.read_block(1).unwrap(), b);
+        let framed = r.read_block_framed(1).unwrap();
+        assert_eq!(&framed[30..], &block_checksum(1, &b).to_le_bytes());
+
+        let other = "fedcba9876543210fedcba9876543210";
+        let mut w = store.local_create(0, other, &header(100)).unwrap();
+        w.write(b"abc").unwrap();
+        assert!(
+            w.write_block(&a, block_checksum(0, &a)).is_err(),
+            "inside a block"
+        );
+        assert!(store.local_create(0, "../escape", &header(100)).is_err());
     }
 
     #[test]

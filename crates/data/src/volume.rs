@@ -400,28 +400,9 @@ impl DataStore {
         if local.is_empty() {
             return Err(vol_err(Path::new(""), "no volume given"));
         }
-        let Some(first) = sets.first() else {
-            return Err(vol_err(Path::new(""), "the cluster layout has no set"));
-        };
-        for set in &sets {
-            if set.layout != first.layout || set.volumes.len() != set.layout.shards() {
-                return Err(vol_err(
-                    Path::new(""),
-                    format!(
-                        "erasure set {:?} does not match layout {}",
-                        set.volumes, first.layout
-                    ),
-                ));
-            }
-            if let Some(v) = set.volumes.iter().find(|v| {
-                !local.iter().any(|(id, _)| id == *v) && !remote.iter().any(|(id, _)| id == *v)
-            }) {
-                return Err(vol_err(
-                    Path::new(""),
-                    format!("volume {v} of the layout belongs to no known node"),
-                ));
-            }
-        }
+        check_sets(&sets, |v| {
+            local.iter().any(|(id, _)| *id == v) || remote.iter().any(|(id, _)| *id == v)
+        })?;
         let roots: Vec<PathBuf> = local.iter().map(|(_, p)| p.clone()).collect();
         let ids = local.iter().map(|(id, _)| *id).collect();
         Self::assemble(&roots, ids, sets, Some(choose), remote, reserve)
@@ -604,23 +585,7 @@ impl DataStore {
         remote: Vec<(u16, Arc<dyn RemoteVolume>)>,
         sets: Vec<ShardSet>,
     ) -> Result<(), DataError> {
-        let Some(first) = sets.first() else {
-            return Err(vol_err(Path::new(""), "the new layout has no set"));
-        };
-        if sets
-            .iter()
-            .any(|s| s.layout != first.layout || s.volumes.len() != s.layout.shards())
-        {
-            return Err(vol_err(
-                Path::new(""),
-                format!(
-                    "the new pool's sets do not all have layout {}",
-                    first.layout
-                ),
-            ));
-        }
-        let layout = first.layout;
-        {
+        let layout = {
             let mut known = self
                 .vols
                 .remote
@@ -631,17 +596,10 @@ impl DataStore {
                     known.entry(id).or_insert(r);
                 }
             }
-            if let Some(v) = sets
-                .iter()
-                .flat_map(|s| s.volumes.iter())
-                .find(|v| self.vols.get(**v).is_none() && !known.contains_key(v))
-            {
-                return Err(vol_err(
-                    Path::new(""),
-                    format!("volume {v} of the new layout belongs to no known node"),
-                ));
-            }
-        }
+            check_sets(&sets, |v| {
+                self.vols.get(v).is_some() || known.contains_key(&v)
+            })?
+        };
         if let Ok(mut seen) = self.vols.remote_seen.lock() {
             for (id, r) in self.vols.remotes() {
                 seen.entry(id).or_insert_with(|| r.is_online());
@@ -683,11 +641,6 @@ impl DataStore {
     /// The ids of this server's own volumes.
     pub fn local_volume_ids(&self) -> Vec<u16> {
         self.vols.ids.clone()
-    }
-
-    /// Whether volume `id` (this node's or another's) is reachable now.
-    pub fn volume_online(&self, id: u16) -> bool {
-        self.vols.is_online(id)
     }
 
     fn local(&self, volume: u16) -> Result<&Volume, DataError> {
@@ -815,11 +768,37 @@ fn push_unremoved(list: &Mutex<Vec<(u16, String)>>, volume: u16, id: &str) {
 
 /// A data id is 32 hex digits: never a path.
 fn check_id(id: &str) -> Result<(), DataError> {
-    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if crate::format::is_data_id(id) {
         Ok(())
     } else {
         Err(DataError::corrupt(Path::new(id), "malformed data id"))
     }
+}
+
+/// Checks a pool's sets: one layout for all, each as many volumes as it has shards, every
+/// volume `known`. Returns the layout.
+fn check_sets(sets: &[ShardSet], known: impl Fn(u16) -> bool) -> Result<Layout, DataError> {
+    let Some(first) = sets.first() else {
+        return Err(vol_err(Path::new(""), "the layout has no erasure set"));
+    };
+    for set in sets {
+        if set.layout != first.layout || set.volumes.len() != set.layout.shards() {
+            return Err(vol_err(
+                Path::new(""),
+                format!(
+                    "erasure set {:?} does not match layout {}",
+                    set.volumes, first.layout
+                ),
+            ));
+        }
+        if let Some(v) = set.volumes.iter().find(|v| !known(**v)) {
+            return Err(vol_err(
+                Path::new(""),
+                format!("volume {v} of the layout belongs to no known node"),
+            ));
+        }
+    }
+    Ok(first.layout)
 }
 
 fn read_header(path: &Path) -> Result<ShardHeader, DataError> {

@@ -26,6 +26,8 @@ pub struct BlockWriter {
     hasher: Xxh3,
     in_block: usize,
     blocks: u64,
+    /// A short block was written whole ([`BlockWriter::write_block`]): it was the last.
+    ended_short: bool,
     size: u64,
 }
 
@@ -53,6 +55,7 @@ impl BlockWriter {
             hasher: Xxh3::with_seed(0),
             in_block: 0,
             blocks: 0,
+            ended_short: false,
             size: 0,
         })
     }
@@ -76,6 +79,9 @@ impl BlockWriter {
     /// Appends bytes: streamed into the file and the block checksum; at each block boundary
     /// the checksum follows.
     pub fn write(&mut self, mut data: &[u8]) -> Result<(), DataError> {
+        if self.ended_short && !data.is_empty() {
+            return Err(DataError::corrupt(&self.tmp, "bytes after the last block"));
+        }
         // The bytes and the checksums of the blocks they end.
         let sums = 8 * (data.len() / self.block_size.max(1) + 1);
         self.room.take((data.len() + sums) as u64)?;
@@ -93,6 +99,29 @@ impl BlockWriter {
                 self.end_block()?;
             }
         }
+        Ok(())
+    }
+
+    /// Appends one whole block whose checksum `sum` the caller already verified against it
+    /// (a block that came from another node with its checksum): written with it, not hashed
+    /// again. Only at a block boundary; a block shorter than the block size is the last.
+    pub fn write_block(&mut self, data: &[u8], sum: u64) -> Result<(), DataError> {
+        if self.in_block != 0 || self.ended_short || data.len() > self.block_size {
+            return Err(DataError::corrupt(
+                &self.tmp,
+                "a whole block only at a block boundary, none after a short one",
+            ));
+        }
+        self.room.take(data.len() as u64 + 8)?;
+        self.size += data.len() as u64;
+        let tmp = self.tmp.clone();
+        let sink = self.sink()?;
+        sink.write_all(data)
+            .and_then(|()| sink.write_all(&sum.to_le_bytes()))
+            .map_err(|e| DataError::io(&tmp, e))?;
+        self.blocks += 1;
+        self.hasher = Xxh3::with_seed(self.blocks);
+        self.ended_short = data.len() < self.block_size;
         Ok(())
     }
 

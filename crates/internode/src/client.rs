@@ -18,7 +18,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use rustfs_data::format::block_checksum;
+use rustfs_data::format::check_block;
 use rustfs_data::{DataError, RemoteReader, RemoteVolume, RemoteWriter, RemoveDone, ShardHeader};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
@@ -321,7 +321,7 @@ impl RemoteVolume for RemoteShardVolume {
             id: id.to_string(),
             tx: Some(tx),
             task: Some(task),
-            block: Vec::new(),
+            block: frames::BlockBuf::with_capacity(0),
             block_size: header.block_size as usize,
             index: 0,
             size: 0,
@@ -399,7 +399,7 @@ struct Writer {
     id: String,
     tx: Option<mpsc::Sender<Bytes>>,
     task: Option<tokio::task::JoinHandle<Result<(StatusCode, Bytes), String>>>,
-    block: Vec<u8>,
+    block: frames::BlockBuf,
     block_size: usize,
     index: u64,
     size: u64,
@@ -455,9 +455,9 @@ impl Writer {
     }
 
     fn flush(&mut self) -> Result<(), DataError> {
-        let frame = frames::block_frame(self.index, &self.block);
+        let block = std::mem::replace(&mut self.block, frames::BlockBuf::with_capacity(0));
+        let frame = block.seal(self.index);
         self.index += 1;
-        self.block.clear();
         self.send(frame)
     }
 }
@@ -466,11 +466,12 @@ impl RemoteWriter for Writer {
     fn write(&mut self, mut data: &[u8]) -> Result<(), DataError> {
         self.size += data.len() as u64;
         while !data.is_empty() {
-            if self.block.capacity() < self.block_size {
-                self.block.reserve_exact(self.block_size - self.block.len());
+            if self.block.is_empty() {
+                // Room for the whole block at once (a block's worth in flight at most).
+                self.block = frames::BlockBuf::with_capacity(self.block_size);
             }
             let n = (self.block_size - self.block.len()).min(data.len());
-            self.block.extend_from_slice(&data[..n]);
+            self.block.extend(&data[..n]);
             data = &data[n..];
             if self.block.len() == self.block_size {
                 self.flush()?;
@@ -519,16 +520,9 @@ impl RemoteShard {
         let Some(split) = body.len().checked_sub(8) else {
             return Err(corrupt("short answer"));
         };
-        let data = body.slice(..split);
-        let sum = u64::from_le_bytes(
-            body[split..]
-                .try_into()
-                .map_err(|_| corrupt("short answer"))?,
-        );
-        if block_checksum(index, &data) != sum {
-            return Err(corrupt("checksum mismatch on arrival"));
-        }
-        Ok(data)
+        check_block(index, &body[..split], &body[split..])
+            .map_err(|why| corrupt(&format!("{why} on arrival")))?;
+        Ok(body.slice(..split))
     }
 }
 

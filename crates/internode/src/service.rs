@@ -162,9 +162,7 @@ impl ShardService {
             let head = r.header().encode();
             let mut out = BytesMut::from(&head[..]);
             if first && r.size() > 0 {
-                let b = r.read_block(0)?;
-                out.put_slice(&b);
-                out.put_u64_le(rustfs_data::format::block_checksum(0, &b));
+                out.put_slice(&r.read_block_framed(0)?);
             }
             Ok::<_, DataError>((out.freeze(), head.len(), r.size()))
         })
@@ -187,13 +185,9 @@ impl ShardService {
     async fn get_block(&self, volume: u16, id: String, block: u64) -> Response<Bytes> {
         let data = self.data.clone();
         let read = tokio::task::spawn_blocking(move || {
-            // Verified here (rot on this node is found and reported here), and the checksum
+            // Verified here (rot on this node is found and reported here); the stored checksum
             // travels with the bytes for the reader to verify on arrival.
-            let b = data.local_open(volume, &id)?.read_block(block)?;
-            let mut out = BytesMut::with_capacity(b.len() + 8);
-            out.put_slice(&b);
-            out.put_u64_le(rustfs_data::format::block_checksum(block, &b));
-            Ok::<_, DataError>(out.freeze())
+            data.local_open(volume, &id)?.read_block_framed(block)
         })
         .await;
         match read {
@@ -261,11 +255,15 @@ impl ShardService {
                             }
                         }
                     }
-                    Frame::Block(b) => {
+                    Frame::Block { data, sum } => {
                         let Some(mut w) = writer.take() else {
                             return reply(StatusCode::BAD_REQUEST, "block before header");
                         };
-                        match tokio::task::spawn_blocking(move || w.write(&b).map(|()| w)).await {
+                        // Checked on arrival: written with its checksum, not hashed again.
+                        let written = tokio::task::spawn_blocking(move || {
+                            w.write_block(&data, sum).map(|()| w)
+                        });
+                        match written.await {
                             Ok(Ok(w)) => writer = Some(w),
                             Ok(Err(e)) => return error_reply(&e),
                             Err(e) => {
@@ -296,7 +294,7 @@ fn parse_shard_path(path: &str) -> Option<(u16, String)> {
     let rest = path.strip_prefix(SHARD_PATH)?;
     let (vol, id) = rest.split_once('/')?;
     let vol: u16 = vol.parse().ok()?;
-    (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| (vol, id.to_string()))
+    rustfs_data::format::is_data_id(id).then(|| (vol, id.to_string()))
 }
 
 /// What a shard request's query asks for.

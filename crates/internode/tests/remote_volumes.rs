@@ -209,7 +209,12 @@ async fn shards_travel_verified_and_survive_the_other_node() {
     p.link.set_alive(true);
     // Node A heals only its own shards on its own: B's missing one is B's to repair.
     let (a, r2) = (p.a.clone(), r.clone());
-    let own = blocking(move || a.heal_local(&r2, false)).await.unwrap();
+    let own = blocking(move || {
+        let local = a.local_volume_ids().into_iter().collect();
+        a.heal_volumes(&r2, false, &local)
+    })
+    .await
+    .unwrap();
     assert_eq!(own, rustfs_data::HealOutcome::default());
     let (a, r2) = (p.a.clone(), r.clone());
     let healed = blocking(move || a.heal(&r2, false)).await.unwrap();

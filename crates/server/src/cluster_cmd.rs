@@ -37,10 +37,7 @@ fn now_ms() -> i64 {
 }
 
 pub async fn run(args: ClusterArgs) -> Result<(), String> {
-    let shown = crate::config::redact_url(&args.meta_url);
-    let store = rustfs_meta::PgStore::open(&args.meta_url)
-        .await
-        .map_err(|e| format!("cannot open the cluster's database {shown}: {e}"))?;
+    let store = crate::serve::open_database(&args.meta_url).await?;
     match args.action {
         ClusterAction::Status => {
             let nodes = membership::read_nodes(&store)

@@ -117,12 +117,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
             let secret = args.cluster_secret.clone().ok_or(
                 "a cluster node (--node-address) needs RUSTFS_CLUSTER_SECRET, the secret every node shares",
             )?;
-            let shown = config::redact_url(url);
-            let meta: Arc<dyn rustfs_meta::TxnStore> = Arc::new(
-                rustfs_meta::PgStore::open(url)
-                    .await
-                    .map_err(|e| format!("cannot open the metadata database {shown}: {e}"))?,
-            );
+            let meta: Arc<dyn rustfs_meta::TxnStore> = Arc::new(open_database(url).await?);
             let joined = cluster_node::join(
                 meta.clone(),
                 volumes,
@@ -254,6 +249,17 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The PostgreSQL-wire metadata database at `url` (schema checked and migrated); the error
+/// names it with the password hidden.
+pub async fn open_database(url: &str) -> Result<rustfs_meta::PgStore, String> {
+    rustfs_meta::PgStore::open(url).await.map_err(|e| {
+        format!(
+            "cannot open the metadata database {}: {e}",
+            config::redact_url(url)
+        )
+    })
+}
+
 /// How a cluster node checks the other nodes' certificates: the system's roots, plus this
 /// node's own certificate chain and every `CAs/*` file in its TLS directory (nodes whose
 /// certificates share a private CA, or share one certificate, trust each other).
@@ -303,17 +309,14 @@ async fn open_store(
             Ok(store)
         }
         config::MetaBackend::Postgres(url) => {
-            let shown = config::redact_url(url);
-            let meta = rustfs_meta::PgStore::open(url)
-                .await
-                .map_err(|e| format!("cannot open the metadata database {shown}: {e}"))?;
+            let meta = open_database(url).await?;
             let data = tokio::task::spawn_blocking(move || {
                 ObjectStore::open_data(&volumes, layout, reserve)
             })
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| format!("cannot open the volumes: {e}"))?;
-            tracing::info!(backend = "postgres", database = %shown, "metadata in a PostgreSQL database");
+            tracing::info!(backend = "postgres", database = %config::redact_url(url), "metadata in a PostgreSQL database");
             ObjectStore::new(Arc::new(meta), Arc::new(data))
                 .map_err(|e| format!("cannot open the object store: {e}"))
         }
