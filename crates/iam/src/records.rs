@@ -1,5 +1,9 @@
 //! The records of [`Table::Iam`] (JSON: few, small, readable with `psql`) and their keys:
-//! `user/AK`, `group/NAME`, `policy/NAME`, `svcacct/AK`. Secrets are sealed ([`crate::seal`]).
+//! `user/AK`, `group/NAME`, `policy/NAME`, `svcacct/AK`, `role/NAME`. Secrets are sealed
+//! ([`crate::seal`]). Fields added after the first release carry `#[serde(default)]`, so older
+//! records read unchanged.
+
+use std::collections::BTreeMap;
 
 use rustfs_meta::{ScanStep, Table, Txn};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -11,6 +15,21 @@ pub const USER: &str = "user/";
 pub const GROUP: &str = "group/";
 pub const POLICY: &str = "policy/";
 pub const SVCACCT: &str = "svcacct/";
+pub const ROLE: &str = "role/";
+
+/// A user that is an account of its own (the root user, the users of `--users-file`): it owns
+/// what it creates and is shown with this identity, instead of acting in the root account
+/// with its policies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    /// Canonical user id (what S3 shows as owner and grantee).
+    pub id: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    /// The root user (never removed or changed through the APIs).
+    #[serde(default)]
+    pub root: bool,
+}
 
 pub fn key(prefix: &str, name: &str) -> Vec<u8> {
     [prefix.as_bytes(), name.as_bytes()].concat()
@@ -35,6 +54,27 @@ pub struct UserRecord {
     pub groups: Vec<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
+    /// Inline policies by name (IAM's PutUserPolicy).
+    #[serde(default)]
+    pub inline: BTreeMap<String, String>,
+    /// Set for the root user and the users file's users (see [`AccountInfo`]).
+    #[serde(default)]
+    pub account: Option<AccountInfo>,
+    /// IAM's path (`/` unless given).
+    #[serde(default = "root_path")]
+    pub path: String,
+}
+
+fn root_path() -> String {
+    "/".to_string()
+}
+
+impl UserRecord {
+    /// Whether the user signs with its own key pair (a user made by IAM's CreateUser has
+    /// none: it signs with its access keys).
+    pub fn has_key(&self) -> bool {
+        !self.sealed_secret.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +85,26 @@ pub struct GroupRecord {
     pub status: Status,
     pub policies: Vec<String>,
     pub updated_ms: i64,
+    #[serde(default)]
+    pub inline: BTreeMap<String, String>,
+    #[serde(default = "root_path")]
+    pub path: String,
+}
+
+/// A role (IAM's CreateRole): whom it trusts to assume it, and what it may do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleRecord {
+    pub name: String,
+    pub path: String,
+    /// Stable id (IAM's RoleId, `AROA...`).
+    pub id: String,
+    /// The trust policy: who may call `sts:AssumeRole` on it.
+    pub trust_policy: String,
+    pub description: Option<String>,
+    pub max_session_secs: u32,
+    pub policies: Vec<String>,
+    pub inline: BTreeMap<String, String>,
+    pub created_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +130,10 @@ pub struct ServiceAccountRecord {
     pub expires_ms: Option<i64>,
     pub status: Status,
     pub created_ms: i64,
+    /// An access key of an IAM user (CreateAccessKey): the user's own rights, listed by
+    /// ListAccessKeys; otherwise a MinIO service account.
+    #[serde(default)]
+    pub user_key: bool,
 }
 
 pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {

@@ -26,10 +26,15 @@ impl std::fmt::Debug for Sealer {
 
 impl Sealer {
     pub fn new(server_secret: &[u8]) -> Self {
+        Self::for_purpose(server_secret, b"secret-keys v1")
+    }
+
+    /// A sealer for another purpose (its own key, HKDF info `purpose`): e.g. STS session
+    /// tokens (`sts-tokens v1`), so no sealed value of one purpose opens as another.
+    pub fn for_purpose(server_secret: &[u8], purpose: &[u8]) -> Self {
         let mut key = [0u8; 32];
         // 32 bytes is far below HKDF-SHA256's limit (255 * 32): expand cannot fail.
-        let _ = Hkdf::<Sha256>::new(Some(b"rustfs-iam"), server_secret)
-            .expand(b"secret-keys v1", &mut key);
+        let _ = Hkdf::<Sha256>::new(Some(b"rustfs-iam"), server_secret).expand(purpose, &mut key);
         Self {
             cipher: Aes256Gcm::new(&key.into()),
         }

@@ -8,28 +8,28 @@ use rustfs_meta::{TxnStore, transact};
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::records::{
-    self, GROUP, GroupRecord, POLICY, PolicyRecord, SVCACCT, ServiceAccountRecord, Status, USER,
-    UserRecord,
+    self, GROUP, GroupRecord, POLICY, PolicyRecord, ROLE, RoleRecord, SVCACCT,
+    ServiceAccountRecord, Status, USER, UserRecord,
 };
 use crate::{IamError, Sealer, canned};
 
 /// Every user, group or policy list is read whole below this many entries.
-const ALL: usize = usize::MAX;
+pub(crate) const ALL: usize = usize::MAX;
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-fn no_such(kind: &'static str, name: &str) -> IamError {
+pub(crate) fn no_such(kind: &'static str, name: &str) -> IamError {
     IamError::NoSuchEntity {
         kind,
         name: name.to_string(),
     }
 }
 
-fn invalid(what: &'static str, reason: impl Into<String>) -> IamError {
+pub(crate) fn invalid(what: &'static str, reason: impl Into<String>) -> IamError {
     IamError::Invalid {
         what,
         reason: reason.into(),
@@ -38,7 +38,7 @@ fn invalid(what: &'static str, reason: impl Into<String>) -> IamError {
 
 /// MinIO's rules: an access key of 3 to 128 characters without `=`, `,` or control
 /// characters; a secret key of 8 to 40.
-fn check_keys(access_key: &str, secret: &str) -> Result<(), IamError> {
+pub(crate) fn check_keys(access_key: &str, secret: &str) -> Result<(), IamError> {
     if !(3..=128).contains(&access_key.chars().count())
         || access_key
             .chars()
@@ -55,7 +55,7 @@ fn check_keys(access_key: &str, secret: &str) -> Result<(), IamError> {
     Ok(())
 }
 
-fn check_name(what: &'static str, name: &str) -> Result<(), IamError> {
+pub(crate) fn check_name(what: &'static str, name: &str) -> Result<(), IamError> {
     if name.is_empty()
         || name.len() > 128
         || name
@@ -70,7 +70,7 @@ fn check_name(what: &'static str, name: &str) -> Result<(), IamError> {
     Ok(())
 }
 
-fn insert_sorted(list: &mut Vec<String>, item: &str) {
+pub(crate) fn insert_sorted(list: &mut Vec<String>, item: &str) {
     if let Err(i) = list.binary_search_by(|x| x.as_str().cmp(item)) {
         list.insert(i, item.to_string());
     }
@@ -81,6 +81,7 @@ fn insert_sorted(list: &mut Vec<String>, item: &str) {
 pub enum Principal {
     User(String),
     Group(String),
+    Role(String),
 }
 
 /// What an access key signs as.
@@ -115,9 +116,11 @@ pub struct ServiceAccountSpec {
     pub name: Option<String>,
     pub description: Option<String>,
     pub expires_ms: Option<i64>,
+    /// An IAM user's access key (CreateAccessKey) rather than a service account.
+    pub user_key: bool,
 }
 
-fn random_key(len: usize, alphabet: &[u8]) -> Result<String, IamError> {
+pub(crate) fn random_key(len: usize, alphabet: &[u8]) -> Result<String, IamError> {
     let mut bytes = vec![0u8; len];
     getrandom::fill(&mut bytes).map_err(|e| IamError::Random(e.to_string()))?;
     Ok(bytes
@@ -129,8 +132,8 @@ fn random_key(len: usize, alphabet: &[u8]) -> Result<String, IamError> {
 /// Identities in a metadata store.
 #[derive(Clone)]
 pub struct Iam {
-    store: Arc<dyn TxnStore>,
-    sealer: Sealer,
+    pub(crate) store: Arc<dyn TxnStore>,
+    pub(crate) sealer: Sealer,
 }
 
 impl Iam {
@@ -234,6 +237,9 @@ impl Iam {
                         groups: Vec::new(),
                         created_ms: now,
                         updated_ms: now,
+                        inline: Default::default(),
+                        account: None,
+                        path: "/".into(),
                     },
                 };
                 records::put(t, USER, access_key, &rec);
@@ -264,6 +270,9 @@ impl Iam {
                 let u = records::get::<UserRecord>(t, USER, access_key)
                     .await?
                     .ok_or_else(|| no_such("user", access_key))?;
+                if u.account.as_ref().is_some_and(|a| a.root) {
+                    return Err(invalid("user", "the root user cannot be deleted"));
+                }
                 for g in &u.groups {
                     if let Some(mut group) = records::get::<GroupRecord>(t, GROUP, g).await? {
                         group.members.retain(|m| m != access_key);
@@ -371,12 +380,14 @@ impl Iam {
                 }
                 let users: Vec<UserRecord> = records::list(t, USER, "", ALL).await?;
                 let groups: Vec<GroupRecord> = records::list(t, GROUP, "", ALL).await?;
+                let roles: Vec<RoleRecord> = records::list(t, ROLE, "", ALL).await?;
                 let named = |p: &Vec<String>| p.iter().any(|x| x == name);
                 if users.iter().any(|u| named(&u.policies))
                     || groups.iter().any(|g| named(&g.policies))
+                    || roles.iter().any(|r| named(&r.policies))
                 {
                     return Err(IamError::DeleteConflict(format!(
-                        "policy {name} is attached to a user or group"
+                        "policy {name} is attached to a user, group or role"
                     )));
                 }
                 t.delete(records::TABLE, records::key(POLICY, name));
@@ -437,6 +448,14 @@ impl Iam {
                         records::put(t, GROUP, g, &group);
                         Ok(out)
                     }
+                    Principal::Role(r) => {
+                        let mut role = records::get::<RoleRecord>(t, ROLE, r)
+                            .await?
+                            .ok_or_else(|| no_such("role", r))?;
+                        let out = change(&mut role.policies);
+                        records::put(t, ROLE, r, &role);
+                        Ok(out)
+                    }
                 }
             })
         })
@@ -479,6 +498,8 @@ impl Iam {
                         status: Status::Enabled,
                         policies: Vec::new(),
                         updated_ms: now,
+                        inline: Default::default(),
+                        path: "/".into(),
                     },
                 };
                 for m in members {
@@ -577,6 +598,7 @@ impl Iam {
                         expires_ms: spec.expires_ms,
                         status: Status::Enabled,
                         created_ms: now_ms(),
+                        user_key: spec.user_key,
                     },
                 );
                 Ok(())
@@ -637,6 +659,9 @@ impl Iam {
         let found = transact(&*self.store, |t| {
             Box::pin(async move {
                 if let Some(u) = records::get::<UserRecord>(t, USER, access_key).await? {
+                    if !u.has_key() {
+                        return Ok(None);
+                    }
                     return Ok(Some((u.sealed_secret, u.status == Status::Enabled, None)));
                 }
                 let Some(a) = records::get::<ServiceAccountRecord>(t, SVCACCT, access_key).await?

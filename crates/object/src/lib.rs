@@ -112,6 +112,12 @@ impl ObjectStore {
         Ok(DataStore::open_with_reserve(volumes, layout, reserve)?)
     }
 
+    /// The metadata backend (for the layers that keep their own records in it, such as
+    /// identities).
+    pub fn meta(&self) -> Arc<dyn TxnStore> {
+        self.meta.clone()
+    }
+
     /// The metadata backend's short name (`redb`, `postgres`).
     pub fn meta_backend(&self) -> &'static str {
         self.meta.backend()

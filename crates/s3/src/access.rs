@@ -17,7 +17,7 @@ use std::sync::Arc;
 use http::HeaderMap;
 use percent_encoding::percent_decode_str;
 use rustfs_object::acl::{allows, honoured_grants};
-use rustfs_object::policy::{self, Caller, Context, Decision, Policy};
+use rustfs_object::policy::{self, Context, Decision, Policy};
 use rustfs_object::{BucketRecord, ObjectError, ObjectOwnership, ObjectStore, Permission};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::Credentials;
@@ -30,6 +30,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::auth::{Keyring, User};
+use crate::identity::evaluate::{caller_of, member_decision};
+use crate::identity::sts::TokenError;
 use crate::operation::{Operation, OperationSlot, Unclassified, decode};
 use crate::policy_cache::PolicyCache;
 
@@ -97,6 +99,12 @@ pub enum AccessError {
     /// The admin API, unsigned.
     #[error("the admin API needs a signature")]
     Unsigned,
+    /// Temporary credentials with a missing, invalid or expired session token.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// A signed request whose access key is gone (deleted after the signature was checked).
+    #[error("the access key is gone")]
+    KeyGone,
     /// The bucket holds a policy that does not parse: nothing it could deny may be allowed.
     #[error("the stored policy of bucket {0} cannot be parsed")]
     UnreadablePolicy(String),
@@ -162,8 +170,10 @@ fn policy_context(
     query: Option<&str>,
     client: Option<ClientInfo>,
 ) -> Context {
+    let member = user.is_some_and(|u| u.member.is_some());
     match &s.policy {
         Some(_) => request_context(user, headers, query, client),
+        None if member => request_context(user, headers, query, client),
         None => Context::default(),
     }
 }
@@ -185,6 +195,20 @@ fn request_context(
     }
     ctx.set("aws:EpochTime", now.unix_timestamp().to_string());
     match user {
+        Some(User {
+            member: Some(m), ..
+        }) if !m.owner => {
+            ctx.set("aws:username", m.name.clone());
+            ctx.set("aws:userid", m.name.clone());
+            ctx.set("aws:PrincipalArn", m.arn.clone());
+            ctx.set(
+                "aws:PrincipalType",
+                match m.kind {
+                    crate::auth::MemberKind::Session { role: Some(_) } => "AssumedRole",
+                    _ => "User",
+                },
+            );
+        }
         Some(u) => {
             ctx.set("aws:username", u.display_name.clone());
             ctx.set("aws:userid", u.id.clone());
@@ -269,12 +293,64 @@ struct Subject<'a> {
 /// The caller: who signed the request (`None`: anonymous).
 type Who<'a> = Option<&'a User>;
 
-fn caller_of(user: Who<'_>) -> Option<Caller<'_>> {
-    user.map(|u| Caller {
-        id: &u.id,
-        access_key: &u.access_key,
-        display_name: &u.display_name,
-    })
+/// The session token of a request signed with temporary credentials (header, or query of a
+/// presigned URL).
+pub(crate) fn session_token<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<String> {
+    if let Some(t) = headers
+        .get("x-amz-security-token")
+        .and_then(|v| v.to_str().ok())
+    {
+        return Some(t.to_string());
+    }
+    query_pairs(query)
+        .find(|(k, _)| k.eq_ignore_ascii_case("X-Amz-Security-Token"))
+        .map(|(_, v)| v)
+}
+
+/// The caller of a signed request (`None`: anonymous). Temporary credentials need their
+/// session token; a key deleted since the signature check is refused, never taken as
+/// anonymous.
+pub(crate) fn resolve_caller(
+    users: &Keyring,
+    creds: Option<&Credentials>,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Option<Arc<User>>, AccessError> {
+    let Some(c) = creds else { return Ok(None) };
+    let token = session_token(headers, query);
+    match users.caller(&c.access_key, token.as_deref()) {
+        Ok(u) => Ok(Some(u)),
+        Err(TokenError::Invalid) if !crate::identity::sts::StsKeys::is_temporary(&c.access_key) => {
+            Err(AccessError::KeyGone)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// For a signed operation that names no existing resource (CreateBucket, ListBuckets): an
+/// account may; a member when its policies allow `action` on `resource`.
+fn check_signed(user: Who<'_>, action: &str, resource: &str, ctx: &Context) -> Checked {
+    let Some(u) = user else {
+        return Err(AccessError::Denied);
+    };
+    if u.member.is_none() {
+        return Ok(());
+    }
+    let req = policy::Request {
+        caller: Some(caller_of(u)),
+        action,
+        resource,
+        context: ctx,
+    };
+    let bucket = if u.is_account() {
+        Decision::Allow
+    } else {
+        Decision::NotApplicable
+    };
+    match member_decision(u, bucket, &req) {
+        Decision::Allow => Ok(()),
+        _ => Err(AccessError::Denied),
+    }
 }
 
 /// The access checks, sharing the store and the users with the S3 service.
@@ -293,10 +369,13 @@ impl AccessControl {
         }
     }
 
-    fn user(&self, creds: Option<&Credentials>) -> Option<&User> {
-        creds
-            .and_then(|c| self.users.by_access_key(&c.access_key))
-            .map(|u| &**u)
+    fn user<T>(&self, req: &S3Request<T>) -> Checked<Option<Arc<User>>> {
+        resolve_caller(
+            &self.users,
+            req.credentials.as_ref(),
+            &req.headers,
+            req.uri.query(),
+        )
     }
 
     /// The bucket to check against. A bucket that does not exist refuses the request with
@@ -328,7 +407,7 @@ impl AccessControl {
         let unreadable_policy = rec.policy.is_some() && policy.is_none();
         let subject = Subject {
             name: bucket,
-            owner: self.users.owner_id(&rec.owner).to_string(),
+            owner: self.users.owner_id(&rec.owner),
             rec,
             policy,
             unreadable_policy,
@@ -347,41 +426,49 @@ impl AccessControl {
         key: Option<&str>,
         ctx: &Context,
     ) -> Checked<Decision> {
-        let is_owner = user.is_some_and(|u| u.id == s.owner);
-        if s.unreadable_policy {
-            if is_owner && !s.rec.policy_locks_owner && POLICY_ACTIONS.contains(&action) {
-                return Ok(Decision::NotApplicable);
-            }
-            return Err(AccessError::UnreadablePolicy(s.name.to_string()));
-        }
-        let Some(policy) = &s.policy else {
-            return Ok(Decision::NotApplicable);
-        };
+        let is_owner = user.is_some_and(|u| u.owns(&s.owner));
+        let member = user.filter(|u| u.member.is_some());
         let resource = policy::resource_arn(s.name, key);
-        let decision = policy.evaluate(&policy::Request {
-            caller: caller_of(user),
+        let req = policy::Request {
+            caller: user.map(caller_of),
             action,
             resource: &resource,
             context: ctx,
-        });
-        Ok(match decision {
-            // The owner can always repair its policy, unless it asked to be locked out.
-            Decision::Deny
-                if is_owner && !s.rec.policy_locks_owner && POLICY_ACTIONS.contains(&action) =>
-            {
-                Decision::NotApplicable
+        };
+        let bucket = if s.unreadable_policy {
+            if !(is_owner && !s.rec.policy_locks_owner && POLICY_ACTIONS.contains(&action)) {
+                return Err(AccessError::UnreadablePolicy(s.name.to_string()));
             }
-            // RestrictPublicBuckets: a public policy grants nobody but the owner.
-            Decision::Allow
-                if !is_owner
-                    && s.rec
-                        .public_access_block
-                        .is_some_and(|b| b.restrict_public_buckets)
-                    && policy.is_public() =>
-            {
-                Decision::NotApplicable
+            Decision::NotApplicable
+        } else if let Some(policy) = &s.policy {
+            match policy.evaluate(&req) {
+                // The owner can always repair its policy, unless it asked to be locked out.
+                Decision::Deny
+                    if is_owner
+                        && !s.rec.policy_locks_owner
+                        && POLICY_ACTIONS.contains(&action) =>
+                {
+                    Decision::NotApplicable
+                }
+                // RestrictPublicBuckets: a public policy grants nobody but the owner.
+                Decision::Allow
+                    if !is_owner
+                        && s.rec
+                            .public_access_block
+                            .is_some_and(|b| b.restrict_public_buckets)
+                        && policy.is_public() =>
+                {
+                    Decision::NotApplicable
+                }
+                d => d,
             }
-            d => d,
+        } else {
+            Decision::NotApplicable
+        };
+        // A member's identity and narrowing policies join in (AWS's evaluation logic).
+        Ok(match member {
+            Some(u) => member_decision(u, bucket, &req),
+            None => bucket,
         })
     }
 
@@ -395,7 +482,7 @@ impl AccessControl {
         need: Need,
         ctx: &Context,
     ) -> Checked {
-        let caller = user.map(|u| u.id.as_str());
+        let caller = user.map(|u| u.acl_id());
         let by_acl = || match need {
             Need::Bucket(p) => allows(
                 honoured_grants(&s.rec, s.rec.acl.as_deref()).as_deref(),
@@ -499,12 +586,13 @@ impl AccessControl {
         // With BucketOwnerEnforced, ACLs are off and the bucket owner owns every object.
         let enforced = s.rec.object_ownership == Some(ObjectOwnership::BucketOwnerEnforced);
         let (owner, acl) = if enforced {
-            (s.owner.as_str(), None)
+            (s.owner.clone(), None)
         } else {
             let acl = honoured_grants(&s.rec, obj.acl.as_deref());
             (self.users.owner_id(&obj.owner), acl)
         };
-        let caller = user.map(|u| u.id.as_str());
+        let owner = owner.as_str();
+        let caller = user.map(|u| u.acl_id());
         let by_acl = || match need {
             Need::Object(p) => allows(acl.as_deref(), owner, caller, p),
             _ => caller == Some(owner) || caller == Some(s.owner.as_str()),
@@ -551,7 +639,8 @@ impl AccessControl {
             return Ok(());
         };
         let s = self.subject(bucket).await?;
-        let (user, ctx) = self.context_of(req, &s);
+        let (user, ctx) = self.context_of(req, &s)?;
+        let user = user.as_deref();
         let read = rule(&Operation::GetObject {
             bucket: bucket.to_string(),
             key: key.to_string(),
@@ -563,11 +652,15 @@ impl AccessControl {
     }
 
     /// The caller of `req`, and its condition keys for `s`'s policy.
-    fn context_of<T>(&self, req: &S3Request<T>, s: &Subject<'_>) -> (Who<'_>, Context) {
-        let user = self.user(req.credentials.as_ref());
+    fn context_of<T>(
+        &self,
+        req: &S3Request<T>,
+        s: &Subject<'_>,
+    ) -> Checked<(Option<Arc<User>>, Context)> {
+        let user = self.user(req)?;
         let client = req.extensions.get::<ClientInfo>().copied();
-        let ctx = policy_context(s, user, &req.headers, req.uri.query(), client);
-        (user, ctx)
+        let ctx = policy_context(s, user.as_deref(), &req.headers, req.uri.query(), client);
+        Ok((user, ctx))
     }
 
     /// The access check of a request s3s routed (see [`S3Access::check`]).
@@ -577,11 +670,26 @@ impl AccessControl {
         let op = OperationSlot::record(cx.extensions_mut(), op);
         check_presigned_lifetime(cx.uri().query())?;
         let client = cx.extensions_mut().get::<ClientInfo>().copied();
-        let user = self.user(cx.credentials());
+        let user = resolve_caller(
+            &self.users,
+            cx.credentials(),
+            cx.headers(),
+            cx.uri().query(),
+        )?;
+        let user = user.as_deref();
         let rule = rule(&op);
-        let signed = match user {
-            Some(_) => Ok(()),
-            None => Err(AccessError::Denied),
+        let signed_resource = match op.bucket() {
+            Some(b) => policy::resource_arn(b, None),
+            None => "arn:aws:s3:::*".to_string(),
+        };
+        let signed = || {
+            let ctx = match user {
+                Some(u) if u.member.is_some() => {
+                    request_context(user, cx.headers(), cx.uri().query(), client)
+                }
+                _ => Context::default(),
+            };
+            check_signed(user, &rule.action, &signed_resource, &ctx)
         };
         match rule.need {
             Need::Signed | Need::Bucket(_) | Need::Object(_) | Need::Owner => {}
@@ -592,7 +700,7 @@ impl AccessControl {
         // An operation naming no bucket (ListBuckets, or one s3s routes but we do not serve)
         // needs a signature.
         let Some(bucket) = op.bucket() else {
-            return signed;
+            return signed();
         };
         // A GET or HEAD of the current version reads the bucket's and the object's records in
         // one go (the check consults both).
@@ -606,7 +714,7 @@ impl AccessControl {
         // S3 does; only CreateBucket (which needs a signature) goes on to create it.
         let (s, current) = match self.subject_with(bucket, ahead).await {
             Err(AccessError::Store(ObjectError::NoSuchBucket)) if rule.need == Need::Signed => {
-                return signed;
+                return signed();
             }
             s => s?,
         };
@@ -626,7 +734,7 @@ impl AccessControl {
         }
         // CreateBucket on an existing bucket is answered by the operation.
         if rule.need == Need::Signed {
-            return signed;
+            return signed();
         }
         let ctx = policy_context(&s, user, cx.headers(), cx.uri().query(), client);
         let Some(key) = op.key() else {
@@ -670,23 +778,47 @@ fn grant(decision: Decision, by_acl: impl FnOnce() -> bool) -> Checked {
 
 /// The access check of a custom route's request (the admin API, IAM/STS queries), whose
 /// operation `op` the route classified: decided by the same rules as S3 operations.
-/// `root_access_key`: the root user's, if the route knows it (without it nobody is root).
-pub fn check_route(
-    op: &Operation,
-    credentials: Option<&Credentials>,
-    root_access_key: Option<&str>,
-) -> S3Result<()> {
-    let checked = match rule(op).need {
+/// `caller`: who signed (resolved by [`resolve_caller`]); `root`: the root user.
+pub fn check_route(op: &Operation, caller: Option<&User>, root: Option<&User>) -> S3Result<()> {
+    let r = rule(op);
+    let checked = match r.need {
         Need::Anyone => Ok(()),
-        Need::Root => match credentials {
-            Some(c) if root_access_key == Some(c.access_key.as_str()) => Ok(()),
-            Some(_) => Err(AccessError::NotRoot),
-            None => Err(AccessError::Unsigned),
-        },
+        Need::Root => check_admin(caller, root, &r.action),
         // S3 operations are decided by `AccessControl` (s3s' access hook), never by a route.
         Need::Signed | Need::Bucket(_) | Need::Object(_) | Need::Owner => Err(AccessError::Denied),
     };
     checked.map_err(crate::errors::access)
+}
+
+/// Whether `caller` may make admin or IAM call `action` (`admin:CreateUser`,
+/// `iam:PutUserPolicy`, ...): the root user may; an identity of the root account with the
+/// root account's rights (its service account, its session) when its narrowing allows the
+/// action; any other identity when its policies allow it (MinIO's `consoleAdmin` allows
+/// `admin:*`).
+pub fn check_admin(caller: Option<&User>, root: Option<&User>, action: &str) -> Checked {
+    let Some(u) = caller else {
+        return Err(AccessError::Unsigned);
+    };
+    let Some(root) = root else {
+        return Err(AccessError::NotRoot);
+    };
+    let ctx = Context::default();
+    let req = policy::Request {
+        caller: Some(caller_of(u)),
+        action,
+        resource: "*",
+        context: &ctx,
+    };
+    let allowed = match &u.member {
+        None => u.access_key == root.access_key,
+        Some(m) if m.owner => u.id == root.id && m.narrowing_allows(&req),
+        Some(_) => member_decision(u, Decision::NotApplicable, &req) == Decision::Allow,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(AccessError::NotRoot)
+    }
 }
 
 #[async_trait::async_trait]
@@ -720,7 +852,8 @@ impl S3Access for AccessControl {
             .subject(&req.input.bucket)
             .await
             .map_err(crate::errors::access)?;
-        let (user, ctx) = self.context_of(req, &s);
+        let (user, ctx) = self.context_of(req, &s).map_err(crate::errors::access)?;
+        let user = user.as_deref();
         // An entry naming a version deletes that version: `s3:DeleteObjectVersion`, with the
         // version as `s3:versionid`.
         // An entry whose check fails for any reason (refused, unreadable record, malformed
@@ -762,7 +895,8 @@ impl S3Access for AccessControl {
     async fn put_object_tagging(&self, req: &mut S3Request<PutObjectTaggingInput>) -> S3Result<()> {
         let checked = async {
             let s = self.subject(&req.input.bucket).await?;
-            let (user, mut ctx) = self.context_of(req, &s);
+            let (user, mut ctx) = self.context_of(req, &s)?;
+            let user = user.as_deref();
             let tags = &req.input.tagging.tag_set;
             for t in tags {
                 if let (Some(k), Some(v)) = (&t.key, &t.value) {
@@ -795,7 +929,8 @@ impl S3Access for AccessControl {
     async fn post_object(&self, req: &mut S3Request<PostObjectInput>) -> S3Result<()> {
         let checked = async {
             let s = self.subject(&req.input.bucket).await?;
-            let (user, ctx) = self.context_of(req, &s);
+            let (user, ctx) = self.context_of(req, &s)?;
+            let user = user.as_deref();
             let post = rule(&Operation::PostObject {
                 bucket: req.input.bucket.clone(),
             });

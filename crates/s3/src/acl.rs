@@ -154,7 +154,7 @@ pub(crate) fn owner(users: &Keyring, recorded: &str) -> dto::Owner {
 /// group grants first, then users' (each in stored order), as RGW lists them.
 pub(crate) fn to_dto(users: &Keyring, acl: Option<&[Grant]>, owner: &str) -> Vec<dto::Grant> {
     let owner = users.owner_id(owner);
-    let mut grants = rustfs_object::acl::effective_grants(acl, owner);
+    let mut grants = rustfs_object::acl::effective_grants(acl, &owner);
     grants.sort_by_key(|g| matches!(g.grantee, Grantee::User(_)));
     grants
         .into_iter()

@@ -23,6 +23,7 @@ use s3s::route::S3Route;
 use s3s::{Body, S3Request, S3Response, S3Result};
 use serde::Serialize;
 
+use crate::identity::Identities;
 use crate::operation::{AdminCall, Operation, OperationSlot};
 
 pub const PREFIX: &str = "/rustfs/admin/v1/";
@@ -43,15 +44,12 @@ pub fn is_admin_path(path: &str) -> bool {
 
 pub struct AdminApi {
     store: Arc<ObjectStore>,
-    root_access_key: String,
+    identities: Identities,
 }
 
 impl AdminApi {
-    pub fn new(store: Arc<ObjectStore>, root_access_key: impl Into<String>) -> Self {
-        Self {
-            store,
-            root_access_key: root_access_key.into(),
-        }
+    pub fn new(store: Arc<ObjectStore>, identities: Identities) -> Self {
+        Self { store, identities }
     }
 
     /// Whether a request is for the admin API (checked before S3 routing).
@@ -148,8 +146,15 @@ impl S3Route for AdminApi {
     async fn check_access(&self, req: &mut S3Request<Body>) -> S3Result<()> {
         let call = AdminCall::of(&req.method, req.uri.path());
         let op = OperationSlot::record(&mut req.extensions, Operation::Admin(call));
-        let root = Some(self.root_access_key.as_str());
-        crate::access::check_route(&op, req.credentials.as_ref(), root)
+        let keys = self.identities.keys();
+        let caller = crate::access::resolve_caller(
+            keys,
+            req.credentials.as_ref(),
+            &req.headers,
+            req.uri.query(),
+        )
+        .map_err(crate::errors::access)?;
+        crate::access::check_route(&op, caller.as_deref(), keys.root().as_deref())
     }
 
     async fn call(&self, req: S3Request<Body>) -> S3Result<S3Response<Body>> {

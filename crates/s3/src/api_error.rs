@@ -87,6 +87,10 @@ pub enum ApiError {
     MetadataTooLarge { size: usize, max: usize },
     /// An access key no user has.
     UnknownAccessKey,
+    /// An access key that is disabled, or whose user is.
+    DisabledAccessKey,
+    /// An access key past its expiry (a service account's).
+    ExpiredKey,
     /// An IAM or STS form post.
     IamStsNotImplemented,
     /// A custom route matched but could not be found again (a bug).

@@ -16,6 +16,7 @@ mod convert;
 pub mod edge;
 pub mod errors;
 pub mod host;
+pub mod identity;
 pub mod limits;
 pub mod operation;
 mod ops;

@@ -150,8 +150,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
 
-    let root_access_key = access_key.clone();
-    let keys = users::keyring(
+    let (keys, accounts) = users::keyring(
         (access_key, secret_key),
         users::RootIdentity {
             user_id: args.root_user_id.clone(),
@@ -179,10 +178,11 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     rustfs_object::ingest::set_staging_budget(staging);
     let buffered_bytes =
         usize::try_from(args.buffered_bodies_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    let identities = start_identities(&store, keys.clone(), accounts).await;
     let edge = Edge::new(EdgeConfig {
         store: store.clone(),
+        identities,
         keys,
-        root_access_key,
         region: args.region.clone(),
         domains: vhost_domains,
         buffered_bytes,
@@ -247,6 +247,51 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     run(listener, tls, service, conns, shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often each server looks whether identities changed (one small read): a change made on
+/// another node is in force here within this.
+const IDENTITY_POLL: Duration = Duration::from_millis(500);
+
+/// The identity store on the metadata backend: seeded with the root user and the users file,
+/// loaded into `keys`, then kept in step by a poll. If the store cannot be read at start the
+/// server serves the command line's accounts and keeps trying.
+async fn start_identities(
+    store: &Arc<ObjectStore>,
+    keys: rustfs_s3::auth::Keyring,
+    accounts: Vec<rustfs_s3::auth::User>,
+) -> rustfs_s3::identity::Identities {
+    let mut accounts = accounts.into_iter();
+    let root = accounts
+        .next()
+        .expect("the keyring's users start with the root user");
+    let others: Vec<_> = accounts.collect();
+    let sealer = rustfs_iam::Sealer::new(root.secret_key.as_bytes());
+    let iam = rustfs_iam::Iam::new(store.meta(), sealer);
+    let identities = rustfs_s3::identity::Identities::new(iam, keys, root);
+    let seeded = async {
+        identities.seed(&others).await?;
+        identities.reload().await
+    };
+    if let Err(e) = seeded.await {
+        tracing::warn!("identities: cannot seed or load the identity store yet: {e}");
+    }
+    let live = identities.clone();
+    tokio::spawn(async move {
+        let mut seeded = live.keys().loaded();
+        let mut tick = tokio::time::interval(IDENTITY_POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if !seeded {
+                seeded = live.seed(&others).await.is_ok();
+            }
+            if let Err(e) = live.refresh().await {
+                tracing::debug!("identities: refresh failed: {e}");
+            }
+        }
+    });
+    identities
 }
 
 /// The PostgreSQL-wire metadata database at `url` (schema checked and migrated); the error

@@ -76,12 +76,13 @@ pub fn parse(text: &str) -> Result<Vec<User>, String> {
         .collect())
 }
 
-/// The keyring of the root user and the users file, if any.
+/// The keyring of the root user and the users file, if any, and those users (the root user
+/// first).
 pub fn keyring(
     root: (String, String),
     identity: RootIdentity,
     file: Option<&Path>,
-) -> Result<Keyring, String> {
+) -> Result<(Keyring, Vec<User>), String> {
     let mut all = vec![user(
         root.0,
         root.1,
@@ -96,7 +97,8 @@ pub fn keyring(
             parse(&text).map_err(|e| format!("invalid users file {}: {e}", path.display()))?,
         );
     }
-    Keyring::new(all).map_err(|e| format!("invalid users: {e}"))
+    let keys = Keyring::new(all.clone()).map_err(|e| format!("invalid users: {e}"))?;
+    Ok((keys, all))
 }
 
 #[cfg(test)]
@@ -129,7 +131,7 @@ mod tests {
             display_name: Some("M. Tester".into()),
             email: None,
         };
-        let k = keyring(root.clone(), id, None).unwrap();
+        let (k, _) = keyring(root.clone(), id, None).unwrap();
         assert_eq!(k.by_access_key("root-key").unwrap().id, "testid");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("users.json");

@@ -221,7 +221,22 @@ fn in_bucket(pattern: &str, bucket: &str) -> bool {
     bucket_slash.starts_with(literal) || literal.starts_with(&bucket_slash)
 }
 
-fn parse_statement(v: &Value, bucket: &str) -> Result<Statement, PolicyError> {
+/// What a policy document is attached to, which decides what its statements may name.
+#[derive(Debug, Clone, Copy)]
+enum Scope<'a> {
+    /// A bucket policy: a principal in every statement, `s3:` actions, this bucket's resources.
+    Bucket(&'a str),
+    /// An identity policy (a user's, a group's, a role's, a session's): no principal (it
+    /// applies to whoever holds it), actions of any service (`s3:`, `admin:`, `iam:`, `sts:`,
+    /// `kms:`), resources of any bucket; a statement with only non-S3 actions (MinIO's
+    /// `admin:*`) may leave `Resource` out.
+    Identity,
+    /// A role's trust policy: a principal in every statement (who may assume the role),
+    /// actions of any service (`sts:AssumeRole`), `Resource` optional.
+    Trust,
+}
+
+fn parse_statement(v: &Value, scope: Scope<'_>) -> Result<Statement, PolicyError> {
     let Value::Object(m) = v else {
         return Err(PolicyError::new("a Statement must be an object"));
     };
@@ -248,8 +263,18 @@ fn parse_statement(v: &Value, bucket: &str) -> Result<Statement, PolicyError> {
         Some(other) => return Err(PolicyError::new(format!("invalid Effect {other:?}"))),
         None => return Err(PolicyError::new("missing Effect")),
     };
-    let (principal, not_principal) = one_of(m, "Principal", "NotPrincipal")?;
-    let principal = parse_principal(principal)?;
+    let (principal, not_principal) = match scope {
+        Scope::Bucket(_) | Scope::Trust => {
+            let (principal, not_principal) = one_of(m, "Principal", "NotPrincipal")?;
+            (parse_principal(principal)?, not_principal)
+        }
+        Scope::Identity if m.contains_key("Principal") || m.contains_key("NotPrincipal") => {
+            return Err(PolicyError::new(
+                "Policy document should not specify a principal.",
+            ));
+        }
+        Scope::Identity => (Principal::Anyone, false),
+    };
     if not_principal && allow {
         return Err(PolicyError::new(
             "NotPrincipal is only supported with Effect Deny",
@@ -257,24 +282,42 @@ fn parse_statement(v: &Value, bucket: &str) -> Result<Statement, PolicyError> {
     }
     let (actions, not_action) = one_of(m, "Action", "NotAction")?;
     let actions = strings(actions, "Action")?;
-    if let Some(bad) = actions
-        .iter()
-        .find(|a| *a != "*" && !a.to_ascii_lowercase().starts_with("s3:"))
-    {
+    let valid_action = |a: &str| match scope {
+        Scope::Bucket(_) => a == "*" || a.to_ascii_lowercase().starts_with("s3:"),
+        Scope::Identity | Scope::Trust => a == "*" || is_service_action(a),
+    };
+    if let Some(bad) = actions.iter().find(|a| !valid_action(a)) {
         return Err(PolicyError::new(format!(
             "Policy has invalid action {bad:?}"
         )));
     }
-    let (resources, not_resource) = one_of(m, "Resource", "NotResource")?;
-    let resources = strings(resources, "Resource")?;
+    let only_admin = !not_action
+        && actions
+            .iter()
+            .all(|a| a != "*" && !a.to_ascii_lowercase().starts_with("s3:"));
+    let no_resource = !m.contains_key("Resource") && !m.contains_key("NotResource");
+    let (resources, not_resource) = match scope {
+        Scope::Identity if only_admin && no_resource => (vec!["*".to_string()], false),
+        Scope::Trust if no_resource => (vec!["*".to_string()], false),
+        _ => {
+            let (resources, not_resource) = one_of(m, "Resource", "NotResource")?;
+            (strings(resources, "Resource")?, not_resource)
+        }
+    };
     for r in &resources {
-        let in_this = r
-            .strip_prefix(ARN_PREFIX)
-            .is_some_and(|rest| in_bucket(rest, bucket));
-        if !in_this {
-            return Err(PolicyError::new(format!(
-                "Policy has invalid resource {r:?}: it must name this bucket or its objects"
-            )));
+        let valid = match scope {
+            Scope::Bucket(bucket) => r
+                .strip_prefix(ARN_PREFIX)
+                .is_some_and(|rest| in_bucket(rest, bucket)),
+            Scope::Identity | Scope::Trust => r == "*" || r.starts_with("arn:"),
+        };
+        if !valid {
+            return Err(PolicyError::new(match scope {
+                Scope::Bucket(_) => format!(
+                    "Policy has invalid resource {r:?}: it must name this bucket or its objects"
+                ),
+                Scope::Identity | Scope::Trust => format!("Policy has invalid resource {r:?}"),
+            }));
         }
     }
     let mut conditions = Vec::new();
@@ -313,6 +356,17 @@ fn one_of<'a>(
     }
 }
 
+/// `service:action` with a service of letters, digits and dashes and a non-empty action.
+fn is_service_action(a: &str) -> bool {
+    a.split_once(':').is_some_and(|(service, action)| {
+        !service.is_empty()
+            && service
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !action.is_empty()
+    })
+}
+
 /// The largest bucket policy S3 accepts: 20 KiB.
 pub const MAX_POLICY_BYTES: usize = 20 * 1024;
 
@@ -321,6 +375,21 @@ impl Policy {
     /// JSON, the known fields, an `Effect`, a principal, actions and resources of this bucket
     /// in every statement.
     pub fn parse(json: &str, bucket: &str) -> Result<Policy, PolicyError> {
+        Self::parse_in(json, Scope::Bucket(bucket))
+    }
+
+    /// Parses and validates an identity policy (a user's, group's, role's or session's; see
+    /// [`Scope::Identity`]); the same size limit, fields and conditions as a bucket policy.
+    pub fn parse_identity(json: &str) -> Result<Policy, PolicyError> {
+        Self::parse_in(json, Scope::Identity)
+    }
+
+    /// Parses and validates a role's trust policy (see [`Scope::Trust`]).
+    pub fn parse_trust(json: &str) -> Result<Policy, PolicyError> {
+        Self::parse_in(json, Scope::Trust)
+    }
+
+    fn parse_in(json: &str, scope: Scope<'_>) -> Result<Policy, PolicyError> {
         if json.len() > MAX_POLICY_BYTES {
             return Err(PolicyError::new("Policies must be less than 20 KB"));
         }
@@ -346,9 +415,9 @@ impl Policy {
         let statements = match m.get("Statement") {
             Some(Value::Array(a)) if !a.is_empty() => a
                 .iter()
-                .map(|s| parse_statement(s, bucket))
+                .map(|s| parse_statement(s, scope))
                 .collect::<Result<_, _>>()?,
-            Some(s @ Value::Object(_)) => vec![parse_statement(s, bucket)?],
+            Some(s @ Value::Object(_)) => vec![parse_statement(s, scope)?],
             _ => return Err(PolicyError::new("missing Statement")),
         };
         Ok(Policy {

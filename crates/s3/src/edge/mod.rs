@@ -78,8 +78,8 @@ pub struct EdgeConfig {
     pub store: Arc<ObjectStore>,
     /// Every user (the root key pair first).
     pub keys: Keyring,
-    /// The root user's access key, the one allowed the admin API.
-    pub root_access_key: String,
+    /// The identity store behind `keys`, for the admin, IAM and STS APIs.
+    pub identities: crate::identity::Identities,
     /// The region SigV4 scopes must name (`RUSTFS_REGION`; empty accepts any).
     pub region: String,
     /// Virtual-hosted-style domains (`RUSTFS_SERVER_DOMAINS`); none: path style only.
@@ -109,7 +109,7 @@ impl Edge {
         let EdgeConfig {
             store,
             keys,
-            root_access_key,
+            identities,
             region,
             domains,
             buffered_bytes,
@@ -120,7 +120,7 @@ impl Edge {
         builder.set_access(AccessControl::new(store.clone(), keys.clone()));
         builder.set_route(
             RouteSet::new()
-                .with(AdminApi::new(store.clone(), root_access_key))
+                .with(AdminApi::new(store.clone(), identities.clone()))
                 .with(UnsupportedServices),
         );
         builder.set_config(crate::s3s_config());

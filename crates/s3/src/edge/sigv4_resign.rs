@@ -67,10 +67,10 @@ pub fn resign<B>(
     let Some(signed) = signed_parts(req.headers(), raw_query, &query) else {
         return false;
     };
-    let Some(user) = keys.by_access_key(&signed.access_key) else {
+    let Some(secret) = keys.secret(&signed.access_key) else {
         return false;
     };
-    let key = signing_key(&user.secret_key, &signed);
+    let key = signing_key(&secret, &signed);
     let raw_path = req.uri().path().to_owned();
     let Some(decoded_path) = percent_encoding::percent_decode_str(&raw_path)
         .decode_utf8()

@@ -3,6 +3,7 @@
 use s3s::{S3Error, S3ErrorCode};
 
 use crate::access::AccessError;
+use crate::identity::sts::TokenError;
 
 /// An access check's refusal, or its failure to decide (which refuses too).
 pub fn access(e: AccessError) -> S3Error {
@@ -15,6 +16,17 @@ pub fn access(e: AccessError) -> S3Error {
         }
         E::NotRoot => denied("The admin API needs the root credentials"),
         E::Unsigned => denied("Signature is required"),
+        E::KeyGone | E::Token(TokenError::Missing) => S3Error::with_message(
+            S3ErrorCode::InvalidAccessKeyId,
+            "The AWS Access Key Id you provided does not exist in our records.",
+        ),
+        E::Token(TokenError::Invalid) => S3Error::with_message(
+            S3ErrorCode::InvalidToken,
+            "The provided token is malformed or otherwise invalid.",
+        ),
+        E::Token(TokenError::Expired) => {
+            S3Error::with_message(S3ErrorCode::ExpiredToken, "The provided token has expired.")
+        }
         E::UnreadablePolicy(bucket) => super::unreadable_policy(&bucket),
         E::Unclassified(_) => {
             tracing::error!(error = %e, "request refused: operation not classified");
@@ -49,6 +61,13 @@ mod tests {
         assert_eq!(answer(E::UnreadablePolicy("b".into())), internal);
         let unclassified = E::Unclassified(crate::operation::Unclassified("GetObject".into()));
         assert_eq!(answer(unclassified), internal);
+        let forbidden = (Some(403), "InvalidAccessKeyId".to_string());
+        assert_eq!(answer(E::KeyGone), forbidden);
+        assert_eq!(answer(E::Token(TokenError::Missing)), forbidden);
+        let invalid = (Some(400), "InvalidToken".to_string());
+        assert_eq!(answer(E::Token(TokenError::Invalid)), invalid);
+        let expired = (Some(400), "ExpiredToken".to_string());
+        assert_eq!(answer(E::Token(TokenError::Expired)), expired);
         let store = E::Store(ObjectError::InvalidVersionId);
         assert_eq!(answer(store), (Some(400), "InvalidArgument".to_string()));
     }

@@ -153,6 +153,14 @@ pub fn api(e: ApiError) -> S3Error {
             C::InvalidAccessKeyId,
             "The AWS Access Key Id you provided does not exist in our records.".into(),
         ),
+        E::DisabledAccessKey => (
+            C::InvalidAccessKeyId,
+            "The access key you provided is disabled.".into(),
+        ),
+        E::ExpiredKey => (
+            C::ExpiredToken,
+            "The provided token has expired.".into(),
+        ),
         E::IamStsNotImplemented => (
             C::NotImplemented,
             "IAM and STS actions are not supported by this server".into(),
@@ -237,6 +245,8 @@ mod tests {
             400,
         );
         a(E::UnknownAccessKey, "InvalidAccessKeyId", 403);
+        a(E::DisabledAccessKey, "InvalidAccessKeyId", 403);
+        a(E::ExpiredKey, "ExpiredToken", 400);
         a(E::RouteLost, "InternalError", 500);
         a(E::PayloadSha256Mismatch, "XAmzContentSHA256Mismatch", 400);
         a(E::ChunkSignatureMismatch, "SignatureDoesNotMatch", 403);

@@ -65,7 +65,7 @@ impl RustFsS3 {
         match (from_headers, policy) {
             (AclRequest::Default, Some(p)) => Ok(AclRequest::Grants(acl::from_policy(
                 p,
-                self.users.owner_id(owner),
+                &self.users.owner_id(owner),
                 &self.users,
             )?)),
             (AclRequest::Default, None) => Err(ApiError::AclMissing.into()),

@@ -30,8 +30,8 @@ impl RustFsS3 {
     pub(crate) fn caller<T>(&self, req: &S3Request<T>) -> String {
         req.credentials
             .as_ref()
-            .and_then(|c| self.users.by_access_key(&c.access_key))
-            .map_or_else(|| ANONYMOUS.to_string(), |u| u.id.clone())
+            .and_then(|c| self.users.account_of(&c.access_key))
+            .unwrap_or_else(|| ANONYMOUS.to_string())
     }
 }
 

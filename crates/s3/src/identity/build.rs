@@ -1,0 +1,211 @@
+//! The keyring's snapshot from the identity store's ([`rustfs_iam::Snapshot`]): every access
+//! key with its secret and standing, every account by canonical id, every member with the
+//! policies it acts with, every role.
+//!
+//! - The root user comes from the command line (authoritative even when the store is out of
+//!   reach); users with an [`rustfs_iam::AccountInfo`] (the users file) are accounts.
+//! - Other users are members of the root account: their attached and inline policies and those
+//!   of their enabled groups.
+//! - A service account acts with its parent's rights (an account's: the account's own),
+//!   narrowed by its inline policy; an IAM access key is its user exactly.
+//! - A policy that does not parse (a damaged record; documents are validated when written) is
+//!   left out and logged: it grants nothing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rustfs_iam::{Snapshot as Stored, Status, UserRecord, canned};
+use rustfs_object::policy::Policy;
+
+use super::{RoleGrants, role_arn, user_arn};
+use crate::auth::{KeyEntry, Member, MemberKind, Snapshot, User};
+
+fn parse(what: &str, doc: &str) -> Option<Arc<Policy>> {
+    match Policy::parse_identity(doc) {
+        Ok(p) => Some(Arc::new(p)),
+        Err(e) => {
+            tracing::warn!("identity policy {what} does not parse, it grants nothing: {e}");
+            None
+        }
+    }
+}
+
+/// Builds the snapshot; `root` is the root user from the command line, `accounts` the users
+/// file's (used when the store does not have them yet).
+pub fn snapshot(stored: &Stored, root: &User) -> Snapshot {
+    let mut managed: HashMap<&str, Arc<Policy>> = HashMap::new();
+    for name in canned::NAMES {
+        if let Some(p) = canned::document(name).and_then(|d| parse(name, d)) {
+            managed.insert(name, p);
+        }
+    }
+    for p in &stored.policies {
+        if let Some(parsed) = parse(&p.name, &p.document) {
+            managed.insert(&p.name, parsed);
+        }
+    }
+    let resolve = |names: &[String], inline: &std::collections::BTreeMap<String, String>| {
+        let mut out: Vec<Arc<Policy>> = names
+            .iter()
+            .filter_map(|n| managed.get(n.as_str()).cloned())
+            .collect();
+        out.extend(inline.iter().filter_map(|(n, d)| parse(n, d)));
+        out
+    };
+    let groups: HashMap<&str, Vec<Arc<Policy>>> = stored
+        .groups
+        .iter()
+        .filter(|g| g.status == Status::Enabled)
+        .map(|g| (g.name.as_str(), resolve(&g.policies, &g.inline)))
+        .collect();
+
+    let mut out = Snapshot {
+        version: stored.version,
+        ..Default::default()
+    };
+    let root = Arc::new(User {
+        member: None,
+        ..root.clone()
+    });
+    out.by_key
+        .insert(root.access_key.clone(), KeyEntry::Active(root.clone()));
+    out.by_id.insert(root.id.clone(), root.clone());
+
+    // Users: accounts, members (by name, with their policies), and their own keys.
+    let mut users: HashMap<&str, (&UserRecord, Arc<User>)> = HashMap::new();
+    for (rec, secret) in &stored.users {
+        if rec.access_key == root.access_key {
+            users.insert(&rec.access_key, (rec, root.clone()));
+            continue;
+        }
+        let user = Arc::new(match &rec.account {
+            Some(a) => User {
+                access_key: rec.access_key.clone(),
+                secret_key: secret.clone().unwrap_or_default(),
+                id: a.id.clone(),
+                display_name: a.display_name.clone(),
+                email: a.email.clone(),
+                member: None,
+            },
+            None => {
+                let mut policies = resolve(&rec.policies, &rec.inline);
+                for g in &rec.groups {
+                    policies.extend(groups.get(g.as_str()).into_iter().flatten().cloned());
+                }
+                User {
+                    access_key: rec.access_key.clone(),
+                    secret_key: secret.clone().unwrap_or_default(),
+                    id: root.id.clone(),
+                    display_name: rec.access_key.clone(),
+                    email: None,
+                    member: Some(Arc::new(Member {
+                        name: rec.access_key.clone(),
+                        arn: user_arn(&rec.path, &rec.access_key),
+                        policies,
+                        narrowing: None,
+                        kind: MemberKind::User,
+                        owner: false,
+                    })),
+                }
+            }
+        });
+        if rec.account.is_some() {
+            out.by_id.entry(user.id.clone()).or_insert(user.clone());
+        } else {
+            out.members.insert(rec.access_key.clone(), user.clone());
+        }
+        if secret.is_some() {
+            let entry = if rec.status == Status::Enabled {
+                KeyEntry::Active(user.clone())
+            } else {
+                KeyEntry::Disabled
+            };
+            out.by_key.entry(rec.access_key.clone()).or_insert(entry);
+        }
+        users.insert(&rec.access_key, (rec, user));
+    }
+
+    // Service accounts and access keys: their parent's rights, narrowed.
+    for (rec, secret) in &stored.service_accounts {
+        let Some(secret) = secret else { continue };
+        let parent = users.get(rec.parent.as_str());
+        let enabled = rec.status == Status::Enabled
+            && parent.is_some_and(|(p, _)| p.status == Status::Enabled);
+        let Some((_, parent_user)) = parent.filter(|_| enabled) else {
+            out.by_key
+                .entry(rec.access_key.clone())
+                .or_insert(KeyEntry::Disabled);
+            continue;
+        };
+        let narrowing = rec
+            .policy
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| parse(&rec.access_key, p).unwrap_or_else(|| Arc::new(deny_all())));
+        let kind = if rec.user_key {
+            MemberKind::AccessKey {
+                user: rec.parent.clone(),
+            }
+        } else {
+            MemberKind::ServiceAccount {
+                parent: rec.parent.clone(),
+            }
+        };
+        let member = match &parent_user.member {
+            Some(m) => Member {
+                narrowing,
+                kind,
+                ..(**m).clone()
+            },
+            None => Member {
+                name: parent_user.display_name.clone(),
+                arn: user_arn("/", &rec.parent),
+                policies: Vec::new(),
+                narrowing,
+                kind,
+                owner: true,
+            },
+        };
+        let user = Arc::new(User {
+            access_key: rec.access_key.clone(),
+            secret_key: secret.clone(),
+            member: Some(Arc::new(member)),
+            ..(**parent_user).clone()
+        });
+        let entry = match rec.expires_ms {
+            Some(expires_ms) => KeyEntry::Expiring { user, expires_ms },
+            None => KeyEntry::Active(user),
+        };
+        out.by_key.entry(rec.access_key.clone()).or_insert(entry);
+    }
+
+    for r in &stored.roles {
+        let trust = match Policy::parse_trust(&r.trust_policy) {
+            Ok(p) => Some(Arc::new(p)),
+            Err(e) => {
+                tracing::warn!("trust policy of role {} does not parse: {e}", r.name);
+                None
+            }
+        };
+        out.roles.insert(
+            r.name.clone(),
+            Arc::new(RoleGrants {
+                name: r.name.clone(),
+                arn: role_arn(&r.path, &r.name),
+                id: r.id.clone(),
+                trust,
+                policies: resolve(&r.policies, &r.inline),
+                max_session_secs: r.max_session_secs,
+            }),
+        );
+    }
+    out
+}
+
+/// What an inline policy that no longer parses becomes: nothing allowed.
+fn deny_all() -> Policy {
+    Policy::parse_identity(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
+    )
+    .expect("a fixed valid policy")
+}

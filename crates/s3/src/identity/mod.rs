@@ -1,0 +1,61 @@
+//! Identities at run time: the keyring's snapshot built from the identity store ([`build`]),
+//! temporary credentials ([`sts`]), and how a member's policies decide ([`evaluate`]).
+//!
+//! ARNs name identities of the root account with an empty account id, as MinIO and Ceph RGW
+//! (without tenants) do: `arn:aws:iam:::user/NAME`, `arn:aws:iam:::role/NAME`,
+//! `arn:aws:sts:::assumed-role/ROLE/SESSION`.
+
+pub mod build;
+pub mod evaluate;
+pub mod live;
+pub mod sts;
+
+pub use live::Identities;
+
+use std::sync::Arc;
+
+use rustfs_object::policy::Policy;
+
+/// The account id ARNs name (see the module doc).
+pub const ACCOUNT: &str = "";
+
+pub fn user_arn(path: &str, name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:user{}{name}", norm_path(path))
+}
+
+pub fn role_arn(path: &str, name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:role{}{name}", norm_path(path))
+}
+
+pub fn group_arn(path: &str, name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:group{}{name}", norm_path(path))
+}
+
+pub fn policy_arn(name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:policy/{name}")
+}
+
+pub fn session_arn(role: &str, session: &str) -> String {
+    format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}")
+}
+
+/// `/` or `/a/b/`.
+fn norm_path(path: &str) -> String {
+    if path.is_empty() {
+        "/".into()
+    } else {
+        path.to_string()
+    }
+}
+
+/// A role as sessions use it.
+#[derive(Debug, Clone)]
+pub struct RoleGrants {
+    pub name: String,
+    pub arn: String,
+    pub id: String,
+    /// Who may assume it (`None`: its trust policy does not parse, so nobody).
+    pub trust: Option<Arc<Policy>>,
+    pub policies: Vec<Arc<Policy>>,
+    pub max_session_secs: u32,
+}
