@@ -18,6 +18,7 @@ import os
 import re
 import signal
 import ssl
+import time
 import subprocess
 import threading
 import uuid
@@ -647,6 +648,20 @@ def multipart_etag(parts: list[bytes]) -> str:
     """Quoted S3 multipart ETag: MD5 of the concatenated part MD5s, '-N'."""
     digest = hashlib.md5(b"".join(hashlib.md5(p).digest() for p in parts)).hexdigest()
     return f'"{digest}-{len(parts)}"'
+
+
+def wait_until(check, timeout: float, errors=(AssertionError,)):
+    """Calls ``check`` until it stops raising one of ``errors`` (then returns its result), or
+    re-raises once ``timeout`` seconds have passed: for a change another process applies
+    within a bound (e.g. identities polled every half second)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except errors:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def unique_name(prefix: str = "e2e") -> str:

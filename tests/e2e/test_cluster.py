@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 import crash_load
 from cluster_harness import Cluster
-from harness import ACCESS_KEY, SECRET_KEY, MiB, multipart_etag, rustfs_binary, unique_name
+from harness import ACCESS_KEY, SECRET_KEY, MiB, multipart_etag, rustfs_binary, unique_name, wait_until
 from pg_cluster import postgres_only
 
 pytestmark = postgres_only("a cluster shares one PostgreSQL database (RUSTFS_TEST_META=postgres)")
@@ -392,3 +392,47 @@ def test_three_dead_nodes_answer_503_never_wrong_bytes(cluster):
     with pytest.raises(ClientError) as e:
         s3.put_object(Bucket=bucket, Key="refused", Body=payload("refused", MiB))
     assert status_of(e.value) == 503
+
+
+def test_identities_changed_on_one_node_are_in_force_on_every_node_within_a_second(cluster):
+    """A user made, given a policy and then deleted through node 1's IAM API: its key works
+    through node 3 once the change is seen there (within a second), and is refused there
+    within a second of its deletion."""
+    import boto3
+    from botocore.config import Config
+
+    n1, n3 = cluster.node(0), cluster.node(2)
+    iam = boto3.client("iam", endpoint_url=n1.endpoint, region_name="us-east-1",
+                       aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+                       config=Config(retries={"max_attempts": 1}))
+    bucket = unique_name("cliam")
+    cluster.client(0).create_bucket(Bucket=bucket)
+    cluster.client(0).put_object(Bucket=bucket, Key="k", Body=b"v")
+    name = unique_name("u")
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    iam.attach_user_policy(UserName=name, PolicyArn="arn:aws:iam:::policy/readonly")
+    on3 = n3.client(access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+
+    def within_a_second(check):
+        # The poll is every half second; the slack is for a loaded machine.
+        return wait_until(check, 2.5, (AssertionError, ClientError))
+
+    within_a_second(lambda: on3.get_object(Bucket=bucket, Key="k"))
+    with pytest.raises(ClientError) as e:
+        on3.put_object(Bucket=bucket, Key="k2", Body=b"x")
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+
+    iam.detach_user_policy(UserName=name, PolicyArn="arn:aws:iam:::policy/readonly")
+    iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+    iam.delete_user(UserName=name)
+
+    def refused():
+        try:
+            on3.get_object(Bucket=bucket, Key="k")
+        except ClientError as e:
+            assert e.response["Error"]["Code"] == "InvalidAccessKeyId", e.response
+            return
+        raise AssertionError("the deleted user's key still works on node 3")
+
+    within_a_second(refused)

@@ -19,6 +19,7 @@
 //! policies are evaluated (the caller validates a policy document before storing it).
 
 pub mod accounts;
+pub mod aws_rules;
 pub mod canned;
 pub mod error;
 pub mod inline;

@@ -394,6 +394,196 @@ async fn every_change_raises_the_version_and_nothing_else_does(pg: bool) {
     assert_eq!(iam.version().await.unwrap(), before + 8);
 }
 
+async fn aws_forms_refuse_what_exists_and_what_is_in_use(pg: bool) {
+    let Some(f) = fixture(pg).await else { return };
+    let iam = &f.iam;
+    // IAM's CreateUser: no key of its own, refused twice; its keys are service accounts.
+    let u = iam.create_keyless_user("erin", "/team/").await.unwrap();
+    assert!(!u.has_key() && u.path == "/team/");
+    assert!(iam.credential("erin", 0).await.unwrap().is_none());
+    assert!(matches!(
+        iam.create_keyless_user("erin", "/").await,
+        Err(IamError::EntityExists { .. })
+    ));
+    let (ak, _) = iam
+        .create_service_account(&ServiceAccountSpec {
+            parent: "erin".into(),
+            user_key: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // In use: a key, then a group, then an inline policy each keep it.
+    assert!(matches!(
+        iam.delete_unused_user("erin").await,
+        Err(IamError::DeleteConflict(_))
+    ));
+    iam.delete_service_account(&ak).await.unwrap();
+    iam.create_group("ops", "/").await.unwrap();
+    assert!(matches!(
+        iam.create_group("ops", "/").await,
+        Err(IamError::EntityExists { .. })
+    ));
+    iam.update_group_members("ops", &s(&["erin"]), false)
+        .await
+        .unwrap();
+    assert!(matches!(
+        iam.delete_unused_user("erin").await,
+        Err(IamError::DeleteConflict(_))
+    ));
+    assert!(matches!(
+        iam.delete_group("ops").await,
+        Err(IamError::DeleteConflict(_))
+    ));
+    iam.update_group_members("ops", &s(&["erin"]), true)
+        .await
+        .unwrap();
+    let doc = r#"{"Version":"2012-10-17","Statement":[]}"#;
+    iam.set_inline_policy(&Principal::User("erin".into()), "p", Some(doc))
+        .await
+        .unwrap();
+    assert!(matches!(
+        iam.delete_unused_user("erin").await,
+        Err(IamError::DeleteConflict(_))
+    ));
+    iam.set_inline_policy(&Principal::User("erin".into()), "p", None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        iam.set_inline_policy(&Principal::User("erin".into()), "p", None)
+            .await,
+        Err(IamError::NoSuchEntity { .. })
+    ));
+    iam.delete_unused_user("erin").await.unwrap();
+    iam.delete_group("ops").await.unwrap();
+    // CreatePolicy refuses an existing or canned name.
+    iam.create_policy("mine", doc).await.unwrap();
+    assert!(matches!(
+        iam.create_policy("mine", doc).await,
+        Err(IamError::EntityExists { .. })
+    ));
+    assert!(matches!(
+        iam.create_policy("readonly", doc).await,
+        Err(IamError::EntityExists { .. })
+    ));
+}
+
+async fn roles_keep_their_policies_and_are_deleted_only_empty(pg: bool) {
+    let Some(f) = fixture(pg).await else { return };
+    let iam = &f.iam;
+    let spec = rustfs_iam::RoleSpec {
+        name: "reader".into(),
+        path: "/".into(),
+        trust_policy: "{}".into(),
+        description: None,
+        max_session_secs: 3600,
+    };
+    let r = iam.create_role(&spec).await.unwrap();
+    assert!(r.id.starts_with("AROA"));
+    assert!(matches!(
+        iam.create_role(&spec).await,
+        Err(IamError::EntityExists { .. })
+    ));
+    iam.set_attachment(&Principal::Role("reader".into()), &s(&["readonly"]), true)
+        .await
+        .unwrap();
+    iam.set_inline_policy(&Principal::Role("reader".into()), "x", Some("{}"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        iam.delete_role("reader").await,
+        Err(IamError::DeleteConflict(_))
+    ));
+    iam.set_trust_policy("reader", "{\"a\":1}").await.unwrap();
+    let r = iam.role("reader").await.unwrap().unwrap();
+    assert_eq!(
+        (r.policies, r.inline.len(), r.trust_policy.as_str()),
+        (s(&["readonly"]), 1, "{\"a\":1}")
+    );
+    iam.set_attachment(&Principal::Role("reader".into()), &s(&["readonly"]), false)
+        .await
+        .unwrap();
+    iam.set_inline_policy(&Principal::Role("reader".into()), "x", None)
+        .await
+        .unwrap();
+    iam.delete_role("reader").await.unwrap();
+    assert!(iam.list_roles().await.unwrap().is_empty());
+}
+
+async fn seeding_an_account_is_idempotent_and_the_root_is_kept(pg: bool) {
+    let Some(f) = fixture(pg).await else { return };
+    let iam = &f.iam;
+    let info = rustfs_iam::AccountInfo {
+        id: "root-id".into(),
+        display_name: "Root".into(),
+        email: None,
+        root: true,
+    };
+    iam.seed_account("rootkey", "root-secret", &info)
+        .await
+        .unwrap();
+    let v = iam.version().await.unwrap();
+    // Seeding again unchanged writes nothing (every node seeds at start).
+    iam.seed_account("rootkey", "root-secret", &info)
+        .await
+        .unwrap();
+    assert_eq!(iam.version().await.unwrap(), v);
+    // A new secret is taken.
+    iam.seed_account("rootkey", "root-secret-2", &info)
+        .await
+        .unwrap();
+    assert_eq!(
+        iam.credential("rootkey", 0).await.unwrap().unwrap().secret,
+        "root-secret-2"
+    );
+    assert!(matches!(
+        iam.delete_user("rootkey").await,
+        Err(IamError::Invalid { .. })
+    ));
+    assert!(matches!(
+        iam.delete_unused_user("rootkey").await,
+        Err(IamError::Invalid { .. })
+    ));
+    let snap = iam.snapshot().await.unwrap();
+    assert_eq!(snap.version, iam.version().await.unwrap());
+    assert_eq!(snap.users[0].1.as_deref(), Some("root-secret-2"));
+}
+
+/// IAM's DeleteUser reads whether the user has keys, then deletes it; CreateAccessKey reads
+/// the user, then adds a key. Raced, either the key exists and the user does too, or the
+/// user is gone and no key names it.
+async fn deleting_a_user_races_creating_its_key(pg: bool) {
+    let Some(f) = fixture(pg).await else { return };
+    let iam = Arc::new(f.iam.clone());
+    for round in 0..8 {
+        let name = format!("racer{round}");
+        iam.create_keyless_user(&name, "/").await.unwrap();
+        let (a, b) = (iam.clone(), iam.clone());
+        let (n1, n2) = (name.clone(), name.clone());
+        let del = tokio::spawn(async move { a.delete_unused_user(&n1).await });
+        let key = tokio::spawn(async move {
+            b.create_service_account(&ServiceAccountSpec {
+                parent: n2,
+                user_key: true,
+                ..Default::default()
+            })
+            .await
+        });
+        let (del, key) = (del.await.unwrap(), key.await.unwrap());
+        let user = iam.user(&name).await.unwrap();
+        let keys = iam.list_service_accounts(&name).await.unwrap();
+        match (del, key) {
+            (Ok(()), Err(IamError::NoSuchEntity { .. })) => {
+                assert!(user.is_none() && keys.is_empty());
+            }
+            (Err(IamError::DeleteConflict(_)), Ok(_)) => {
+                assert!(user.is_some() && keys.len() == 1);
+            }
+            other => panic!("round {round}: {other:?}"),
+        }
+    }
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod redb {
@@ -415,4 +605,8 @@ on_both!(
     adding_a_member_races_deleting_the_user,
     attaching_races_deleting_the_policy,
     every_change_raises_the_version_and_nothing_else_does,
+    aws_forms_refuse_what_exists_and_what_is_in_use,
+    roles_keep_their_policies_and_are_deleted_only_empty,
+    seeding_an_account_is_idempotent_and_the_root_is_kept,
+    deleting_a_user_races_creating_its_key,
 );

@@ -796,6 +796,16 @@ pub fn check_route(op: &Operation, caller: Option<&User>, root: Option<&User>) -
 /// action; any other identity when its policies allow it (MinIO's `consoleAdmin` allows
 /// `admin:*`).
 pub fn check_admin(caller: Option<&User>, root: Option<&User>, action: &str) -> Checked {
+    check_admin_on(caller, root, action, "*")
+}
+
+/// [`check_admin`] for an action on one resource (an IAM call on `arn:aws:iam:::user/NAME`).
+pub fn check_admin_on(
+    caller: Option<&User>,
+    root: Option<&User>,
+    action: &str,
+    resource: &str,
+) -> Checked {
     let Some(u) = caller else {
         return Err(AccessError::Unsigned);
     };
@@ -806,7 +816,7 @@ pub fn check_admin(caller: Option<&User>, root: Option<&User>, action: &str) -> 
     let req = policy::Request {
         caller: Some(caller_of(u)),
         action,
-        resource: "*",
+        resource,
         context: &ctx,
     };
     let allowed = match &u.member {

@@ -91,8 +91,6 @@ pub enum ApiError {
     DisabledAccessKey,
     /// An access key past its expiry (a service account's).
     ExpiredKey,
-    /// An IAM or STS form post.
-    IamStsNotImplemented,
     /// A custom route matched but could not be found again (a bug).
     RouteLost,
     /// An admin heal `id` that is not a number.

@@ -221,7 +221,7 @@ impl Keyring {
         let users: Vec<User> = users.into_iter().collect();
         let root = users
             .first()
-            .map(|u| u.clone())
+            .cloned()
             .unwrap_or_else(|| User::derived("", ""));
         let snapshot = Snapshot::of_accounts(users)?;
         Ok(Self {

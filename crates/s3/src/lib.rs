@@ -21,9 +21,9 @@ pub mod limits;
 pub mod operation;
 mod ops;
 mod policy_cache;
+pub mod query_api;
 pub mod routes;
 pub use ops::{POST_OBJECT_MAX_FILE_SIZE, XML_BODY_LIMIT, s3s_config};
-pub mod route;
 mod sse;
 
 use std::sync::Arc;

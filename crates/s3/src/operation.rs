@@ -78,7 +78,8 @@ macro_rules! operations {
             },
             /// The admin API (`admin`).
             Admin(AdminCall),
-            /// An IAM or STS query sent to the S3 endpoint (`route::UnsupportedServices`).
+            /// An IAM or STS query sent to the S3 endpoint (`query_api`, which authorizes each
+            /// action itself).
             IamOrSts,
         }
 

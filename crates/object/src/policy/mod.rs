@@ -778,3 +778,66 @@ mod tests {
         assert!(!p.uses_key("s3:requestobjecttag/"));
     }
 }
+
+#[cfg(test)]
+mod identity_tests {
+    use super::*;
+
+    #[test]
+    fn identity_policies_name_no_principal_and_any_service() {
+        let ok = r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":["s3:GetObject","iam:CreateUser"],"Resource":["arn:aws:s3:::b/*","arn:aws:iam:::user/*"]},
+            {"Effect":"Allow","Action":"admin:*"}]}"#;
+        let p = Policy::parse_identity(ok).unwrap();
+        let ctx = Context::default();
+        let req = |action, resource| Request {
+            caller: None,
+            action,
+            resource,
+            context: &ctx,
+        };
+        assert_eq!(
+            p.evaluate(&req("s3:GetObject", "arn:aws:s3:::b/k")),
+            Decision::Allow
+        );
+        assert_eq!(
+            p.evaluate(&req("s3:GetObject", "arn:aws:s3:::c/k")),
+            Decision::NotApplicable
+        );
+        assert_eq!(p.evaluate(&req("admin:ServerInfo", "*")), Decision::Allow);
+        // A principal, an S3 statement without a resource, a bad action: refused.
+        for bad in [
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}]}"#,
+            r#"{"Statement":[{"Effect":"Allow","Action":"s3:*"}]}"#,
+            r#"{"Statement":[{"Effect":"Allow","Action":"getobject","Resource":"*"}]}"#,
+            r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"bucket"}]}"#,
+        ] {
+            assert!(Policy::parse_identity(bad).is_err(), "{bad}");
+        }
+        // A trust policy names who may assume the role.
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam:::user/bob"]},"Action":"sts:AssumeRole"}]}"#;
+        let t = Policy::parse_trust(trust).unwrap();
+        let bob = Caller {
+            id: "arn:aws:iam:::user/bob",
+            access_key: "AK",
+            display_name: "bob",
+        };
+        let assume = |caller| Request {
+            caller: Some(caller),
+            action: "sts:AssumeRole",
+            resource: "arn:aws:iam:::role/r",
+            context: &ctx,
+        };
+        assert_eq!(t.evaluate(&assume(bob)), Decision::Allow);
+        let eve = Caller {
+            display_name: "eve",
+            id: "arn:aws:iam:::user/eve",
+            ..bob
+        };
+        assert_eq!(t.evaluate(&assume(eve)), Decision::NotApplicable);
+        assert!(
+            Policy::parse_trust(r#"{"Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}"#)
+                .is_err()
+        );
+    }
+}

@@ -47,7 +47,7 @@ mod region;
 mod request_checks;
 mod request_error;
 mod sigv2;
-mod sigv4_resign;
+pub(crate) mod sigv4_resign;
 mod unsized_body;
 
 use std::sync::Arc;
@@ -64,7 +64,7 @@ use crate::admin::AdminApi;
 use crate::auth::Keyring;
 use crate::host::Domains;
 use crate::operation::OperationSlot;
-use crate::route::UnsupportedServices;
+use crate::query_api::QueryApi;
 use crate::routes::RouteSet;
 pub use buffered_body::DEFAULT_BUDGET_MIB;
 use buffered_body::{BufferBudget, Guarded, Ledger, Reading, reading_of};
@@ -102,6 +102,8 @@ pub struct Edge {
     budget: Arc<BufferBudget>,
     /// The users, for re-signing a signed `Range` the edge clamps.
     keys: Keyring,
+    /// The IAM and STS query APIs.
+    query_api: QueryApi,
 }
 
 impl Edge {
@@ -118,11 +120,7 @@ impl Edge {
             S3ServiceBuilder::new(crate::RustFsS3::new(store.clone(), &region, keys.clone()));
         builder.set_auth(keys.clone());
         builder.set_access(AccessControl::new(store.clone(), keys.clone()));
-        builder.set_route(
-            RouteSet::new()
-                .with(AdminApi::new(store.clone(), identities.clone()))
-                .with(UnsupportedServices),
-        );
+        builder.set_route(RouteSet::new().with(AdminApi::new(store.clone(), identities.clone())));
         builder.set_config(crate::s3s_config());
         if let Some(d) = &domains {
             builder.set_host(d.clone());
@@ -143,6 +141,7 @@ impl Edge {
             region: Arc::from(region.as_str()),
             budget: Arc::new(BufferBudget::new(buffered_bytes)),
             keys,
+            query_api: QueryApi::new(identities),
         }
     }
 
@@ -228,6 +227,13 @@ impl Edge {
         }
     }
 
+    /// Whether the request is an IAM or STS query (`POST /` with a form, not to a bucket
+    /// named by the host): served by [`QueryApi`], not s3s.
+    fn is_query(&self, req: &http::Request<Incoming>) -> bool {
+        crate::query_api::is_query(req)
+            && addressing::request_bucket(self.domains.as_ref(), req.uri(), req.headers()).is_none()
+    }
+
     /// Why the edge refuses the request before routing, if it does (step 3).
     fn refusal(&self, req: &http::Request<Incoming>) -> Result<(), RequestError> {
         region::check(req, &self.region)?;
@@ -275,6 +281,16 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
                             Err(refused) => crate::errors::request_response(refused),
                         })
                     }),
+                    ledger: None,
+                    broken_condition: None,
+                })
+            }
+            None if self.is_query(&req) => {
+                OperationSlot::record(req.extensions_mut(), crate::operation::Operation::IamOrSts);
+                let api = self.query_api.clone();
+                let request_id = format!("{id:016X}");
+                Ok(Forwarded {
+                    fut: Box::pin(async move { Ok(api.serve(req, request_id).await) }),
                     ledger: None,
                     broken_condition: None,
                 })

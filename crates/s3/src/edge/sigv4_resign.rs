@@ -106,6 +106,48 @@ pub fn resign<B>(
     replaced
 }
 
+/// Who signed a request whose body was read whole (the IAM and STS query API, which s3s does
+/// not serve): the access key, its credential scope and date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub access_key: String,
+    pub region: String,
+    pub service: String,
+    /// `YYYYMMDDTHHMMSSZ`.
+    pub amz_date: String,
+}
+
+/// Verifies a header-signed SigV4 request over its whole `body` (the payload hash is the
+/// body's, whether or not `x-amz-content-sha256` was sent; if sent, it must match). `None`:
+/// not signed this way, an unknown or refused key, or a wrong signature. The caller checks the
+/// date and the service.
+pub fn verify_with_body<B>(req: &Request<B>, body: &[u8], keys: &Keyring) -> Option<Verified> {
+    let query = decoded_query(req.uri());
+    let authorization = unique_header(req.headers(), header::AUTHORIZATION.as_str())?;
+    let hashed = hex(&Sha256::digest(body));
+    let signed = header_parts(authorization, req.headers(), Some(&hashed))?;
+    if signed.payload != hashed {
+        return None;
+    }
+    let secret = keys.secret(&signed.access_key)?;
+    let key = signing_key(&secret, &signed);
+    let raw_path = req.uri().path().to_owned();
+    let decoded = percent_encoding::percent_decode_str(&raw_path)
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    let canonical = canonical_request(req, &Path::Encoded(decoded), &query, &signed);
+    mac(&key, &signed, &canonical)
+        .verify_slice(&signed.signature)
+        .ok()?;
+    Some(Verified {
+        access_key: signed.access_key,
+        region: signed.region,
+        service: signed.service,
+        amz_date: signed.amz_date,
+    })
+}
+
 /// The query as s3s reads it: decoded as a form, stably sorted by name. An unparsable query
 /// yields none (s3s refuses it before any signature check).
 fn decoded_query(uri: &Uri) -> Vec<(String, String)> {
@@ -145,7 +187,7 @@ fn signed_parts(headers: &HeaderMap, raw_query: &str, qs: &[(String, String)]) -
     if qs.iter().any(|(n, _)| n == "X-Amz-Signature") {
         return presigned_parts(qs).filter(|_| raw_signature_pairs(raw_query) == 1);
     }
-    header_parts(authorization?, headers)
+    header_parts(authorization?, headers, None)
 }
 
 fn presigned_parts(qs: &[(String, String)]) -> Option<Signed> {
@@ -171,14 +213,20 @@ fn presigned_parts(qs: &[(String, String)]) -> Option<Signed> {
     })
 }
 
-fn header_parts(authorization: &str, headers: &HeaderMap) -> Option<Signed> {
+/// `payload`: the hashed payload when the request carries no `x-amz-content-sha256` (services
+/// other than S3 sign the body's hash without sending it).
+fn header_parts(authorization: &str, headers: &HeaderMap, payload: Option<&str>) -> Option<Signed> {
     let fields = AuthorizationFields::parse(authorization)?;
     let (access_key, date, region, service) = credential(fields.credential)?;
     let amz_date = unique_header(headers, "x-amz-date")?;
     if !is_amz_date(amz_date) || &amz_date[..8] != date {
         return None;
     }
-    let payload = unique_header(headers, "x-amz-content-sha256")?;
+    let payload = match (unique_header(headers, "x-amz-content-sha256"), payload) {
+        (Some(sent), Some(hashed)) if sent != hashed => return None,
+        (Some(sent), _) => sent,
+        (None, hashed) => hashed?,
+    };
     if payload != UNSIGNED_PAYLOAD && !is_lower_hex_sha256(payload) {
         return None; // streaming payloads chain chunk signatures from this one: not for us
     }
@@ -245,7 +293,7 @@ fn credential(value: &str) -> Option<(&str, &str, &str, &str)> {
         || date.len() != 8
         || !date.bytes().all(|b| b.is_ascii_digit())
         || service.is_empty()
-        || !matches!(service, "s3" | "sts")
+        || !matches!(service, "s3" | "sts" | "iam")
     {
         return None;
     }

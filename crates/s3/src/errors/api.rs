@@ -161,10 +161,6 @@ pub fn api(e: ApiError) -> S3Error {
             C::ExpiredToken,
             "The provided token has expired.".into(),
         ),
-        E::IamStsNotImplemented => (
-            C::NotImplemented,
-            "IAM and STS actions are not supported by this server".into(),
-        ),
         E::RouteLost => (C::InternalError, "custom route lost its match".into()),
         E::AdminHealIdInvalid => (C::InvalidArgument, "id must be a number".into()),
         E::AdminReply(why) => (C::InternalError, why),

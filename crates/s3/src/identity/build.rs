@@ -58,6 +58,14 @@ pub fn snapshot(stored: &Stored, root: &User) -> Snapshot {
         .filter(|g| g.status == Status::Enabled)
         .map(|g| (g.name.as_str(), resolve(&g.policies, &g.inline)))
         .collect();
+    // A user's own policies and its enabled groups'.
+    let policies_of = |rec: &UserRecord| {
+        let mut policies = resolve(&rec.policies, &rec.inline);
+        for g in &rec.groups {
+            policies.extend(groups.get(g.as_str()).into_iter().flatten().cloned());
+        }
+        policies
+    };
 
     let mut out = Snapshot {
         version: stored.version,
@@ -79,19 +87,30 @@ pub fn snapshot(stored: &Stored, root: &User) -> Snapshot {
             continue;
         }
         let user = Arc::new(match &rec.account {
-            Some(a) => User {
-                access_key: rec.access_key.clone(),
-                secret_key: secret.clone().unwrap_or_default(),
-                id: a.id.clone(),
-                display_name: a.display_name.clone(),
-                email: a.email.clone(),
-                member: None,
-            },
-            None => {
-                let mut policies = resolve(&rec.policies, &rec.inline);
-                for g in &rec.groups {
-                    policies.extend(groups.get(g.as_str()).into_iter().flatten().cloned());
+            Some(a) => {
+                // An account with policies of its own (RGW's user policies): they join in (a
+                // Deny refuses, an Allow grants), besides what it owns.
+                let policies = policies_of(rec);
+                User {
+                    access_key: rec.access_key.clone(),
+                    secret_key: secret.clone().unwrap_or_default(),
+                    id: a.id.clone(),
+                    display_name: a.display_name.clone(),
+                    email: a.email.clone(),
+                    member: (!policies.is_empty()).then(|| {
+                        Arc::new(Member {
+                            name: rec.access_key.clone(),
+                            arn: user_arn(&rec.path, &rec.access_key),
+                            policies,
+                            narrowing: None,
+                            kind: MemberKind::User,
+                            owner: true,
+                        })
+                    }),
                 }
+            }
+            None => {
+                let policies = policies_of(rec);
                 User {
                     access_key: rec.access_key.clone(),
                     secret_key: secret.clone().unwrap_or_default(),
@@ -158,7 +177,7 @@ pub fn snapshot(stored: &Stored, root: &User) -> Snapshot {
                 ..(**m).clone()
             },
             None => Member {
-                name: parent_user.display_name.clone(),
+                name: rec.parent.clone(),
                 arn: user_arn("/", &rec.parent),
                 policies: Vec::new(),
                 narrowing,
@@ -208,4 +227,201 @@ fn deny_all() -> Policy {
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
     )
     .expect("a fixed valid policy")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustfs_iam::{
+        AccountInfo, GroupRecord, PolicyRecord, RoleRecord, ServiceAccountRecord, Status,
+        UserRecord,
+    };
+
+    use crate::auth::Keyring;
+
+    fn user(name: &str, status: Status, policies: &[&str], groups: &[&str]) -> UserRecord {
+        UserRecord {
+            access_key: name.into(),
+            sealed_secret: "sealed".into(),
+            status,
+            policies: policies.iter().map(|s| s.to_string()).collect(),
+            groups: groups.iter().map(|s| s.to_string()).collect(),
+            created_ms: 0,
+            updated_ms: 0,
+            inline: Default::default(),
+            account: None,
+            path: "/".into(),
+        }
+    }
+
+    fn account(u: &str, root: bool) -> UserRecord {
+        UserRecord {
+            account: Some(AccountInfo {
+                id: format!("{u}-id"),
+                display_name: u.into(),
+                email: None,
+                root,
+            }),
+            ..user(u, Status::Enabled, &[], &[])
+        }
+    }
+
+    fn svc(
+        ak: &str,
+        parent: &str,
+        policy: Option<&str>,
+        expires_ms: Option<i64>,
+    ) -> ServiceAccountRecord {
+        ServiceAccountRecord {
+            access_key: ak.into(),
+            sealed_secret: "sealed".into(),
+            parent: parent.into(),
+            policy: policy.map(str::to_string),
+            name: None,
+            description: None,
+            expires_ms,
+            status: Status::Enabled,
+            created_ms: 0,
+            user_key: false,
+        }
+    }
+
+    fn stored() -> Stored {
+        let s = |v: &str| Some(format!("{v}-secret"));
+        Stored {
+            version: 7,
+            users: vec![
+                (account("root", true), s("root")),
+                (account("alt", false), s("alt")),
+                (
+                    user("bob", Status::Enabled, &["readonly"], &["writers", "off"]),
+                    s("bob"),
+                ),
+                (
+                    user("carl", Status::Disabled, &["readwrite"], &[]),
+                    s("carl"),
+                ),
+                (user("keyless", Status::Enabled, &[], &[]), None),
+            ],
+            groups: vec![
+                GroupRecord {
+                    name: "writers".into(),
+                    members: vec!["bob".into()],
+                    status: Status::Enabled,
+                    policies: vec!["writeonly".into()],
+                    updated_ms: 0,
+                    inline: Default::default(),
+                    path: "/".into(),
+                },
+                GroupRecord {
+                    name: "off".into(),
+                    members: vec!["bob".into()],
+                    status: Status::Disabled,
+                    policies: vec!["readwrite".into()],
+                    updated_ms: 0,
+                    inline: Default::default(),
+                    path: "/".into(),
+                },
+            ],
+            policies: vec![PolicyRecord {
+                name: "broken".into(),
+                document: "not json".into(),
+                created_ms: 0,
+                updated_ms: 0,
+            }],
+            service_accounts: vec![
+                (
+                    svc(
+                        "BOBSVC",
+                        "bob",
+                        Some(
+                            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+                        ),
+                        None,
+                    ),
+                    s("bobsvc"),
+                ),
+                (svc("CARLSVC", "carl", None, None), s("carlsvc")),
+                (svc("ROOTSVC", "root", None, Some(1_000)), s("rootsvc")),
+            ],
+            roles: vec![RoleRecord {
+                name: "r".into(),
+                path: "/".into(),
+                id: "AROAX".into(),
+                trust_policy: "{}".into(),
+                description: None,
+                max_session_secs: 3600,
+                policies: vec!["readonly".into()],
+                inline: Default::default(),
+                created_ms: 0,
+            }],
+        }
+    }
+
+    #[test]
+    fn the_snapshot_holds_accounts_members_and_their_keys() {
+        let root = User::derived("root", "root-secret");
+        let keys = Keyring::new([root.clone()]).unwrap();
+        keys.install(snapshot(&stored(), &root));
+        assert_eq!(keys.version(), 7);
+        // The root user as the command line says; the users file's account as itself.
+        assert_eq!(keys.by_access_key("root").unwrap().member, None);
+        let alt = keys.by_access_key("alt").unwrap();
+        assert_eq!((alt.id.as_str(), alt.member.is_none()), ("alt-id", true));
+        assert_eq!(keys.by_id("alt-id").unwrap().access_key, "alt");
+        // A member: root's account, its own policies and its enabled groups' only.
+        let bob = keys.by_access_key("bob").unwrap();
+        assert_eq!(bob.id, root.id);
+        let m = bob.member.as_ref().unwrap();
+        assert_eq!(m.arn, "arn:aws:iam:::user/bob");
+        assert_eq!(
+            m.policies.len(),
+            2,
+            "readonly and the writers group's writeonly"
+        );
+        // A disabled user's key, and its service account, are refused as disabled.
+        assert!(keys.by_access_key("carl").is_none());
+        assert!(matches!(
+            keys.snapshot().by_key.get("carl"),
+            Some(KeyEntry::Disabled)
+        ));
+        assert!(matches!(
+            keys.snapshot().by_key.get("CARLSVC"),
+            Some(KeyEntry::Disabled)
+        ));
+        // A user without a key of its own has no key entry.
+        assert!(!keys.snapshot().by_key.contains_key("keyless"));
+        // A service account: its parent's policies, narrowed.
+        let s = keys.by_access_key("BOBSVC").unwrap();
+        let sm = s.member.as_ref().unwrap();
+        assert_eq!((sm.policies.len(), sm.narrowing.is_some()), (2, true));
+        assert_eq!(s.secret_key, "bobsvc-secret");
+        // Root's service account has root's rights (an owner member); expired, it is refused.
+        assert!(matches!(
+            keys.snapshot().by_key.get("ROOTSVC"),
+            Some(KeyEntry::Expiring {
+                expires_ms: 1_000,
+                ..
+            })
+        ));
+        assert!(keys.by_access_key("ROOTSVC").is_none());
+        assert!(keys.secret("ROOTSVC").is_none());
+        // Roles with their policies; a trust policy that does not parse trusts nobody.
+        let r = keys.snapshot().roles.get("r").cloned().unwrap();
+        assert_eq!((r.policies.len(), r.trust.is_none()), (1, true));
+    }
+
+    #[test]
+    fn an_older_snapshot_never_replaces_a_newer_one() {
+        let root = User::derived("root", "root-secret");
+        let keys = Keyring::new([root.clone()]).unwrap();
+        keys.install(snapshot(&stored(), &root));
+        let older = Stored {
+            version: 3,
+            ..Default::default()
+        };
+        keys.install(snapshot(&older, &root));
+        assert_eq!(keys.version(), 7);
+        assert!(keys.by_access_key("bob").is_some());
+    }
 }

@@ -45,8 +45,8 @@ impl Member {
             .is_none_or(|p| p.evaluate(req) == Decision::Allow)
     }
 
-    /// The identity policies' decision (a member with its account's rights: the account's
-    /// rights are decided elsewhere, so `NotApplicable`).
+    /// The identity policies' decision (for a member with its account's rights, they add to
+    /// what the account may by ownership and ACLs).
     pub fn identity(&self, req: &Request<'_>) -> Decision {
         any_of(&self.policies, req)
     }
@@ -73,18 +73,16 @@ pub fn caller_of(user: &User) -> Caller<'_> {
     }
 }
 
-/// The decision on a request of `user` whose bucket policy (if any) decided `bucket`, for a
-/// caller that is not an account acting on its own (see the module doc). `None` for an
-/// account: the bucket decision stands, ACLs and ownership decide the rest.
+/// The decision on a request of `user` whose bucket policy (if any) decided `bucket` (see the
+/// module doc). A caller without policies of its own (an account): the bucket decision
+/// stands. `NotApplicable` leaves it to ownership and ACLs (where only a member with its
+/// account's rights is an owner).
 pub fn member_decision(user: &User, bucket: Decision, req: &Request<'_>) -> Decision {
     let Some(m) = &user.member else {
         return bucket;
     };
     if bucket == Decision::Deny || !m.narrowing_allows(req) {
         return Decision::Deny;
-    }
-    if m.owner {
-        return bucket;
     }
     match m.identity(req) {
         Decision::Deny => Decision::Deny,
@@ -164,5 +162,121 @@ impl Keyring {
                 }))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustfs_object::policy::Context;
+
+    fn p(json: &str) -> Arc<Policy> {
+        Arc::new(Policy::parse_identity(json).unwrap())
+    }
+
+    fn allow(action: &str, resource: &str) -> Arc<Policy> {
+        p(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"{resource}"}}]}}"#
+        ))
+    }
+
+    fn deny(action: &str, resource: &str) -> Arc<Policy> {
+        p(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"{action}","Resource":"{resource}"}}]}}"#
+        ))
+    }
+
+    fn member(policies: Vec<Arc<Policy>>, narrowing: Option<Arc<Policy>>, owner: bool) -> User {
+        User {
+            access_key: "AK".into(),
+            secret_key: "secret-key".into(),
+            id: "root-id".into(),
+            display_name: "bob".into(),
+            email: None,
+            member: Some(Arc::new(Member {
+                name: "bob".into(),
+                arn: "arn:aws:iam:::user/bob".into(),
+                policies,
+                narrowing,
+                kind: MemberKind::User,
+                owner,
+            })),
+        }
+    }
+
+    fn decide(u: &User, bucket: Decision, action: &str, resource: &str) -> Decision {
+        let ctx = Context::default();
+        let req = Request {
+            caller: Some(caller_of(u)),
+            action,
+            resource,
+            context: &ctx,
+        };
+        member_decision(u, bucket, &req)
+    }
+
+    const OBJ: &str = "arn:aws:s3:::b/k";
+
+    #[test]
+    fn identity_policies_allow_and_an_explicit_deny_anywhere_wins() {
+        use Decision::*;
+        let u = member(vec![allow("s3:GetObject", "arn:aws:s3:::b/*")], None, false);
+        assert_eq!(decide(&u, NotApplicable, "s3:GetObject", OBJ), Allow);
+        assert_eq!(
+            decide(&u, NotApplicable, "s3:PutObject", OBJ),
+            NotApplicable
+        );
+        // The bucket policy alone may allow; its Deny beats the identity's Allow.
+        assert_eq!(decide(&u, Allow, "s3:PutObject", OBJ), Allow);
+        assert_eq!(decide(&u, Deny, "s3:GetObject", OBJ), Deny);
+        // A Deny in one identity policy beats an Allow in another and in the bucket policy.
+        let u = member(
+            vec![allow("s3:*", "*"), deny("s3:GetObject", "arn:aws:s3:::b/k")],
+            None,
+            false,
+        );
+        assert_eq!(decide(&u, Allow, "s3:GetObject", OBJ), Deny);
+        assert_eq!(decide(&u, NotApplicable, "s3:PutObject", OBJ), Allow);
+    }
+
+    #[test]
+    fn a_narrowing_policy_only_takes_away() {
+        use Decision::*;
+        let narrow = Some(allow("s3:GetObject", "*"));
+        // The parent may put and get; narrowed to gets.
+        let u = member(vec![allow("s3:*", "*")], narrow.clone(), false);
+        assert_eq!(decide(&u, NotApplicable, "s3:GetObject", OBJ), Allow);
+        assert_eq!(decide(&u, NotApplicable, "s3:PutObject", OBJ), Deny);
+        // It never widens: the parent may not delete, the narrowing allowing it changes nothing.
+        let u = member(
+            vec![allow("s3:GetObject", "*")],
+            Some(allow("s3:*", "*")),
+            false,
+        );
+        assert_eq!(
+            decide(&u, NotApplicable, "s3:DeleteObject", OBJ),
+            NotApplicable
+        );
+        // Even a bucket policy's Allow is bounded by it.
+        let u = member(vec![], narrow, false);
+        assert_eq!(decide(&u, Allow, "s3:PutObject", OBJ), Deny);
+    }
+
+    #[test]
+    fn a_member_with_its_accounts_rights_is_the_owner_within_its_narrowing() {
+        use Decision::*;
+        let u = member(vec![], Some(allow("s3:GetObject", "*")), true);
+        assert_eq!(u.acl_id(), "root-id");
+        assert!(u.owns("root-id"));
+        // Left to ownership (NotApplicable) when the narrowing allows, refused otherwise.
+        assert_eq!(
+            decide(&u, NotApplicable, "s3:GetObject", OBJ),
+            NotApplicable
+        );
+        assert_eq!(decide(&u, NotApplicable, "s3:PutObject", OBJ), Deny);
+        // A member acting by policy is never an owner by ACL.
+        let m = member(vec![], None, false);
+        assert!(!m.owns("root-id"));
+        assert_eq!(m.acl_id(), "arn:aws:iam:::user/bob");
     }
 }

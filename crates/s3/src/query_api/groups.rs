@@ -1,0 +1,120 @@
+//! Groups: CreateGroup, GetGroup (with its users), ListGroups, DeleteGroup, AddUserToGroup,
+//! RemoveUserFromGroup, and a group's policies ([`entity_policies`]).
+
+use rustfs_iam::GroupRecord;
+use sha2::{Digest, Sha256};
+
+use super::entity_policies::{self, PolicyOp};
+use super::xml::Xml;
+use super::{Call, QueryError, date};
+use crate::identity::group_arn;
+
+type Answer = Result<Option<Xml>, QueryError>;
+
+pub fn write_group(x: &mut Xml, g: &GroupRecord) {
+    let d = Sha256::digest(format!("rustfs-iam-group:{}", g.name).as_bytes());
+    let id: String = d.iter().take(8).map(|b| format!("{b:02X}")).collect();
+    x.leaf("Path", &g.path)
+        .leaf("GroupName", &g.name)
+        .leaf("GroupId", &format!("AGPA{id}"))
+        .leaf("Arn", &group_arn(&g.path, &g.name))
+        .leaf("CreateDate", &date(g.updated_ms));
+}
+
+pub async fn serve(call: &Call<'_>, action: &str) -> Option<Answer> {
+    Some(match action {
+        "CreateGroup" => create(call).await,
+        "GetGroup" => get(call).await,
+        "ListGroups" => list(call).await,
+        "DeleteGroup" => delete(call).await,
+        "AddUserToGroup" => members(call, false).await,
+        "RemoveUserFromGroup" => members(call, true).await,
+        _ => {
+            let op = PolicyOp::of(action, "Group")?;
+            match named(call).await {
+                Ok(g) => entity_policies::serve(call, op, g.into()).await,
+                Err(e) => Err(e),
+            }
+        }
+    })
+}
+
+async fn named(call: &Call<'_>) -> Result<GroupRecord, QueryError> {
+    let name = call.form.need("GroupName")?;
+    let g = call.ids.iam().group(name).await?.ok_or_else(|| {
+        QueryError::NoSuchEntity(format!("The group with name {name} cannot be found."))
+    })?;
+    call.authorize(&group_arn(&g.path, name))?;
+    Ok(g)
+}
+
+async fn create(call: &Call<'_>) -> Answer {
+    let name = call.form.need("GroupName")?;
+    let path = call.form.get("Path").unwrap_or("/");
+    call.authorize(&group_arn(path, name))?;
+    let g = call.ids.iam().create_group(name, path).await?;
+    call.changed().await?;
+    let mut x = Xml::default();
+    x.open("Group");
+    write_group(&mut x, &g);
+    x.close("Group");
+    Ok(Some(x))
+}
+
+async fn get(call: &Call<'_>) -> Answer {
+    let g = named(call).await?;
+    let mut users = Vec::new();
+    for m in &g.members {
+        if let Some(u) = call.ids.iam().user(m).await? {
+            users.push(u);
+        }
+    }
+    let mut x = Xml::default();
+    x.open("Group");
+    write_group(&mut x, &g);
+    x.close("Group");
+    x.list("Users", &users, super::users::write_user);
+    x.leaf("IsTruncated", "false");
+    Ok(Some(x))
+}
+
+async fn list(call: &Call<'_>) -> Answer {
+    call.authorize(&group_arn("/", "*"))?;
+    let prefix = call.form.get("PathPrefix").unwrap_or("/");
+    let groups: Vec<GroupRecord> = call
+        .ids
+        .iam()
+        .list_groups()
+        .await?
+        .into_iter()
+        .filter(|g| g.path.starts_with(prefix))
+        .collect();
+    let mut x = Xml::default();
+    x.list("Groups", &groups, write_group);
+    x.leaf("IsTruncated", "false");
+    Ok(Some(x))
+}
+
+async fn delete(call: &Call<'_>) -> Answer {
+    let g = named(call).await?;
+    call.ids.iam().delete_group(&g.name).await?;
+    call.changed().await?;
+    Ok(None)
+}
+
+async fn members(call: &Call<'_>, remove: bool) -> Answer {
+    let g = named(call).await?;
+    let user = call.form.need("UserName")?;
+    if remove && !g.members.iter().any(|m| m == user) {
+        return Err(QueryError::NoSuchEntity(format!(
+            "User {user} is not in group {}.",
+            g.name
+        )));
+    }
+    call.ids
+        .iam()
+        .update_group_members(&g.name, &[user.to_string()], remove)
+        .await?;
+    call.changed().await?;
+    Ok(None)
+}
