@@ -57,13 +57,28 @@ alt_name=john.doe alt_email=john.doe@example.com
 ten_ak=HIJKLMNOPQRSTUVWXYZA ten_sk=opqrstuvwxyzabcdefghijklmnopqrstuvwxyzab
 ten_id='testx$9876543210abcdef0123456789abcdef0123456789abcdef0123456789abcdef'
 ten_name='testx$tenanteduser' ten_email=tenanteduser@example.com
+# The IAM tests' users: [iam] (RGW gives it user-policy caps; here the root user gives it an
+# IAM policy) and the two account roots of [iam root] and [iam alt root].
+iam_ak=ABCDEFGHIJKLMNOPQRST iam_sk=abcdefghijklmnopqrstuvwxyzabcdefghijklmn
+iam_id=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+iam_name=youruseridhere iam_email=s3@example.com
+root1_ak=AAAAAAAAAAAAAAAAAAaa root1_sk=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+root1_id=RGW11111111111111111 root1_email=account1@ceph.com
+root2_ak=BBBBBBBBBBBBBBBBBBbb root2_sk=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
+root2_id=RGW22222222222222222 root2_email=account2@ceph.com
 
 cat >"$work/users.json" <<EOF
 {"users": [
   {"access_key": "$alt_ak", "secret_key": "$alt_sk", "user_id": "$alt_id",
    "display_name": "$alt_name", "email": "$alt_email"},
   {"access_key": "$ten_ak", "secret_key": "$ten_sk", "user_id": "$ten_id",
-   "display_name": "$ten_name", "email": "$ten_email"}
+   "display_name": "$ten_name", "email": "$ten_email"},
+  {"access_key": "$iam_ak", "secret_key": "$iam_sk", "user_id": "$iam_id",
+   "display_name": "$iam_name", "email": "$iam_email"},
+  {"access_key": "$root1_ak", "secret_key": "$root1_sk", "user_id": "$root1_id",
+   "display_name": "$root1_id", "email": "$root1_email"},
+  {"access_key": "$root2_ak", "secret_key": "$root2_sk", "user_id": "$root2_id",
+   "display_name": "$root2_id", "email": "$root2_email"}
 ]}
 EOF
 
@@ -110,6 +125,19 @@ fi
 port="${url##*:}"
 echo "rustfs $url (pid $server_pid; log $log)"
 
+# What RGW's admin caps give these users, the root user gives as IAM policies.
+python3 - "$url" "$main_ak" "$main_sk" "$iam_ak" "$root1_ak" "$root2_ak" <<'PY'
+import json, sys
+import boto3
+url, ak, sk, *users = sys.argv[1:]
+iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1",
+                   aws_access_key_id=ak, aws_secret_access_key=sk)
+doc = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["iam:*", "sts:*"], "Resource": "*"}]})
+for user in users:
+    iam.put_user_policy(UserName=user, PolicyName="iam-admin", PolicyDocument=doc)
+PY
+
 conf="$work/s3tests.conf"
 cat >"$conf" <<EOF
 [DEFAULT]
@@ -145,23 +173,23 @@ email = $ten_email
 tenant = testx
 
 [iam]
-email = s3@example.com
-user_id = 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
-access_key = ABCDEFGHIJKLMNOPQRST
-secret_key = abcdefghijklmnopqrstuvwxyzabcdefghijklmn
-display_name = youruseridhere
+email = $iam_email
+user_id = $iam_id
+access_key = $iam_ak
+secret_key = $iam_sk
+display_name = $iam_name
 
 [iam root]
-access_key = AAAAAAAAAAAAAAAAAAaa
-secret_key = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
-user_id = RGW11111111111111111
-email = account1@ceph.com
+access_key = $root1_ak
+secret_key = $root1_sk
+user_id = $root1_id
+email = $root1_email
 
 [iam alt root]
-access_key = BBBBBBBBBBBBBBBBBBbb
-secret_key = bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
-user_id = RGW22222222222222222
-email = account2@ceph.com
+access_key = $root2_ak
+secret_key = $root2_sk
+user_id = $root2_id
+email = $root2_email
 EOF
 
 unserved=(lifecycle lifecycle_expiration lifecycle_transition encryption sse_s3

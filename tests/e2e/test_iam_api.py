@@ -423,7 +423,9 @@ def test_session_token_and_caller_identity(srv, iam, bkt):
     root_creds = service(srv, "sts").get_session_token()["Credentials"]
     root_s3 = s3_as(srv, root_creds["AccessKeyId"], root_creds["SecretAccessKey"], root_creds["SessionToken"])
     root_s3.put_object(Bucket=bkt, Key="by-root-session", Body=b"x")
-    assert service(srv, "sts").get_caller_identity()["Arn"] == "arn:aws:iam:::root"
+    root_id = srv.client().list_buckets()["Owner"]["ID"]
+    ident = service(srv, "sts").get_caller_identity()
+    assert (ident["Arn"], ident["Account"]) == (f"arn:aws:iam::{root_id}:root", root_id)
     # Session credentials cannot make more sessions.
     session_sts = service(srv, "sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
     refused(session_sts.get_session_token)
@@ -448,7 +450,33 @@ def test_aws_cli_manages_users(srv, tmp_path):
         policy(allow(["s3:ListAllMyBuckets"], ["arn:aws:s3:::*"])))
     buckets = s3_as(srv, key["AccessKeyId"], key["SecretAccessKey"]).list_buckets()
     assert "Buckets" in buckets
-    assert aws("sts", "get-caller-identity")["Arn"] == "arn:aws:iam:::root"
+    assert aws("sts", "get-caller-identity")["Arn"].endswith(":root")
     aws("iam", "delete-user-policy", "--user-name", name, "--policy-name", "p")
     aws("iam", "delete-access-key", "--user-name", name, "--access-key-id", key["AccessKeyId"])
     aws("iam", "delete-user", "--user-name", name)
+
+
+def test_identity_policies_never_reach_another_accounts_data_alone(srv, iam):
+    """The users file's account owns its bucket: an identity policy of the root account's
+    member allowing s3:* does not reach it, until that account's bucket policy also allows."""
+    alt = srv.client(access_key=ALT["access_key"], secret_key=ALT["secret_key"])
+    bucket = unique_name("altb")
+    alt.create_bucket(Bucket=bucket)
+    alt.put_object(Bucket=bucket, Key="k", Body=b"alt's")
+    try:
+        name, ak, sk = new_user(iam)
+        iam.put_user_policy(UserName=name, PolicyName="all", PolicyDocument=policy(allow("s3:*", "*")))
+        s3 = s3_as(srv, ak, sk)
+        refused(s3.get_object, Bucket=bucket, Key="k")
+        refused(s3.put_object, Bucket=bucket, Key="k", Body=b"overwritten")
+        alt.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam:::user/{name}"]},
+                           "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]}))
+        assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"alt's"
+        refused(s3.put_object, Bucket=bucket, Key="k", Body=b"overwritten")
+        # Both sides are needed: without the identity policy the bucket policy alone is not enough.
+        iam.delete_user_policy(UserName=name, PolicyName="all")
+        refused(s3.get_object, Bucket=bucket, Key="k")
+    finally:
+        purge_bucket(alt, bucket)

@@ -3,8 +3,10 @@
 
 use rustfs_meta::transact;
 
-use crate::records::{self, AccountInfo, SVCACCT, ServiceAccountRecord, Status, USER, UserRecord};
-use crate::store::{check_keys, invalid, no_such, now_ms};
+use crate::records::{
+    self, AccountInfo, GROUP, GroupRecord, SVCACCT, ServiceAccountRecord, Status, USER, UserRecord,
+};
+use crate::store::{ALL, check_keys, invalid, no_such, now_ms, random_key};
 use crate::{Iam, IamError};
 
 /// IAM's user names: 1 to 64 of letters, digits and `+=,.@_-`.
@@ -46,7 +48,11 @@ impl Iam {
         secret: &str,
         info: &AccountInfo,
     ) -> Result<(), IamError> {
-        check_keys(access_key, secret)?;
+        // The command line's and the users file's keys are taken as given (S3 servers such as
+        // RGW use longer secrets than MinIO's 40 characters); only an empty one is refused.
+        if access_key.is_empty() || secret.is_empty() {
+            return Err(invalid("account", "an empty access or secret key"));
+        }
         // Unchanged: no write (every node seeds at start; a cluster's nodes share the record).
         if let Some(u) = self.user(access_key).await? {
             let same_secret = self
@@ -85,6 +91,7 @@ impl Iam {
                         inline: Default::default(),
                         account: None,
                         path: "/".into(),
+                        id: String::new(),
                     });
                 rec.sealed_secret = sealed.clone();
                 rec.account = Some(info.clone());
@@ -99,16 +106,25 @@ impl Iam {
     }
 
     /// IAM's CreateUser: a user without a key pair of its own (it signs with access keys).
+    /// Names are unique ignoring case, as IAM's are.
     pub async fn create_keyless_user(
         &self,
         name: &str,
         path: &str,
     ) -> Result<UserRecord, IamError> {
         check_user_name(name)?;
+        let id = format!(
+            "AIDA{}",
+            random_key(17, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")?
+        );
+        let id = &id;
         let r = transact(&*self.store, |t| {
             Box::pin(async move {
                 records::bump(t).await?;
-                if records::get::<UserRecord>(t, USER, name).await?.is_some()
+                let users: Vec<UserRecord> = records::list(t, USER, "", ALL).await?;
+                if users
+                    .iter()
+                    .any(|u| u.access_key.eq_ignore_ascii_case(name))
                     || records::get::<ServiceAccountRecord>(t, SVCACCT, name)
                         .await?
                         .is_some()
@@ -130,6 +146,7 @@ impl Iam {
                     inline: Default::default(),
                     account: None,
                     path: path.to_string(),
+                    id: id.clone(),
                 };
                 records::put(t, USER, name, &rec);
                 Ok(rec)
@@ -178,6 +195,85 @@ impl Iam {
                     rec.expires_ms = e;
                 }
                 records::put(t, SVCACCT, access_key, &rec);
+                Ok(())
+            })
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+impl Iam {
+    /// A user by name, ignoring case when no user has exactly that name (IAM's names are
+    /// case-insensitive).
+    pub async fn find_user(&self, name: &str) -> Result<Option<UserRecord>, IamError> {
+        if let Some(u) = self.user(name).await? {
+            return Ok(Some(u));
+        }
+        let all = self.list_users("", ALL).await?;
+        Ok(all
+            .into_iter()
+            .find(|u| u.account.is_none() && u.access_key.eq_ignore_ascii_case(name)))
+    }
+
+    /// IAM's UpdateUser: a new name (only for a user without a key pair of its own: a MinIO
+    /// user is named by its access key) and/or path, carried into its groups and keys in the
+    /// same transaction.
+    pub async fn update_user(
+        &self,
+        name: &str,
+        new_name: Option<&str>,
+        new_path: Option<&str>,
+    ) -> Result<(), IamError> {
+        if let Some(n) = new_name {
+            check_user_name(n)?;
+        }
+        transact(&*self.store, |t| {
+            Box::pin(async move {
+                records::bump(t).await?;
+                let mut u = records::get::<UserRecord>(t, USER, name)
+                    .await?
+                    .ok_or_else(|| no_such("user", name))?;
+                if let Some(p) = new_path {
+                    u.path = p.to_string();
+                }
+                u.updated_ms = now_ms();
+                let Some(new) = new_name.filter(|n| *n != name) else {
+                    records::put(t, USER, name, &u);
+                    return Ok(());
+                };
+                if u.has_key() || u.account.is_some() {
+                    return Err(invalid(
+                        "user",
+                        "a user with its own key pair is named by its access key",
+                    ));
+                }
+                let users: Vec<UserRecord> = records::list(t, USER, "", ALL).await?;
+                if users
+                    .iter()
+                    .any(|x| x.access_key != name && x.access_key.eq_ignore_ascii_case(new))
+                {
+                    return Err(IamError::EntityExists {
+                        kind: "user",
+                        name: new.to_string(),
+                    });
+                }
+                for g in &u.groups {
+                    if let Some(mut group) = records::get::<GroupRecord>(t, GROUP, g).await? {
+                        group.members.retain(|m| m != name);
+                        crate::store::insert_sorted(&mut group.members, new);
+                        records::put(t, GROUP, g, &group);
+                    }
+                }
+                let keys: Vec<ServiceAccountRecord> = records::list(t, SVCACCT, "", ALL).await?;
+                for mut k in keys.into_iter().filter(|k| k.parent == name) {
+                    k.parent = new.to_string();
+                    let ak = k.access_key.clone();
+                    records::put(t, SVCACCT, &ak, &k);
+                }
+                t.delete(records::TABLE, records::key(USER, name));
+                u.access_key = new.to_string();
+                records::put(t, USER, new, &u);
                 Ok(())
             })
         })

@@ -15,10 +15,16 @@ impl Iam {
     /// IAM's CreateGroup: refused if the group exists.
     pub async fn create_group(&self, name: &str, path: &str) -> Result<GroupRecord, IamError> {
         check_name("group name", name)?;
+        let id = format!(
+            "AGPA{}",
+            crate::store::random_key(17, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")?
+        );
+        let id = &id;
         let r = transact(&*self.store, |t| {
             Box::pin(async move {
                 records::bump(t).await?;
-                if records::get::<GroupRecord>(t, GROUP, name).await?.is_some() {
+                let groups: Vec<GroupRecord> = records::list(t, GROUP, "", ALL).await?;
+                if groups.iter().any(|g| g.name.eq_ignore_ascii_case(name)) {
                     return Err(IamError::EntityExists {
                         kind: "group",
                         name: name.to_string(),
@@ -32,6 +38,7 @@ impl Iam {
                     updated_ms: now_ms(),
                     inline: Default::default(),
                     path: path.to_string(),
+                    id: id.clone(),
                 };
                 records::put(t, GROUP, name, &rec);
                 Ok(rec)
@@ -144,5 +151,71 @@ impl Iam {
         })
         .await?;
         Ok(r)
+    }
+}
+
+impl Iam {
+    /// A group by name, ignoring case when none has exactly that name.
+    pub async fn find_group(&self, name: &str) -> Result<Option<GroupRecord>, IamError> {
+        if let Some(g) = self.group(name).await? {
+            return Ok(Some(g));
+        }
+        Ok(self
+            .list_groups()
+            .await?
+            .into_iter()
+            .find(|g| g.name.eq_ignore_ascii_case(name)))
+    }
+
+    /// IAM's UpdateGroup: a new name and/or path, carried into its members' records in the
+    /// same transaction.
+    pub async fn update_group(
+        &self,
+        name: &str,
+        new_name: Option<&str>,
+        new_path: Option<&str>,
+    ) -> Result<(), IamError> {
+        if let Some(n) = new_name {
+            check_name("group name", n)?;
+        }
+        transact(&*self.store, |t| {
+            Box::pin(async move {
+                records::bump(t).await?;
+                let mut g = records::get::<GroupRecord>(t, GROUP, name)
+                    .await?
+                    .ok_or_else(|| no_such("group", name))?;
+                if let Some(p) = new_path {
+                    g.path = p.to_string();
+                }
+                g.updated_ms = now_ms();
+                let Some(new) = new_name.filter(|n| *n != name) else {
+                    records::put(t, GROUP, name, &g);
+                    return Ok(());
+                };
+                let groups: Vec<GroupRecord> = records::list(t, GROUP, "", ALL).await?;
+                if groups
+                    .iter()
+                    .any(|x| x.name != name && x.name.eq_ignore_ascii_case(new))
+                {
+                    return Err(IamError::EntityExists {
+                        kind: "group",
+                        name: new.to_string(),
+                    });
+                }
+                for m in &g.members {
+                    if let Some(mut u) = records::get::<UserRecord>(t, USER, m).await? {
+                        u.groups.retain(|x| x != name);
+                        crate::store::insert_sorted(&mut u.groups, new);
+                        records::put(t, USER, m, &u);
+                    }
+                }
+                t.delete(records::TABLE, records::key(GROUP, name));
+                g.name = new.to_string();
+                records::put(t, GROUP, new, &g);
+                Ok(())
+            })
+        })
+        .await?;
+        Ok(())
     }
 }

@@ -63,6 +63,10 @@ pub struct UserRecord {
     /// IAM's path (`/` unless given).
     #[serde(default = "root_path")]
     pub path: String,
+    /// IAM's UserId, made when the user is created (a user made again under the same name
+    /// gets another); empty in older records.
+    #[serde(default)]
+    pub id: String,
 }
 
 fn root_path() -> String {
@@ -89,6 +93,9 @@ pub struct GroupRecord {
     pub inline: BTreeMap<String, String>,
     #[serde(default = "root_path")]
     pub path: String,
+    /// IAM's GroupId, made when the group is created; empty in older records.
+    #[serde(default)]
+    pub id: String,
 }
 
 /// A role (IAM's CreateRole): whom it trusts to assume it, and what it may do.

@@ -30,9 +30,10 @@ impl Iam {
         let r = transact(&*self.store, |t| {
             Box::pin(async move {
                 records::bump(t).await?;
-                if records::get::<RoleRecord>(t, ROLE, &spec.name)
-                    .await?
-                    .is_some()
+                let roles: Vec<RoleRecord> = records::list(t, ROLE, "", ALL).await?;
+                if roles
+                    .iter()
+                    .any(|r| r.name.eq_ignore_ascii_case(&spec.name))
                 {
                     return Err(IamError::EntityExists {
                         kind: "role",
@@ -64,6 +65,45 @@ impl Iam {
         })
         .await?;
         Ok(r)
+    }
+
+    /// A role by name, ignoring case when none has exactly that name.
+    pub async fn find_role(&self, name: &str) -> Result<Option<RoleRecord>, IamError> {
+        if let Some(r) = self.role(name).await? {
+            return Ok(Some(r));
+        }
+        Ok(self
+            .list_roles()
+            .await?
+            .into_iter()
+            .find(|r| r.name.eq_ignore_ascii_case(name)))
+    }
+
+    /// IAM's UpdateRole: its description and longest session.
+    pub async fn update_role(
+        &self,
+        name: &str,
+        description: Option<&str>,
+        max_session_secs: Option<u32>,
+    ) -> Result<(), IamError> {
+        transact(&*self.store, |t| {
+            Box::pin(async move {
+                records::bump(t).await?;
+                let mut rec = records::get::<RoleRecord>(t, ROLE, name)
+                    .await?
+                    .ok_or_else(|| no_such("role", name))?;
+                if let Some(d) = description {
+                    rec.description = Some(d.to_string());
+                }
+                if let Some(m) = max_session_secs {
+                    rec.max_session_secs = m;
+                }
+                records::put(t, ROLE, name, &rec);
+                Ok(())
+            })
+        })
+        .await?;
+        Ok(())
     }
 
     pub async fn list_roles(&self) -> Result<Vec<RoleRecord>, IamError> {

@@ -240,6 +240,7 @@ impl Iam {
                         inline: Default::default(),
                         account: None,
                         path: "/".into(),
+                        id: String::new(),
                     },
                 };
                 records::put(t, USER, access_key, &rec);
@@ -500,6 +501,7 @@ impl Iam {
                         updated_ms: now,
                         inline: Default::default(),
                         path: "/".into(),
+                        id: String::new(),
                     },
                 };
                 for m in members {

@@ -30,7 +30,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::auth::{Keyring, User};
-use crate::identity::evaluate::{caller_of, member_decision};
+use crate::identity::evaluate::{caller_of, member_decision, member_decision_on};
 use crate::identity::sts::TokenError;
 use crate::operation::{Operation, OperationSlot, Unclassified, decode};
 use crate::policy_cache::PolicyCache;
@@ -67,6 +67,11 @@ impl DeniedEntries {
 /// check read it: the operation starts from it instead of reading it again.
 #[derive(Clone)]
 pub struct CheckedRecord(pub rustfs_object::ObjectRecord);
+
+/// The caller as the access check resolved it (temporary credentials with their session):
+/// the operations record its account as the owner of what it creates.
+#[derive(Clone)]
+pub struct CheckedCaller(pub Arc<User>);
 
 /// The bucket record a PutObject's access check read: the operation decides the new object's
 /// owner and ACL from it instead of reading it again (its commit reads it again anyway).
@@ -194,6 +199,9 @@ fn request_context(
         ctx.set("aws:CurrentTime", t);
     }
     ctx.set("aws:EpochTime", now.unix_timestamp().to_string());
+    if user.is_some_and(|u| crate::identity::sts::StsKeys::is_temporary(&u.access_key)) {
+        ctx.set("sts:authentication", "true");
+    }
     match user {
         Some(User {
             member: Some(m), ..
@@ -465,9 +473,10 @@ impl AccessControl {
         } else {
             Decision::NotApplicable
         };
-        // A member's identity and narrowing policies join in (AWS's evaluation logic).
+        // A member's identity and narrowing policies join in (AWS's evaluation logic; across
+        // accounts both sides must allow).
         Ok(match member {
-            Some(u) => member_decision(u, bucket, &req),
+            Some(u) => member_decision_on(u, bucket, &req, u.id == s.owner),
             None => bucket,
         })
     }
@@ -670,13 +679,16 @@ impl AccessControl {
         let op = OperationSlot::record(cx.extensions_mut(), op);
         check_presigned_lifetime(cx.uri().query())?;
         let client = cx.extensions_mut().get::<ClientInfo>().copied();
-        let user = resolve_caller(
+        let resolved = resolve_caller(
             &self.users,
             cx.credentials(),
             cx.headers(),
             cx.uri().query(),
         )?;
-        let user = user.as_deref();
+        if let Some(u) = &resolved {
+            cx.extensions_mut().insert(CheckedCaller(u.clone()));
+        }
+        let user = resolved.as_deref();
         let rule = rule(&op);
         let signed_resource = match op.bucket() {
             Some(b) => policy::resource_arn(b, None),
@@ -821,7 +833,12 @@ pub fn check_admin_on(
     };
     let allowed = match &u.member {
         None => u.access_key == root.access_key,
-        Some(m) if m.owner => u.id == root.id && m.narrowing_allows(&req),
+        // Root's own service account or session, within its narrowing (unless a policy of
+        // its own denies).
+        Some(m) if m.owner && u.id == root.id => {
+            member_decision(u, Decision::Allow, &req) == Decision::Allow
+        }
+        // Anyone else (another account with policies included) by its policies.
         Some(_) => member_decision(u, Decision::NotApplicable, &req) == Decision::Allow,
     };
     if allowed {

@@ -46,6 +46,8 @@ pub struct Member {
     pub name: String,
     /// The ARN policies name it by and GetCallerIdentity reports.
     pub arn: String,
+    /// IAM's UserId of its user (GetCallerIdentity); empty for sessions and accounts.
+    pub user_id: String,
     /// Identity policies: its own attached and inline ones and those of its enabled groups
     /// (a role session: the role's).
     pub policies: Vec<Arc<Policy>>,

@@ -101,6 +101,7 @@ pub fn snapshot(stored: &Stored, root: &User) -> Snapshot {
                         Arc::new(Member {
                             name: rec.access_key.clone(),
                             arn: user_arn(&rec.path, &rec.access_key),
+                            user_id: rec.id.clone(),
                             policies,
                             narrowing: None,
                             kind: MemberKind::User,
@@ -120,6 +121,7 @@ pub fn snapshot(stored: &Stored, root: &User) -> Snapshot {
                     member: Some(Arc::new(Member {
                         name: rec.access_key.clone(),
                         arn: user_arn(&rec.path, &rec.access_key),
+                        user_id: rec.id.clone(),
                         policies,
                         narrowing: None,
                         kind: MemberKind::User,
@@ -179,6 +181,7 @@ pub fn snapshot(stored: &Stored, root: &User) -> Snapshot {
             None => Member {
                 name: rec.parent.clone(),
                 arn: user_arn("/", &rec.parent),
+                user_id: String::new(),
                 policies: Vec::new(),
                 narrowing,
                 kind,
@@ -251,6 +254,7 @@ mod tests {
             inline: Default::default(),
             account: None,
             path: "/".into(),
+            id: format!("AIDA{name}"),
         }
     }
 
@@ -312,6 +316,7 @@ mod tests {
                     updated_ms: 0,
                     inline: Default::default(),
                     path: "/".into(),
+                    id: String::new(),
                 },
                 GroupRecord {
                     name: "off".into(),
@@ -321,6 +326,7 @@ mod tests {
                     updated_ms: 0,
                     inline: Default::default(),
                     path: "/".into(),
+                    id: String::new(),
                 },
             ],
             policies: vec![PolicyRecord {

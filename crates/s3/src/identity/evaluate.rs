@@ -74,20 +74,43 @@ pub fn caller_of(user: &User) -> Caller<'_> {
 }
 
 /// The decision on a request of `user` whose bucket policy (if any) decided `bucket` (see the
-/// module doc). A caller without policies of its own (an account): the bucket decision
-/// stands. `NotApplicable` leaves it to ownership and ACLs (where only a member with its
-/// account's rights is an owner).
+/// module doc), on a resource of its own account. A caller without policies of its own (an
+/// account): the bucket decision stands. `NotApplicable` leaves it to ownership and ACLs
+/// (where only a member with its account's rights is an owner).
 pub fn member_decision(user: &User, bucket: Decision, req: &Request<'_>) -> Decision {
+    member_decision_on(user, bucket, req, true)
+}
+
+/// [`member_decision`] on a resource of `same_account` or of another account. Across
+/// accounts, as in AWS, a member acting by policy needs both sides: its identity policy and the
+/// resource owner's bucket policy must allow (an identity policy alone never reaches another
+/// account's data, nor does a bucket policy alone reach past the member's own account's
+/// policies).
+pub fn member_decision_on(
+    user: &User,
+    bucket: Decision,
+    req: &Request<'_>,
+    same_account: bool,
+) -> Decision {
     let Some(m) = &user.member else {
         return bucket;
     };
     if bucket == Decision::Deny || !m.narrowing_allows(req) {
         return Decision::Deny;
     }
-    match m.identity(req) {
-        Decision::Deny => Decision::Deny,
-        Decision::Allow => Decision::Allow,
-        Decision::NotApplicable => bucket,
+    let identity = m.identity(req);
+    if identity == Decision::Deny {
+        return Decision::Deny;
+    }
+    if same_account || m.owner {
+        return match identity {
+            Decision::Allow => Decision::Allow,
+            _ => bucket,
+        };
+    }
+    match (identity, bucket) {
+        (Decision::Allow, Decision::Allow) => Decision::Allow,
+        _ => Decision::NotApplicable,
     }
 }
 
@@ -128,6 +151,7 @@ impl Keyring {
                     member: Some(Arc::new(Member {
                         name: role.clone(),
                         arn: session_arn(role, session),
+                        user_id: String::new(),
                         policies: r.policies.clone(),
                         narrowing,
                         kind: MemberKind::Session {
@@ -148,6 +172,7 @@ impl Keyring {
                     None => Member {
                         name: user.display_name.clone(),
                         arn: super::user_arn("/", &user.access_key),
+                        user_id: String::new(),
                         policies: Vec::new(),
                         narrowing,
                         kind: MemberKind::Session { role: None },
@@ -196,6 +221,7 @@ mod tests {
             member: Some(Arc::new(Member {
                 name: "bob".into(),
                 arn: "arn:aws:iam:::user/bob".into(),
+                user_id: "AIDABOB".into(),
                 policies,
                 narrowing,
                 kind: MemberKind::User,
@@ -237,6 +263,27 @@ mod tests {
         );
         assert_eq!(decide(&u, Allow, "s3:GetObject", OBJ), Deny);
         assert_eq!(decide(&u, NotApplicable, "s3:PutObject", OBJ), Allow);
+    }
+
+    #[test]
+    fn across_accounts_both_the_identity_and_the_bucket_policy_must_allow() {
+        use Decision::*;
+        let ctx = Context::default();
+        let u = member(vec![allow("s3:GetObject", "*")], None, false);
+        let req = Request {
+            caller: Some(caller_of(&u)),
+            action: "s3:GetObject",
+            resource: OBJ,
+            context: &ctx,
+        };
+        assert_eq!(
+            member_decision_on(&u, NotApplicable, &req, false),
+            NotApplicable
+        );
+        assert_eq!(member_decision_on(&u, Allow, &req, false), Allow);
+        let none = member(vec![], None, false);
+        assert_eq!(member_decision_on(&none, Allow, &req, false), NotApplicable);
+        assert_eq!(member_decision_on(&none, Allow, &req, true), Allow);
     }
 
     #[test]

@@ -31,7 +31,11 @@ pub fn group_arn(path: &str, name: &str) -> String {
     format!("arn:aws:iam::{ACCOUNT}:group{}{name}", norm_path(path))
 }
 
+/// A managed policy's ARN (an AWS managed one's: `arn:aws:iam::aws:policy/NAME`).
 pub fn policy_arn(name: &str) -> String {
+    if rustfs_iam::canned::is_aws_managed(name) {
+        return format!("arn:aws:iam::aws:policy/{name}");
+    }
     format!("arn:aws:iam::{ACCOUNT}:policy/{name}")
 }
 

@@ -28,6 +28,10 @@ impl RustFsS3 {
     /// The caller's canonical user id ([`ANONYMOUS`] for an unsigned request; s3s has verified
     /// the signature and `access::AccessControl` the permission before we run).
     pub(crate) fn caller<T>(&self, req: &S3Request<T>) -> String {
+        // The access check resolved the caller (a session with its token included).
+        if let Some(c) = req.extensions.get::<crate::access::CheckedCaller>() {
+            return c.0.id.clone();
+        }
         req.credentials
             .as_ref()
             .and_then(|c| self.users.account_of(&c.access_key))

@@ -123,6 +123,27 @@ impl PolicyOp {
     }
 }
 
+/// IAM's longest policy name.
+const MAX_POLICY_NAME: usize = 128;
+
+/// Checks the parameters before the entity is looked up, as IAM validates a request before
+/// acting on it: a policy name of at most 128 characters, a well-formed document.
+pub fn check_params(call: &Call<'_>, op: PolicyOp) -> Result<(), QueryError> {
+    if matches!(op, PolicyOp::Put | PolicyOp::Get | PolicyOp::Delete) {
+        let name = call.form.need("PolicyName")?;
+        if name.chars().count() > MAX_POLICY_NAME {
+            return Err(QueryError::Invalid(
+                "PolicyName",
+                "longer than 128 characters".into(),
+            ));
+        }
+    }
+    if let PolicyOp::Put = op {
+        identity_policy(call.form.need("PolicyDocument")?)?;
+    }
+    Ok(())
+}
+
 async fn put(call: &Call<'_>, h: Holder) -> Answer {
     let policy = call.form.need("PolicyName")?;
     let doc = call.form.need("PolicyDocument")?;

@@ -27,7 +27,7 @@ pub enum QueryError {
     Invalid(&'static str, String),
     #[error("the policy document is malformed: {0}")]
     MalformedPolicy(String),
-    #[error("{0} does not exist")]
+    #[error("{0}")]
     NoSuchEntity(String),
     #[error("unknown action {0}")]
     UnknownAction(String),

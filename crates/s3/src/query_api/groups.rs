@@ -12,11 +12,16 @@ use crate::identity::group_arn;
 type Answer = Result<Option<Xml>, QueryError>;
 
 pub fn write_group(x: &mut Xml, g: &GroupRecord) {
-    let d = Sha256::digest(format!("rustfs-iam-group:{}", g.name).as_bytes());
-    let id: String = d.iter().take(8).map(|b| format!("{b:02X}")).collect();
+    let id = if g.id.is_empty() {
+        let d = Sha256::digest(format!("rustfs-iam-group:{}", g.name).as_bytes());
+        let hex: String = d.iter().take(8).map(|b| format!("{b:02X}")).collect();
+        format!("AGPA{hex}")
+    } else {
+        g.id.clone()
+    };
     x.leaf("Path", &g.path)
         .leaf("GroupName", &g.name)
-        .leaf("GroupId", &format!("AGPA{id}"))
+        .leaf("GroupId", &id)
         .leaf("Arn", &group_arn(&g.path, &g.name))
         .leaf("CreateDate", &date(g.updated_ms));
 }
@@ -27,10 +32,14 @@ pub async fn serve(call: &Call<'_>, action: &str) -> Option<Answer> {
         "GetGroup" => get(call).await,
         "ListGroups" => list(call).await,
         "DeleteGroup" => delete(call).await,
+        "UpdateGroup" => update(call).await,
         "AddUserToGroup" => members(call, false).await,
         "RemoveUserFromGroup" => members(call, true).await,
         _ => {
             let op = PolicyOp::of(action, "Group")?;
+            if let Err(e) = entity_policies::check_params(call, op) {
+                return Some(Err(e));
+            }
             match named(call).await {
                 Ok(g) => entity_policies::serve(call, op, g.into()).await,
                 Err(e) => Err(e),
@@ -41,7 +50,7 @@ pub async fn serve(call: &Call<'_>, action: &str) -> Option<Answer> {
 
 async fn named(call: &Call<'_>) -> Result<GroupRecord, QueryError> {
     let name = call.form.need("GroupName")?;
-    let g = call.ids.iam().group(name).await?.ok_or_else(|| {
+    let g = call.ids.iam().find_group(name).await?.ok_or_else(|| {
         QueryError::NoSuchEntity(format!("The group with name {name} cannot be found."))
     })?;
     call.authorize(&group_arn(&g.path, name))?;
@@ -89,10 +98,28 @@ async fn list(call: &Call<'_>) -> Answer {
         .into_iter()
         .filter(|g| g.path.starts_with(prefix))
         .collect();
+    let (page, truncated) = super::page(call, groups, |g| g.name.clone())?;
     let mut x = Xml::default();
-    x.list("Groups", &groups, write_group);
-    x.leaf("IsTruncated", "false");
+    x.list("Groups", &page, write_group);
+    x.leaf("IsTruncated", if truncated { "true" } else { "false" });
+    if truncated && let Some(last) = page.last() {
+        x.leaf("Marker", &last.name);
+    }
     Ok(Some(x))
+}
+
+async fn update(call: &Call<'_>) -> Answer {
+    let g = named(call).await?;
+    call.ids
+        .iam()
+        .update_group(
+            &g.name,
+            call.form.get("NewGroupName").filter(|n| !n.is_empty()),
+            call.form.get("NewPath").filter(|p| !p.is_empty()),
+        )
+        .await?;
+    call.changed().await?;
+    Ok(None)
 }
 
 async fn delete(call: &Call<'_>) -> Answer {

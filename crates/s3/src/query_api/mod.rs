@@ -134,12 +134,37 @@ impl Call<'_> {
     }
 }
 
-/// The ARN a caller is shown by.
+/// The ARN a caller is shown by: a member's own; an account's (or its service account's or
+/// session's) `arn:aws:iam::ACCOUNT:root`, its canonical id as the account id.
 pub fn caller_arn(u: &User) -> String {
     match &u.member {
         Some(m) if !m.owner => m.arn.clone(),
-        _ => format!("arn:aws:iam::{}:root", crate::identity::ACCOUNT),
+        _ => format!("arn:aws:iam::{}:root", u.id),
     }
+}
+
+/// One page of a listing in IAM's order (names compared ignoring case), after `Marker`, at
+/// most `MaxItems` (default 100): the page and whether more follow.
+pub fn page<T>(
+    call: &Call<'_>,
+    mut all: Vec<T>,
+    name: impl Fn(&T) -> String,
+) -> Result<(Vec<T>, bool), QueryError> {
+    let max = call.form.number("MaxItems", 1..=1000)?.unwrap_or(100) as usize;
+    all.sort_by_cached_key(|x| (name(x).to_lowercase(), name(x)));
+    let start = match call.form.get("Marker").filter(|m| !m.is_empty()) {
+        Some(m) => {
+            let key = (m.to_lowercase(), m.to_string());
+            all.iter()
+                .position(|x| (name(x).to_lowercase(), name(x)) > key)
+                .unwrap_or(all.len())
+        }
+        None => 0,
+    };
+    let mut rest: Vec<T> = all.into_iter().skip(start).collect();
+    let truncated = rest.len() > max;
+    rest.truncate(max);
+    Ok((rest, truncated))
 }
 
 /// Parses and checks an identity policy document (as IAM refuses a malformed one).
@@ -292,6 +317,14 @@ async fn dispatch(call: &Call<'_>) -> Result<Option<Xml>, QueryError> {
     }
     if let Some(r) = sts::serve(call, a).await {
         return r;
+    }
+    if a == "ListOpenIDConnectProviders" {
+        // No OIDC providers are served: the list is empty (so tools that list them work).
+        call.authorize("*")?;
+        let mut x = Xml::default();
+        x.open("OpenIDConnectProviderList")
+            .close("OpenIDConnectProviderList");
+        return Ok(Some(x));
     }
     Err(QueryError::UnknownAction(a.to_string()))
 }

@@ -22,9 +22,13 @@ pub async fn serve(call: &Call<'_>, action: &str) -> Option<Answer> {
         "GetRole" => get(call).await,
         "ListRoles" => list(call).await,
         "DeleteRole" => delete(call).await,
+        "UpdateRole" => update(call).await,
         "UpdateAssumeRolePolicy" => update_trust(call).await,
         _ => {
             let op = PolicyOp::of(action, "Role")?;
+            if let Err(e) = entity_policies::check_params(call, op) {
+                return Some(Err(e));
+            }
             match named(call).await {
                 Ok(r) => entity_policies::serve(call, op, r.into()).await,
                 Err(e) => Err(e),
@@ -55,7 +59,7 @@ fn write_role(x: &mut Xml, r: &RoleRecord) {
 
 async fn named(call: &Call<'_>) -> Result<RoleRecord, QueryError> {
     let name = call.form.need("RoleName")?;
-    let r = call.ids.iam().role(name).await?.ok_or_else(|| {
+    let r = call.ids.iam().find_role(name).await?.ok_or_else(|| {
         QueryError::NoSuchEntity(format!("The role with name {name} cannot be found."))
     })?;
     call.authorize(&role_arn(&r.path, name))?;
@@ -111,10 +115,30 @@ async fn list(call: &Call<'_>) -> Answer {
         .into_iter()
         .filter(|r| r.path.starts_with(prefix))
         .collect();
+    let (page, truncated) = super::page(call, roles, |r| r.name.clone())?;
     let mut x = Xml::default();
-    x.list("Roles", &roles, write_role);
-    x.leaf("IsTruncated", "false");
+    x.list("Roles", &page, write_role);
+    x.leaf("IsTruncated", if truncated { "true" } else { "false" });
+    if truncated && let Some(last) = page.last() {
+        x.leaf("Marker", &last.name);
+    }
     Ok(Some(x))
+}
+
+async fn update(call: &Call<'_>) -> Answer {
+    let r = named(call).await?;
+    let max = call.form.number("MaxSessionDuration", MAX_SESSION_BOUNDS)?;
+    call.ids
+        .iam()
+        .update_role(
+            &r.name,
+            call.form.get("Description"),
+            max.map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
+        )
+        .await?;
+    call.changed().await?;
+    // UpdateRole answers an empty result element.
+    Ok(Some(Xml::default()))
 }
 
 async fn delete(call: &Call<'_>) -> Answer {

@@ -171,7 +171,12 @@ fn session_token(call: &Call<'_>) -> Answer {
 
 fn caller_identity(call: &Call<'_>) -> Answer {
     let u = &call.caller;
+    let account = match &u.member {
+        Some(m) if !m.owner => ACCOUNT,
+        _ => u.id.as_str(),
+    };
     let user_id = match &u.member {
+        Some(m) if m.owner => u.id.clone(),
         Some(m) => match &m.kind {
             MemberKind::Session { role: Some(_) } => {
                 let role_id = call
@@ -185,6 +190,7 @@ fn caller_identity(call: &Call<'_>) -> Answer {
                 let session = m.arn.rsplit('/').next().unwrap_or_default();
                 format!("{role_id}:{session}")
             }
+            _ if !m.user_id.is_empty() => m.user_id.clone(),
             _ => super::users::user_id(&m.name),
         },
         None => u.id.clone(),
@@ -192,6 +198,6 @@ fn caller_identity(call: &Call<'_>) -> Answer {
     let mut x = Xml::default();
     x.leaf("Arn", &caller_arn(u))
         .leaf("UserId", &user_id)
-        .leaf("Account", ACCOUNT);
+        .leaf("Account", account);
     Ok(Some(x))
 }

@@ -20,9 +20,14 @@ pub fn user_id(name: &str) -> String {
 }
 
 pub fn write_user(x: &mut Xml, u: &UserRecord) {
+    let id = if u.id.is_empty() {
+        user_id(&u.access_key)
+    } else {
+        u.id.clone()
+    };
     x.leaf("Path", &u.path)
         .leaf("UserName", &u.access_key)
-        .leaf("UserId", &user_id(&u.access_key))
+        .leaf("UserId", &id)
         .leaf("Arn", &user_arn(&u.path, &u.access_key))
         .leaf("CreateDate", &date(u.created_ms));
 }
@@ -39,10 +44,20 @@ fn target(call: &Call<'_>) -> Result<String, QueryError> {
     })
 }
 
+/// The user named `name`: a user of that name, or an account whose canonical id it is (RGW
+/// names its users by their uid, which is what S3 shows as the canonical id).
 async fn existing(call: &Call<'_>, name: &str) -> Result<UserRecord, QueryError> {
-    call.ids.iam().user(name).await?.ok_or_else(|| {
-        QueryError::NoSuchEntity(format!("The user with name {name} cannot be found."))
-    })
+    if let Some(u) = call.ids.iam().find_user(name).await? {
+        return Ok(u);
+    }
+    if let Some(account) = call.ids.keys().by_id(name)
+        && let Some(u) = call.ids.iam().user(&account.access_key).await?
+    {
+        return Ok(u);
+    }
+    Err(QueryError::NoSuchEntity(format!(
+        "The user with name {name} cannot be found."
+    )))
 }
 
 pub async fn serve(call: &Call<'_>, action: &str) -> Option<Answer> {
@@ -56,8 +71,13 @@ pub async fn serve(call: &Call<'_>, action: &str) -> Option<Answer> {
         "UpdateAccessKey" => update_access_key(call).await,
         "DeleteAccessKey" => delete_access_key(call).await,
         "ListGroupsForUser" => groups_for_user(call).await,
+        "UpdateUser" => update_user(call).await,
+        "GetAccountSummary" => account_summary(call).await,
         _ => {
             let op = PolicyOp::of(action, "User")?;
+            if let Err(e) = entity_policies::check_params(call, op) {
+                return Some(Err(e));
+            }
             match named_user(call).await {
                 Ok(u) => entity_policies::serve(call, op, u.into()).await,
                 Err(e) => Err(e),
@@ -82,17 +102,14 @@ async fn create_user(call: &Call<'_>) -> Answer {
 async fn get_user(call: &Call<'_>) -> Answer {
     let mut x = Xml::default();
     let named = call.form.get("UserName").filter(|n| !n.is_empty());
-    if named.is_none() && call.caller.member.is_none() {
-        // The root user (or an account) asking about itself.
-        let root = call.ids.keys().root_access_key() == call.caller.access_key;
-        if root {
-            x.open("User")
-                .leaf("UserId", &call.caller.id)
-                .leaf("Arn", &super::caller_arn(&call.caller))
-                .leaf("CreateDate", &date(0))
-                .close("User");
-            return Ok(Some(x));
-        }
+    if named.is_none() && call.caller.is_account() {
+        // An account (the root user, a users-file account) asking about itself: its root.
+        x.open("User")
+            .leaf("UserId", &call.caller.id)
+            .leaf("Arn", &super::caller_arn(&call.caller))
+            .leaf("CreateDate", &date(0))
+            .close("User");
+        return Ok(Some(x));
     }
     let name = target(call)?;
     let u = existing(call, &name).await?;
@@ -108,28 +125,15 @@ async fn get_user(call: &Call<'_>) -> Answer {
 async fn list_users(call: &Call<'_>) -> Answer {
     call.authorize(&user_arn("/", "*"))?;
     let prefix = call.form.get("PathPrefix").unwrap_or("/");
-    let max = call.form.number("MaxItems", 1..=1000)?.unwrap_or(100) as usize;
-    let marker = call.form.get("Marker").unwrap_or_default();
-    let mut page: Vec<UserRecord> = Vec::with_capacity(max + 1);
-    let mut after = marker.to_string();
-    // Read in batches until a page (and one more, to know whether it is truncated) is found.
-    loop {
-        let batch = call.ids.iam().list_users(&after, 256).await?;
-        let done = batch.len() < 256;
-        if let Some(last) = batch.last() {
-            after = last.access_key.clone();
-        }
-        page.extend(
-            batch.into_iter().filter(|u| {
-                !u.account.as_ref().is_some_and(|a| a.root) && u.path.starts_with(prefix)
-            }),
-        );
-        if done || page.len() > max {
-            break;
-        }
-    }
-    let truncated = page.len() > max;
-    page.truncate(max);
+    let users: Vec<UserRecord> = call
+        .ids
+        .iam()
+        .list_users("", usize::MAX)
+        .await?
+        .into_iter()
+        .filter(|u| !u.account.as_ref().is_some_and(|a| a.root) && u.path.starts_with(prefix))
+        .collect();
+    let (page, truncated) = super::page(call, users, |u| u.access_key.clone())?;
     let mut x = Xml::default();
     x.list("Users", &page, write_user);
     x.leaf("IsTruncated", if truncated { "true" } else { "false" });
@@ -139,11 +143,62 @@ async fn list_users(call: &Call<'_>) -> Answer {
     Ok(Some(x))
 }
 
+async fn update_user(call: &Call<'_>) -> Answer {
+    let name = call.form.need("UserName")?;
+    let u = existing(call, name).await?;
+    call.authorize(&user_arn(&u.path, &u.access_key))?;
+    call.ids
+        .iam()
+        .update_user(
+            &u.access_key,
+            call.form.get("NewUserName").filter(|n| !n.is_empty()),
+            call.form.get("NewPath").filter(|p| !p.is_empty()),
+        )
+        .await?;
+    call.changed().await?;
+    Ok(None)
+}
+
+/// IAM's GetAccountSummary: counts and quotas.
+async fn account_summary(call: &Call<'_>) -> Answer {
+    call.authorize("*")?;
+    let iam = call.ids.iam();
+    let users = iam.list_users("", usize::MAX).await?.len();
+    let groups = iam.list_groups().await?.len();
+    let roles = iam.list_roles().await?.len();
+    let policies = iam.list_policies().await?.len();
+    let entries: Vec<(&str, String)> = vec![
+        ("Users", users.to_string()),
+        ("UsersQuota", "5000".into()),
+        ("Groups", groups.to_string()),
+        ("GroupsQuota", "300".into()),
+        ("Roles", roles.to_string()),
+        ("RolesQuota", "1000".into()),
+        ("Policies", policies.to_string()),
+        ("PoliciesQuota", "1500".into()),
+        ("AccessKeysPerUserQuota", "2".into()),
+        ("GroupsPerUserQuota", "10".into()),
+        ("AttachedPoliciesPerUserQuota", "10".into()),
+        ("AttachedPoliciesPerGroupQuota", "10".into()),
+        ("AttachedPoliciesPerRoleQuota", "10".into()),
+    ];
+    let mut x = Xml::default();
+    x.open("SummaryMap");
+    for (k, v) in &entries {
+        x.open("entry")
+            .leaf("key", k)
+            .leaf("value", v)
+            .close("entry");
+    }
+    x.close("SummaryMap");
+    Ok(Some(x))
+}
+
 async fn delete_user(call: &Call<'_>) -> Answer {
     let name = call.form.need("UserName")?;
     let u = existing(call, name).await?;
-    call.authorize(&user_arn(&u.path, name))?;
-    call.ids.iam().delete_unused_user(name).await?;
+    call.authorize(&user_arn(&u.path, &u.access_key))?;
+    call.ids.iam().delete_unused_user(&u.access_key).await?;
     call.changed().await?;
     Ok(None)
 }
@@ -169,21 +224,21 @@ async fn create_access_key(call: &Call<'_>) -> Answer {
         })
         .await?;
     call.changed().await?;
+    let created = call
+        .ids
+        .iam()
+        .service_account(&ak)
+        .await?
+        .map_or(0, |k| k.created_ms);
     let mut x = Xml::default();
     x.open("AccessKey")
         .leaf("UserName", &name)
         .leaf("AccessKeyId", &ak)
         .leaf("Status", "Active")
         .leaf("SecretAccessKey", &sk)
-        .leaf("CreateDate", &date(now_ms()))
+        .leaf("CreateDate", &date(created))
         .close("AccessKey");
     Ok(Some(x))
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 async fn list_access_keys(call: &Call<'_>) -> Answer {
