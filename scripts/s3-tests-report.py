@@ -4,7 +4,7 @@
     s3-tests-report.py JUNIT_XML [--failures FILE]
 
 Each test goes to the first area whose pattern matches its name (test_headers.py is all
-"headers and SigV4 auth"). FILE gets one line per failed or errored test: area, outcome,
+"headers and SigV4 auth", test_iam.py "IAM", test_sts.py "STS"). FILE gets one line per failed or errored test: area, outcome,
 name, first line of the message.
 """
 
@@ -45,12 +45,16 @@ AREAS = [
     ("objects", r"object|obj|_put|_get|delete|key"),
 ]
 COMPILED = [(name, re.compile(p)) for name, p in AREAS]
-ORDER = [a for a, _ in AREAS] + ["other"]
+ORDER = [a for a, _ in AREAS] + ["IAM", "STS", "other"]
 
 
 def area_of(classname: str, name: str) -> str:
     if classname.endswith("test_headers"):
         return "headers and SigV4 auth"
+    if classname.endswith("test_iam"):
+        return "IAM"
+    if classname.endswith("test_sts"):
+        return "STS"
     for area, pat in COMPILED:
         if pat.search(name):
             return area

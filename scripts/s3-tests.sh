@@ -6,20 +6,23 @@
 # S3TESTS_DIR is a work tree of https://github.com/ceph/s3-tests (we measured commit 8f0ae7b).
 # The script starts target/release/rustfs (built if missing) on a free loopback port with
 # temporary volumes and a users file holding the suite's alt and tenant users, writes the
-# suite's s3tests.conf to match (user ids and display names as the server reports them), runs
-# test_s3.py and test_headers.py with pytest, and prints passed/failed/errored per feature
-# area (scripts/s3-tests-report.py). Extra arguments go to pytest, e.g. `-k multipart`.
+# suite's s3tests.conf to match (user ids and display names as the server reports them), gives
+# the IAM tests' users the IAM rights RGW's admin caps give them, runs test_s3.py,
+# test_headers.py, test_iam.py and test_sts.py with pytest, and prints passed/failed/errored
+# per feature area (scripts/s3-tests-report.py). Extra arguments go to pytest, e.g.
+# `-k multipart`.
 #
 # Environment:
 #   S3TESTS_TIMEOUT   per-test timeout in seconds (default 60)
 #   S3TESTS_OUT       directory for junit.xml, the failure list and the server log
 #                     (default: a temporary directory that is kept and printed)
 #   RUSTFS_BIN        the server binary (default target/release/rustfs)
-#   S3TESTS_FILES     the suite's test files to run (default: test_s3.py and test_headers.py)
+#   S3TESTS_FILES     the suite's test files to run (default: test_s3.py, test_headers.py,
+#                     test_iam.py and test_sts.py)
 #
 # Tests marked fails_on_aws are out of scope; tests of features RustFS does not serve at all
-# (IAM/STS/SNS, S3 Select, lifecycle, encryption, object lock, logging, website, storage
-# classes) are deselected by marker; everything else runs.
+# (OIDC/web identity, SNS, S3 Select, lifecycle, encryption, object lock, logging, website,
+# storage classes) are deselected by marker; everything else runs.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -192,18 +195,18 @@ user_id = $root2_id
 email = $root2_email
 EOF
 
+# OIDC and web identity (webidentity_test, abac_test, the token_* tests) are not served.
 unserved=(lifecycle lifecycle_expiration lifecycle_transition encryption sse_s3
-    bucket_encryption object_lock user_policy role_policy
-    group_policy session_policy iam_account iam_cross_account iam_role iam_tenant iam_user
+    bucket_encryption object_lock
     s3website s3website_routing_rules s3website_redirect_location bucket_logging
     bucket_logging_cleanup fails_without_logging_rollover cloud_transition cloud_restore
-    appendobject abac_test test_of_sts webidentity_test sns s3select
+    appendobject abac_test webidentity_test sns s3select
     storage_class)
 markexpr="not fails_on_aws"
 for m in "${unserved[@]}"; do markexpr+=" and not $m"; done
 
 timeout_s="${S3TESTS_TIMEOUT:-60}"
-files="${S3TESTS_FILES:-s3tests/functional/test_s3.py s3tests/functional/test_headers.py}"
+files="${S3TESTS_FILES:-s3tests/functional/test_s3.py s3tests/functional/test_headers.py s3tests/functional/test_iam.py s3tests/functional/test_sts.py}"
 echo "pytest -m '$markexpr' --timeout=$timeout_s $* (in $suite)"
 set +e
 (cd "$suite" && S3TEST_CONF="$conf" python3 -m pytest -p no:cacheprovider -q -rN \
