@@ -79,9 +79,9 @@ cat >"$work/users.json" <<EOF
   {"access_key": "$iam_ak", "secret_key": "$iam_sk", "user_id": "$iam_id",
    "display_name": "$iam_name", "email": "$iam_email"},
   {"access_key": "$root1_ak", "secret_key": "$root1_sk", "user_id": "$root1_id",
-   "display_name": "$root1_id", "email": "$root1_email"},
+   "display_name": "$root1_id", "email": "$root1_email", "iam_account": true},
   {"access_key": "$root2_ak", "secret_key": "$root2_sk", "user_id": "$root2_id",
-   "display_name": "$root2_id", "email": "$root2_email"}
+   "display_name": "$root2_id", "email": "$root2_email", "iam_account": true}
 ]}
 EOF
 

@@ -92,6 +92,7 @@ impl Iam {
                         account: None,
                         path: "/".into(),
                         id: String::new(),
+                        owner: None,
                     });
                 rec.sealed_secret = sealed.clone();
                 rec.account = Some(info.clone());
@@ -111,6 +112,7 @@ impl Iam {
         &self,
         name: &str,
         path: &str,
+        owner: Option<&str>,
     ) -> Result<UserRecord, IamError> {
         check_user_name(name)?;
         let id = format!(
@@ -147,6 +149,7 @@ impl Iam {
                     account: None,
                     path: path.to_string(),
                     id: id.clone(),
+                    owner: owner.map(str::to_string),
                 };
                 records::put(t, USER, name, &rec);
                 Ok(rec)

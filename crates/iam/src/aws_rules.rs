@@ -13,7 +13,12 @@ use crate::{Iam, IamError, canned};
 
 impl Iam {
     /// IAM's CreateGroup: refused if the group exists.
-    pub async fn create_group(&self, name: &str, path: &str) -> Result<GroupRecord, IamError> {
+    pub async fn create_group(
+        &self,
+        name: &str,
+        path: &str,
+        owner: Option<&str>,
+    ) -> Result<GroupRecord, IamError> {
         check_name("group name", name)?;
         let id = format!(
             "AGPA{}",
@@ -39,6 +44,7 @@ impl Iam {
                     inline: Default::default(),
                     path: path.to_string(),
                     id: id.clone(),
+                    owner: owner.map(str::to_string),
                 };
                 records::put(t, GROUP, name, &rec);
                 Ok(rec)

@@ -29,6 +29,11 @@ pub struct AccountInfo {
     /// The root user (never removed or changed through the APIs).
     #[serde(default)]
     pub root: bool,
+    /// An IAM account (RGW's account root): the users, groups and roles it makes through IAM
+    /// are its own, named by ARNs with its id, and act in it; otherwise they are the root
+    /// account's.
+    #[serde(default)]
+    pub iam_account: bool,
 }
 
 pub fn key(prefix: &str, name: &str) -> Vec<u8> {
@@ -67,6 +72,10 @@ pub struct UserRecord {
     /// gets another); empty in older records.
     #[serde(default)]
     pub id: String,
+    /// The account it belongs to (the access key of a users-file account that made it through
+    /// IAM); `None`: the root account.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 fn root_path() -> String {
@@ -96,6 +105,9 @@ pub struct GroupRecord {
     /// IAM's GroupId, made when the group is created; empty in older records.
     #[serde(default)]
     pub id: String,
+    /// The account it belongs to (see [`UserRecord::owner`]).
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 /// A role (IAM's CreateRole): whom it trusts to assume it, and what it may do.
@@ -112,6 +124,9 @@ pub struct RoleRecord {
     pub policies: Vec<String>,
     pub inline: BTreeMap<String, String>,
     pub created_ms: i64,
+    /// The account it belongs to (see [`UserRecord::owner`]).
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

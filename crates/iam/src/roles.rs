@@ -16,6 +16,8 @@ pub struct RoleSpec {
     pub trust_policy: String,
     pub description: Option<String>,
     pub max_session_secs: u32,
+    /// The account it belongs to (`None`: the root account).
+    pub owner: Option<String>,
 }
 
 impl Iam {
@@ -50,6 +52,7 @@ impl Iam {
                     policies: Vec::new(),
                     inline: Default::default(),
                     created_ms: now_ms(),
+                    owner: spec.owner.clone(),
                 };
                 records::put(t, ROLE, &spec.name, &rec);
                 Ok(rec)

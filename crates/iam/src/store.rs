@@ -241,6 +241,7 @@ impl Iam {
                         account: None,
                         path: "/".into(),
                         id: String::new(),
+                        owner: None,
                     },
                 };
                 records::put(t, USER, access_key, &rec);
@@ -502,6 +503,7 @@ impl Iam {
                         inline: Default::default(),
                         path: "/".into(),
                         id: String::new(),
+                        owner: None,
                     },
                 };
                 for m in members {

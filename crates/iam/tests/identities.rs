@@ -398,11 +398,14 @@ async fn aws_forms_refuse_what_exists_and_what_is_in_use(pg: bool) {
     let Some(f) = fixture(pg).await else { return };
     let iam = &f.iam;
     // IAM's CreateUser: no key of its own, refused twice; its keys are service accounts.
-    let u = iam.create_keyless_user("erin", "/team/").await.unwrap();
+    let u = iam
+        .create_keyless_user("erin", "/team/", None)
+        .await
+        .unwrap();
     assert!(!u.has_key() && u.path == "/team/");
     assert!(iam.credential("erin", 0).await.unwrap().is_none());
     assert!(matches!(
-        iam.create_keyless_user("erin", "/").await,
+        iam.create_keyless_user("erin", "/", None).await,
         Err(IamError::EntityExists { .. })
     ));
     let (ak, _) = iam
@@ -419,9 +422,9 @@ async fn aws_forms_refuse_what_exists_and_what_is_in_use(pg: bool) {
         Err(IamError::DeleteConflict(_))
     ));
     iam.delete_service_account(&ak).await.unwrap();
-    iam.create_group("ops", "/").await.unwrap();
+    iam.create_group("ops", "/", None).await.unwrap();
     assert!(matches!(
-        iam.create_group("ops", "/").await,
+        iam.create_group("ops", "/", None).await,
         Err(IamError::EntityExists { .. })
     ));
     iam.update_group_members("ops", &s(&["erin"]), false)
@@ -477,6 +480,7 @@ async fn roles_keep_their_policies_and_are_deleted_only_empty(pg: bool) {
         trust_policy: "{}".into(),
         description: None,
         max_session_secs: 3600,
+        owner: None,
     };
     let r = iam.create_role(&spec).await.unwrap();
     assert!(r.id.starts_with("AROA"));
@@ -518,6 +522,7 @@ async fn seeding_an_account_is_idempotent_and_the_root_is_kept(pg: bool) {
         display_name: "Root".into(),
         email: None,
         root: true,
+        iam_account: false,
     };
     iam.seed_account("rootkey", "root-secret", &info)
         .await
@@ -557,7 +562,7 @@ async fn deleting_a_user_races_creating_its_key(pg: bool) {
     let iam = Arc::new(f.iam.clone());
     for round in 0..8 {
         let name = format!("racer{round}");
-        iam.create_keyless_user(&name, "/").await.unwrap();
+        iam.create_keyless_user(&name, "/", None).await.unwrap();
         let (a, b) = (iam.clone(), iam.clone());
         let (n1, n2) = (name.clone(), name.clone());
         let del = tokio::spawn(async move { a.delete_unused_user(&n1).await });

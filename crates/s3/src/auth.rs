@@ -31,6 +31,9 @@ pub struct User {
     pub display_name: String,
     /// For ACL grants by e-mail address (`emailAddress=`).
     pub email: Option<String>,
+    /// An account that owns the IAM users, groups and roles it makes (the users file's
+    /// `iam_account`); otherwise they are the root account's.
+    pub iam_account: bool,
     /// `None`: an account (the root user, a users-file user): it may do everything with what
     /// it owns. `Some`: an identity of the root account (a user made through the admin or IAM
     /// API, a service account, an access key, a role session), which may do what its policies
@@ -48,6 +51,9 @@ pub struct Member {
     pub arn: String,
     /// IAM's UserId of its user (GetCallerIdentity); empty for sessions and accounts.
     pub user_id: String,
+    /// The access key of the account it belongs to when that is not the root account (a
+    /// member a users-file account made through IAM).
+    pub account: Option<String>,
     /// Identity policies: its own attached and inline ones and those of its enabled groups
     /// (a role session: the role's).
     pub policies: Vec<Arc<Policy>>,
@@ -90,6 +96,7 @@ impl User {
             access_key,
             secret_key: secret_key.into(),
             email: None,
+            iam_account: false,
             member: None,
         }
     }

@@ -9,7 +9,9 @@
 //! ```
 //!
 //! `user_id` (the canonical id S3 reports as owner and grantee) and `display_name` default
-//! to values derived from the access key; `email` is optional (for grants by e-mail).
+//! to values derived from the access key; `email` is optional (for grants by e-mail);
+//! `"iam_account": true` makes the user an IAM account (RGW's account root): the IAM users,
+//! groups and roles it makes are its own (docs/iam.md).
 
 use std::path::Path;
 
@@ -30,6 +32,9 @@ struct Entry {
     user_id: Option<String>,
     display_name: Option<String>,
     email: Option<String>,
+    /// An IAM account: it owns the IAM users, groups and roles it makes (see docs/iam.md).
+    #[serde(default)]
+    iam_account: bool,
 }
 
 /// Identity of the root user beyond its key pair.
@@ -65,13 +70,15 @@ pub fn parse(text: &str) -> Result<Vec<User>, String> {
         .users
         .into_iter()
         .map(|e| {
-            user(
+            let mut u = user(
                 e.access_key,
                 e.secret_key,
                 e.user_id,
                 e.display_name,
                 e.email,
-            )
+            );
+            u.iam_account = e.iam_account;
+            u
         })
         .collect())
 }

@@ -48,6 +48,9 @@ pub struct Caller<'a> {
     pub id: &'a str,
     pub access_key: &'a str,
     pub display_name: &'a str,
+    /// The canonical id of the account it acts in (its own id for an account): a principal
+    /// naming the account (`ACCOUNT`, `arn:aws:iam::ACCOUNT:root`) names it.
+    pub account: &'a str,
 }
 
 /// One request as the policy sees it.
@@ -89,8 +92,9 @@ impl Principal {
             return false;
         };
         let is_caller = |name: &str| name == c.id || name == c.access_key || name == c.display_name;
+        let is_account = |name: &str| !name.is_empty() && name == c.account;
         ids.iter().any(|p| {
-            if is_caller(p) {
+            if is_caller(p) || is_account(p) {
                 return true;
             }
             // arn:aws:iam::ACCOUNT:root or arn:aws:iam::ACCOUNT:user/NAME (RGW names a tenant's
@@ -99,7 +103,7 @@ impl Principal {
                 return false;
             };
             match rest.split_once(':') {
-                Some((account, "root")) => is_caller(account),
+                Some((account, "root")) => is_caller(account) || is_account(account),
                 Some((account, res)) => res.strip_prefix("user/").is_some_and(|name| {
                     is_caller(name) || (!account.is_empty() && c.id == format!("{account}${name}"))
                 }),
@@ -420,6 +424,23 @@ impl Policy {
             Some(s @ Value::Object(_)) => vec![parse_statement(s, scope)?],
             _ => return Err(PolicyError::new("missing Statement")),
         };
+        // IAM refuses two statements with one Sid (bucket policies keep S3's leniency).
+        if !matches!(scope, Scope::Bucket(_))
+            && let Some(Value::Array(list)) = m.get("Statement")
+        {
+            let mut sids: Vec<&str> = list
+                .iter()
+                .filter_map(|st| st.get("Sid").and_then(Value::as_str))
+                .collect();
+            let n = sids.len();
+            sids.sort_unstable();
+            sids.dedup();
+            if sids.len() != n {
+                return Err(PolicyError::new(
+                    "Statement IDs (SID) in a single policy must be unique",
+                ));
+            }
+        }
         Ok(Policy {
             statements,
             variables,
@@ -491,6 +512,7 @@ mod may_allow_tests {
             id: "alt",
             access_key: "ALT",
             display_name: "alt",
+            account: "alt",
         };
         let del = ["s3:DeleteObject", "s3:DeleteObjectVersion"];
         let public = p(
@@ -524,6 +546,7 @@ mod tests {
         id: "56789abc",
         access_key: "ALTKEY",
         display_name: "john.doe",
+        account: "56789abc",
     };
 
     fn policy(statements: Value) -> Policy {
@@ -622,6 +645,7 @@ mod tests {
             id: "testx$9876",
             access_key: "T",
             display_name: "t",
+            account: "testx$9876",
         };
         let p = policy(
             json!([{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::testx:user/9876"},
@@ -821,6 +845,7 @@ mod identity_tests {
             id: "arn:aws:iam:::user/bob",
             access_key: "AK",
             display_name: "bob",
+            account: "root-id",
         };
         let assume = |caller| Request {
             caller: Some(caller),

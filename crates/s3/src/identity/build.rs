@@ -79,6 +79,23 @@ pub fn snapshot(stored: &Stored, root: &User) -> Snapshot {
         .insert(root.access_key.clone(), KeyEntry::Active(root.clone()));
     out.by_id.insert(root.id.clone(), root.clone());
 
+    // The accounts other than root, by access key: their canonical ids (the members they made
+    // act in them, and ARNs name them by them).
+    let accounts: HashMap<&str, &str> = stored
+        .users
+        .iter()
+        .filter_map(|(u, _)| Some((u.access_key.as_str(), u.account.as_ref()?.id.as_str())))
+        .collect();
+    // A member's account: its canonical id, and the id its ARNs show ("" for root's).
+    let account_of = |owner: &Option<String>| -> (String, String) {
+        match owner.as_deref().and_then(|o| accounts.get(o)) {
+            Some(id) if owner.as_deref() != Some(root.access_key.as_str()) => {
+                (id.to_string(), id.to_string())
+            }
+            _ => (root.id.clone(), super::ACCOUNT.to_string()),
+        }
+    };
+
     // Users: accounts, members (by name, with their policies), and their own keys.
     let mut users: HashMap<&str, (&UserRecord, Arc<User>)> = HashMap::new();
     for (rec, secret) in &stored.users {
@@ -97,11 +114,13 @@ pub fn snapshot(stored: &Stored, root: &User) -> Snapshot {
                     id: a.id.clone(),
                     display_name: a.display_name.clone(),
                     email: a.email.clone(),
+                    iam_account: a.iam_account,
                     member: (!policies.is_empty()).then(|| {
                         Arc::new(Member {
                             name: rec.access_key.clone(),
-                            arn: user_arn(&rec.path, &rec.access_key),
+                            arn: user_arn(&a.id, &rec.path, &rec.access_key),
                             user_id: rec.id.clone(),
+                            account: None,
                             policies,
                             narrowing: None,
                             kind: MemberKind::User,
@@ -112,16 +131,19 @@ pub fn snapshot(stored: &Stored, root: &User) -> Snapshot {
             }
             None => {
                 let policies = policies_of(rec);
+                let (account_id, arn_account) = account_of(&rec.owner);
                 User {
                     access_key: rec.access_key.clone(),
                     secret_key: secret.clone().unwrap_or_default(),
-                    id: root.id.clone(),
+                    id: account_id,
                     display_name: rec.access_key.clone(),
                     email: None,
+                    iam_account: false,
                     member: Some(Arc::new(Member {
                         name: rec.access_key.clone(),
-                        arn: user_arn(&rec.path, &rec.access_key),
+                        arn: user_arn(&arn_account, &rec.path, &rec.access_key),
                         user_id: rec.id.clone(),
+                        account: rec.owner.clone(),
                         policies,
                         narrowing: None,
                         kind: MemberKind::User,
@@ -180,8 +202,9 @@ pub fn snapshot(stored: &Stored, root: &User) -> Snapshot {
             },
             None => Member {
                 name: rec.parent.clone(),
-                arn: user_arn("/", &rec.parent),
+                arn: user_arn(super::ACCOUNT, "/", &rec.parent),
                 user_id: String::new(),
+                account: None,
                 policies: Vec::new(),
                 narrowing,
                 kind,
@@ -209,11 +232,14 @@ pub fn snapshot(stored: &Stored, root: &User) -> Snapshot {
                 None
             }
         };
+        let (account_id, arn_account) = account_of(&r.owner);
         out.roles.insert(
             r.name.clone(),
             Arc::new(RoleGrants {
                 name: r.name.clone(),
-                arn: role_arn(&r.path, &r.name),
+                arn: role_arn(&arn_account, &r.path, &r.name),
+                account_id,
+                arn_account,
                 id: r.id.clone(),
                 trust,
                 policies: resolve(&r.policies, &r.inline),
@@ -255,6 +281,7 @@ mod tests {
             account: None,
             path: "/".into(),
             id: format!("AIDA{name}"),
+            owner: None,
         }
     }
 
@@ -265,6 +292,7 @@ mod tests {
                 display_name: u.into(),
                 email: None,
                 root,
+                iam_account: false,
             }),
             ..user(u, Status::Enabled, &[], &[])
         }
@@ -317,6 +345,7 @@ mod tests {
                     inline: Default::default(),
                     path: "/".into(),
                     id: String::new(),
+                    owner: None,
                 },
                 GroupRecord {
                     name: "off".into(),
@@ -327,6 +356,7 @@ mod tests {
                     inline: Default::default(),
                     path: "/".into(),
                     id: String::new(),
+                    owner: None,
                 },
             ],
             policies: vec![PolicyRecord {
@@ -351,6 +381,7 @@ mod tests {
                 (svc("ROOTSVC", "root", None, Some(1_000)), s("rootsvc")),
             ],
             roles: vec![RoleRecord {
+                owner: None,
                 name: "r".into(),
                 path: "/".into(),
                 id: "AROAX".into(),

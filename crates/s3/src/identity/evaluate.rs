@@ -57,6 +57,7 @@ impl Member {
             id: &self.arn,
             access_key: &user.access_key,
             display_name: &self.name,
+            account: &user.id,
         }
     }
 }
@@ -69,6 +70,7 @@ pub fn caller_of(user: &User) -> Caller<'_> {
             id: &user.id,
             access_key: &user.access_key,
             display_name: &user.display_name,
+            account: &user.id,
         },
     }
 }
@@ -142,16 +144,22 @@ impl Keyring {
         match &claims.subject {
             Subject::Role { role, session, .. } => {
                 let r = self.snapshot().roles.get(role)?.clone();
+                let account = self
+                    .by_id(&r.account_id)
+                    .filter(|a| a.id != root.id)
+                    .map(|a| a.access_key.clone());
                 Some(Arc::new(User {
                     access_key: access_key.to_string(),
                     secret_key,
-                    id: root.id.clone(),
+                    id: r.account_id.clone(),
                     display_name: format!("{role}/{session}"),
                     email: None,
+                    iam_account: false,
                     member: Some(Arc::new(Member {
                         name: role.clone(),
-                        arn: session_arn(role, session),
+                        arn: session_arn(&r.arn_account, role, session),
                         user_id: String::new(),
+                        account,
                         policies: r.policies.clone(),
                         narrowing,
                         kind: MemberKind::Session {
@@ -171,8 +179,9 @@ impl Keyring {
                     },
                     None => Member {
                         name: user.display_name.clone(),
-                        arn: super::user_arn("/", &user.access_key),
+                        arn: super::user_arn(super::ACCOUNT, "/", &user.access_key),
                         user_id: String::new(),
+                        account: None,
                         policies: Vec::new(),
                         narrowing,
                         kind: MemberKind::Session { role: None },
@@ -218,10 +227,12 @@ mod tests {
             id: "root-id".into(),
             display_name: "bob".into(),
             email: None,
+            iam_account: false,
             member: Some(Arc::new(Member {
                 name: "bob".into(),
                 arn: "arn:aws:iam:::user/bob".into(),
                 user_id: "AIDABOB".into(),
+                account: None,
                 policies,
                 narrowing,
                 kind: MemberKind::User,

@@ -48,6 +48,7 @@ impl Identities {
                 display_name: u.display_name.clone(),
                 email: u.email.clone(),
                 root: is_root,
+                iam_account: u.iam_account,
             };
             self.iam
                 .seed_account(&u.access_key, &u.secret_key, &info)

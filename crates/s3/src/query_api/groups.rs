@@ -11,7 +11,12 @@ use crate::identity::group_arn;
 
 type Answer = Result<Option<Xml>, QueryError>;
 
-pub fn write_group(x: &mut Xml, g: &GroupRecord) {
+/// A group's ARN, in its account.
+pub fn arn_of(call: &Call<'_>, g: &GroupRecord) -> String {
+    group_arn(&call.arn_account(&g.owner), &g.path, &g.name)
+}
+
+pub fn write_group(x: &mut Xml, g: &GroupRecord, arn: &str) {
     let id = if g.id.is_empty() {
         let d = Sha256::digest(format!("rustfs-iam-group:{}", g.name).as_bytes());
         let hex: String = d.iter().take(8).map(|b| format!("{b:02X}")).collect();
@@ -22,7 +27,7 @@ pub fn write_group(x: &mut Xml, g: &GroupRecord) {
     x.leaf("Path", &g.path)
         .leaf("GroupName", &g.name)
         .leaf("GroupId", &id)
-        .leaf("Arn", &group_arn(&g.path, &g.name))
+        .leaf("Arn", arn)
         .leaf("CreateDate", &date(g.updated_ms));
 }
 
@@ -53,19 +58,24 @@ async fn named(call: &Call<'_>) -> Result<GroupRecord, QueryError> {
     let g = call.ids.iam().find_group(name).await?.ok_or_else(|| {
         QueryError::NoSuchEntity(format!("The group with name {name} cannot be found."))
     })?;
-    call.authorize(&group_arn(&g.path, name))?;
+    call.authorize_entity(&g.owner, &arn_of(call, &g))?;
     Ok(g)
 }
 
 async fn create(call: &Call<'_>) -> Answer {
     let name = call.form.need("GroupName")?;
     let path = call.form.get("Path").unwrap_or("/");
-    call.authorize(&group_arn(path, name))?;
-    let g = call.ids.iam().create_group(name, path).await?;
+    let owner = call.account();
+    call.authorize_entity(&owner, &group_arn(&call.arn_account(&owner), path, name))?;
+    let g = call
+        .ids
+        .iam()
+        .create_group(name, path, owner.as_deref())
+        .await?;
     call.changed().await?;
     let mut x = Xml::default();
     x.open("Group");
-    write_group(&mut x, &g);
+    write_group(&mut x, &g, &arn_of(call, &g));
     x.close("Group");
     Ok(Some(x))
 }
@@ -80,15 +90,18 @@ async fn get(call: &Call<'_>) -> Answer {
     }
     let mut x = Xml::default();
     x.open("Group");
-    write_group(&mut x, &g);
+    write_group(&mut x, &g, &arn_of(call, &g));
     x.close("Group");
-    x.list("Users", &users, super::users::write_user);
+    x.list("Users", &users, |x, u| {
+        super::users::write_user(x, u, &super::users::arn_of(call, u))
+    });
     x.leaf("IsTruncated", "false");
     Ok(Some(x))
 }
 
 async fn list(call: &Call<'_>) -> Answer {
-    call.authorize(&group_arn("/", "*"))?;
+    let owner = call.account();
+    call.authorize_entity(&owner, &group_arn(&call.arn_account(&owner), "/", "*"))?;
     let prefix = call.form.get("PathPrefix").unwrap_or("/");
     let groups: Vec<GroupRecord> = call
         .ids
@@ -96,11 +109,11 @@ async fn list(call: &Call<'_>) -> Answer {
         .list_groups()
         .await?
         .into_iter()
-        .filter(|g| g.path.starts_with(prefix))
+        .filter(|g| g.path.starts_with(prefix) && call.sees(&g.owner))
         .collect();
     let (page, truncated) = super::page(call, groups, |g| g.name.clone())?;
     let mut x = Xml::default();
-    x.list("Groups", &page, write_group);
+    x.list("Groups", &page, |x, g| write_group(x, g, &arn_of(call, g)));
     x.leaf("IsTruncated", if truncated { "true" } else { "false" });
     if truncated && let Some(last) = page.last() {
         x.leaf("Marker", &last.name);

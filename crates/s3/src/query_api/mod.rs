@@ -127,6 +127,61 @@ impl Call<'_> {
         })
     }
 
+    /// The account the caller acts for: `None` for the root account, else the access key of
+    /// the users-file account (itself, its service account or session, or a member it made).
+    pub fn account(&self) -> Option<String> {
+        let keys = self.ids.keys();
+        match &self.caller.member {
+            Some(m) if !m.owner => m.account.clone(),
+            _ => {
+                let account = keys.by_id(&self.caller.id)?;
+                (account.iam_account && account.access_key != keys.root_access_key())
+                    .then(|| account.access_key.clone())
+            }
+        }
+    }
+
+    /// The id the ARNs of an entity of `owner` show ("" for the root account's).
+    pub fn arn_account(&self, owner: &Option<String>) -> String {
+        owner
+            .as_deref()
+            .and_then(|o| self.ids.keys().snapshot().by_key.get(o).cloned())
+            .and_then(|e| match e {
+                crate::auth::KeyEntry::Active(u) => Some(u.id.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| crate::identity::ACCOUNT.to_string())
+    }
+
+    /// Whether an entity of `owner` is in the caller's account (what listings show).
+    pub fn sees(&self, owner: &Option<String>) -> bool {
+        *owner == self.account()
+    }
+
+    /// Refuses unless the caller may act on the entity of `owner` named `arn`: an account (or
+    /// its service account or session, within its narrowing) on its own entities; otherwise
+    /// as [`Call::authorize`] decides.
+    pub fn authorize_entity(&self, owner: &Option<String>, arn: &str) -> Result<(), QueryError> {
+        if owner.is_some() && self.caller.is_account() && self.account() == *owner {
+            let ctx = no_context();
+            let action = format!("iam:{}", self.action);
+            let req = rustfs_object::policy::Request {
+                caller: Some(crate::identity::evaluate::caller_of(&self.caller)),
+                action: &action,
+                resource: arn,
+                context: &ctx,
+            };
+            let denied = self.caller.member.as_ref().is_some_and(|m| {
+                !m.narrowing_allows(&req)
+                    || m.identity(&req) == rustfs_object::policy::Decision::Deny
+            });
+            if !denied {
+                return Ok(());
+            }
+        }
+        self.authorize(arn)
+    }
+
     /// After a change: in force on this node at once.
     pub async fn changed(&self) -> Result<(), QueryError> {
         self.ids.reload().await?;

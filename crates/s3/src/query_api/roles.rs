@@ -43,14 +43,19 @@ fn trust_policy(doc: &str) -> Result<(), QueryError> {
         .map_err(|e| QueryError::MalformedPolicy(e.to_string()))
 }
 
-fn write_role(x: &mut Xml, r: &RoleRecord) {
+/// A role's ARN, in its account.
+fn arn_of(call: &Call<'_>, r: &RoleRecord) -> String {
+    role_arn(&call.arn_account(&r.owner), &r.path, &r.name)
+}
+
+fn write_role(x: &mut Xml, r: &RoleRecord, arn: &str) {
     let trust =
         percent_encoding::utf8_percent_encode(&r.trust_policy, percent_encoding::NON_ALPHANUMERIC)
             .to_string();
     x.leaf("Path", &r.path)
         .leaf("RoleName", &r.name)
         .leaf("RoleId", &r.id)
-        .leaf("Arn", &role_arn(&r.path, &r.name))
+        .leaf("Arn", arn)
         .leaf("CreateDate", &date(r.created_ms))
         .leaf("AssumeRolePolicyDocument", &trust)
         .opt("Description", r.description.as_deref())
@@ -62,14 +67,15 @@ async fn named(call: &Call<'_>) -> Result<RoleRecord, QueryError> {
     let r = call.ids.iam().find_role(name).await?.ok_or_else(|| {
         QueryError::NoSuchEntity(format!("The role with name {name} cannot be found."))
     })?;
-    call.authorize(&role_arn(&r.path, name))?;
+    call.authorize_entity(&r.owner, &arn_of(call, &r))?;
     Ok(r)
 }
 
 async fn create(call: &Call<'_>) -> Answer {
     let name = call.form.need("RoleName")?;
     let path = call.form.get("Path").unwrap_or("/");
-    call.authorize(&role_arn(path, name))?;
+    let owner = call.account();
+    call.authorize_entity(&owner, &role_arn(&call.arn_account(&owner), path, name))?;
     let trust = call.form.need("AssumeRolePolicyDocument")?;
     trust_policy(trust)?;
     let max = call
@@ -85,12 +91,13 @@ async fn create(call: &Call<'_>) -> Answer {
             trust_policy: trust.to_string(),
             description: call.form.get("Description").map(str::to_string),
             max_session_secs: u32::try_from(max).unwrap_or(u32::MAX),
+            owner,
         })
         .await?;
     call.changed().await?;
     let mut x = Xml::default();
     x.open("Role");
-    write_role(&mut x, &r);
+    write_role(&mut x, &r, &arn_of(call, &r));
     x.close("Role");
     Ok(Some(x))
 }
@@ -99,13 +106,14 @@ async fn get(call: &Call<'_>) -> Answer {
     let r = named(call).await?;
     let mut x = Xml::default();
     x.open("Role");
-    write_role(&mut x, &r);
+    write_role(&mut x, &r, &arn_of(call, &r));
     x.close("Role");
     Ok(Some(x))
 }
 
 async fn list(call: &Call<'_>) -> Answer {
-    call.authorize(&role_arn("/", "*"))?;
+    let owner = call.account();
+    call.authorize_entity(&owner, &role_arn(&call.arn_account(&owner), "/", "*"))?;
     let prefix = call.form.get("PathPrefix").unwrap_or("/");
     let roles: Vec<RoleRecord> = call
         .ids
@@ -113,11 +121,11 @@ async fn list(call: &Call<'_>) -> Answer {
         .list_roles()
         .await?
         .into_iter()
-        .filter(|r| r.path.starts_with(prefix))
+        .filter(|r| r.path.starts_with(prefix) && call.sees(&r.owner))
         .collect();
     let (page, truncated) = super::page(call, roles, |r| r.name.clone())?;
     let mut x = Xml::default();
-    x.list("Roles", &page, write_role);
+    x.list("Roles", &page, |x, r| write_role(x, r, &arn_of(call, r)));
     x.leaf("IsTruncated", if truncated { "true" } else { "false" });
     if truncated && let Some(last) = page.last() {
         x.leaf("Marker", &last.name);

@@ -134,7 +134,7 @@ fn assume_role(call: &Call<'_>) -> Answer {
     write_credentials(&mut x, &ak, &sk, &token, expires_ms);
     x.open("AssumedRoleUser")
         .leaf("AssumedRoleId", &format!("{}:{session}", role.id))
-        .leaf("Arn", &session_arn(&role.name, session))
+        .leaf("Arn", &session_arn(&role.arn_account, &role.name, session))
         .close("AssumedRoleUser");
     x.leaf(
         "PackedPolicySize",
@@ -172,7 +172,7 @@ fn session_token(call: &Call<'_>) -> Answer {
 fn caller_identity(call: &Call<'_>) -> Answer {
     let u = &call.caller;
     let account = match &u.member {
-        Some(m) if !m.owner => ACCOUNT,
+        Some(m) if !m.owner && m.account.is_none() => ACCOUNT,
         _ => u.id.as_str(),
     };
     let user_id = match &u.member {

@@ -19,7 +19,18 @@ pub fn user_id(name: &str) -> String {
     format!("AIDA{hex}")
 }
 
-pub fn write_user(x: &mut Xml, u: &UserRecord) {
+/// A user's ARN, in its account. An account (a users-file user) is named by its canonical id,
+/// as RGW names a user by its uid.
+pub fn arn_of(call: &Call<'_>, u: &UserRecord) -> String {
+    let name = u.account.as_ref().map_or(&u.access_key, |a| &a.id);
+    user_arn(&call.arn_account(&u.owner), &u.path, name)
+}
+
+fn authorize_user(call: &Call<'_>, u: &UserRecord) -> Result<(), QueryError> {
+    call.authorize_entity(&u.owner, &arn_of(call, u))
+}
+
+pub fn write_user(x: &mut Xml, u: &UserRecord, arn: &str) {
     let id = if u.id.is_empty() {
         user_id(&u.access_key)
     } else {
@@ -28,7 +39,7 @@ pub fn write_user(x: &mut Xml, u: &UserRecord) {
     x.leaf("Path", &u.path)
         .leaf("UserName", &u.access_key)
         .leaf("UserId", &id)
-        .leaf("Arn", &user_arn(&u.path, &u.access_key))
+        .leaf("Arn", arn)
         .leaf("CreateDate", &date(u.created_ms));
 }
 
@@ -89,12 +100,17 @@ pub async fn serve(call: &Call<'_>, action: &str) -> Option<Answer> {
 async fn create_user(call: &Call<'_>) -> Answer {
     let name = call.form.need("UserName")?;
     let path = call.form.get("Path").unwrap_or("/");
-    call.authorize(&user_arn(path, name))?;
-    let u = call.ids.iam().create_keyless_user(name, path).await?;
+    let owner = call.account();
+    call.authorize_entity(&owner, &user_arn(&call.arn_account(&owner), path, name))?;
+    let u = call
+        .ids
+        .iam()
+        .create_keyless_user(name, path, owner.as_deref())
+        .await?;
     call.changed().await?;
     let mut x = Xml::default();
     x.open("User");
-    write_user(&mut x, &u);
+    write_user(&mut x, &u, &arn_of(call, &u));
     x.close("User");
     Ok(Some(x))
 }
@@ -114,16 +130,17 @@ async fn get_user(call: &Call<'_>) -> Answer {
     let name = target(call)?;
     let u = existing(call, &name).await?;
     if named.is_some() {
-        call.authorize(&user_arn(&u.path, &name))?;
+        authorize_user(call, &u)?;
     }
     x.open("User");
-    write_user(&mut x, &u);
+    write_user(&mut x, &u, &arn_of(call, &u));
     x.close("User");
     Ok(Some(x))
 }
 
 async fn list_users(call: &Call<'_>) -> Answer {
-    call.authorize(&user_arn("/", "*"))?;
+    let owner = call.account();
+    call.authorize_entity(&owner, &user_arn(&call.arn_account(&owner), "/", "*"))?;
     let prefix = call.form.get("PathPrefix").unwrap_or("/");
     let users: Vec<UserRecord> = call
         .ids
@@ -131,11 +148,15 @@ async fn list_users(call: &Call<'_>) -> Answer {
         .list_users("", usize::MAX)
         .await?
         .into_iter()
-        .filter(|u| !u.account.as_ref().is_some_and(|a| a.root) && u.path.starts_with(prefix))
+        .filter(|u| {
+            !u.account.as_ref().is_some_and(|a| a.root)
+                && u.path.starts_with(prefix)
+                && call.sees(&u.owner)
+        })
         .collect();
     let (page, truncated) = super::page(call, users, |u| u.access_key.clone())?;
     let mut x = Xml::default();
-    x.list("Users", &page, write_user);
+    x.list("Users", &page, |x, u| write_user(x, u, &arn_of(call, u)));
     x.leaf("IsTruncated", if truncated { "true" } else { "false" });
     if truncated && let Some(last) = page.last() {
         x.leaf("Marker", &last.access_key);
@@ -146,7 +167,7 @@ async fn list_users(call: &Call<'_>) -> Answer {
 async fn update_user(call: &Call<'_>) -> Answer {
     let name = call.form.need("UserName")?;
     let u = existing(call, name).await?;
-    call.authorize(&user_arn(&u.path, &u.access_key))?;
+    authorize_user(call, &u)?;
     call.ids
         .iam()
         .update_user(
@@ -161,7 +182,7 @@ async fn update_user(call: &Call<'_>) -> Answer {
 
 /// IAM's GetAccountSummary: counts and quotas.
 async fn account_summary(call: &Call<'_>) -> Answer {
-    call.authorize("*")?;
+    call.authorize_entity(&call.account(), "*")?;
     let iam = call.ids.iam();
     let users = iam.list_users("", usize::MAX).await?.len();
     let groups = iam.list_groups().await?.len();
@@ -197,7 +218,7 @@ async fn account_summary(call: &Call<'_>) -> Answer {
 async fn delete_user(call: &Call<'_>) -> Answer {
     let name = call.form.need("UserName")?;
     let u = existing(call, name).await?;
-    call.authorize(&user_arn(&u.path, &u.access_key))?;
+    authorize_user(call, &u)?;
     call.ids.iam().delete_unused_user(&u.access_key).await?;
     call.changed().await?;
     Ok(None)
@@ -213,7 +234,7 @@ fn key_status(s: Status) -> &'static str {
 async fn create_access_key(call: &Call<'_>) -> Answer {
     let name = target(call)?;
     let u = existing(call, &name).await?;
-    call.authorize(&user_arn(&u.path, &name))?;
+    authorize_user(call, &u)?;
     let (ak, sk) = call
         .ids
         .iam()
@@ -244,7 +265,7 @@ async fn create_access_key(call: &Call<'_>) -> Answer {
 async fn list_access_keys(call: &Call<'_>) -> Answer {
     let name = target(call)?;
     let u = existing(call, &name).await?;
-    call.authorize(&user_arn(&u.path, &name))?;
+    authorize_user(call, &u)?;
     let keys: Vec<_> = call
         .ids
         .iam()
@@ -272,7 +293,7 @@ async fn own_key(call: &Call<'_>) -> Result<String, QueryError> {
     match k {
         Some(k) if k.user_key && k.parent == name => {
             let u = existing(call, &name).await?;
-            call.authorize(&user_arn(&u.path, &name))?;
+            authorize_user(call, &u)?;
             Ok(ak.to_string())
         }
         _ => Err(QueryError::NoSuchEntity(format!(
@@ -312,7 +333,7 @@ async fn delete_access_key(call: &Call<'_>) -> Answer {
 async fn named_user(call: &Call<'_>) -> Result<UserRecord, QueryError> {
     let name = call.form.need("UserName")?;
     let u = existing(call, name).await?;
-    call.authorize(&user_arn(&u.path, name))?;
+    authorize_user(call, &u)?;
     Ok(u)
 }
 
@@ -325,7 +346,9 @@ async fn groups_for_user(call: &Call<'_>) -> Answer {
         }
     }
     let mut x = Xml::default();
-    x.list("Groups", &groups, super::groups::write_group);
+    x.list("Groups", &groups, |x, g| {
+        super::groups::write_group(x, g, &super::groups::arn_of(call, g))
+    });
     x.leaf("IsTruncated", "false");
     Ok(Some(x))
 }
