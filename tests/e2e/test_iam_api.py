@@ -480,3 +480,49 @@ def test_identity_policies_never_reach_another_accounts_data_alone(srv, iam):
         refused(s3.get_object, Bucket=bucket, Key="k")
     finally:
         purge_bucket(alt, bucket)
+
+
+def test_an_iam_account_owns_the_identities_it_makes(tmp_path):
+    """A users-file user marked ``iam_account`` (RGW's account root) makes IAM users of its own:
+    named by ARNs with its id, acting in its account (its buckets by identity policy alone,
+    another account's not), listed to it and not to the root account."""
+    acct = {"access_key": "ACCTROOTKEY", "secret_key": "acct-root-secret", "user_id": "ACCT1",
+            "display_name": "acct1", "iam_account": True}
+    users_file = tmp_path / "users.json"
+    users_file.write_text(json.dumps({"users": [acct]}))
+    (tmp_path / "srv").mkdir()
+    proc = RustfsProcess(tmp_path / "srv", extra_env={"RUSTFS_USERS_FILE": str(users_file)})
+    proc.start()
+    try:
+        srv = S3Server("acct", proc, proc.url)
+        root_iam = service(srv, "iam")
+        acct_iam = service(srv, "iam", acct["access_key"], acct["secret_key"])
+        acct_s3 = s3_as(srv, acct["access_key"], acct["secret_key"])
+        assert acct_iam.get_user()["User"]["Arn"] == "arn:aws:iam::ACCT1:root"
+        user = acct_iam.create_user(UserName="worker")["User"]
+        assert user["Arn"] == "arn:aws:iam::ACCT1:user/worker"
+        assert [u["UserName"] for u in acct_iam.list_users()["Users"]] == ["worker"]
+        assert "worker" not in [u["UserName"] for u in root_iam.list_users()["Users"]]
+        key = acct_iam.create_access_key(UserName="worker")["AccessKey"]
+        acct_iam.put_user_policy(UserName="worker", PolicyName="all",
+                                 PolicyDocument=policy(allow("s3:*", "*")))
+        worker = s3_as(srv, key["AccessKeyId"], key["SecretAccessKey"])
+        ident = service(srv, "sts", key["AccessKeyId"], key["SecretAccessKey"]).get_caller_identity()
+        assert (ident["Arn"], ident["Account"]) == ("arn:aws:iam::ACCT1:user/worker", "ACCT1")
+        # Its account's bucket by its identity policy alone; what it puts is its account's.
+        acct_s3.create_bucket(Bucket="acct-bucket")
+        worker.put_object(Bucket="acct-bucket", Key="k", Body=b"v")
+        owner = acct_s3.list_objects_v2(Bucket="acct-bucket", FetchOwner=True)["Contents"][0]["Owner"]
+        assert owner["ID"] == "ACCT1"
+        # The root account's bucket: not without the root account's bucket policy.
+        srv.client().create_bucket(Bucket="root-bucket")
+        refused(worker.list_objects_v2, Bucket="root-bucket")
+        srv.client().put_bucket_policy(Bucket="root-bucket", Policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::ACCT1:root"]},
+                "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::root-bucket"}]}))
+        worker.list_objects_v2(Bucket="root-bucket")
+        # The root user administers the server: it still reaches every account's identities.
+        root_iam.get_user(UserName="worker")
+    finally:
+        proc.stop()
