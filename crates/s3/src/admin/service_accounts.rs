@@ -42,15 +42,15 @@ fn expiry_of(v: Option<&str>) -> Result<Option<i64>, AdminError> {
 struct AddRequest {
     #[serde(default)]
     policy: Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_empty")]
     target_user: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_empty")]
     access_key: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_empty")]
     secret_key: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_empty")]
     name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_empty")]
     description: String,
     #[serde(default)]
     expiration: Option<String>,
@@ -68,6 +68,11 @@ struct Credentials {
 #[derive(Serialize)]
 struct AddReply {
     credentials: Credentials,
+}
+
+/// A string field that clients send as `null` when unset (minio-py does).
+fn null_is_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
 fn non_empty(s: String) -> Option<String> {
@@ -191,13 +196,13 @@ pub async fn list(ctx: &Ctx<'_>, call: &mut Call) -> Result<S3Response<Body>, Ad
 struct UpdateRequest {
     #[serde(default)]
     new_policy: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_empty")]
     new_secret_key: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_empty")]
     new_status: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_empty")]
     new_name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_empty")]
     new_description: String,
     #[serde(default)]
     new_expiration: Option<String>,
