@@ -532,8 +532,14 @@ mod tests {
             call(&Method::POST, "/rustfs/admin/v1/status"),
             AdminCall::Other
         );
-        assert_eq!(call(&Method::GET, "/minio/admin/v3/info"), AdminCall::V3(crate::admin::V3Op::ServerInfo));
-        assert_eq!(call(&Method::GET, "/minio/admin/v3/nothing"), AdminCall::Other);
+        assert_eq!(
+            call(&Method::GET, "/minio/admin/v3/info"),
+            AdminCall::V3(crate::admin::V3Op::ServerInfo)
+        );
+        assert_eq!(
+            call(&Method::GET, "/minio/admin/v3/nothing"),
+            AdminCall::Other
+        );
     }
 
     #[test]

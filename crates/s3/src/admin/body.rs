@@ -59,7 +59,8 @@ impl Call {
     /// The body as JSON, decrypted first under `/minio/admin/v3`.
     pub async fn sealed_json<T: DeserializeOwned>(&mut self) -> Result<T, AdminError> {
         if self.dialect == Dialect::Minio {
-            let (plain, scheme) = decrypt(self.password.clone(), std::mem::take(&mut self.body)).await?;
+            let (plain, scheme) =
+                decrypt(self.password.clone(), std::mem::take(&mut self.body)).await?;
             self.scheme = scheme;
             self.body = plain;
         }
@@ -67,7 +68,10 @@ impl Call {
     }
 
     /// A 200 answer with `value` as JSON, encrypted under `/minio/admin/v3`.
-    pub async fn sealed_reply(&self, value: &impl Serialize) -> Result<S3Response<Body>, AdminError> {
+    pub async fn sealed_reply(
+        &self,
+        value: &impl Serialize,
+    ) -> Result<S3Response<Body>, AdminError> {
         let bytes = to_json(value)?;
         match self.dialect {
             Dialect::Plain => Ok(reply(StatusCode::OK, bytes, "application/json")),
@@ -96,8 +100,10 @@ pub fn empty_reply() -> S3Response<Body> {
 pub fn reply(status: StatusCode, bytes: Vec<u8>, content_type: &'static str) -> S3Response<Body> {
     let mut resp = S3Response::new(Body::from(bytes));
     resp.status = Some(status);
-    resp.headers
-        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
     resp
 }
 
@@ -124,7 +130,11 @@ pub async fn decrypt(password: String, body: Vec<u8>) -> Result<(Vec<u8>, Scheme
     .await
 }
 
-pub async fn encrypt(password: String, plain: Vec<u8>, scheme: Scheme) -> Result<Vec<u8>, AdminError> {
+pub async fn encrypt(
+    password: String,
+    plain: Vec<u8>,
+    scheme: Scheme,
+) -> Result<Vec<u8>, AdminError> {
     off_runtime(move || {
         rustfs_madmin::encrypt(password.as_bytes(), &plain, scheme)
             .map_err(|e| AdminError::Internal(e.to_string()))

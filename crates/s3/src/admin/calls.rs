@@ -90,8 +90,7 @@ mod tests {
         assert_eq!(V3Op::of(&Method::GET, "/minio/admin/v3/add-user"), None);
         assert_eq!(V3Op::of(&Method::GET, "/minio/admin/v4/list-users"), None);
         assert_eq!(
-            V3Op::of(&Method::POST, "/minio/admin/v3/idp/builtin/policy/detach")
-                .map(V3Op::action),
+            V3Op::of(&Method::POST, "/minio/admin/v3/idp/builtin/policy/detach").map(V3Op::action),
             Some("admin:AttachUserOrGroupPolicy")
         );
         assert!(V3Op::ListServiceAccounts.self_service());

@@ -31,7 +31,10 @@ struct GroupDesc {
     updated_at: String,
 }
 
-pub async fn update_members(ctx: &Ctx<'_>, call: &mut Call) -> Result<S3Response<Body>, AdminError> {
+pub async fn update_members(
+    ctx: &Ctx<'_>,
+    call: &mut Call,
+) -> Result<S3Response<Body>, AdminError> {
     let body: GroupAddRemove = call.plain_json()?;
     if body.group.is_empty() {
         return Err(AdminError::InvalidArgument("no group given".into()));
@@ -68,7 +71,10 @@ pub async fn list(ctx: &Ctx<'_>, _call: &mut Call) -> Result<S3Response<Body>, A
 pub async fn set_status(ctx: &Ctx<'_>, call: &mut Call) -> Result<S3Response<Body>, AdminError> {
     let group = call.required("group")?.to_string();
     let status = parse_status(call.required("status")?)?;
-    ctx.identities.iam().set_group_status(&group, status).await?;
+    ctx.identities
+        .iam()
+        .set_group_status(&group, status)
+        .await?;
     ctx.changed().await?;
     Ok(empty_reply())
 }

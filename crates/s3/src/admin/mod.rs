@@ -145,14 +145,24 @@ impl Ctx<'_> {
     }
 
     async fn user(&self, access_key: &str) -> Result<UserRecord, AdminError> {
-        self.identities.iam().user(access_key).await?.ok_or_else(|| {
-            AdminError::Iam(IamError::NoSuchEntity { kind: "user", name: access_key.to_string() })
-        })
+        self.identities
+            .iam()
+            .user(access_key)
+            .await?
+            .ok_or_else(|| {
+                AdminError::Iam(IamError::NoSuchEntity {
+                    kind: "user",
+                    name: access_key.to_string(),
+                })
+            })
     }
 
     async fn group(&self, name: &str) -> Result<GroupRecord, AdminError> {
         self.identities.iam().group(name).await?.ok_or_else(|| {
-            AdminError::Iam(IamError::NoSuchEntity { kind: "group", name: name.to_string() })
+            AdminError::Iam(IamError::NoSuchEntity {
+                kind: "group",
+                name: name.to_string(),
+            })
         })
     }
 }
@@ -165,7 +175,10 @@ pub(crate) fn now_ms() -> i64 {
 pub(crate) fn rfc3339(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 

@@ -216,7 +216,11 @@ pub async fn update(ctx: &Ctx<'_>, call: &mut Call) -> Result<S3Response<Body>, 
         "" => None,
         "on" | "enabled" => Some(Status::Enabled),
         "off" | "disabled" => Some(Status::Disabled),
-        other => return Err(AdminError::InvalidArgument(format!("unknown status {other}"))),
+        other => {
+            return Err(AdminError::InvalidArgument(format!(
+                "unknown status {other}"
+            )));
+        }
     };
     let policy = match &req.new_policy {
         None => None,
@@ -235,7 +239,10 @@ pub async fn update(ctx: &Ctx<'_>, call: &mut Call) -> Result<S3Response<Body>, 
             e => Some(expiry_of(e)?),
         },
     };
-    ctx.identities.iam().update_service_account(&ak, &update).await?;
+    ctx.identities
+        .iam()
+        .update_service_account(&ak, &update)
+        .await?;
     ctx.changed().await?;
     Ok(empty_reply())
 }
@@ -257,7 +264,11 @@ mod tests {
         assert_eq!(policy_of(&Value::Null).unwrap(), None);
         let doc = serde_json::json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::b/*"]}]});
         assert!(policy_of(&doc).unwrap().is_some());
-        assert!(policy_of(&Value::String(doc.to_string())).unwrap().is_some());
+        assert!(
+            policy_of(&Value::String(doc.to_string()))
+                .unwrap()
+                .is_some()
+        );
         assert!(policy_of(&serde_json::json!({"Statement": 3})).is_err());
         assert_eq!(expiry_of(Some("0001-01-01T00:00:00Z")).unwrap(), None);
         assert_eq!(expiry_of(Some("1970-01-01T00:00:01Z")).unwrap(), Some(1000));

@@ -35,9 +35,21 @@ pub fn admin(e: &AdminError) -> (StatusCode, &'static str, String) {
     let msg = e.to_string();
     match e {
         AdminError::Iam(IamError::NoSuchEntity { kind, .. }) => match *kind {
-            "user" => (S::NOT_FOUND, "XMinioAdminNoSuchUser", "The specified user does not exist".into()),
-            "group" => (S::NOT_FOUND, "XMinioAdminNoSuchGroup", "The specified group does not exist".into()),
-            "policy" => (S::NOT_FOUND, "XMinioAdminNoSuchPolicy", "The canned policy does not exist".into()),
+            "user" => (
+                S::NOT_FOUND,
+                "XMinioAdminNoSuchUser",
+                "The specified user does not exist".into(),
+            ),
+            "group" => (
+                S::NOT_FOUND,
+                "XMinioAdminNoSuchGroup",
+                "The specified group does not exist".into(),
+            ),
+            "policy" => (
+                S::NOT_FOUND,
+                "XMinioAdminNoSuchPolicy",
+                "The canned policy does not exist".into(),
+            ),
             "service account" => (
                 S::NOT_FOUND,
                 "XMinioAdminServiceAccountNotFound",
@@ -55,12 +67,18 @@ pub fn admin(e: &AdminError) -> (StatusCode, &'static str, String) {
             (S::BAD_REQUEST, "XMinioAdminResourceInvalidArgument", msg)
         }
         AdminError::Iam(IamError::Contended(_)) => (S::SERVICE_UNAVAILABLE, "SlowDown", msg),
-        AdminError::Iam(_) | AdminError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "InternalError", msg),
+        AdminError::Iam(_) | AdminError::Internal(_) => {
+            (S::INTERNAL_SERVER_ERROR, "InternalError", msg)
+        }
         AdminError::MalformedJson(_) => (S::BAD_REQUEST, "XMinioMalformedJSON", msg),
         AdminError::BadEncryption(_) => (S::BAD_REQUEST, "XMinioAdminConfigBadJSON", msg),
         AdminError::MalformedPolicy(_) => (S::BAD_REQUEST, "XMinioMalformedPolicy", msg),
         AdminError::AccessDenied(_) => (S::FORBIDDEN, "AccessDenied", msg),
-        AdminError::TooLarge => (S::PAYLOAD_TOO_LARGE, "XMinioAdminResourceInvalidArgument", msg),
+        AdminError::TooLarge => (
+            S::PAYLOAD_TOO_LARGE,
+            "XMinioAdminResourceInvalidArgument",
+            msg,
+        ),
     }
 }
 
@@ -70,12 +88,20 @@ mod tests {
 
     #[test]
     fn iam_errors_answer_with_minio_codes() {
-        let no = |kind| AdminError::Iam(IamError::NoSuchEntity { kind, name: "x".into() });
+        let no = |kind| {
+            AdminError::Iam(IamError::NoSuchEntity {
+                kind,
+                name: "x".into(),
+            })
+        };
         assert_eq!(admin(&no("user")).1, "XMinioAdminNoSuchUser");
         assert_eq!(admin(&no("group")).0, StatusCode::NOT_FOUND);
         assert_eq!(admin(&no("policy")).1, "XMinioAdminNoSuchPolicy");
         let conflict = AdminError::Iam(IamError::DeleteConflict("attached".into()));
         assert_eq!(admin(&conflict).0, StatusCode::BAD_REQUEST);
-        assert_eq!(admin(&AdminError::MalformedJson("x".into())).1, "XMinioMalformedJSON");
+        assert_eq!(
+            admin(&AdminError::MalformedJson("x".into())).1,
+            "XMinioMalformedJSON"
+        );
     }
 }
