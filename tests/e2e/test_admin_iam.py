@@ -163,8 +163,10 @@ def test_service_accounts_are_narrowed_by_their_policy(server, admin, make_bucke
     assert info["parentUser"] == ak and info["accountStatus"] == "on" and not info["impliedPolicy"]
     listed = json.loads(user_admin.list_service_account(ak))["accounts"]
     assert [a["accessKey"] for a in listed] == [creds["accessKey"]]
-    # Not someone else's.
+    # Not someone else's, and not through the narrowed service account itself.
     refused(user_admin.list_service_account, server.access_key, status=403)
+    sa_admin = admin_for(server, creds["accessKey"], creds["secretKey"])
+    refused(sa_admin.add_service_account, status=403)
     admin.update_service_account(access_key=creds["accessKey"], status="off")
     expect_error(sa.get_object, Bucket=b1, Key="k", code="InvalidAccessKeyId", status=403)
     admin.update_service_account(access_key=creds["accessKey"], status="on",

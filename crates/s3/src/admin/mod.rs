@@ -36,7 +36,7 @@ pub use calls::V3Op;
 
 use std::sync::Arc;
 
-use crate::auth::User;
+use crate::auth::{MemberKind, User};
 use crate::errors::AdminError;
 use body::{Call, Dialect};
 use rustfs_iam::{GroupRecord, IamError, UserRecord};
@@ -135,9 +135,15 @@ impl Ctx<'_> {
         }
     }
 
-    /// Refuses a caller without the admin action acting on another user's things.
+    /// Refuses a caller without the admin action acting on another user's things, or acting
+    /// through a service account or session (whose narrowing a new service account of the
+    /// parent would escape).
     fn may_manage(&self, user: &str) -> Result<(), AdminError> {
-        if self.admin || user == self.own_name() {
+        let as_itself = match &self.caller.member {
+            None => true,
+            Some(m) => matches!(m.kind, MemberKind::User | MemberKind::AccessKey { .. }),
+        };
+        if self.admin || (as_itself && user == self.own_name()) {
             Ok(())
         } else {
             Err(AdminError::AccessDenied("Access Denied.".into()))
