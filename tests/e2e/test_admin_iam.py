@@ -222,3 +222,15 @@ def test_rustfs_v3_takes_plain_json(server, bucket, s3):
     assert r.status_code == 404 and r.json()["Code"] == "XMinioAdminNoSuchUser", r.content
     r = rustfs_call(server, "PUT", "/rustfs/admin/v3/add-user", [("accessKey", ak)], b"not json")
     assert r.status_code == 400 and r.json()["Code"] == "XMinioMalformedJSON", r.content
+
+
+def test_policy_info_v2_and_account_info(server, admin):
+    r = rustfs_call(server, "GET", "/rustfs/admin/v3/info-canned-policy",
+                    [("name", "readonly"), ("v", "2")])
+    body = r.json()
+    assert r.status_code == 200 and body["PolicyName"] == "readonly", r.content
+    assert body["Policy"]["Version"] == "2012-10-17" and body["CreateDate"]
+    ak, sk = new_user(admin, "readwrite")
+    # Any signed user may read its own account info.
+    info = json.loads(admin_for(server, ak, sk).account_info())
+    assert info["AccountName"] == ak and info["Policy"]["policies"] == ["readwrite"]
