@@ -2,7 +2,7 @@
 # Installs what the tests need, and only what is missing: PostgreSQL (initdb,
 # pg_ctl; the metadata conformance suite starts a real server) with apt (as root);
 # for the end-to-end suite (tests/e2e): rclone, s3cmd and curl with apt (as root), pytest, pytest-timeout, requests,
-# boto3, cryptography and aws-cli with pip. boto3/botocore/s3transfer are never
+# boto3, cryptography, minio (MinioAdmin drives the admin API) and aws-cli with pip. boto3/botocore/s3transfer are never
 # upgraded: whatever is installed is pinned while anything else is added.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -26,7 +26,7 @@ if ((${#missing[@]})); then
 fi
 
 py_missing=()
-for pair in pytest:pytest pytest_timeout:pytest-timeout requests:requests boto3:boto3 cryptography:cryptography; do
+for pair in pytest:pytest pytest_timeout:pytest-timeout requests:requests boto3:boto3 cryptography:cryptography minio:minio; do
     python3 -c "import ${pair%%:*}" 2>/dev/null || py_missing+=("${pair##*:}")
 done
 command -v aws >/dev/null 2>&1 || py_missing+=(awscli)

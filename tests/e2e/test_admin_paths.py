@@ -22,9 +22,9 @@ def admin_call(server, method, path, region="us-east-1", access_key=None, secret
 
 
 @pytest.mark.parametrize("path", [
-    "/minio/admin/v3/info",
-    "/minio/admin/v3/list-users",
-    "/rustfs/admin/v3/list-users",
+    "/minio/admin/v3/no-such-call",
+    "/minio/admin/v3/heal",
+    "/rustfs/admin/v3/no-such-call",
     "/rustfs/admin/v1/no-such-call",
 ])
 def test_unknown_admin_calls_answer_as_minio(server, path):
@@ -47,7 +47,7 @@ def test_other_admin_versions_are_told_which_to_use(server):
 def test_admin_clients_sign_with_an_empty_region(server):
     """madmin signs admin calls with an empty region in the credential scope."""
     r = admin_call(server, "GET", "/minio/admin/v3/info", region="")
-    assert r.status_code == 426, r.content
+    assert r.status_code == 200 and r.json()["mode"] == "online", r.content
     r = admin_call(server, "GET", "/rustfs/admin/v1/status", region="")
     assert r.status_code == 200 and "volumes" in r.json()
 

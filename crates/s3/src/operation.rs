@@ -23,6 +23,8 @@ pub enum AdminCall {
     StartHeal,
     /// `GET heal`: a heal pass's progress or result.
     HealState,
+    /// A call of MinIO's admin API (`/minio/admin/v3/<op>`, `/rustfs/admin/v3/<op>`).
+    V3(crate::admin::V3Op),
     /// Anything else under the reserved admin paths (answered as MinIO answers an admin API
     /// it does not have).
     Other,
@@ -35,6 +37,7 @@ impl AdminCall {
             (&Method::GET, Some("status")) => Self::Status,
             (&Method::POST, Some("heal")) => Self::StartHeal,
             (&Method::GET, Some("heal")) => Self::HealState,
+            (_, None) => crate::admin::V3Op::of(method, path).map_or(Self::Other, Self::V3),
             _ => Self::Other,
         }
     }
@@ -44,6 +47,7 @@ impl AdminCall {
             Self::Status => "AdminStatus",
             Self::StartHeal => "AdminStartHeal",
             Self::HealState => "AdminHealState",
+            Self::V3(op) => op.label(),
             Self::Other => "AdminOther",
         }
     }
@@ -529,7 +533,14 @@ mod tests {
             call(&Method::POST, "/rustfs/admin/v1/status"),
             AdminCall::Other
         );
-        assert_eq!(call(&Method::GET, "/minio/admin/v3/info"), AdminCall::Other);
+        assert_eq!(
+            call(&Method::GET, "/minio/admin/v3/info"),
+            AdminCall::V3(crate::admin::V3Op::ServerInfo)
+        );
+        assert_eq!(
+            call(&Method::GET, "/minio/admin/v3/nothing"),
+            AdminCall::Other
+        );
     }
 
     #[test]

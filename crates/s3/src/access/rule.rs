@@ -204,6 +204,7 @@ pub(crate) fn rule(op: &Operation) -> Rule {
         // MinIO's admin actions.
         O::Admin(AdminCall::Status) => Rule::now("admin:ServerInfo", Root),
         O::Admin(AdminCall::StartHeal | AdminCall::HealState) => Rule::now("admin:Heal", Root),
+        O::Admin(AdminCall::V3(op)) => Rule::now(op.action(), Root),
         O::Admin(AdminCall::Other) => Rule::now("admin:*", Root),
         O::IamOrSts => Rule::now("iam:*", Anyone),
     }

@@ -3,6 +3,7 @@
 //! checks' ([`access`]).
 
 mod access;
+mod admin;
 mod api;
 mod request;
 
@@ -10,6 +11,7 @@ use rustfs_object::ObjectError;
 use s3s::{S3Error, S3ErrorCode};
 
 pub use access::access;
+pub use admin::{AdminError, admin};
 pub use api::api;
 pub use request::{request, request_response};
 
