@@ -242,8 +242,15 @@ def test_sigkill_a_node_under_load_loses_no_acknowledged_write_and_heals(cluster
     cluster.restart(1)
     summary = run_heal(cluster.node(1).endpoint)
     assert " 0 unrecoverable" in summary, summary
-    again = run_heal(cluster.node(0).endpoint, "--deep")
-    assert "0 damaged shards" in again and "0 on offline volumes" in again, again
+    # Node 1 is online again for node 1 at once; for node 0 once it has seen node 1's
+    # heartbeat move (1 s beats, read each second) and any failed call's back-off (3 s) is
+    # over. Until then node 0's heal counts node 1's shards as on offline volumes.
+    def deep_heal_sees_every_volume():
+        out = run_heal(cluster.node(0).endpoint, "--deep")
+        assert "0 on offline volumes" in out, out
+        return out
+    again = wait_until(deep_heal_sees_every_volume, timeout=30)
+    assert "0 damaged shards" in again, again
     crash_load.check_against_ledger(crash_load.client(cluster.node(1).endpoint), bucket, ledger, known,
                                     "through the healed node")
 
