@@ -197,7 +197,7 @@ EOF
 
 # OIDC and web identity (webidentity_test, abac_test, the token_* tests) are not served.
 unserved=(lifecycle lifecycle_expiration lifecycle_transition encryption sse_s3
-    bucket_encryption object_lock
+    bucket_encryption
     s3website s3website_routing_rules s3website_redirect_location bucket_logging
     bucket_logging_cleanup fails_without_logging_rollover cloud_transition cloud_restore
     appendobject abac_test webidentity_test sns s3select

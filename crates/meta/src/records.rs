@@ -61,6 +61,70 @@ pub struct BucketRecord {
     /// can never become again once set.
     #[serde(default)]
     pub versioning: Option<Versioning>,
+    /// Object lock (WORM): `Some` once enabled (at creation, or on a versioned bucket by
+    /// PutObjectLockConfiguration), which it can never stop being; versioning then stays
+    /// enabled. Holds the default retention new versions get.
+    #[serde(default)]
+    pub object_lock: Option<ObjectLockConfig>,
+}
+
+/// A lock-enabled bucket's object lock configuration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectLockConfig {
+    /// The retention a new version gets when its request sets none; `None`: none.
+    #[serde(default)]
+    pub default_retention: Option<DefaultRetention>,
+}
+
+/// A bucket's default retention: a mode and a period counted from each version's creation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultRetention {
+    pub mode: RetentionMode,
+    pub period: RetentionPeriod,
+}
+
+/// A default retention period, as S3 gives it: days or years (never both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RetentionPeriod {
+    Days(u32),
+    Years(u32),
+}
+
+/// The two object lock retention modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RetentionMode {
+    /// Shortened or removed only by a caller allowed `s3:BypassGovernanceRetention` who asks
+    /// to bypass it.
+    Governance,
+    /// Never shortened or removed by anyone until it passes; only extended.
+    Compliance,
+}
+
+impl RetentionMode {
+    /// The mode as S3 spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Governance => "GOVERNANCE",
+            Self::Compliance => "COMPLIANCE",
+        }
+    }
+
+    /// The mode S3 spells `s` (exactly: S3 refuses other cases).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "GOVERNANCE" => Some(Self::Governance),
+            "COMPLIANCE" => Some(Self::Compliance),
+            _ => None,
+        }
+    }
+}
+
+/// One version's retention: its mode and the time until which it is retained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    pub mode: RetentionMode,
+    /// Milliseconds since the Unix epoch.
+    pub retain_until_ms: i64,
 }
 
 /// A bucket's public access block settings, as S3 names them.
@@ -289,6 +353,13 @@ pub struct ObjectRecord {
     /// A delete marker: no body, and GET/HEAD of it answer as if the key were absent.
     #[serde(default)]
     pub delete_marker: bool,
+    /// Object lock retention of this version (PutObjectRetention, the `x-amz-object-lock-*`
+    /// headers, the bucket's default retention); `None`: none.
+    #[serde(default)]
+    pub retention: Option<Retention>,
+    /// Object lock legal hold of this version (PutObjectLegalHold, the header).
+    #[serde(default)]
+    pub legal_hold: bool,
 }
 
 impl ObjectRecord {
@@ -342,6 +413,13 @@ pub struct UploadRecord {
     /// The ACL the completed object gets.
     #[serde(default)]
     pub acl: Option<Vec<Grant>>,
+    /// Retention asked for at creation (`x-amz-object-lock-*`), given to the object at
+    /// completion; `None`: the bucket's default retention then applies.
+    #[serde(default)]
+    pub retention: Option<Retention>,
+    /// Legal hold asked for at creation, given to the object at completion.
+    #[serde(default)]
+    pub legal_hold: bool,
 }
 
 /// One uploaded part of a multipart upload.
@@ -389,6 +467,11 @@ mod tests {
             version: Some("0".repeat(32)),
             versioned: true,
             delete_marker: false,
+            retention: Some(Retention {
+                mode: RetentionMode::Compliance,
+                retain_until_ms: 5,
+            }),
+            legal_hold: true,
         };
         let bytes = encode(&rec);
         assert_eq!(bytes[0], RECORD_VERSION);

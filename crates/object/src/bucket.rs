@@ -13,12 +13,14 @@ impl ObjectStore {
         owner: &str,
         region: &str,
     ) -> Result<BucketRecord> {
-        self.create_bucket_with(name, owner, region, &AclRequest::Default, None)
+        self.create_bucket_with(name, owner, region, &AclRequest::Default, None, false)
             .await
     }
 
     /// CreateBucket with an ACL and object ownership controls. BucketOwnerEnforced disables
     /// ACLs, so it only combines with the default ACL or one that grants the owner alone.
+    /// `object_lock` (`x-amz-bucket-object-lock-enabled: true`) makes a bucket with object
+    /// lock, versioning enabled for good.
     pub async fn create_bucket_with(
         &self,
         name: &str,
@@ -26,6 +28,7 @@ impl ObjectStore {
         region: &str,
         acl: &AclRequest,
         object_ownership: Option<ObjectOwnership>,
+        object_lock: bool,
     ) -> Result<BucketRecord> {
         names::validate_bucket(name)?;
         let acl = match acl {
@@ -46,6 +49,8 @@ impl ObjectStore {
             region: region.to_string(),
             acl,
             object_ownership,
+            versioning: object_lock.then_some(rustfs_meta::Versioning::Enabled),
+            object_lock: object_lock.then(rustfs_meta::ObjectLockConfig::default),
             ..Default::default()
         };
         let key = name.as_bytes();

@@ -81,6 +81,26 @@ pub enum ObjectError {
     InvalidRequest(String),
     #[error("access denied")]
     AccessDenied,
+    /// Object lock refuses to remove the version or to change its retention.
+    #[error("the version is protected by object lock: {0:?}")]
+    ObjectLocked(crate::retention::LockRefusal),
+    /// An object lock operation or header on a bucket without object lock.
+    #[error("the bucket does not have object lock enabled")]
+    ObjectLockNotEnabled,
+    /// GetObjectLockConfiguration of a bucket without object lock.
+    #[error("the bucket has no object lock configuration")]
+    ObjectLockConfigurationNotFound,
+    /// GetObjectRetention of a version without retention.
+    #[error("the version has no retention")]
+    NoSuchObjectLockConfiguration,
+    /// The bucket's state forbids the change (object lock and versioning).
+    #[error("{0}")]
+    InvalidBucketState(&'static str),
+    /// A default retention period out of S3's range.
+    #[error(
+        "the default retention period must be a positive number of days or years, at most 100 years"
+    )]
+    InvalidRetentionPeriod,
     #[error("the bucket does not allow ACLs (its object ownership is BucketOwnerEnforced)")]
     AclNotSupported,
     #[error("BucketOwnerEnforced cannot be combined with an ACL that grants others")]

@@ -21,6 +21,7 @@ mod objects;
 pub mod policy;
 pub mod range;
 mod read;
+pub mod retention;
 mod sweep;
 mod txn;
 mod update;
@@ -49,9 +50,10 @@ pub use rustfs_data::{
     DataError, DataStore, Layout, RemoteVolume, Reserve, ShardSet, VolumeStatus,
 };
 pub use rustfs_meta::{
-    BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, CorsRule, Grant, Grantee,
-    MetaError, ObjectMeta, ObjectOwnership, ObjectRecord, PartRecord, Permission,
-    PublicAccessBlock, ReplicaStatus, UploadRecord, Versioning,
+    BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, CorsRule, DefaultRetention,
+    Grant, Grantee, MetaError, ObjectLockConfig, ObjectMeta, ObjectOwnership, ObjectRecord,
+    PartRecord, Permission, PublicAccessBlock, ReplicaStatus, Retention, RetentionMode,
+    RetentionPeriod, UploadRecord, Versioning,
 };
 
 use rustfs_meta::{RedbStore, TxnStore};

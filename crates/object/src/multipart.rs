@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures::Stream;
 use rustfs_meta::{
     ChecksumAlgorithm, ChecksumType, ChecksumValue, ObjectMeta, ObjectRecord, PartRecord, Segment,
-    Table, Txn, UploadRecord, encode, keys,
+    Table, Txn, UploadRecord, decode, encode, keys,
 };
 
 use crate::checksum;
@@ -32,6 +32,10 @@ pub struct CreateUpload {
     pub tags: crate::TagSet,
     /// The ACL the completed object gets.
     pub acl: Option<Vec<rustfs_meta::Grant>>,
+    /// Object lock retention for the completed object (`None`: the bucket's default then).
+    pub retention: Option<rustfs_meta::Retention>,
+    /// Object lock legal hold for the completed object.
+    pub legal_hold: bool,
 }
 
 /// One entry of a CompleteMultipartUpload request.
@@ -147,13 +151,24 @@ impl ObjectStore {
             checksum_type,
             tags: c.tags,
             acl: c.acl,
+            retention: c.retention,
+            legal_hold: c.legal_hold,
         };
         let ukey = keys::upload_key(bucket, key, &rec.upload_id);
         let (rec_ref, ukey) = (&rec, &ukey);
         self.transact(|t| {
             Box::pin(async move {
-                if t.get(Table::Buckets, bucket.as_bytes()).await?.is_none() {
+                let Some(b) = t.get(Table::Buckets, bucket.as_bytes()).await? else {
                     return Err(ObjectError::NoSuchBucket);
+                };
+                // Lock settings in a bucket without object lock are refused now, not at
+                // completion.
+                if (rec_ref.retention.is_some() || rec_ref.legal_hold)
+                    && decode::<rustfs_meta::BucketRecord>(&b)?
+                        .object_lock
+                        .is_none()
+                {
+                    return Err(ObjectError::ObjectLockNotEnabled);
                 }
                 t.put(Table::Uploads, ukey.clone(), encode(rec_ref));
                 Ok(())
@@ -563,6 +578,8 @@ fn completed_record(
         version: None,
         versioned: false,
         delete_marker: false,
+        retention: up.retention,
+        legal_hold: up.legal_hold,
     };
     Ok((rec, unused))
 }

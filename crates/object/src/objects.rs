@@ -39,6 +39,11 @@ pub struct PutOptions {
     /// The caller has just read the bucket record (an access check): skip the early
     /// NoSuchBucket check before the body is read (the commit reads the record anyway).
     pub bucket_checked: bool,
+    /// Object lock retention asked for (`x-amz-object-lock-mode` and `-retain-until-date`);
+    /// `None`: the bucket's default retention, if any, applies at the commit.
+    pub retention: Option<rustfs_meta::Retention>,
+    /// Object lock legal hold asked for (`x-amz-object-lock-legal-hold: ON`).
+    pub legal_hold: bool,
 }
 
 /// An object opened for reading: its record and the requested bytes.
@@ -160,6 +165,8 @@ impl ObjectStore {
             version: None,
             versioned: false,
             delete_marker: false,
+            retention: opts.retention,
+            legal_hold: opts.legal_hold,
         };
         let blobs: Vec<_> = got.blob.into_iter().collect();
         let written = rec.segments.clone();
@@ -438,6 +445,10 @@ impl ObjectStore {
                 tags: Some(opts.tags.clone().unwrap_or_else(|| src.record.tags.clone())),
                 acl: opts.acl.clone(),
                 bucket_checked: opts.bucket_checked,
+                // The copy's lock is the request's (or the destination's default), never the
+                // source's, as in S3.
+                retention: opts.retention,
+                legal_hold: opts.legal_hold,
             };
             if this.checks.checksum.is_none()
                 && let Some(c) = &src.record.checksum
@@ -535,7 +546,11 @@ pub(crate) async fn put_current(
     let (Some(b), cur) = (got.next().flatten(), got.next().flatten()) else {
         return Err(ObjectError::NoSuchBucket);
     };
-    let state = decode::<BucketRecord>(&b)?.versioning;
+    let brec = decode::<BucketRecord>(&b)?;
+    let state = brec.versioning;
+    if !rec.delete_marker {
+        crate::retention::lock_new_version(brec.object_lock.as_ref(), rec, now_ms())?;
+    }
     let cur = match cur {
         Some(v) => {
             let rec: ObjectRecord = decode(&v)?;

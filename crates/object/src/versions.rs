@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use rustfs_meta::{BucketRecord, ObjectRecord, ScanStep, Segment, Table, Txn, Versioning, keys};
 
 use crate::objects::delete_blobs;
+use crate::retention::may_remove_version;
 use crate::txn::{get, get_raw};
 use crate::{ObjectError, ObjectStore, Result, WriteConditions, names, new_id, now_ms};
 
@@ -49,8 +50,14 @@ pub struct DeleteOutcome {
 
 impl ObjectStore {
     /// PutBucketVersioning.
+    /// A bucket with object lock cannot have its versioning suspended (`InvalidBucketState`).
     pub async fn set_bucket_versioning(&self, bucket: &str, state: Versioning) -> Result<()> {
         self.update_bucket(bucket, |r| {
+            if r.object_lock.is_some() && state != Versioning::Enabled {
+                return Err(ObjectError::InvalidBucketState(
+                    "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.",
+                ));
+            }
             r.versioning = Some(state);
             Ok(())
         })
@@ -159,9 +166,25 @@ impl ObjectStore {
         version: Option<&str>,
         owner: &str,
     ) -> Result<DeleteOutcome> {
+        self.delete_version_with(bucket, key, version, owner, false)
+            .await
+    }
+
+    /// [`Self::delete_version`]; a version under object lock is removed only as
+    /// [`crate::retention::may_remove_version`] decides, with `bypass_governance` (the caller
+    /// asked to bypass GOVERNANCE retention and is allowed to), in the transaction that
+    /// removes it.
+    pub async fn delete_version_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        owner: &str,
+        bypass_governance: bool,
+    ) -> Result<DeleteOutcome> {
         names::validate_key(key)?;
         if let Some(v) = version {
-            return self.delete_exact(bucket, key, v).await;
+            return self.delete_exact(bucket, key, v, bypass_governance).await;
         }
         // A bucket never versioned loses the key, if it is still unversioned at the commit.
         let one = [key.to_string()];
@@ -184,6 +207,8 @@ impl ObjectStore {
             version: None,
             versioned: false,
             delete_marker: true,
+            retention: None,
+            legal_hold: false,
         };
         let rec = self
             .commit_object(bucket, key, marker, Vec::new(), &WriteConditions::default())
@@ -194,7 +219,13 @@ impl ObjectStore {
         })
     }
 
-    async fn delete_exact(&self, bucket: &str, key: &str, v: &str) -> Result<DeleteOutcome> {
+    async fn delete_exact(
+        &self,
+        bucket: &str,
+        key: &str,
+        v: &str,
+        bypass_governance: bool,
+    ) -> Result<DeleteOutcome> {
         let removed = self
             .transact(|t| {
                 Box::pin(async move {
@@ -203,6 +234,9 @@ impl ObjectStore {
                         Err(ObjectError::NoSuchVersion) => return Ok(None),
                         Err(e) => return Err(e),
                     };
+                    // Decided on the record this transaction read: a lock committed before
+                    // this commit is seen (or the transaction reruns).
+                    may_remove_version(&loc.record, bypass_governance, now_ms())?;
                     let next = match loc.table {
                         Table::Objects => first_noncurrent(t, bucket, key, |_| true).await?,
                         _ => None,
@@ -239,6 +273,21 @@ impl ObjectStore {
         list: &[(String, Option<String>)],
         owner: &str,
     ) -> Result<Vec<Result<DeleteOutcome>>> {
+        let no_bypass = vec![false; list.len()];
+        self.delete_versions_with(bucket, list, owner, &no_bypass)
+            .await
+    }
+
+    /// [`Self::delete_versions`], entry `i` bypassing GOVERNANCE retention when
+    /// `bypass_governance[i]` (see [`Self::delete_version_with`]).
+    pub async fn delete_versions_with(
+        &self,
+        bucket: &str,
+        list: &[(String, Option<String>)],
+        owner: &str,
+        bypass_governance: &[bool],
+    ) -> Result<Vec<Result<DeleteOutcome>>> {
+        let bypass = |i: usize| bypass_governance.get(i).copied().unwrap_or(false);
         if list.iter().all(|(_, v)| v.is_none()) {
             let keys: Vec<String> = list.iter().map(|(k, _)| k.clone()).collect();
             // `None`: the bucket is versioned: entry by entry.
@@ -260,7 +309,13 @@ impl ObjectStore {
             let mut batch = Vec::with_capacity(chunk.len());
             for &i in chunk {
                 let (key, version) = &list[i];
-                batch.push(self.delete_version(bucket, key, version.as_deref(), owner));
+                batch.push(self.delete_version_with(
+                    bucket,
+                    key,
+                    version.as_deref(),
+                    owner,
+                    bypass(i),
+                ));
             }
             done.extend(futures::future::join_all(batch).await);
         }
@@ -273,8 +328,14 @@ impl ObjectStore {
                 None => match &out[first[entry]] {
                     Ok(o) => Ok(DeleteOutcome::clone(o)),
                     Err(_) => {
-                        self.delete_version(bucket, &entry.0, entry.1.as_deref(), owner)
-                            .await
+                        self.delete_version_with(
+                            bucket,
+                            &entry.0,
+                            entry.1.as_deref(),
+                            owner,
+                            bypass(i),
+                        )
+                        .await
                     }
                 },
             };
@@ -414,6 +475,8 @@ pub(crate) async fn displace(
             let vkey = keys::version_key(bucket, key, &rec.order_id());
             t.put(Table::Versions, vkey, bytes);
         } else {
+            // The `null` version replaced: object lock decides as for any removal.
+            may_remove_version(&rec, false, now_ms())?;
             delete_blobs(t, &rec.segments);
             freed.extend(rec.segments);
         }
@@ -423,6 +486,7 @@ pub(crate) async fn displace(
         && !cur_is_null
         && let Some(old) = first_noncurrent(t, bucket, key, |r| !r.versioned).await?
     {
+        may_remove_version(&old.record, false, now_ms())?;
         t.delete(Table::Versions, old.key);
         delete_blobs(t, &old.record.segments);
         freed.extend(old.record.segments);

@@ -78,6 +78,31 @@ pub struct CheckedCaller(pub Arc<User>);
 #[derive(Clone)]
 pub struct CheckedBucket(pub BucketRecord);
 
+/// Which objects of a request that asked to bypass GOVERNANCE retention
+/// (`x-amz-bypass-governance-retention: true`) the caller is allowed
+/// `s3:BypassGovernanceRetention` on: one flag per DeleteObjects entry, or one for a
+/// DeleteObject or PutObjectRetention. Absent: the request did not ask, or nothing was allowed.
+#[derive(Clone, Debug)]
+pub struct GovernanceBypass(Arc<Vec<bool>>);
+
+impl GovernanceBypass {
+    /// Whether entry `entry` (0 for a single-object request) may bypass.
+    pub fn allows(&self, entry: usize) -> bool {
+        self.0.get(entry).copied().unwrap_or(false)
+    }
+}
+
+/// The action S3 asks about a request bypassing GOVERNANCE retention.
+const BYPASS_GOVERNANCE: &str = "s3:BypassGovernanceRetention";
+
+/// Whether a request asks to bypass GOVERNANCE retention (the header, `true` in any case).
+fn asks_bypass(headers: &http::HeaderMap) -> bool {
+    headers
+        .get("x-amz-bypass-governance-retention")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
 /// A key's current record as `ObjectStore::head_version` gives it, read ahead.
 type CurrentRecord = Result<rustfs_object::ObjectRecord, ObjectError>;
 
@@ -754,6 +779,13 @@ impl AccessControl {
         };
         let mut read = None;
         let object = (key, op.version());
+        // Bypassing GOVERNANCE retention is a second permission, asked only when requested;
+        // refused, the request goes on without it (and object lock decides).
+        let bypass = (matches!(
+            *op,
+            Operation::DeleteObject { .. } | Operation::PutObjectRetention { .. }
+        ) && asks_bypass(cx.headers()))
+        .then(|| ctx.clone());
         self.check_object_from(
             &s,
             user,
@@ -765,6 +797,14 @@ impl AccessControl {
             current,
         )
         .await?;
+        if let Some(ctx) = bypass
+            && self
+                .check_bucket(&s, user, BYPASS_GOVERNANCE, Some(key), Need::Owner, &ctx)
+                .is_ok()
+        {
+            cx.extensions_mut()
+                .insert(GovernanceBypass(Arc::new(vec![true])));
+        }
         let put = matches!(*op, Operation::PutObject { .. });
         let bucket_rec = s.rec;
         // Only a read of the current version starts from the record read here.
@@ -886,8 +926,16 @@ impl S3Access for AccessControl {
         // An entry whose check fails for any reason (refused, unreadable record, malformed
         // version id) is reported with that error and not deleted.
         let mut refused: Vec<Option<S3Error>> = Vec::with_capacity(req.input.delete.objects.len());
+        let asked = asks_bypass(&req.headers);
+        let mut bypass = Vec::with_capacity(if asked { refused.capacity() } else { 0 });
         for o in &req.input.delete.objects {
             let mut ctx = ctx.clone();
+            if asked {
+                let key = Some(o.key.as_str());
+                let allowed =
+                    self.check_bucket(&s, user, BYPASS_GOVERNANCE, key, Need::Owner, &ctx);
+                bypass.push(allowed.is_ok());
+            }
             if let Some(v) = &o.version_id {
                 ctx.set("s3:versionid", v.clone());
             }
@@ -914,6 +962,9 @@ impl S3Access for AccessControl {
         }
         if refused.iter().any(Option::is_some) {
             req.extensions.insert(DeniedEntries(Arc::new(refused)));
+        }
+        if bypass.iter().any(|&b| b) {
+            req.extensions.insert(GovernanceBypass(Arc::new(bypass)));
         }
         Ok(())
     }

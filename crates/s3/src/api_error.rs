@@ -38,6 +38,23 @@ pub enum ApiError {
     MfaDeleteUnsupported,
     /// PutBucketVersioning with a status other than Enabled or Suspended.
     VersioningStatusMalformed,
+    // Object lock (`ops::object_lock`).
+    /// PutObjectLockConfiguration without `ObjectLockEnabled` `Enabled`.
+    MalformedLockConfiguration,
+    /// PutObjectRetention with a mode S3 does not spell, or only one of mode and date.
+    MalformedRetention,
+    /// PutObjectLegalHold with a status other than ON or OFF.
+    MalformedLegalHold,
+    /// `x-amz-object-lock-mode` other than GOVERNANCE or COMPLIANCE.
+    UnknownLockMode,
+    /// Only one of `x-amz-object-lock-mode` and `-retain-until-date`.
+    LockModeAndDateTogether,
+    /// `x-amz-object-lock-retain-until-date` not in the future.
+    RetainUntilInPast,
+    /// `x-amz-object-lock-legal-hold` other than ON or OFF.
+    InvalidLegalHoldHeader,
+    /// A PUT with object lock headers but neither Content-MD5 nor a checksum.
+    LockNeedsDigest,
     /// An `ObjectOwnership` value S3 does not know.
     ObjectOwnershipInvalid(String),
     /// PutBucketOwnershipControls without exactly one rule.

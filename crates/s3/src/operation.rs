@@ -196,7 +196,7 @@ macro_rules! operations {
                 }
                 all.extend([
                     Self::Unsupported {
-                        name: "GetObjectRetention".into(),
+                        name: "SelectObjectContent".into(),
                         bucket: Some(b()),
                         key: Some(k()),
                         version: None,
@@ -246,6 +246,8 @@ operations! {
         GetPublicAccessBlock,
         PutPublicAccessBlock,
         DeletePublicAccessBlock,
+        GetObjectLockConfiguration,
+        PutObjectLockConfiguration,
         // These two name what they act on in the body: the keys to delete, the form's key.
         DeleteObjects,
         PostObject,
@@ -270,6 +272,10 @@ operations! {
         GetObjectTagging,
         PutObjectTagging,
         DeleteObjectTagging,
+        GetObjectRetention,
+        PutObjectRetention,
+        GetObjectLegalHold,
+        PutObjectLegalHold,
     ],
 }
 
@@ -446,8 +452,18 @@ mod tests {
                 "GetObjectRetention",
                 object("b", "a/k"),
                 Some("retention&versionId=v"),
+                Operation::GetObjectRetention {
+                    bucket: b.clone(),
+                    key: k.clone(),
+                    version: Some("v".into()),
+                },
+            ),
+            (
+                "RestoreObject",
+                object("b", "a/k"),
+                Some("restore&versionId=v"),
                 Operation::Unsupported {
-                    name: "GetObjectRetention".into(),
+                    name: "RestoreObject".into(),
                     bucket: Some(b.clone()),
                     key: Some(k.clone()),
                     version: Some("v".into()),

@@ -132,6 +132,15 @@ pub(crate) fn rule(op: &Operation) -> Rule {
         O::PutPublicAccessBlock { .. } | O::DeletePublicAccessBlock { .. } => {
             owner("s3:PutBucketPublicAccessBlock")
         }
+        // Object lock. AWS has no `...Version...` actions for these: the version is part of
+        // the resource. The bypass of GOVERNANCE retention is a second check,
+        // `s3:BypassGovernanceRetention`, made by `access` when a request asks for it.
+        O::GetObjectLockConfiguration { .. } => owner("s3:GetBucketObjectLockConfiguration"),
+        O::PutObjectLockConfiguration { .. } => owner("s3:PutBucketObjectLockConfiguration"),
+        O::GetObjectRetention { .. } => owner("s3:GetObjectRetention"),
+        O::PutObjectRetention { .. } => owner("s3:PutObjectRetention"),
+        O::GetObjectLegalHold { .. } => owner("s3:GetObjectLegalHold"),
+        O::PutObjectLegalHold { .. } => owner("s3:PutObjectLegalHold"),
         // Each key is then checked as a DeleteObject of it (`access` hooks).
         O::DeleteObjects { .. } => Rule::after_body(
             "s3:DeleteObject",
@@ -343,6 +352,46 @@ mod tests {
                 "s3:GetBucketLifecycleConfiguration",
             ),
             (Operation::Admin(AdminCall::StartHeal), "admin:Heal"),
+            (
+                Operation::PutObjectLockConfiguration { bucket: bucket() },
+                "s3:PutBucketObjectLockConfiguration",
+            ),
+            (
+                Operation::GetObjectLockConfiguration { bucket: bucket() },
+                "s3:GetBucketObjectLockConfiguration",
+            ),
+            (
+                Operation::PutObjectRetention {
+                    bucket: bucket(),
+                    key: key(),
+                    version: Some("v".into()),
+                },
+                "s3:PutObjectRetention",
+            ),
+            (
+                Operation::GetObjectRetention {
+                    bucket: bucket(),
+                    key: key(),
+                    version: none.clone(),
+                },
+                "s3:GetObjectRetention",
+            ),
+            (
+                Operation::PutObjectLegalHold {
+                    bucket: bucket(),
+                    key: key(),
+                    version: none.clone(),
+                },
+                "s3:PutObjectLegalHold",
+            ),
+            (
+                Operation::GetObjectLegalHold {
+                    bucket: bucket(),
+                    key: key(),
+                    version: none.clone(),
+                },
+                "s3:GetObjectLegalHold",
+            ),
         ];
         for (op, want) in cases {
             assert_eq!(action(&op), want, "{op:?}");

@@ -66,6 +66,27 @@ pub fn api(e: ApiError) -> S3Error {
             "MFA delete cannot be enabled: this server has no MFA devices".into(),
         ),
         E::VersioningStatusMalformed => (C::MalformedXML, MALFORMED_XML.into()),
+        E::MalformedLockConfiguration | E::MalformedRetention | E::MalformedLegalHold => {
+            (C::MalformedXML, MALFORMED_XML.into())
+        }
+        E::UnknownLockMode => (C::InvalidArgument, "Unknown wormMode directive.".into()),
+        E::LockModeAndDateTogether => (
+            C::InvalidArgument,
+            "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied"
+                .into(),
+        ),
+        E::RetainUntilInPast => (
+            C::InvalidArgument,
+            "The retain until date must be in the future!".into(),
+        ),
+        E::InvalidLegalHoldHeader => (
+            C::InvalidArgument,
+            "Legal Hold must be either of 'ON' or 'OFF'".into(),
+        ),
+        E::LockNeedsDigest => (
+            C::InvalidRequest,
+            "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters".into(),
+        ),
         E::ObjectOwnershipInvalid(v) => {
             (C::InvalidArgument, format!("invalid ObjectOwnership {v:?}"))
         }

@@ -94,6 +94,30 @@ pub fn to_s3(e: ObjectError) -> S3Error {
             (C::IncompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header.".into())
         }
         ObjectError::AccessDenied => (C::AccessDenied, "Access Denied".into()),
+        // S3 refuses a locked version's removal or retention change as 403 AccessDenied.
+        ObjectError::ObjectLocked(_) => {
+            (C::AccessDenied, "Access Denied because object protected by object lock.".into())
+        }
+        ObjectError::ObjectLockNotEnabled => {
+            (C::InvalidRequest, "Bucket is missing Object Lock Configuration".into())
+        }
+        ObjectError::ObjectLockConfigurationNotFound => (
+            C::ObjectLockConfigurationNotFoundError,
+            "Object Lock configuration does not exist for this bucket".into(),
+        ),
+        ObjectError::NoSuchObjectLockConfiguration => (
+            C::NoSuchObjectLockConfiguration,
+            "The specified object does not have a ObjectLock configuration".into(),
+        ),
+        ObjectError::InvalidBucketState(m) => (C::InvalidBucketState, (*m).into()),
+        ObjectError::InvalidRetentionPeriod => {
+            let mut err = S3Error::with_message(
+                C::Custom("InvalidRetentionPeriod".into()),
+                "Default retention period must be a positive integer value",
+            );
+            err.set_status_code(http::StatusCode::BAD_REQUEST);
+            return err;
+        }
         ObjectError::AclNotSupported => (C::AccessControlListNotSupported, "The bucket does not allow ACLs".into()),
         ObjectError::InvalidBucketAclWithObjectOwnership => (
             C::InvalidBucketAclWithObjectOwnership,

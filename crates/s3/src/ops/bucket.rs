@@ -71,6 +71,7 @@ impl RustFsS3 {
         let me = self.caller(&req);
         let wanted = acl::from_headers(&req.headers, &self.users)?;
         let ownership = super::acl::parse_ownership(req.input.object_ownership.as_ref())?;
+        let lock = req.input.object_lock_enabled_for_bucket.unwrap_or(false);
         let bucket = req.input.bucket;
         // One region serves every bucket; a bucket created with a LocationConstraint reports
         // that constraint back (GetBucketLocation, HeadBucket), as clients expect of S3.
@@ -82,7 +83,7 @@ impl RustFsS3 {
             .filter(|l| !l.is_empty())
             .unwrap_or_else(|| self.region.clone());
         self.store
-            .create_bucket_with(&bucket, &me, &region, &wanted, ownership)
+            .create_bucket_with(&bucket, &me, &region, &wanted, ownership, lock)
             .await
             .map_err(to_s3)?;
         Ok(S3Response::new(CreateBucketOutput {

@@ -139,6 +139,12 @@ struct ReadView {
     /// `x-amz-tagging-count`, sent only when the object has tags.
     tag_count: Option<i32>,
     version_id: Option<String>,
+    /// Object lock mode, retain-until date and legal hold, as the version has them.
+    lock: (
+        Option<ObjectLockMode>,
+        Option<Timestamp>,
+        Option<ObjectLockLegalHoldStatus>,
+    ),
 }
 
 fn read_view(rec: &ObjectRecord, start: u64, end: u64, partial: bool, r: &ReadRequest) -> ReadView {
@@ -176,6 +182,7 @@ fn read_view(rec: &ObjectRecord, start: u64, end: u64, partial: bool, r: &ReadRe
         checksum: read_checksum(rec, partial, r),
         tag_count: (!rec.tags.is_empty()).then_some(rec.tags.len() as i32),
         version_id: version_out(rec, r.spec.version.as_deref()),
+        lock: super::object_lock::lock_out(rec),
     }
 }
 
@@ -226,6 +233,11 @@ macro_rules! read_output {
             set_checksum!(out, a, value);
             out.checksum_type = Some(kind);
         }
+        (
+            out.object_lock_mode,
+            out.object_lock_retain_until_date,
+            out.object_lock_legal_hold_status,
+        ) = v.lock;
         out
     }};
 }
@@ -248,6 +260,12 @@ macro_rules! put_from {
             &req.headers,
             req.trailing_headers,
         )?;
+        let (retention, legal_hold) = $crate::ops::object_lock::requested_lock(
+            input.object_lock_mode.as_ref(),
+            input.object_lock_retain_until_date.as_ref(),
+            input.object_lock_legal_hold_status.as_ref(),
+            Some(&req.headers),
+        )?;
         let opts = rustfs_object::PutOptions {
             meta: $crate::convert::meta_of!(input),
             owner,
@@ -263,6 +281,8 @@ macro_rules! put_from {
             tags: Some($crate::ops::tagging::header_tags(input.tagging.as_ref())?),
             acl,
             bucket_checked,
+            retention,
+            legal_hold,
         };
         let (body, fault) = $crate::body::wrap(input.body);
         $self
@@ -382,10 +402,15 @@ impl RustFsS3 {
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let caller = self.caller(&req);
+        let bypass = super::object_lock::bypass_of(
+            &req.extensions,
+            req.input.bypass_governance_retention,
+            0,
+        );
         let i = req.input;
         let done = self
             .store
-            .delete_version(&i.bucket, &i.key, i.version_id.as_deref(), &caller)
+            .delete_version_with(&i.bucket, &i.key, i.version_id.as_deref(), &caller, bypass)
             .await
             .map_err(to_s3)?;
         Ok(S3Response::new(DeleteObjectOutput {
@@ -409,17 +434,21 @@ impl RustFsS3 {
         let refused = req.extensions.get::<DeniedEntries>();
         let refusal = |entry: usize| refused.and_then(|r| r.refusal(entry));
         let is_refused = |entry: usize| refusal(entry).is_some();
-        let list: Vec<(String, Option<String>)> = i
+        let asked = i.bypass_governance_retention;
+        let (list, bypass): (Vec<(String, Option<String>)>, Vec<bool>) = i
             .delete
             .objects
             .iter()
             .enumerate()
             .filter(|(n, _)| !is_refused(*n))
-            .map(|(_, o)| (o.key.clone(), o.version_id.clone()))
-            .collect();
+            .map(|(n, o)| {
+                let bypass = super::object_lock::bypass_of(&req.extensions, asked, n);
+                ((o.key.clone(), o.version_id.clone()), bypass)
+            })
+            .unzip();
         let mut outcomes = self
             .store
-            .delete_versions(&i.bucket, &list, &caller)
+            .delete_versions_with(&i.bucket, &list, &caller, &bypass)
             .await
             .map_err(to_s3)?
             .into_iter();
@@ -514,6 +543,12 @@ impl RustFsS3 {
             i.copy_source_if_modified_since.as_ref(),
             i.copy_source_if_unmodified_since.as_ref(),
         );
+        let (retention, legal_hold) = super::object_lock::requested_lock(
+            i.object_lock_mode.as_ref(),
+            i.object_lock_retain_until_date.as_ref(),
+            i.object_lock_legal_hold_status.as_ref(),
+            None,
+        )?;
         let checksum = i
             .checksum_algorithm
             .as_ref()
@@ -534,6 +569,8 @@ impl RustFsS3 {
             tags,
             acl,
             bucket_checked: false,
+            retention,
+            legal_hold,
         };
         let (src, rec) = self
             .store

@@ -1,0 +1,264 @@
+//! Object lock (WORM): the bucket's lock configuration, a version's retention and legal hold,
+//! the `x-amz-object-lock-*` headers of new objects and the lock reported on GET/HEAD. The
+//! rules themselves are the object layer's (`rustfs_object::retention`).
+
+use http::HeaderMap;
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result};
+
+use crate::RustFsS3;
+use crate::access::GovernanceBypass;
+use crate::api_error::ApiError;
+use crate::convert;
+use crate::errors::to_s3;
+use rustfs_object::{ObjectRecord, Retention, RetentionMode, retention};
+
+/// Milliseconds since the Unix epoch of a timestamp.
+fn ms_of(t: &Timestamp) -> i64 {
+    let t = time::OffsetDateTime::from(t.clone());
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// The object lock a new object asks for in its `x-amz-object-lock-mode`,
+/// `-retain-until-date` and `-legal-hold` headers, validated as S3 does (`InvalidArgument`).
+/// `headers`: the request's, for the Content-MD5 or checksum S3 requires with them on a PUT
+/// (`None` where S3 does not: copy, multipart creation).
+pub(crate) fn requested_lock(
+    mode: Option<&ObjectLockMode>,
+    until: Option<&Timestamp>,
+    hold: Option<&ObjectLockLegalHoldStatus>,
+    headers: Option<&HeaderMap>,
+) -> S3Result<(Option<Retention>, bool)> {
+    let retention = match (mode, until) {
+        (None, None) => None,
+        (Some(m), Some(u)) => {
+            let mode = RetentionMode::parse(m.as_str()).ok_or(ApiError::UnknownLockMode)?;
+            let retain_until_ms = ms_of(u);
+            if retain_until_ms <= now_ms() {
+                return Err(ApiError::RetainUntilInPast.into());
+            }
+            Some(Retention {
+                mode,
+                retain_until_ms,
+            })
+        }
+        _ => return Err(ApiError::LockModeAndDateTogether.into()),
+    };
+    let legal_hold = match hold.map(ObjectLockLegalHoldStatus::as_str) {
+        None | Some(ObjectLockLegalHoldStatus::OFF) => false,
+        Some(ObjectLockLegalHoldStatus::ON) => true,
+        Some(_) => return Err(ApiError::InvalidLegalHoldHeader.into()),
+    };
+    if (retention.is_some() || hold.is_some())
+        && let Some(h) = headers
+        && !carries_digest(h)
+    {
+        return Err(ApiError::LockNeedsDigest.into());
+    }
+    Ok((retention, legal_hold))
+}
+
+/// Whether a PUT carries a Content-MD5 or an `x-amz-checksum-*` (in a header or announced as
+/// a trailer), as S3 requires of a PUT with object lock headers.
+fn carries_digest(h: &HeaderMap) -> bool {
+    h.contains_key("content-md5")
+        || h.contains_key("x-amz-trailer")
+        || h.contains_key("x-amz-sdk-checksum-algorithm")
+        || h.keys().any(|k| k.as_str().starts_with("x-amz-checksum-"))
+}
+
+fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .unwrap_or(i64::MAX)
+}
+
+/// The lock a version reports on GET and HEAD: mode, retain-until date, legal hold (only
+/// what it has).
+pub(crate) fn lock_out(
+    rec: &ObjectRecord,
+) -> (
+    Option<ObjectLockMode>,
+    Option<Timestamp>,
+    Option<ObjectLockLegalHoldStatus>,
+) {
+    let mode = rec
+        .retention
+        .map(|r| ObjectLockMode::from_static(r.mode.as_str()));
+    let until = rec.retention.map(|r| convert::timestamp(r.retain_until_ms));
+    let hold = rec
+        .legal_hold
+        .then(|| ObjectLockLegalHoldStatus::from_static(ObjectLockLegalHoldStatus::ON));
+    (mode, until, hold)
+}
+
+/// Whether the request asked to bypass GOVERNANCE retention and the access check found the
+/// caller allowed `s3:BypassGovernanceRetention` (entry `entry` of a DeleteObjects).
+pub(crate) fn bypass_of(ext: &http::Extensions, asked: Option<bool>, entry: usize) -> bool {
+    asked.unwrap_or(false)
+        && ext
+            .get::<GovernanceBypass>()
+            .is_some_and(|b| b.allows(entry))
+}
+
+impl RustFsS3 {
+    pub(super) async fn op_put_object_lock_configuration(
+        &self,
+        req: S3Request<PutObjectLockConfigurationInput>,
+    ) -> S3Result<S3Response<PutObjectLockConfigurationOutput>> {
+        let i = req.input;
+        let conf = i
+            .object_lock_configuration
+            .ok_or(ApiError::MalformedLockConfiguration)?;
+        if conf
+            .object_lock_enabled
+            .as_ref()
+            .map(ObjectLockEnabled::as_str)
+            != Some(ObjectLockEnabled::ENABLED)
+        {
+            return Err(ApiError::MalformedLockConfiguration.into());
+        }
+        let default = match conf.rule.and_then(|r| r.default_retention) {
+            None => None,
+            Some(d) => Some(
+                retention::parse_default_retention(
+                    d.mode.as_ref().map(ObjectLockRetentionMode::as_str),
+                    d.days,
+                    d.years,
+                )
+                .map_err(to_s3)?,
+            ),
+        };
+        self.store
+            .set_object_lock_config(&i.bucket, default)
+            .await
+            .map_err(to_s3)?;
+        Ok(S3Response::new(PutObjectLockConfigurationOutput::default()))
+    }
+
+    pub(super) async fn op_get_object_lock_configuration(
+        &self,
+        req: S3Request<GetObjectLockConfigurationInput>,
+    ) -> S3Result<S3Response<GetObjectLockConfigurationOutput>> {
+        let conf = self
+            .store
+            .object_lock_config(&req.input.bucket)
+            .await
+            .map_err(to_s3)?;
+        let rule = conf.default_retention.map(|d| {
+            let (days, years) = match d.period {
+                rustfs_object::RetentionPeriod::Days(n) => (i32::try_from(n).ok(), None),
+                rustfs_object::RetentionPeriod::Years(n) => (None, i32::try_from(n).ok()),
+            };
+            ObjectLockRule {
+                default_retention: Some(DefaultRetention {
+                    mode: Some(ObjectLockRetentionMode::from_static(d.mode.as_str())),
+                    days,
+                    years,
+                }),
+            }
+        });
+        Ok(S3Response::new(GetObjectLockConfigurationOutput {
+            object_lock_configuration: Some(ObjectLockConfiguration {
+                object_lock_enabled: Some(ObjectLockEnabled::from_static(
+                    ObjectLockEnabled::ENABLED,
+                )),
+                rule,
+            }),
+        }))
+    }
+
+    pub(super) async fn op_put_object_retention(
+        &self,
+        req: S3Request<PutObjectRetentionInput>,
+    ) -> S3Result<S3Response<PutObjectRetentionOutput>> {
+        let bypass = bypass_of(&req.extensions, req.input.bypass_governance_retention, 0);
+        let i = req.input;
+        let r = i.retention.ok_or(ApiError::MalformedRetention)?;
+        let retention = match (r.mode, r.retain_until_date) {
+            // An empty retention removes it (GOVERNANCE with the bypass only).
+            (None, None) => None,
+            (Some(m), Some(u)) => Some(Retention {
+                mode: RetentionMode::parse(m.as_str()).ok_or(ApiError::MalformedRetention)?,
+                retain_until_ms: ms_of(&u),
+            }),
+            _ => return Err(ApiError::MalformedRetention.into()),
+        };
+        self.store
+            .set_version_retention(
+                &i.bucket,
+                &i.key,
+                i.version_id.as_deref(),
+                retention,
+                bypass,
+            )
+            .await
+            .map_err(to_s3)?;
+        Ok(S3Response::new(PutObjectRetentionOutput::default()))
+    }
+
+    pub(super) async fn op_get_object_retention(
+        &self,
+        req: S3Request<GetObjectRetentionInput>,
+    ) -> S3Result<S3Response<GetObjectRetentionOutput>> {
+        let i = req.input;
+        let rec = self
+            .store
+            .locked_version(&i.bucket, &i.key, i.version_id.as_deref())
+            .await
+            .map_err(to_s3)?;
+        let r = rec
+            .retention
+            .ok_or(rustfs_object::ObjectError::NoSuchObjectLockConfiguration)
+            .map_err(to_s3)?;
+        Ok(S3Response::new(GetObjectRetentionOutput {
+            retention: Some(ObjectLockRetention {
+                mode: Some(ObjectLockRetentionMode::from_static(r.mode.as_str())),
+                retain_until_date: Some(convert::timestamp(r.retain_until_ms)),
+            }),
+        }))
+    }
+
+    pub(super) async fn op_put_object_legal_hold(
+        &self,
+        req: S3Request<PutObjectLegalHoldInput>,
+    ) -> S3Result<S3Response<PutObjectLegalHoldOutput>> {
+        let i = req.input;
+        let on = match i
+            .legal_hold
+            .and_then(|h| h.status)
+            .as_ref()
+            .map(ObjectLockLegalHoldStatus::as_str)
+        {
+            Some(ObjectLockLegalHoldStatus::ON) => true,
+            Some(ObjectLockLegalHoldStatus::OFF) => false,
+            _ => return Err(ApiError::MalformedLegalHold.into()),
+        };
+        self.store
+            .set_version_legal_hold(&i.bucket, &i.key, i.version_id.as_deref(), on)
+            .await
+            .map_err(to_s3)?;
+        Ok(S3Response::new(PutObjectLegalHoldOutput::default()))
+    }
+
+    pub(super) async fn op_get_object_legal_hold(
+        &self,
+        req: S3Request<GetObjectLegalHoldInput>,
+    ) -> S3Result<S3Response<GetObjectLegalHoldOutput>> {
+        let i = req.input;
+        let rec = self
+            .store
+            .locked_version(&i.bucket, &i.key, i.version_id.as_deref())
+            .await
+            .map_err(to_s3)?;
+        let status = if rec.legal_hold {
+            ObjectLockLegalHoldStatus::ON
+        } else {
+            ObjectLockLegalHoldStatus::OFF
+        };
+        Ok(S3Response::new(GetObjectLegalHoldOutput {
+            legal_hold: Some(ObjectLockLegalHold {
+                status: Some(ObjectLockLegalHoldStatus::from_static(status)),
+            }),
+        }))
+    }
+}
