@@ -389,6 +389,15 @@ impl ObjectStore {
                             continue;
                         }
                         if let Some(cur) = get::<ObjectRecord>(t, Table::Objects, &okey).await? {
+                            // Never true in a bucket never versioned (object lock turns
+                            // versioning on), but no removal path skips the decision.
+                            if let Err(locked) =
+                                crate::retention::may_remove_version(&cur, false, now_ms())
+                            {
+                                results.pop();
+                                results.push(Err(locked.into()));
+                                continue;
+                            }
                             t.delete(Table::Objects, okey);
                             delete_blobs(t, &cur.segments);
                             freed.extend(cur.segments);
