@@ -2,8 +2,9 @@
 //! they read: CompleteMultipartUpload against a re-upload of one of its parts,
 //! AbortMultipartUpload against UploadPart, CopyObject and UploadPartCopy against an overwrite
 //! of their source, deleting the current version (promotion of the newest noncurrent one)
-//! against a PUT and another delete, a DELETE against versioning being enabled, and
-//! DeleteBucket against a PUT. Every race runs a bounded number of rounds within a time
+//! against a PUT and another delete, a DELETE against versioning being enabled,
+//! DeleteBucket against a PUT, and an object lock (retention, legal hold) against a DELETE
+//! of the version. Every race runs a bounded number of rounds within a time
 //! bound; each round checks what must hold whoever wins: an acknowledged object reads back
 //! whole, and no data file outlives the records that reference it.
 //!
@@ -597,6 +598,67 @@ async fn delete_objects_racing_puts_of_the_same_keys(backend: Backend) {
     }
 }
 
+/// A retention or legal hold racing DeleteObject of the same version: whichever commits first
+/// wins, and the other sees it. A lock that succeeded finds the version still there, and the
+/// delete refused by it is `ObjectLocked`; a delete that succeeded leaves the lock
+/// `NoSuchVersion`. Never both.
+async fn a_lock_racing_a_version_delete_never_loses_a_locked_version(backend: Backend) {
+    let Some((_d, _vol, store)) = setup(backend).await else {
+        return;
+    };
+    store
+        .create_bucket_with("locked", "owner", "r", &AclRequest::Default, None, true)
+        .await
+        .unwrap();
+    let start = Instant::now();
+    for round in 0..24u64 {
+        if start.elapsed() > TIME_BOUND {
+            break;
+        }
+        let key = format!("k{round}");
+        let opts = PutOptions {
+            owner: "owner".into(),
+            ..Default::default()
+        };
+        let v = store
+            .put_object("locked", &key, body(b"x"), opts)
+            .await
+            .unwrap()
+            .version_label()
+            .to_string();
+        let locker = {
+            let (s, key, v) = (store.clone(), key.clone(), v.clone());
+            tokio::spawn(async move {
+                pause((round % 6) * 150).await;
+                if round % 2 == 0 {
+                    s.set_version_legal_hold("locked", &key, Some(&v), true)
+                        .await
+                        .map(|_| ())
+                } else {
+                    let r = Retention {
+                        mode: RetentionMode::Compliance,
+                        retain_until_ms: i64::MAX / 2,
+                    };
+                    s.set_version_retention("locked", &key, Some(&v), Some(r), true)
+                        .await
+                        .map(|_| ())
+                }
+            })
+        };
+        pause((round % 4) * 200).await;
+        let deleted = store
+            .delete_version_with("locked", &key, Some(&v), "owner", true)
+            .await;
+        let locked = locker.await.unwrap();
+        let exists = store.head_version("locked", &key, Some(&v)).await.is_ok();
+        match (&locked, &deleted) {
+            (Ok(()), Err(ObjectError::ObjectLocked(_))) => assert!(exists, "round {round}"),
+            (Err(ObjectError::NoSuchVersion), Ok(_)) => assert!(!exists, "round {round}"),
+            other => panic!("round {round}: {other:?}"),
+        }
+    }
+}
+
 on_every_backend!(
     complete_racing_a_reupload_of_its_part_never_acknowledges_an_unreadable_object,
     abort_racing_upload_part_leaves_no_part_behind,
@@ -606,4 +668,5 @@ on_every_backend!(
     a_version_moving_between_current_and_noncurrent_is_never_missing,
     delete_bucket_racing_a_put_leaves_one_consistent_outcome,
     delete_objects_racing_puts_of_the_same_keys,
+    a_lock_racing_a_version_delete_never_loses_a_locked_version,
 );
