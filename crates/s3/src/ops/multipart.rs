@@ -27,12 +27,7 @@ impl RustFsS3 {
         let (owner, acl) = self.new_object_owner(&req, &req.input.bucket).await?;
         crate::limits::user_metadata(req.input.metadata.as_ref())?;
         let i = req.input;
-        let (retention, legal_hold) = super::object_lock::requested_lock(
-            i.object_lock_mode.as_ref(),
-            i.object_lock_retain_until_date.as_ref(),
-            i.object_lock_legal_hold_status.as_ref(),
-            None,
-        )?;
+        let (retention, legal_hold) = super::object_lock::lock_headers!(i, None)?;
         let c = CreateUpload {
             meta: meta_of!(i),
             owner,

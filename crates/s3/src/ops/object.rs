@@ -260,12 +260,8 @@ macro_rules! put_from {
             &req.headers,
             req.trailing_headers,
         )?;
-        let (retention, legal_hold) = $crate::ops::object_lock::requested_lock(
-            input.object_lock_mode.as_ref(),
-            input.object_lock_retain_until_date.as_ref(),
-            input.object_lock_legal_hold_status.as_ref(),
-            Some(&req.headers),
-        )?;
+        let (retention, legal_hold) =
+            $crate::ops::object_lock::lock_headers!(input, Some(&req.headers))?;
         let opts = rustfs_object::PutOptions {
             meta: $crate::convert::meta_of!(input),
             owner,
@@ -543,12 +539,7 @@ impl RustFsS3 {
             i.copy_source_if_modified_since.as_ref(),
             i.copy_source_if_unmodified_since.as_ref(),
         );
-        let (retention, legal_hold) = super::object_lock::requested_lock(
-            i.object_lock_mode.as_ref(),
-            i.object_lock_retain_until_date.as_ref(),
-            i.object_lock_legal_hold_status.as_ref(),
-            None,
-        )?;
+        let (retention, legal_hold) = super::object_lock::lock_headers!(i, None)?;
         let checksum = i
             .checksum_algorithm
             .as_ref()

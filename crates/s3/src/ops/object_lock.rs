@@ -72,6 +72,20 @@ fn now_ms() -> i64 {
         .unwrap_or(i64::MAX)
 }
 
+/// [`requested_lock`] of an input with the three `object_lock_*` fields (PutObject, PostObject,
+/// CopyObject, CreateMultipartUpload), with `headers` as there.
+macro_rules! lock_headers {
+    ($input:expr, $headers:expr) => {
+        $crate::ops::object_lock::requested_lock(
+            $input.object_lock_mode.as_ref(),
+            $input.object_lock_retain_until_date.as_ref(),
+            $input.object_lock_legal_hold_status.as_ref(),
+            $headers,
+        )
+    };
+}
+pub(crate) use lock_headers;
+
 /// The lock a version reports on GET and HEAD: mode, retain-until date, legal hold (only
 /// what it has).
 pub(crate) fn lock_out(
