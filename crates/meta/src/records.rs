@@ -360,6 +360,10 @@ pub struct ObjectRecord {
     /// Object lock legal hold of this version (PutObjectLegalHold, the header).
     #[serde(default)]
     pub legal_hold: bool,
+    /// A legal hold status (ON or OFF) was given for this version; until one is,
+    /// GetObjectLegalHold answers `NoSuchObjectLockConfiguration`, as S3 does.
+    #[serde(default)]
+    pub legal_hold_set: bool,
 }
 
 impl ObjectRecord {
@@ -417,9 +421,10 @@ pub struct UploadRecord {
     /// completion; `None`: the bucket's default retention then applies.
     #[serde(default)]
     pub retention: Option<Retention>,
-    /// Legal hold asked for at creation, given to the object at completion.
+    /// Legal hold status asked for at creation (`None`: none given), given to the object at
+    /// completion.
     #[serde(default)]
-    pub legal_hold: bool,
+    pub legal_hold: Option<bool>,
 }
 
 /// One uploaded part of a multipart upload.
@@ -472,6 +477,7 @@ mod tests {
                 retain_until_ms: 5,
             }),
             legal_hold: true,
+            legal_hold_set: true,
         };
         let bytes = encode(&rec);
         assert_eq!(bytes[0], RECORD_VERSION);

@@ -34,8 +34,8 @@ pub struct CreateUpload {
     pub acl: Option<Vec<rustfs_meta::Grant>>,
     /// Object lock retention for the completed object (`None`: the bucket's default then).
     pub retention: Option<rustfs_meta::Retention>,
-    /// Object lock legal hold for the completed object.
-    pub legal_hold: bool,
+    /// Object lock legal hold status for the completed object (`None`: none given).
+    pub legal_hold: Option<bool>,
 }
 
 /// One entry of a CompleteMultipartUpload request.
@@ -163,7 +163,7 @@ impl ObjectStore {
                 };
                 // Lock settings in a bucket without object lock are refused now, not at
                 // completion.
-                if (rec_ref.retention.is_some() || rec_ref.legal_hold)
+                if (rec_ref.retention.is_some() || rec_ref.legal_hold.is_some())
                     && decode::<rustfs_meta::BucketRecord>(&b)?
                         .object_lock
                         .is_none()
@@ -579,7 +579,8 @@ fn completed_record(
         versioned: false,
         delete_marker: false,
         retention: up.retention,
-        legal_hold: up.legal_hold,
+        legal_hold: up.legal_hold.unwrap_or(false),
+        legal_hold_set: up.legal_hold.is_some(),
     };
     Ok((rec, unused))
 }

@@ -42,8 +42,8 @@ pub struct PutOptions {
     /// Object lock retention asked for (`x-amz-object-lock-mode` and `-retain-until-date`);
     /// `None`: the bucket's default retention, if any, applies at the commit.
     pub retention: Option<rustfs_meta::Retention>,
-    /// Object lock legal hold asked for (`x-amz-object-lock-legal-hold: ON`).
-    pub legal_hold: bool,
+    /// Object lock legal hold status asked for (`x-amz-object-lock-legal-hold`; `None`: none).
+    pub legal_hold: Option<bool>,
 }
 
 /// An object opened for reading: its record and the requested bytes.
@@ -166,7 +166,8 @@ impl ObjectStore {
             versioned: false,
             delete_marker: false,
             retention: opts.retention,
-            legal_hold: opts.legal_hold,
+            legal_hold: opts.legal_hold.unwrap_or(false),
+            legal_hold_set: opts.legal_hold.is_some(),
         };
         let blobs: Vec<_> = got.blob.into_iter().collect();
         let written = rec.segments.clone();

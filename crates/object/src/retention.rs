@@ -133,7 +133,7 @@ pub(crate) fn lock_new_version(
     rec: &mut ObjectRecord,
     now_ms: i64,
 ) -> Result<()> {
-    if lock.is_none() && (rec.retention.is_some() || rec.legal_hold) {
+    if lock.is_none() && (rec.retention.is_some() || rec.legal_hold_set) {
         return Err(ObjectError::ObjectLockNotEnabled);
     }
     if rec.retention.is_none() {
@@ -218,6 +218,7 @@ impl ObjectStore {
                 return Err(ObjectError::ObjectLockNotEnabled);
             }
             rec.legal_hold = on;
+            rec.legal_hold_set = true;
             Ok(())
         })
         .await
@@ -263,6 +264,7 @@ mod tests {
             delete_marker: false,
             retention,
             legal_hold,
+            legal_hold_set: legal_hold,
         }
     }
 

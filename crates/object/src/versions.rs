@@ -209,6 +209,7 @@ impl ObjectStore {
             delete_marker: true,
             retention: None,
             legal_hold: false,
+            legal_hold_set: false,
         };
         let rec = self
             .commit_object(bucket, key, marker, Vec::new(), &WriteConditions::default())

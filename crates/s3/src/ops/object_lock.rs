@@ -28,7 +28,7 @@ pub(crate) fn requested_lock(
     until: Option<&Timestamp>,
     hold: Option<&ObjectLockLegalHoldStatus>,
     headers: Option<&HeaderMap>,
-) -> S3Result<(Option<Retention>, bool)> {
+) -> S3Result<(Option<Retention>, Option<bool>)> {
     let retention = match (mode, until) {
         (None, None) => None,
         (Some(m), Some(u)) => {
@@ -45,8 +45,9 @@ pub(crate) fn requested_lock(
         _ => return Err(ApiError::LockModeAndDateTogether.into()),
     };
     let legal_hold = match hold.map(ObjectLockLegalHoldStatus::as_str) {
-        None | Some(ObjectLockLegalHoldStatus::OFF) => false,
-        Some(ObjectLockLegalHoldStatus::ON) => true,
+        None => None,
+        Some(ObjectLockLegalHoldStatus::OFF) => Some(false),
+        Some(ObjectLockLegalHoldStatus::ON) => Some(true),
         Some(_) => return Err(ApiError::InvalidLegalHoldHeader.into()),
     };
     if (retention.is_some() || hold.is_some())
@@ -86,8 +87,8 @@ macro_rules! lock_headers {
 }
 pub(crate) use lock_headers;
 
-/// The lock a version reports on GET and HEAD: mode, retain-until date, legal hold (only
-/// what it has).
+/// The lock a version reports on GET and HEAD: mode, retain-until date, legal hold status
+/// (only what it has).
 pub(crate) fn lock_out(
     rec: &ObjectRecord,
 ) -> (
@@ -99,9 +100,13 @@ pub(crate) fn lock_out(
         .retention
         .map(|r| ObjectLockMode::from_static(r.mode.as_str()));
     let until = rec.retention.map(|r| convert::timestamp(r.retain_until_ms));
-    let hold = rec
-        .legal_hold
-        .then(|| ObjectLockLegalHoldStatus::from_static(ObjectLockLegalHoldStatus::ON));
+    let hold = rec.legal_hold_set.then(|| {
+        ObjectLockLegalHoldStatus::from_static(if rec.legal_hold {
+            ObjectLockLegalHoldStatus::ON
+        } else {
+            ObjectLockLegalHoldStatus::OFF
+        })
+    });
     (mode, until, hold)
 }
 
@@ -264,6 +269,11 @@ impl RustFsS3 {
             .locked_version(&i.bucket, &i.key, i.version_id.as_deref())
             .await
             .map_err(to_s3)?;
+        if !rec.legal_hold_set {
+            return Err(to_s3(
+                rustfs_object::ObjectError::NoSuchObjectLockConfiguration,
+            ));
+        }
         let status = if rec.legal_hold {
             ObjectLockLegalHoldStatus::ON
         } else {
