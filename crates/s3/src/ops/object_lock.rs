@@ -286,3 +286,80 @@ impl RustFsS3 {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(r: S3Result<(Option<Retention>, Option<bool>)>) -> String {
+        r.err()
+            .map(|e| e.code().as_str().to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn lock_headers_validate_as_s3() {
+        let future = convert::timestamp(now_ms() + 60_000);
+        let past = convert::timestamp(now_ms() - 60_000);
+        let gov = ObjectLockMode::from_static("GOVERNANCE");
+        let (r, hold) = requested_lock(Some(&gov), Some(&future), None, None).unwrap();
+        assert_eq!(r.map(|r| r.mode), Some(RetentionMode::Governance));
+        assert_eq!(hold, None);
+        let on = ObjectLockLegalHoldStatus::from_static("ON");
+        let off = ObjectLockLegalHoldStatus::from_static("OFF");
+        assert_eq!(
+            requested_lock(None, None, Some(&on), None).unwrap().1,
+            Some(true)
+        );
+        assert_eq!(
+            requested_lock(None, None, Some(&off), None).unwrap().1,
+            Some(false)
+        );
+        // Mode and date together, a known mode, a future date, ON or OFF.
+        assert_eq!(
+            code(requested_lock(Some(&gov), None, None, None)),
+            "InvalidArgument"
+        );
+        assert_eq!(
+            code(requested_lock(None, Some(&future), None, None)),
+            "InvalidArgument"
+        );
+        let lower = ObjectLockMode::from_static("governance");
+        assert_eq!(
+            code(requested_lock(Some(&lower), Some(&future), None, None)),
+            "InvalidArgument"
+        );
+        assert_eq!(
+            code(requested_lock(Some(&gov), Some(&past), None, None)),
+            "InvalidArgument"
+        );
+        let maybe = ObjectLockLegalHoldStatus::from_static("on");
+        assert_eq!(
+            code(requested_lock(None, None, Some(&maybe), None)),
+            "InvalidArgument"
+        );
+    }
+
+    #[test]
+    fn a_put_with_lock_headers_needs_a_digest() {
+        let on = ObjectLockLegalHoldStatus::from_static("ON");
+        let mut h = HeaderMap::new();
+        assert_eq!(
+            code(requested_lock(None, None, Some(&on), Some(&h))),
+            "InvalidRequest"
+        );
+        // No lock header: nothing required.
+        assert!(requested_lock(None, None, None, Some(&h)).is_ok());
+        for name in ["content-md5", "x-amz-checksum-crc32", "x-amz-trailer"] {
+            h.clear();
+            h.insert(
+                http::HeaderName::from_static(name),
+                http::HeaderValue::from_static("x"),
+            );
+            assert!(
+                requested_lock(None, None, Some(&on), Some(&h)).is_ok(),
+                "{name}"
+            );
+        }
+    }
+}
