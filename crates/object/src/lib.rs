@@ -21,6 +21,7 @@ mod objects;
 pub mod policy;
 pub mod range;
 mod read;
+pub mod sse;
 mod sweep;
 mod txn;
 mod update;
@@ -49,9 +50,9 @@ pub use rustfs_data::{
     DataError, DataStore, Layout, RemoteVolume, Reserve, ShardSet, VolumeStatus,
 };
 pub use rustfs_meta::{
-    BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, CorsRule, Grant, Grantee,
-    MetaError, ObjectMeta, ObjectOwnership, ObjectRecord, PartRecord, Permission,
-    PublicAccessBlock, ReplicaStatus, UploadRecord, Versioning,
+    BucketEncryption, BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, CorsRule,
+    Grant, Grantee, MetaError, ObjectEncryption, ObjectMeta, ObjectOwnership, ObjectRecord,
+    PartRecord, Permission, PublicAccessBlock, ReplicaStatus, SseMode, UploadRecord, Versioning,
 };
 
 use rustfs_meta::{RedbStore, TxnStore};
@@ -66,6 +67,8 @@ pub struct ObjectStore {
     meta: Arc<dyn TxnStore>,
     data: Arc<DataStore>,
     heal: heal::HealTracker,
+    /// The KMS for server-side encryption ([`ObjectStore::set_kms`]).
+    kms: std::sync::OnceLock<sse::Kms>,
 }
 
 impl ObjectStore {
@@ -103,6 +106,7 @@ impl ObjectStore {
             meta,
             data,
             heal: heal::HealTracker::default(),
+            kms: std::sync::OnceLock::new(),
         })
     }
 

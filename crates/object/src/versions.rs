@@ -184,6 +184,7 @@ impl ObjectStore {
             version: None,
             versioned: false,
             delete_marker: true,
+            encryption: None,
         };
         let rec = self
             .commit_object(bucket, key, marker, Vec::new(), &WriteConditions::default())

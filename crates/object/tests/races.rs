@@ -254,6 +254,7 @@ fn source(key: &str) -> CopySource<'_> {
         version_id: None,
         conditions: ReadConditions::default(),
         range: None,
+        sse_customer: None,
     }
 }
 
