@@ -380,8 +380,14 @@ def test_multipart_sse_c_and_kms(s3b):
     # A part sent again gets a fresh key (its body id): no key/nonce reuse.
     p1 = s3.upload_part(Bucket=bucket, Key="c", UploadId=uid, PartNumber=1, Body=part1, **SSE_C_A)
     p2 = s3.upload_part(Bucket=bucket, Key="c", UploadId=uid, PartNumber=2, Body=part2, **SSE_C_A)
-    done = s3.complete_multipart_upload(Bucket=bucket, Key="c", UploadId=uid, MultipartUpload={
-        "Parts": [{"PartNumber": 1, "ETag": p1["ETag"]}, {"PartNumber": 2, "ETag": p2["ETag"]}]})
+    listed = {"Parts": [{"PartNumber": 1, "ETag": p1["ETag"]},
+                        {"PartNumber": 2, "ETag": p2["ETag"]}]}
+    # Completing needs the upload's key too.
+    for wrong in ({}, SSE_C_B):
+        expect_error(s3.complete_multipart_upload, Bucket=bucket, Key="c", UploadId=uid,
+                     MultipartUpload=listed, code="InvalidRequest", status=400, **wrong)
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="c", UploadId=uid,
+                                        MultipartUpload=listed, **SSE_C_A)
     assert done["ETag"].endswith('-2"')
     body = part1 + part2
     assert get(s3, bucket, "c", **SSE_C_A) == body

@@ -372,6 +372,31 @@ impl ObjectStore {
         conditions: &WriteConditions,
         full_checksum: Option<(ChecksumAlgorithm, String)>,
     ) -> Result<ObjectRecord> {
+        self.complete_multipart_upload_keyed(
+            bucket,
+            key,
+            upload_id,
+            listed,
+            conditions,
+            full_checksum,
+            None,
+        )
+        .await
+    }
+
+    /// [`Self::complete_multipart_upload`] with the SSE-C key, which an SSE-C upload needs
+    /// (the upload's own key; as RGW and s3-tests expect).
+    #[allow(clippy::too_many_arguments)] // each is one of S3's request fields
+    pub async fn complete_multipart_upload_keyed(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        listed: &[CompletePart],
+        conditions: &WriteConditions,
+        full_checksum: Option<(ChecksumAlgorithm, String)>,
+        sse_customer: Option<&crate::sse::CustomerKey>,
+    ) -> Result<ObjectRecord> {
         let drawn = self.order_draw();
         let (drawn, full_checksum) = (&drawn, full_checksum.as_ref());
         let (rec, freed) = self
@@ -383,6 +408,13 @@ impl ObjectStore {
                         }
                         r => r?,
                     };
+                    if up
+                        .encryption
+                        .as_ref()
+                        .is_some_and(|e| e.mode == rustfs_meta::SseMode::Customer)
+                    {
+                        self.open_data_key(up.encryption.as_ref(), bucket, key, sse_customer)?;
+                    }
                     let stored = parts_in(t, upload_id).await?;
                     let (mut rec, unused) = completed_record(&up, &stored, listed, full_checksum)?;
                     let mut freed =

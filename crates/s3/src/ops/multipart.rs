@@ -303,6 +303,7 @@ impl RustFsS3 {
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let customer = crate::sse::fields(&req).part_key(crate::sse::secure(&req))?;
         let i = req.input;
         let listed = i.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
         let mut parts = Vec::with_capacity(listed.len());
@@ -333,7 +334,15 @@ impl RustFsS3 {
         };
         let rec = self
             .store
-            .complete_multipart_upload(&i.bucket, &i.key, &i.upload_id, &parts, &conds, full)
+            .complete_multipart_upload_keyed(
+                &i.bucket,
+                &i.key,
+                &i.upload_id,
+                &parts,
+                &conds,
+                full,
+                customer.as_ref(),
+            )
             .await
             .map_err(to_s3)?;
         let mut out = CompleteMultipartUploadOutput {
@@ -345,10 +354,26 @@ impl RustFsS3 {
             ..Default::default()
         };
         set_object_checksum!(out, rec);
-        let answer = crate::sse::SseAnswer::of(rec.encryption.as_ref(), None);
+        let answer = crate::sse::SseAnswer::of(rec.encryption.as_ref(), customer.as_ref());
         out.server_side_encryption = answer.algorithm;
         out.ssekms_key_id = answer.kms_key_id;
-        Ok(S3Response::new(out))
+        let mut resp = S3Response::new(out);
+        // s3s' output has no SSE-C fields; S3 (and RGW) send them on completion too.
+        for (name, value) in [
+            (
+                "x-amz-server-side-encryption-customer-algorithm",
+                answer.customer_algorithm,
+            ),
+            (
+                "x-amz-server-side-encryption-customer-key-md5",
+                answer.customer_key_md5,
+            ),
+        ] {
+            if let Some(v) = value.and_then(|v| http::HeaderValue::from_str(&v).ok()) {
+                resp.headers.insert(name, v);
+            }
+        }
+        Ok(resp)
     }
 
     pub(super) async fn op_abort_multipart_upload(
