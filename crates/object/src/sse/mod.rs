@@ -260,3 +260,36 @@ impl ObjectStore {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kms_keys_parse_and_the_first_is_the_default() {
+        let k1 = base64_simd::STANDARD.encode_to_string([1u8; 32]);
+        let k2 = base64_simd::STANDARD.encode_to_string([2u8; 32]);
+        let keys = Kms::parse_keys(&format!("a:{k1}, b:{k2}")).unwrap();
+        assert_eq!(keys.len(), 2);
+        let kms = Kms::new(keys, b"root");
+        assert_eq!(kms.default_key_id(), Some("a"));
+        assert!(kms.has_key("b") && !kms.has_key("c"));
+        assert!(kms.has_key("arn:aws:kms:us-east-1:1234:key/b"));
+        // SSE-S3 uses the default key when there is one, else one derived from the root.
+        assert_eq!(kms.s3_master, [1u8; 32]);
+        let derived = Kms::new(Vec::new(), b"root").s3_master;
+        assert_ne!(derived, [0u8; 32]);
+        assert_eq!(derived, Kms::new(Vec::new(), b"root").s3_master);
+        assert_ne!(derived, Kms::new(Vec::new(), b"other").s3_master);
+        for bad in [
+            "a",
+            "a:!!",
+            "a:AAAA",
+            &format!("a:{k1},a:{k2}"),
+            &format!(":{k1}"),
+        ] {
+            assert!(Kms::parse_keys(bad).is_err(), "{bad}");
+        }
+        assert!(Kms::parse_keys("").unwrap().is_empty());
+    }
+}

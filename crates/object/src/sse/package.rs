@@ -70,10 +70,17 @@ impl SegmentKey {
         t
     }
 
-    /// Opens one sealed package in place; returns the plaintext length.
-    fn open(&self, index: u64, last: bool, buf: &mut [u8]) -> Result<usize, Tampered> {
+    /// Opens the sealed package at `buf[from..]`, its plaintext moved to the front of `buf`
+    /// in the same pass; returns the plaintext length.
+    fn open_within(
+        &self,
+        index: u64,
+        last: bool,
+        buf: &mut [u8],
+        from: usize,
+    ) -> Result<usize, Tampered> {
         self.0
-            .open_in_place(nonce(index, last), Aad::empty(), buf)
+            .open_within(nonce(index, last), Aad::empty(), buf, from..)
             .map(|p| p.len())
             .map_err(|_| Tampered { package: index })
     }
@@ -258,15 +265,22 @@ impl Opener {
             if self.buf.len() - read < want {
                 break;
             }
-            let n = p
-                .key
-                .open(self.index, is_last, &mut self.buf[read..read + want])?;
-            // Keep the wanted part of this package's plaintext.
+            // Opened and closed up behind the plaintext kept so far, in one pass.
+            let n = p.key.open_within(
+                self.index,
+                is_last,
+                &mut self.buf[wrote..read + want],
+                read - wrote,
+            )?;
+            // Keep the wanted part of this package's plaintext (a skip only in the first).
             let skip = p.skip.min(n as u64) as usize;
             p.skip -= skip as u64;
             let keep = ((n - skip) as u64).min(p.take) as usize;
             p.take -= keep as u64;
-            self.buf.copy_within(read + skip..read + skip + keep, wrote);
+            if skip > 0 {
+                self.buf
+                    .copy_within(wrote + skip..wrote + skip + keep, wrote);
+            }
             wrote += keep;
             read += want;
             self.left -= want as u64;
