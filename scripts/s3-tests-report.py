@@ -18,8 +18,8 @@ from xml.etree import ElementTree
 AREAS = [
     ("object lock", r"object_lock"),
     # Tests of features RustFS does not serve that carry no marker to deselect them by.
-    ("unserved features", r"torrent|"
-                          r"lifecycle|encryption|sse_|_sse|logging|restore|storage_class"),
+    ("unserved features", r"torrent|lifecycle|logging|restore|storage_class"),
+    ("encryption", r"encrypt|sse_|_sse|kms|enc_conflict"),
     ("bucket policy", r"bucket_policy|bucketv2_policy|policy_status|block_public|public_block|"
                       r"ignore_public"),
     # After the unserved ones: a versioning test of object lock or lifecycle stays unserved.

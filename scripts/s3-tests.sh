@@ -21,8 +21,9 @@
 #                     test_iam.py and test_sts.py)
 #
 # Tests marked fails_on_aws are out of scope; tests of features RustFS does not serve at all
-# (OIDC/web identity, SNS, S3 Select, lifecycle, encryption, object lock, logging, website,
-# storage classes) are deselected by marker; everything else runs.
+# (OIDC/web identity, SNS, S3 Select, lifecycle, object lock, logging, website,
+# storage classes) are deselected by marker; everything else runs. Server-side encryption runs
+# with two KMS keys (the suite's kms_keyid and kms_keyid2) and SSE-C allowed over HTTP.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -70,6 +71,11 @@ root1_id=RGW11111111111111111 root1_email=account1@ceph.com
 root2_ak=BBBBBBBBBBBBBBBBBBbb root2_sk=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
 root2_id=RGW22222222222222222 root2_email=account2@ceph.com
 
+# The suite's SSE-KMS key ids ([s3 main] kms_keyid, kms_keyid2) as keys of the built-in KMS,
+# fresh for each run. The suite runs over plain HTTP and sends SSE-C keys: the server is told
+# to accept them there (RUSTFS_SSE_C_ALLOW_INSECURE, as RGW's rgw_crypt_require_ssl=false).
+kms_keys="testkey-1:$(head -c 32 /dev/urandom | base64),testkey-2:$(head -c 32 /dev/urandom | base64)"
+
 cat >"$work/users.json" <<EOF
 {"users": [
   {"access_key": "$alt_ak", "secret_key": "$alt_sk", "user_id": "$alt_id",
@@ -110,6 +116,7 @@ env -u RUST_LOG \
     RUSTFS_ROOT_USER_ID="$main_id" RUSTFS_ROOT_DISPLAY_NAME="$main_name" \
     RUSTFS_ROOT_EMAIL="$main_email" \
     RUSTFS_USERS_FILE="$work/users.json" RUSTFS_REGION=us-east-1 \
+    RUSTFS_KMS_SECRET_KEYS="$kms_keys" RUSTFS_SSE_C_ALLOW_INSECURE=true \
     "$bin" server "$work/vol1" --address 127.0.0.1:0 >"$log" 2>&1 &
 server_pid=$!
 
@@ -159,6 +166,8 @@ email = $main_email
 api_name = default
 access_key = $main_ak
 secret_key = $main_sk
+kms_keyid = testkey-1
+kms_keyid2 = testkey-2
 
 [s3 alt]
 display_name = $alt_name
@@ -196,8 +205,7 @@ email = $root2_email
 EOF
 
 # OIDC and web identity (webidentity_test, abac_test, the token_* tests) are not served.
-unserved=(lifecycle lifecycle_expiration lifecycle_transition encryption sse_s3
-    bucket_encryption
+unserved=(lifecycle lifecycle_expiration lifecycle_transition
     s3website s3website_routing_rules s3website_redirect_location bucket_logging
     bucket_logging_cleanup fails_without_logging_rollover cloud_transition cloud_restore
     appendobject abac_test webidentity_test sns s3select

@@ -83,7 +83,14 @@ pub struct BenchArgs {
     /// Do not write objects first (they exist under --prefix already).
     #[arg(long, requires = "prefix")]
     pub skip_prefill: bool,
+    /// Write objects with SSE-S3 (`x-amz-server-side-encryption: AES256`, signed) on PUT,
+    /// the prefill and multipart uploads; reads then decrypt them.
+    #[arg(long)]
+    pub sse_s3: bool,
 }
+
+/// The header SSE-S3 writes carry (`--sse-s3`).
+const SSE_S3: [(&str, &str); 1] = [("x-amz-server-side-encryption", "AES256")];
 
 struct Ctx {
     client: S3Client,
@@ -133,6 +140,11 @@ impl Ctx {
         self.payload.slice(0..size as usize)
     }
 
+    /// Headers of an object write: SSE-S3's with `--sse-s3`.
+    fn write_headers(&self) -> &'static [(&'static str, &'static str)] {
+        if self.args.sse_s3 { &SSE_S3 } else { &[] }
+    }
+
     async fn put(&self, c: &mut Conn, key: &str) -> (u64, Option<String>) {
         let size = self.size();
         let r = c
@@ -144,7 +156,7 @@ impl Ctx {
                     query: &[],
                 },
                 self.body(size),
-                &[],
+                self.write_headers(),
                 false,
             )
             .await;
@@ -225,7 +237,7 @@ impl Ctx {
                     query: &[("uploads", "")],
                 },
                 Bytes::new(),
-                &[],
+                self.write_headers(),
                 true,
             )
             .await;

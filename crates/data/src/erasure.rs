@@ -123,6 +123,11 @@ impl ErasureWriter {
         self.layout.data == 1 && self.layout.parity == 0
     }
 
+    /// The data's id (its file name; `DataRef::id` once finished).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
     /// Bytes accepted so far.
     pub fn len(&self) -> u64 {
         self.size

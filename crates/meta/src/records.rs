@@ -66,6 +66,9 @@ pub struct BucketRecord {
     /// enabled. Holds the default retention new versions get.
     #[serde(default)]
     pub object_lock: Option<ObjectLockConfig>,
+    /// Default encryption of new objects (PutBucketEncryption); `None` when not configured.
+    #[serde(default)]
+    pub encryption: Option<BucketEncryption>,
 }
 
 /// A lock-enabled bucket's object lock configuration.
@@ -125,6 +128,87 @@ pub struct Retention {
     pub mode: RetentionMode,
     /// Milliseconds since the Unix epoch.
     pub retain_until_ms: i64,
+}
+
+/// Who holds the key an object's data key is sealed under (see `docs/encryption.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SseMode {
+    /// SSE-S3 (`AES256`): the server's SSE-S3 master key.
+    S3,
+    /// SSE-KMS (`aws:kms`): a named key of the built-in KMS.
+    Kms,
+    /// SSE-C: the customer's key, given on every request and never stored.
+    Customer,
+}
+
+/// How an object's (or a multipart upload's) bytes are encrypted: the sealed data key and what
+/// unseals it. The data key itself is never stored in clear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectEncryption {
+    pub mode: SseMode,
+    /// SSE-KMS: the KMS key's name.
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+    /// SSE-KMS: the encryption context as JSON (bound into the sealing).
+    #[serde(default)]
+    pub context: Option<String>,
+    /// Random 32 bytes that, with the master key, bucket and key, derive the sealing key.
+    #[serde(with = "serde_bytes_vec")]
+    pub iv: Vec<u8>,
+    /// The 32-byte data key sealed with AES-256-GCM (48 bytes: ciphertext and tag).
+    #[serde(with = "serde_bytes_vec")]
+    pub sealed_key: Vec<u8>,
+    /// SSE-C: HMAC-SHA256 of the customer key, keyed by the sealing salt (checks the key
+    /// given before anything is unsealed; the key itself is never stored).
+    #[serde(default, with = "serde_bytes_vec")]
+    pub key_check: Vec<u8>,
+}
+
+/// A bucket's default encryption (PutBucketEncryption).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketEncryption {
+    /// `S3` or `Kms` (SSE-C cannot be a default).
+    pub mode: SseMode,
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+    #[serde(default)]
+    pub bucket_key_enabled: bool,
+}
+
+/// Byte vectors as MessagePack binary (not arrays of integers).
+mod serde_bytes_vec {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Vec<u8>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(b) = a.next_element::<u8>()? {
+                    out.push(b);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_bytes(V)
+    }
 }
 
 /// A bucket's public access block settings, as S3 names them.
@@ -364,6 +448,9 @@ pub struct ObjectRecord {
     /// GetObjectLegalHold answers `NoSuchObjectLockConfiguration`, as S3 does.
     #[serde(default)]
     pub legal_hold_set: bool,
+    /// Server-side encryption of the bytes; `None` when stored in clear.
+    #[serde(default)]
+    pub encryption: Option<ObjectEncryption>,
 }
 
 impl ObjectRecord {
@@ -425,6 +512,9 @@ pub struct UploadRecord {
     /// completion.
     #[serde(default)]
     pub legal_hold: Option<bool>,
+    /// The upload's encryption: every part is sealed under its data key.
+    #[serde(default)]
+    pub encryption: Option<ObjectEncryption>,
 }
 
 /// One uploaded part of a multipart upload.
@@ -478,6 +568,14 @@ mod tests {
             }),
             legal_hold: true,
             legal_hold_set: true,
+            encryption: Some(ObjectEncryption {
+                mode: SseMode::Kms,
+                kms_key_id: Some("k".into()),
+                context: None,
+                iv: vec![1; 32],
+                sealed_key: vec![2; 48],
+                key_check: Vec::new(),
+            }),
         };
         let bytes = encode(&rec);
         assert_eq!(bytes[0], RECORD_VERSION);

@@ -119,6 +119,31 @@ impl ObjectStore {
         .map(|_| ())
     }
 
+    /// PutBucketEncryption (`Some`, a KMS key checked to exist) or DeleteBucketEncryption.
+    pub async fn set_bucket_encryption(
+        &self,
+        name: &str,
+        enc: Option<rustfs_meta::BucketEncryption>,
+    ) -> Result<()> {
+        if let Some(id) = enc.as_ref().and_then(|e| e.kms_key_id.as_deref()) {
+            self.check_kms_key(id)?;
+        }
+        self.update_bucket(name, |r| {
+            r.encryption = enc.clone();
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// GetBucketEncryption: the default, or `NoSuchEncryptionConfiguration`.
+    pub async fn bucket_encryption(&self, name: &str) -> Result<rustfs_meta::BucketEncryption> {
+        self.bucket(name)
+            .await?
+            .encryption
+            .ok_or(ObjectError::NoSuchEncryptionConfiguration)
+    }
+
     /// GetPublicAccessBlock: the settings, or `NoSuchPublicAccessBlockConfiguration`.
     pub async fn public_access_block(&self, name: &str) -> Result<PublicAccessBlock> {
         self.bucket(name)

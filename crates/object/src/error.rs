@@ -77,6 +77,17 @@ pub enum ObjectError {
     MalformedXml(String),
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// SSE-KMS names a key the KMS does not have (empty: no default key).
+    #[error("KMS key not found: {0}")]
+    KmsKeyNotFound(String),
+    /// The SSE-C key given is not the object's (or the upload's).
+    #[error("the customer-provided key does not match the object's")]
+    SseCustomerKeyMismatch,
+    /// A managed key no longer opens an object's data key (its master key changed or is gone).
+    #[error("the object's data key cannot be unsealed with the configured master key")]
+    SealedKeyUnreadable,
+    #[error("the bucket has no server-side encryption configuration")]
+    NoSuchEncryptionConfiguration,
     #[error("invalid request: {0}")]
     InvalidRequest(String),
     #[error("access denied")]

@@ -19,6 +19,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use crate::ObjectError;
 use crate::checksum::{self, Hasher};
 use crate::md5x::{self, Md5Stream};
+use crate::sse::DataKey;
+use crate::sse::package::{Sealer, seal_all};
 
 /// Body pieces queued between the network and the writing worker (each at most hyper's read
 /// buffer, 64 KiB: see the server's accept loop).
@@ -226,6 +228,7 @@ pub(crate) async fn ingest<S, E>(
     owner: Owner<'_>,
     mut body: S,
     checks: BodyChecks,
+    seal: Option<DataKey>,
 ) -> Result<Ingested, ObjectError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
@@ -302,8 +305,14 @@ where
         // for metadata commits.
         data.check_room(buf.len() as u64)?;
         let blob_id = uuid::Uuid::new_v4().simple().to_string();
+        let size = buf.len() as u64;
+        // Sealed under the segment key of this blob's id (see `crate::sse`).
+        let buf = match &seal {
+            Some(dk) => seal_all(dk.segment_key(&blob_id), &buf),
+            None => buf,
+        };
         let segment = Segment {
-            size: buf.len() as u64,
+            size,
             etag: checksum::md5_hex(&md5),
             checksum: checksum_raw.as_deref().map(checksum::b64),
             body: Body::Inline(blob_id.clone()),
@@ -331,6 +340,9 @@ where
     let worker = tokio::task::spawn_blocking(move || -> Result<Ingested, ObjectError> {
         let mut claim = Claim::new(StagingBudget::get(), store.staging_bytes());
         let mut writer = store.create(header)?;
+        // The plaintext is hashed; the data layer gets it sealed (see `crate::sse`).
+        let mut sealer = seal.map(|dk| Sealer::new(dk.segment_key(writer.id())));
+        let mut plain_len = 0u64;
         let mut md5 = Md5Stream::new();
         let mut hasher = algorithm.map(Hasher::new);
         loop {
@@ -358,7 +370,16 @@ where
                     if let Some(h) = hasher.as_mut() {
                         h.update(&b);
                     }
-                    writer.write(&b)?;
+                    plain_len += b.len() as u64;
+                    match sealer.as_mut() {
+                        Some(s) => {
+                            let sealed = s.push(&b);
+                            if !sealed.is_empty() {
+                                writer.write(sealed)?;
+                            }
+                        }
+                        None => writer.write(&b)?,
+                    }
                     if claim.wrote(b.len()) {
                         writer.park()?;
                         claim.give_back();
@@ -370,10 +391,13 @@ where
                         .map_err(|e| ObjectError::Task(e.to_string()))?;
                     let checksum_raw = hasher.map(Hasher::finalize);
                     // On mismatch the writer is dropped here and its temporary file removed.
-                    verify(&expect, writer.len(), &md5, checksum_raw.as_deref())?;
+                    verify(&expect, plain_len, &md5, checksum_raw.as_deref())?;
+                    if let Some(s) = sealer.as_mut() {
+                        writer.write(s.finish())?;
+                    }
                     let r = writer.finish()?;
                     let segment = Segment {
-                        size: r.size,
+                        size: plain_len,
                         etag: checksum::md5_hex(&md5),
                         checksum: checksum_raw.as_deref().map(checksum::b64),
                         body: Body::Stored(r),

@@ -22,6 +22,7 @@ pub mod policy;
 pub mod range;
 mod read;
 pub mod retention;
+pub mod sse;
 mod sweep;
 mod txn;
 mod update;
@@ -50,10 +51,10 @@ pub use rustfs_data::{
     DataError, DataStore, Layout, RemoteVolume, Reserve, ShardSet, VolumeStatus,
 };
 pub use rustfs_meta::{
-    BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, CorsRule, DefaultRetention,
-    Grant, Grantee, MetaError, ObjectLockConfig, ObjectMeta, ObjectOwnership, ObjectRecord,
-    PartRecord, Permission, PublicAccessBlock, ReplicaStatus, Retention, RetentionMode,
-    RetentionPeriod, UploadRecord, Versioning,
+    BucketEncryption, BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, CorsRule,
+    DefaultRetention, Grant, Grantee, MetaError, ObjectEncryption, ObjectLockConfig, ObjectMeta,
+    ObjectOwnership, ObjectRecord, PartRecord, Permission, PublicAccessBlock, ReplicaStatus,
+    Retention, RetentionMode, RetentionPeriod, SseMode, UploadRecord, Versioning,
 };
 
 use rustfs_meta::{RedbStore, TxnStore};
@@ -68,6 +69,8 @@ pub struct ObjectStore {
     meta: Arc<dyn TxnStore>,
     data: Arc<DataStore>,
     heal: heal::HealTracker,
+    /// The KMS for server-side encryption ([`ObjectStore::set_kms`]).
+    kms: std::sync::OnceLock<sse::Kms>,
 }
 
 impl ObjectStore {
@@ -105,6 +108,7 @@ impl ObjectStore {
             meta,
             data,
             heal: heal::HealTracker::default(),
+            kms: std::sync::OnceLock::new(),
         })
     }
 

@@ -36,6 +36,8 @@ pub struct CreateUpload {
     pub retention: Option<rustfs_meta::Retention>,
     /// Object lock legal hold status for the completed object (`None`: none given).
     pub legal_hold: Option<bool>,
+    /// Server-side encryption of the parts and the object (`None`: the bucket's default).
+    pub sse: Option<crate::sse::SseRequest>,
 }
 
 /// One entry of a CompleteMultipartUpload request.
@@ -52,6 +54,8 @@ pub struct CompletePart {
 pub struct UploadedPart {
     pub part: PartRecord,
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    /// The upload's encryption (its parts are sealed under its data key).
+    pub encryption: Option<rustfs_meta::ObjectEncryption>,
 }
 
 /// The upload's part rows (key and record, in part-number order), read in `t`: the scan is in
@@ -118,7 +122,16 @@ impl ObjectStore {
         c: CreateUpload,
     ) -> Result<UploadRecord> {
         names::validate_key(key)?;
-        self.bucket(bucket).await?;
+        let brec = self.bucket(bucket).await?;
+        let sse = c.sse.clone().or_else(|| {
+            brec.encryption
+                .as_ref()
+                .map(crate::sse::SseRequest::from_default)
+        });
+        let encryption = match &sse {
+            Some(r) => Some(self.seal_new(r, bucket, key)?.0),
+            None => None,
+        };
         let checksum_type = match (c.checksum_algorithm, c.checksum_type) {
             (None, Some(_)) => {
                 return Err(ObjectError::InvalidRequest(
@@ -153,6 +166,7 @@ impl ObjectStore {
             acl: c.acl,
             retention: c.retention,
             legal_hold: c.legal_hold,
+            encryption,
         };
         let ukey = keys::upload_key(bucket, key, &rec.upload_id);
         let (rec_ref, ukey) = (&rec, &ukey);
@@ -195,6 +209,7 @@ impl ObjectStore {
         }
     }
 
+    /// UploadPart of an upload that is not SSE-C (see [`Self::upload_part_keyed`]).
     pub async fn upload_part<S, E>(
         &self,
         bucket: &str,
@@ -202,7 +217,28 @@ impl ObjectStore {
         upload_id: &str,
         part_number: u32,
         body: S,
+        checks: BodyChecks,
+    ) -> Result<UploadedPart>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Unpin + Send,
+        E: Display,
+    {
+        self.upload_part_keyed(bucket, key, upload_id, part_number, body, checks, None)
+            .await
+    }
+
+    /// UploadPart: `sse_customer` is the SSE-C key, required exactly when the upload is SSE-C
+    /// (and then it must be the upload's).
+    #[allow(clippy::too_many_arguments)] // each is one of S3's request fields
+    pub async fn upload_part_keyed<S, E>(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        body: S,
         mut checks: BodyChecks,
+        sse_customer: Option<crate::sse::CustomerKey>,
     ) -> Result<UploadedPart>
     where
         S: Stream<Item = std::result::Result<Bytes, E>> + Unpin + Send,
@@ -242,8 +278,17 @@ impl ObjectStore {
             upload_id,
             part_number,
         };
-        let got =
-            ingest::ingest(&self.data, self.meta.inline_body_max(), owner, body, checks).await?;
+        let data_key =
+            self.open_data_key(up.encryption.as_ref(), bucket, key, sse_customer.as_ref())?;
+        let got = ingest::ingest(
+            &self.data,
+            self.meta.inline_body_max(),
+            owner,
+            body,
+            checks,
+            data_key,
+        )
+        .await?;
         let rec = PartRecord {
             number: part_number,
             last_modified_ms: now_ms(),
@@ -282,6 +327,7 @@ impl ObjectStore {
                 Ok(UploadedPart {
                     part: rec,
                     checksum_algorithm,
+                    encryption: up.encryption.clone(),
                 })
             }
             Err(e) => {
@@ -341,6 +387,31 @@ impl ObjectStore {
         conditions: &WriteConditions,
         full_checksum: Option<(ChecksumAlgorithm, String)>,
     ) -> Result<ObjectRecord> {
+        self.complete_multipart_upload_keyed(
+            bucket,
+            key,
+            upload_id,
+            listed,
+            conditions,
+            full_checksum,
+            None,
+        )
+        .await
+    }
+
+    /// [`Self::complete_multipart_upload`] with the SSE-C key, which an SSE-C upload needs
+    /// (the upload's own key; as RGW and s3-tests expect).
+    #[allow(clippy::too_many_arguments)] // each is one of S3's request fields
+    pub async fn complete_multipart_upload_keyed(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        listed: &[CompletePart],
+        conditions: &WriteConditions,
+        full_checksum: Option<(ChecksumAlgorithm, String)>,
+        sse_customer: Option<&crate::sse::CustomerKey>,
+    ) -> Result<ObjectRecord> {
         let drawn = self.order_draw();
         let (drawn, full_checksum) = (&drawn, full_checksum.as_ref());
         let (rec, freed) = self
@@ -352,6 +423,13 @@ impl ObjectStore {
                         }
                         r => r?,
                     };
+                    if up
+                        .encryption
+                        .as_ref()
+                        .is_some_and(|e| e.mode == rustfs_meta::SseMode::Customer)
+                    {
+                        self.open_data_key(up.encryption.as_ref(), bucket, key, sse_customer)?;
+                    }
                     let stored = parts_in(t, upload_id).await?;
                     let (mut rec, unused) = completed_record(&up, &stored, listed, full_checksum)?;
                     let mut freed =
@@ -401,6 +479,20 @@ impl ObjectStore {
         upload_id: &str,
         part_number: u32,
     ) -> Result<(UploadedPart, ObjectRecord)> {
+        self.upload_part_copy_keyed(source, bucket, key, upload_id, part_number, None)
+            .await
+    }
+
+    /// [`Self::upload_part_copy`] into an upload whose SSE-C key is `sse_customer`.
+    pub async fn upload_part_copy_keyed(
+        &self,
+        source: &CopySource<'_>,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        sse_customer: Option<crate::sse::CustomerKey>,
+    ) -> Result<(UploadedPart, ObjectRecord)> {
         let mut attempt = 1;
         loop {
             self.upload(bucket, key, upload_id).await?;
@@ -417,13 +509,14 @@ impl ObjectStore {
             }
             let (body, vanished) = watch_source(src.body);
             match self
-                .upload_part(
+                .upload_part_keyed(
                     bucket,
                     key,
                     upload_id,
                     part_number,
                     body,
                     BodyChecks::default(),
+                    sse_customer.clone(),
                 )
                 .await
             {
@@ -581,6 +674,7 @@ fn completed_record(
         retention: up.retention,
         legal_hold: up.legal_hold.unwrap_or(false),
         legal_hold_set: up.legal_hold.is_some(),
+        encryption: up.encryption.clone(),
     };
     Ok((rec, unused))
 }

@@ -15,6 +15,7 @@ use rustfs_meta::{
 
 use crate::ingest::{self, BodyChecks, ChecksumRequest, ExpectedChecksum, Owner};
 use crate::read;
+use crate::sse::{CustomerKey, SseRequest};
 use crate::txn::{OrderDraw, get, order_after};
 use crate::{
     ByteRange, ObjectError, ObjectStore, ReadConditions, Result, WriteConditions, names, new_id,
@@ -38,12 +39,17 @@ pub struct PutOptions {
     pub acl: Option<Vec<rustfs_meta::Grant>>,
     /// The caller has just read the bucket record (an access check): skip the early
     /// NoSuchBucket check before the body is read (the commit reads the record anyway).
+    /// The caller then also gives the bucket's default encryption in `bucket_default`.
     pub bucket_checked: bool,
     /// Object lock retention asked for (`x-amz-object-lock-mode` and `-retain-until-date`);
     /// `None`: the bucket's default retention, if any, applies at the commit.
     pub retention: Option<rustfs_meta::Retention>,
     /// Object lock legal hold status asked for (`x-amz-object-lock-legal-hold`; `None`: none).
     pub legal_hold: Option<bool>,
+    /// Server-side encryption asked for (`None`: the bucket's default, if any).
+    pub sse: Option<SseRequest>,
+    /// The bucket's default encryption, when `bucket_checked` (the caller read the record).
+    pub bucket_default: Option<rustfs_meta::BucketEncryption>,
 }
 
 /// An object opened for reading: its record and the requested bytes.
@@ -65,6 +71,8 @@ pub struct ReadSpec {
     pub conditions: ReadConditions,
     pub range: Option<ByteRange>,
     pub part_number: Option<u32>,
+    /// The SSE-C key given with the read (needed exactly for SSE-C objects).
+    pub sse_customer: Option<CustomerKey>,
 }
 
 /// The source of a copy: an object, its `x-amz-copy-source-if-*` conditions, and (for
@@ -76,6 +84,8 @@ pub struct CopySource<'a> {
     pub version_id: Option<&'a str>,
     pub conditions: ReadConditions,
     pub range: Option<ByteRange>,
+    /// The source's SSE-C key (`x-amz-copy-source-server-side-encryption-customer-*`).
+    pub sse_customer: Option<CustomerKey>,
 }
 
 impl ObjectStore {
@@ -84,6 +94,7 @@ impl ObjectStore {
         let spec = ReadSpec {
             version: src.version_id.map(str::to_string),
             range: src.range,
+            sse_customer: src.sse_customer.clone(),
             ..Default::default()
         };
         let opened = self.open_version(src.bucket, src.key, &spec).await?;
@@ -117,9 +128,22 @@ impl ObjectStore {
         E: Display,
     {
         names::validate_key(key)?;
-        if !opts.bucket_checked {
-            self.bucket(bucket).await?;
-        }
+        let default = if opts.bucket_checked {
+            opts.bucket_default.clone()
+        } else {
+            self.bucket(bucket).await?.encryption
+        };
+        let sse = opts
+            .sse
+            .clone()
+            .or_else(|| default.as_ref().map(SseRequest::from_default));
+        let (encryption, data_key) = match &sse {
+            Some(r) => {
+                let (e, k) = self.seal_new(r, bucket, key)?;
+                (Some(e), Some(k))
+            }
+            None => (None, None),
+        };
         // Fail fast on a write precondition that already fails; it is checked again at commit.
         if !opts.conditions.is_empty() {
             let cur: Option<ObjectRecord> = self
@@ -142,6 +166,7 @@ impl ObjectStore {
             owner,
             body,
             opts.checks,
+            data_key,
         )
         .await?;
         let rec = ObjectRecord {
@@ -168,6 +193,7 @@ impl ObjectStore {
             retention: opts.retention,
             legal_hold: opts.legal_hold.unwrap_or(false),
             legal_hold_set: opts.legal_hold.is_some(),
+            encryption,
         };
         let blobs: Vec<_> = got.blob.into_iter().collect();
         let written = rec.segments.clone();
@@ -234,6 +260,7 @@ impl ObjectStore {
             conditions: conditions.clone(),
             range,
             part_number,
+            sse_customer: None,
         };
         self.stat_version(bucket, key, &spec).await
     }
@@ -257,6 +284,19 @@ impl ObjectStore {
         spec: &ReadSpec,
         current: Option<ObjectRecord>,
     ) -> Result<(ObjectRecord, u64, u64, bool)> {
+        let (record, start, end, partial, _) = self.stat_keyed(bucket, key, spec, current).await?;
+        Ok((record, start, end, partial))
+    }
+
+    /// [`Self::stat_version_from`], with the object's data key unsealed (the SSE-C key
+    /// checked) when it is encrypted.
+    async fn stat_keyed(
+        &self,
+        bucket: &str,
+        key: &str,
+        spec: &ReadSpec,
+        current: Option<ObjectRecord>,
+    ) -> Result<(ObjectRecord, u64, u64, bool, Option<crate::sse::DataKey>)> {
         let record = match current.filter(|_| spec.version.is_none()) {
             Some(r) => r,
             None => {
@@ -266,8 +306,15 @@ impl ObjectStore {
         };
         spec.conditions
             .check_read(&record.etag, record.last_modified_ms)?;
+        // A part number out of range is answered first (as S3 does), then the SSE-C key.
         let (start, end, partial) = span(&record, spec.range, spec.part_number)?;
-        Ok((record, start, end, partial))
+        let data_key = self.open_data_key(
+            record.encryption.as_ref(),
+            bucket,
+            key,
+            spec.sse_customer.as_ref(),
+        )?;
+        Ok((record, start, end, partial, data_key))
     }
 
     /// Opens an object for reading, checking read preconditions and resolving a range or part.
@@ -284,6 +331,7 @@ impl ObjectStore {
             conditions: conditions.clone(),
             range,
             part_number,
+            sse_customer: None,
         };
         self.open_version(bucket, key, &spec).await
     }
@@ -309,17 +357,30 @@ impl ObjectStore {
     ) -> Result<OpenedObject> {
         let mut attempt = 0;
         loop {
-            let (record, start, end, partial) = self
-                .stat_version_from(bucket, key, spec, current.take())
-                .await?;
+            let (record, start, end, partial, data_key) =
+                self.stat_keyed(bucket, key, spec, current.take()).await?;
             // Inline bodies come from the metadata store; opening data files (open, fstat,
             // header) goes to the blocking pool.
-            let opened =
-                read::open_pieces(self.meta.as_ref(), &self.data, &record.segments, start, end)
-                    .await;
+            let opened = match &data_key {
+                None => {
+                    read::open_pieces(self.meta.as_ref(), &self.data, &record.segments, start, end)
+                        .await
+                        .map(|pieces| read::stream(self.data.clone(), pieces, start, end).boxed())
+                }
+                Some(dk) => {
+                    read::open_sealed(
+                        self.meta.as_ref(),
+                        &self.data,
+                        &record.segments,
+                        start,
+                        end,
+                        dk,
+                    )
+                    .await
+                }
+            };
             match opened {
-                Ok(pieces) => {
-                    let body = read::stream(self.data.clone(), pieces, start, end).boxed();
+                Ok(body) => {
                     return Ok(OpenedObject {
                         record,
                         start,
@@ -432,6 +493,7 @@ impl ObjectStore {
             && source.key == dst_key
             && source.version_id.is_none()
             && !replace_meta
+            && opts.sse.is_none()
         {
             // Checked once the source is known to exist, as S3 answers a missing one first.
             self.open_copy_source(source).await?;
@@ -459,6 +521,8 @@ impl ObjectStore {
                 // source's, as in S3.
                 retention: opts.retention,
                 legal_hold: opts.legal_hold,
+                sse: opts.sse.clone(),
+                bucket_default: opts.bucket_default.clone(),
             };
             if this.checks.checksum.is_none()
                 && let Some(c) = &src.record.checksum

@@ -4,11 +4,14 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use rustfs_data::{DataStore, ErasureReader};
 use rustfs_meta::{Body, DataRef, Segment, Table, TxnStore};
 
 use crate::ObjectError;
+use crate::objects::ObjectBody;
+use crate::sse::DataKey;
+use crate::sse::package::{self, Opener, SegmentPlan};
 
 /// Segments opened up front (the rest open when reached); bounds file handles per request.
 const EAGER_OPEN: usize = 16;
@@ -197,6 +200,94 @@ pub(crate) fn stream(
     futures::stream::unfold(cursor, |mut c| async move {
         c.next_chunk().await.map(|r| (r, c))
     })
+}
+
+/// The bytes `[start, end)` of an encrypted object as a stream: the sealed packages holding
+/// them are read (only those) and opened, and the plaintext trimmed to the span. A package that
+/// fails to open ends the stream with a corruption error.
+pub(crate) async fn open_sealed(
+    meta: &dyn TxnStore,
+    data: &Arc<DataStore>,
+    segments: &[Segment],
+    start: u64,
+    end: u64,
+    dk: &DataKey,
+) -> Result<ObjectBody, ObjectError> {
+    // The segments as the data layer holds them: each one's sealed size (empty ones hold
+    // nothing and are never read).
+    let sealed: Vec<Segment> = segments
+        .iter()
+        .map(|s| Segment {
+            size: if s.size == 0 {
+                0
+            } else {
+                package::sealed_len(s.size)
+            },
+            ..s.clone()
+        })
+        .collect();
+    let mut plans = Vec::new();
+    let (mut from, mut to) = (0u64, 0u64);
+    let mut sealed_off = 0u64;
+    let mut plain_off = 0u64;
+    for (seg, sseg) in segments.iter().zip(&sealed) {
+        let (seg_start, seg_end) = (plain_off, plain_off + seg.size);
+        if seg.size != 0 && seg_end > start && seg_start < end {
+            let a = start.max(seg_start) - seg_start;
+            let b = end.min(seg_end) - seg_start;
+            let (f, t, first) = package::sealed_span(seg.size, a, b);
+            if plans.is_empty() {
+                from = sealed_off + f;
+            }
+            to = sealed_off + t;
+            plans.push(SegmentPlan {
+                key: dk.segment_key(crate::sse::body_id(seg)),
+                plain: seg.size,
+                first,
+                sealed: t - f,
+                skip: a - first * package::PACKAGE as u64,
+                take: b - a,
+            });
+        }
+        plain_off = seg_end;
+        sealed_off += sseg.size;
+    }
+    let pieces = open_pieces(meta, data, &sealed, from, to).await?;
+    let inner = stream(data.clone(), pieces, from, to).boxed();
+    let opener = Opener::new(plans);
+    Ok(futures::stream::unfold(
+        (inner, Some(opener)),
+        |(mut inner, mut opener)| async move {
+            loop {
+                let o = opener.as_mut()?;
+                let step = match inner.next().await {
+                    Some(Ok(b)) => o.push(&b),
+                    Some(Err(e)) => return Some((Err(e), (inner, None))),
+                    None => {
+                        let last = o.finish();
+                        opener = None;
+                        match last {
+                            Ok(p) if p.is_empty() => return None,
+                            r => r,
+                        }
+                    }
+                };
+                match step {
+                    Ok(p) if p.is_empty() => continue,
+                    Ok(p) => return Some((Ok(p), (inner, opener))),
+                    Err(t) => {
+                        tracing::error!(error = %t, "encrypted object failed authentication");
+                        let e = ObjectError::Data(rustfs_data::DataError::Corrupt {
+                            path: "encrypted object".into(),
+                            reason: t.to_string(),
+                        });
+                        return Some((Err(e), (inner, None)));
+                    }
+                }
+            }
+        },
+    )
+    .boxed())
 }
 
 #[cfg(test)]

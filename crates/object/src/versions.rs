@@ -210,6 +210,7 @@ impl ObjectStore {
             retention: None,
             legal_hold: false,
             legal_hold_set: false,
+            encryption: None,
         };
         let rec = self
             .commit_object(bucket, key, marker, Vec::new(), &WriteConditions::default())

@@ -255,6 +255,7 @@ fn source(key: &str) -> CopySource<'_> {
         version_id: None,
         conditions: ReadConditions::default(),
         range: None,
+        sse_customer: None,
     }
 }
 

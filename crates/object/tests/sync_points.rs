@@ -123,6 +123,7 @@ async fn workload(store: &ObjectStore) -> (Vec<State>, bool) {
         version_id: None,
         conditions: ReadConditions::default(),
         range: None,
+        sse_customer: None,
     };
     step!(
         store.copy_object(&src, BUCKET, "c", false, opts()),

@@ -171,6 +171,7 @@ async fn copies_and_multipart_uploads_carry_tags(backend: Backend) {
         version_id: None,
         conditions: ReadConditions::default(),
         range: None,
+        sse_customer: None,
     };
     let (_, kept) = store
         .copy_object(&src, "bkt", "kept", false, PutOptions::default())

@@ -176,7 +176,7 @@ fn query_pairs(query: Option<&str>) -> impl Iterator<Item = (String, String)> + 
 }
 
 /// Request headers offered as `s3:<header>` condition keys.
-const HEADER_KEYS: [&str; 11] = [
+const HEADER_KEYS: [&str; 12] = [
     "x-amz-acl",
     "x-amz-grant-read",
     "x-amz-grant-write",
@@ -186,6 +186,7 @@ const HEADER_KEYS: [&str; 11] = [
     "x-amz-metadata-directive",
     "x-amz-server-side-encryption",
     "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-server-side-encryption-customer-algorithm",
     "x-amz-storage-class",
     "x-amz-content-sha256",
 ];

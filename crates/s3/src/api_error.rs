@@ -32,8 +32,6 @@ pub enum ApiError {
     FormChecksumFieldUnknown(String),
     /// `max-buckets` outside 1..=10000.
     MaxBucketsOutOfRange,
-    /// GetBucketEncryption: no bucket has an encryption configuration here.
-    NoBucketEncryption,
     /// PutBucketVersioning with MFA delete enabled.
     MfaDeleteUnsupported,
     /// PutBucketVersioning with a status other than Enabled or Suspended.
@@ -100,6 +98,8 @@ pub enum ApiError {
     SseAlgorithmUnsupported,
     /// Server-side encryption asked for: not implemented.
     SseNotImplemented,
+    /// An encryption header (or form field) S3 refuses, with S3's message.
+    SseInvalid(String),
     /// User metadata over the limit.
     MetadataTooLarge { size: usize, max: usize },
     /// An access key no user has.

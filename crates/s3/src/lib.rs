@@ -24,7 +24,7 @@ mod policy_cache;
 pub mod query_api;
 pub mod routes;
 pub use ops::{POST_OBJECT_MAX_FILE_SIZE, XML_BODY_LIMIT, s3s_config};
-mod sse;
+pub mod sse;
 
 use std::sync::Arc;
 

@@ -221,6 +221,7 @@ operations! {
         HeadBucket,
         GetBucketLocation,
         GetBucketEncryption,
+        PutBucketEncryption,
         DeleteBucketEncryption,
         ListObjects,
         ListObjectsV2,

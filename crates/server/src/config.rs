@@ -153,6 +153,19 @@ pub struct ServerArgs {
         default_value_t = false
     )]
     pub allow_default_credentials: bool,
+    /// Accept SSE-C keys over plain HTTP (for test suites only: the key travels in clear).
+    #[arg(long, env = "RUSTFS_SSE_C_ALLOW_INSECURE", default_value_t = false)]
+    pub sse_c_allow_insecure: bool,
+}
+
+/// The built-in KMS's master keys (environment only, never a command-line flag: they are
+/// secrets): `RUSTFS_KMS_SECRET_KEYS`, `NAME:BASE64` entries of 32-byte keys, comma-separated,
+/// the first the default key and the SSE-S3 master key (see docs/encryption.md); else MinIO's
+/// one-key `MINIO_KMS_SECRET_KEY` in the same form; else none.
+pub fn kms_secret_keys() -> String {
+    std::env::var("RUSTFS_KMS_SECRET_KEYS")
+        .or_else(|_| std::env::var("MINIO_KMS_SECRET_KEY"))
+        .unwrap_or_default()
 }
 
 pub const DEFAULT_ACCESS_KEY: &str = "rustfsadmin";

@@ -145,6 +145,16 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
             (Arc::new(store), Some(joined.service.clone()), shown_layout)
         }
     };
+    let kms_keys = rustfs_object::sse::Kms::parse_keys(&config::kms_secret_keys())
+        .map_err(|e| format!("RUSTFS_KMS_SECRET_KEYS: {e}"))?;
+    store.set_kms(rustfs_object::sse::Kms::new(
+        kms_keys,
+        secret_key.as_bytes(),
+    ));
+    if args.sse_c_allow_insecure {
+        tracing::warn!("RUSTFS_SSE_C_ALLOW_INSECURE: SSE-C keys are accepted over plain HTTP");
+    }
+    rustfs_s3::sse::allow_customer_keys_over_http(args.sse_c_allow_insecure);
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;

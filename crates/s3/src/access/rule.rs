@@ -111,7 +111,9 @@ pub(crate) fn rule(op: &Operation) -> Rule {
         // AWS names the encryption configuration's actions after the configuration, not the
         // operation: DeleteBucketEncryption is `s3:PutEncryptionConfiguration`.
         O::GetBucketEncryption { .. } => owner("s3:GetEncryptionConfiguration"),
-        O::DeleteBucketEncryption { .. } => owner("s3:PutEncryptionConfiguration"),
+        O::PutBucketEncryption { .. } | O::DeleteBucketEncryption { .. } => {
+            owner("s3:PutEncryptionConfiguration")
+        }
         O::GetBucketVersioning { .. } => owner("s3:GetBucketVersioning"),
         O::PutBucketVersioning { .. } => owner("s3:PutBucketVersioning"),
         O::GetBucketTagging { .. } => owner("s3:GetBucketTagging"),
@@ -275,6 +277,10 @@ mod tests {
             ),
             (
                 Operation::DeleteBucketEncryption { bucket: bucket() },
+                "s3:PutEncryptionConfiguration",
+            ),
+            (
+                Operation::PutBucketEncryption { bucket: bucket() },
                 "s3:PutEncryptionConfiguration",
             ),
             (

@@ -53,14 +53,6 @@ pub fn api(e: ApiError) -> S3Error {
             C::InvalidArgument,
             "max-buckets must be between 1 and 10000".into(),
         ),
-        E::NoBucketEncryption => {
-            let mut err = S3Error::with_message(
-                C::ServerSideEncryptionConfigurationNotFoundError,
-                "The server side encryption configuration was not found",
-            );
-            err.set_status_code(StatusCode::NOT_FOUND);
-            return err;
-        }
         E::MfaDeleteUnsupported => (
             C::InvalidRequest,
             "MFA delete cannot be enabled: this server has no MFA devices".into(),
@@ -160,6 +152,7 @@ pub fn api(e: ApiError) -> S3Error {
             C::InvalidArgument,
             "The encryption method specified is not supported".into(),
         ),
+        E::SseInvalid(m) => (C::InvalidArgument, m.clone()),
         E::SseNotImplemented => (
             C::NotImplemented,
             "A header you provided implies functionality that is not implemented: server-side encryption is not supported by this server.".into(),
@@ -236,11 +229,6 @@ mod tests {
             },
             "AuthorizationHeaderMalformed",
             400,
-        );
-        a(
-            E::NoBucketEncryption,
-            "ServerSideEncryptionConfigurationNotFoundError",
-            404,
         );
         a(E::AclMissing, "MissingSecurityHeader", 400);
         a(

@@ -50,12 +50,15 @@ impl RustFsS3 {
         &self,
         req: S3Request<GetObjectAttributesInput>,
     ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
-        crate::sse::refuse_headers(&req)?;
+        let customer = crate::sse::fields(&req).read_key(crate::sse::secure(&req))?;
         let i = req.input;
         let rec = self
             .store
             .head_version(&i.bucket, &i.key, i.version_id.as_deref())
             .await
+            .map_err(to_s3)?;
+        self.store
+            .check_read_key(&rec, &i.bucket, &i.key, customer.as_ref())
             .map_err(to_s3)?;
         // One header may carry several comma-separated names.
         let wants = |name: &str| {

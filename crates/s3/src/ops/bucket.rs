@@ -102,23 +102,87 @@ impl RustFsS3 {
         }))
     }
 
-    /// No bucket has a default encryption (RustFS does not encrypt yet): GetBucketEncryption
-    /// answers `404 ServerSideEncryptionConfigurationNotFoundError`, as S3 did for a bucket
-    /// without one, and DeleteBucketEncryption has nothing to remove. PutBucketEncryption is
-    /// left to s3s' `501 NotImplemented`: no configuration may claim encryption.
+    /// GetBucketEncryption: the bucket's default encryption, or `404
+    /// ServerSideEncryptionConfigurationNotFoundError` when none is set.
     pub(super) async fn op_get_bucket_encryption(
         &self,
         req: S3Request<GetBucketEncryptionInput>,
     ) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
-        self.store.bucket(&req.input.bucket).await.map_err(to_s3)?;
-        Err(ApiError::NoBucketEncryption.into())
+        let enc = self
+            .store
+            .bucket_encryption(&req.input.bucket)
+            .await
+            .map_err(to_s3)?;
+        let algorithm = match enc.mode {
+            rustfs_object::SseMode::Kms => "aws:kms",
+            _ => "AES256",
+        };
+        let rule = ServerSideEncryptionRule {
+            apply_server_side_encryption_by_default: Some(ServerSideEncryptionByDefault {
+                sse_algorithm: ServerSideEncryption::from(algorithm.to_string()),
+                kms_master_key_id: enc.kms_key_id,
+            }),
+            bucket_key_enabled: Some(enc.bucket_key_enabled),
+        };
+        Ok(S3Response::new(GetBucketEncryptionOutput {
+            server_side_encryption_configuration: Some(ServerSideEncryptionConfiguration {
+                rules: vec![rule],
+            }),
+        }))
+    }
+
+    /// PutBucketEncryption: one rule, `AES256` or `aws:kms` (with a key the KMS has, or its
+    /// default key); applied to new objects written without encryption headers.
+    pub(super) async fn op_put_bucket_encryption(
+        &self,
+        req: S3Request<PutBucketEncryptionInput>,
+    ) -> S3Result<S3Response<PutBucketEncryptionOutput>> {
+        let i = req.input;
+        let rules = &i.server_side_encryption_configuration.rules;
+        let [rule] = rules.as_slice() else {
+            return Err(ApiError::SseInvalid(
+                "The server side encryption configuration must hold exactly one rule.".into(),
+            )
+            .into());
+        };
+        let Some(by_default) = &rule.apply_server_side_encryption_by_default else {
+            return Err(ApiError::SseInvalid(
+                "The rule must give ApplyServerSideEncryptionByDefault.".into(),
+            )
+            .into());
+        };
+        let key_id = by_default
+            .kms_master_key_id
+            .clone()
+            .filter(|k| !k.is_empty());
+        let mode = match by_default.sse_algorithm.as_str() {
+            "AES256" if key_id.is_none() => rustfs_object::SseMode::S3,
+            "aws:kms" => rustfs_object::SseMode::Kms,
+            "aws:kms:dsse" => return Err(ApiError::SseNotImplemented.into()),
+            _ => return Err(ApiError::SseAlgorithmUnsupported.into()),
+        };
+        self.store
+            .set_bucket_encryption(
+                &i.bucket,
+                Some(rustfs_object::BucketEncryption {
+                    mode,
+                    kms_key_id: key_id,
+                    bucket_key_enabled: rule.bucket_key_enabled.unwrap_or(false),
+                }),
+            )
+            .await
+            .map_err(to_s3)?;
+        Ok(S3Response::new(PutBucketEncryptionOutput::default()))
     }
 
     pub(super) async fn op_delete_bucket_encryption(
         &self,
         req: S3Request<DeleteBucketEncryptionInput>,
     ) -> S3Result<S3Response<DeleteBucketEncryptionOutput>> {
-        self.store.bucket(&req.input.bucket).await.map_err(to_s3)?;
+        self.store
+            .set_bucket_encryption(&req.input.bucket, None)
+            .await
+            .map_err(to_s3)?;
         Ok(S3Response::new(DeleteBucketEncryptionOutput::default()))
     }
 

@@ -72,6 +72,12 @@ impl S3 for RustFsS3 {
     ) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
         self.op_get_bucket_encryption(req).await
     }
+    async fn put_bucket_encryption(
+        &self,
+        req: S3Request<PutBucketEncryptionInput>,
+    ) -> S3Result<S3Response<PutBucketEncryptionOutput>> {
+        self.op_put_bucket_encryption(req).await
+    }
     async fn delete_bucket_encryption(
         &self,
         req: S3Request<DeleteBucketEncryptionInput>,

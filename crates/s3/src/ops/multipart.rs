@@ -23,7 +23,12 @@ impl RustFsS3 {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-        crate::sse::refuse_headers(&req)?;
+        let sse = crate::sse::fields(&req).write_request(crate::sse::secure(&req))?;
+        self.check_kms_request(sse.as_ref())?;
+        let customer = match &sse {
+            Some(rustfs_object::sse::SseRequest::Customer(c)) => Some(c.clone()),
+            _ => None,
+        };
         let (owner, acl) = self.new_object_owner(&req, &req.input.bucket).await?;
         crate::limits::user_metadata(req.input.metadata.as_ref())?;
         let i = req.input;
@@ -45,27 +50,32 @@ impl RustFsS3 {
             tags: super::tagging::header_tags(i.tagging.as_ref())?,
             retention,
             legal_hold,
+            sse,
         };
         let up = self
             .store
             .create_multipart_upload(&i.bucket, &i.key, c)
             .await
             .map_err(to_s3)?;
-        Ok(S3Response::new(CreateMultipartUploadOutput {
+        let answer = crate::sse::SseAnswer::of(up.encryption.as_ref(), customer.as_ref());
+        let mut out = CreateMultipartUploadOutput {
             bucket: Some(i.bucket),
             key: Some(i.key),
             upload_id: Some(up.upload_id),
             checksum_algorithm: up.checksum_algorithm.map(convert::dto_algorithm),
             checksum_type: up.checksum_type.map(convert::dto_checksum_type),
+            ssekms_encryption_context: answer.context.clone(),
             ..Default::default()
-        }))
+        };
+        crate::sse::set_sse!(out, answer);
+        Ok(S3Response::new(out))
     }
 
     pub(super) async fn op_upload_part(
         &self,
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
-        crate::sse::refuse_headers(&req)?;
+        let customer = crate::sse::fields(&req).part_key(crate::sse::secure(&req))?;
         let i = req.input;
         let pn = required_part_number(i.part_number)?;
         let checksum = convert::checksum_request(
@@ -82,7 +92,15 @@ impl RustFsS3 {
         let (body, fault) = body::wrap(i.body);
         let uploaded = self
             .store
-            .upload_part(&i.bucket, &i.key, &i.upload_id, pn, body, checks)
+            .upload_part_keyed(
+                &i.bucket,
+                &i.key,
+                &i.upload_id,
+                pn,
+                body,
+                checks,
+                customer.clone(),
+            )
             .await
             .map_err(|e| body_error(e, &fault))?;
         let part = &uploaded.part;
@@ -90,6 +108,10 @@ impl RustFsS3 {
             e_tag: Some(convert::etag(&part.segment.etag)),
             ..Default::default()
         };
+        crate::sse::set_sse!(
+            out,
+            crate::sse::SseAnswer::of(uploaded.encryption.as_ref(), customer.as_ref())
+        );
         if let (Some(a), Some(v)) = (uploaded.checksum_algorithm, part.segment.checksum.clone()) {
             set_checksum!(out, a, v);
         }
@@ -100,7 +122,9 @@ impl RustFsS3 {
         &self,
         req: S3Request<UploadPartCopyInput>,
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
-        crate::sse::refuse_headers(&req)?;
+        let sse = crate::sse::fields(&req);
+        let customer = sse.part_key(crate::sse::secure(&req))?;
+        let source_key = sse.copy_source_key(crate::sse::secure(&req))?;
         let i = req.input;
         let pn = required_part_number(i.part_number)?;
         let (src_bucket, src_key, src_version) = super::object::copy_source(&i.copy_source)?;
@@ -117,18 +141,20 @@ impl RustFsS3 {
         );
         let (uploaded, src) = self
             .store
-            .upload_part_copy(
+            .upload_part_copy_keyed(
                 &Source {
                     bucket: &src_bucket,
                     key: &src_key,
                     version_id: src_version.as_deref(),
                     conditions,
                     range,
+                    sse_customer: source_key,
                 },
                 &i.bucket,
                 &i.key,
                 &i.upload_id,
                 pn,
+                customer.clone(),
             )
             .await
             .map_err(to_s3)?;
@@ -137,11 +163,16 @@ impl RustFsS3 {
             last_modified: Some(convert::timestamp(uploaded.part.last_modified_ms)),
             ..Default::default()
         };
-        Ok(S3Response::new(UploadPartCopyOutput {
+        let mut out = UploadPartCopyOutput {
             copy_part_result: Some(result),
             copy_source_version_id: super::object::version_out(&src, src_version.as_deref()),
             ..Default::default()
-        }))
+        };
+        crate::sse::set_sse!(
+            out,
+            crate::sse::SseAnswer::of(uploaded.encryption.as_ref(), customer.as_ref())
+        );
+        Ok(S3Response::new(out))
     }
 
     pub(super) async fn op_list_parts(
@@ -275,6 +306,7 @@ impl RustFsS3 {
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let customer = crate::sse::fields(&req).part_key(crate::sse::secure(&req))?;
         let i = req.input;
         let listed = i.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
         let mut parts = Vec::with_capacity(listed.len());
@@ -305,7 +337,15 @@ impl RustFsS3 {
         };
         let rec = self
             .store
-            .complete_multipart_upload(&i.bucket, &i.key, &i.upload_id, &parts, &conds, full)
+            .complete_multipart_upload_keyed(
+                &i.bucket,
+                &i.key,
+                &i.upload_id,
+                &parts,
+                &conds,
+                full,
+                customer.as_ref(),
+            )
             .await
             .map_err(to_s3)?;
         let mut out = CompleteMultipartUploadOutput {
@@ -317,7 +357,26 @@ impl RustFsS3 {
             ..Default::default()
         };
         set_object_checksum!(out, rec);
-        Ok(S3Response::new(out))
+        let answer = crate::sse::SseAnswer::of(rec.encryption.as_ref(), customer.as_ref());
+        out.server_side_encryption = answer.algorithm;
+        out.ssekms_key_id = answer.kms_key_id;
+        let mut resp = S3Response::new(out);
+        // s3s' output has no SSE-C fields; S3 (and RGW) send them on completion too.
+        for (name, value) in [
+            (
+                "x-amz-server-side-encryption-customer-algorithm",
+                answer.customer_algorithm,
+            ),
+            (
+                "x-amz-server-side-encryption-customer-key-md5",
+                answer.customer_key_md5,
+            ),
+        ] {
+            if let Some(v) = value.and_then(|v| http::HeaderValue::from_str(&v).ok()) {
+                resp.headers.insert(name, v);
+            }
+        }
+        Ok(resp)
     }
 
     pub(super) async fn op_abort_multipart_upload(

@@ -107,6 +107,7 @@ macro_rules! read_request {
                 ),
                 range: i.range.as_ref().map(convert::range),
                 part_number,
+                sse_customer: None,
             },
             checksum_mode: checksum_mode_enabled(i.checksum_mode.as_ref()),
             bucket: i.bucket,
@@ -145,6 +146,7 @@ struct ReadView {
         Option<Timestamp>,
         Option<ObjectLockLegalHoldStatus>,
     ),
+    sse: crate::sse::SseAnswer,
 }
 
 fn read_view(rec: &ObjectRecord, start: u64, end: u64, partial: bool, r: &ReadRequest) -> ReadView {
@@ -183,6 +185,7 @@ fn read_view(rec: &ObjectRecord, start: u64, end: u64, partial: bool, r: &ReadRe
         tag_count: (!rec.tags.is_empty()).then_some(rec.tags.len() as i32),
         version_id: version_out(rec, r.spec.version.as_deref()),
         lock: super::object_lock::lock_out(rec),
+        sse: crate::sse::SseAnswer::of(rec.encryption.as_ref(), r.spec.sse_customer.as_ref()),
     }
 }
 
@@ -229,6 +232,7 @@ macro_rules! read_output {
             version_id: v.version_id,
             ..Default::default()
         };
+        $crate::sse::set_sse!(out, v.sse);
         if let Some((a, value, kind)) = v.checksum {
             set_checksum!(out, a, value);
             out.checksum_type = Some(kind);
@@ -246,12 +250,12 @@ macro_rules! read_output {
 /// its metadata, digests, write conditions and tags; evaluates to the new record.
 macro_rules! put_from {
     ($self:expr, $req:expr) => {{
-        let req = $req;
+        let (req, sse) = $req;
+        $self.check_kms_request(sse.as_ref())?;
         let (owner, acl) = $self.new_object_owner(&req, &req.input.bucket).await?;
-        let bucket_checked = req
-            .extensions
-            .get::<$crate::access::CheckedBucket>()
-            .is_some();
+        let checked = req.extensions.get::<$crate::access::CheckedBucket>();
+        let bucket_checked = checked.is_some();
+        let bucket_default = checked.and_then(|c| c.0.encryption.clone());
         $crate::limits::user_metadata(req.input.metadata.as_ref())?;
         let input = req.input;
         let checksum = $crate::convert::checksum_request(
@@ -279,6 +283,8 @@ macro_rules! put_from {
             bucket_checked,
             retention,
             legal_hold,
+            sse,
+            bucket_default,
         };
         let (body, fault) = $crate::body::wrap(input.body);
         $self
@@ -297,6 +303,20 @@ enum Refused<'a> {
 }
 
 impl RustFsS3 {
+    /// Refuses an SSE-KMS request naming a key the KMS does not have before reading a body.
+    pub(crate) fn check_kms_request(
+        &self,
+        sse: Option<&rustfs_object::sse::SseRequest>,
+    ) -> S3Result<()> {
+        if let Some(rustfs_object::sse::SseRequest::Kms {
+            key_id: Some(id), ..
+        }) = sse
+        {
+            self.store.check_kms_key(id).map_err(to_s3)?;
+        }
+        Ok(())
+    }
+
     /// A read's error; a 304 carries the object's ETag and Last-Modified, as S3 sends them.
     async fn read_error(&self, e: rustfs_object::ObjectError, bucket: &str, key: &str) -> S3Error {
         let not_modified = matches!(e, rustfs_object::ObjectError::NotModified);
@@ -330,9 +350,16 @@ impl RustFsS3 {
         &self,
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
-        sse::refuse_headers(&req)?;
+        let sse = sse::fields(&req).write_request(sse::secure(&req))?;
+        let customer = match &sse {
+            Some(rustfs_object::sse::SseRequest::Customer(c)) => Some(c.clone()),
+            _ => None,
+        };
         let mut out = PutObjectOutput::default();
-        let rec = put_from!(self, req);
+        let rec = put_from!(self, (req, sse));
+        let answer = sse::SseAnswer::of(rec.encryption.as_ref(), customer.as_ref());
+        out.ssekms_encryption_context = answer.context.clone();
+        sse::set_sse!(out, answer);
         out.e_tag = Some(convert::etag(&rec.etag));
         out.version_id = version_out(&rec, None);
         set_object_checksum!(out, rec);
@@ -343,9 +370,10 @@ impl RustFsS3 {
         &self,
         mut req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
-        sse::refuse_headers(&req)?;
+        let customer = sse::fields(&req).read_key(sse::secure(&req))?;
         let checked = req.extensions.remove::<CheckedRecord>().map(|c| c.0);
-        let r = read_request!(req.input)?;
+        let mut r = read_request!(req.input)?;
+        r.spec.sse_customer = customer;
         let opened = match self
             .store
             .open_version_from(&r.bucket, &r.key, &r.spec, checked)
@@ -370,9 +398,10 @@ impl RustFsS3 {
         &self,
         mut req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
-        sse::refuse_headers(&req)?;
+        let customer = sse::fields(&req).read_key(sse::secure(&req))?;
         let checked = req.extensions.remove::<CheckedRecord>().map(|c| c.0);
-        let r = read_request!(req.input)?;
+        let mut r = read_request!(req.input)?;
+        r.spec.sse_customer = customer;
         let (rec, start, end, partial) = match self
             .store
             .stat_version_from(&r.bucket, &r.key, &r.spec, checked)
@@ -501,7 +530,14 @@ impl RustFsS3 {
         &self,
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
-        sse::refuse_headers(&req)?;
+        let fields = sse::fields(&req);
+        let sse = fields.write_request(sse::secure(&req))?;
+        let source_key = fields.copy_source_key(sse::secure(&req))?;
+        self.check_kms_request(sse.as_ref())?;
+        let customer = match &sse {
+            Some(rustfs_object::sse::SseRequest::Customer(c)) => Some(c.clone()),
+            _ => None,
+        };
         let (owner, acl) = self.new_object_owner(&req, &req.input.bucket).await?;
         let i = req.input;
         let (src_bucket, src_key, src_version) = copy_source(&i.copy_source)?;
@@ -562,6 +598,8 @@ impl RustFsS3 {
             bucket_checked: false,
             retention,
             legal_hold,
+            sse,
+            bucket_default: None,
         };
         let (src, rec) = self
             .store
@@ -572,6 +610,7 @@ impl RustFsS3 {
                     version_id: src_version.as_deref(),
                     conditions,
                     range: None,
+                    sse_customer: source_key,
                 },
                 &i.bucket,
                 &i.key,
@@ -586,11 +625,15 @@ impl RustFsS3 {
             ..Default::default()
         };
         set_object_checksum!(result, rec);
-        Ok(S3Response::new(CopyObjectOutput {
+        let answer = sse::SseAnswer::of(rec.encryption.as_ref(), customer.as_ref());
+        let mut out = CopyObjectOutput {
             copy_object_result: Some(result),
             version_id: version_out(&rec, None),
             copy_source_version_id: version_out(&src, src_version.as_deref()),
+            ssekms_encryption_context: answer.context.clone(),
             ..Default::default()
-        }))
+        };
+        sse::set_sse!(out, answer);
+        Ok(S3Response::new(out))
     }
 }

@@ -60,11 +60,11 @@ impl RustFsS3 {
             }
             .into());
         }
-        let asked = crate::sse::sse_of_input!(req.input)
-            .or(crate::sse::SseRequest::from_headers(&req.headers));
-        asked.refuse(crate::sse::secure(&req))?;
+        let sse = crate::sse::sse_of_input!(req.input)
+            .or(crate::sse::fields(&req))
+            .write_request(crate::sse::secure(&req))?;
         apply_form_extras(&mut req)?;
-        let rec = put_from!(self, req);
+        let rec = put_from!(self, (req, sse));
         let quoted = format!("\"{}\"", rec.etag);
         let mut out = PostObjectOutput {
             // s3s writes this value verbatim into the PostResponse XML and the redirect's
