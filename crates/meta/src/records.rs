@@ -61,6 +61,9 @@ pub struct BucketRecord {
     /// can never become again once set.
     #[serde(default)]
     pub versioning: Option<Versioning>,
+    /// Lifecycle rules (PutBucketLifecycleConfiguration); `None` when not configured.
+    #[serde(default)]
+    pub lifecycle: Option<Vec<crate::LifecycleRule>>,
 }
 
 /// A bucket's public access block settings, as S3 names them.
@@ -259,7 +262,7 @@ pub struct Segment {
 }
 
 /// One object (the current version of a key).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectRecord {
     /// Unique id of this write; names the data files so an overwrite never touches them.
     pub version_id: String,

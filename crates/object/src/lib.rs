@@ -13,6 +13,7 @@ pub mod cors;
 mod error;
 mod heal;
 pub mod ingest;
+pub mod lifecycle;
 mod list;
 pub mod md5x;
 mod multipart;
@@ -50,8 +51,9 @@ pub use rustfs_data::{
 };
 pub use rustfs_meta::{
     BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, CorsRule, Grant, Grantee,
-    MetaError, ObjectMeta, ObjectOwnership, ObjectRecord, PartRecord, Permission,
-    PublicAccessBlock, ReplicaStatus, UploadRecord, Versioning,
+    LifecycleExpiration, LifecycleFilter, LifecycleRule, MetaError, NoncurrentExpiration,
+    ObjectMeta, ObjectOwnership, ObjectRecord, PartRecord, Permission, PublicAccessBlock,
+    ReplicaStatus, UploadRecord, Versioning,
 };
 
 use rustfs_meta::{RedbStore, TxnStore};

@@ -176,6 +176,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     let staging =
         usize::try_from(args.upload_staging_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     rustfs_object::ingest::set_staging_budget(staging);
+    rustfs_object::lifecycle::set_day_seconds(args.lifecycle_day_seconds);
     let buffered_bytes =
         usize::try_from(args.buffered_bodies_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     let identities = start_identities(&store, keys.clone(), accounts).await;
