@@ -15,6 +15,7 @@ mod heal;
 pub mod ingest;
 pub mod lease;
 pub mod lifecycle;
+pub mod lifecycle_worker;
 mod list;
 pub mod md5x;
 mod multipart;
@@ -70,6 +71,7 @@ pub struct ObjectStore {
     meta: Arc<dyn TxnStore>,
     data: Arc<DataStore>,
     heal: heal::HealTracker,
+    workers: worker::Workers,
 }
 
 impl ObjectStore {
@@ -107,6 +109,7 @@ impl ObjectStore {
             meta,
             data,
             heal: heal::HealTracker::default(),
+            workers: worker::Workers::default(),
         })
     }
 
@@ -120,6 +123,11 @@ impl ObjectStore {
     /// identities).
     pub fn meta(&self) -> Arc<dyn TxnStore> {
         self.meta.clone()
+    }
+
+    /// The background workers running on this store (for their status).
+    pub fn workers(&self) -> &worker::Workers {
+        &self.workers
     }
 
     /// The metadata backend's short name (`redb`, `postgres`).

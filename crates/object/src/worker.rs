@@ -98,11 +98,12 @@ impl Workers {
     /// Runs `worker` on its own task, letting at most `rate` items per second through (`None`:
     /// unpaced), until it is done.
     pub fn spawn<W: Worker>(&self, worker: W, rate: Option<u64>) -> tokio::task::JoinHandle<()> {
+        let info = worker.info();
         let status = Arc::new(Mutex::new(WorkerStatus {
             name: worker.name(),
             state: WorkerState::Idle,
-            progress: String::new(),
-            counters: BTreeMap::new(),
+            progress: info.progress,
+            counters: info.counters,
             steps: 0,
             rate,
             last_error: None,
