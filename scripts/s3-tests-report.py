@@ -16,9 +16,10 @@ from xml.etree import ElementTree
 
 # First match wins, so the specific areas come before the broad ones.
 AREAS = [
+    ("lifecycle", r"lifecycle"),
     # Tests of features RustFS does not serve that carry no marker to deselect them by.
     ("unserved features", r"object_lock|torrent|"
-                          r"lifecycle|encryption|sse_|_sse|logging|restore|storage_class"),
+                          r"encryption|sse_|_sse|logging|restore|storage_class"),
     ("bucket policy", r"bucket_policy|bucketv2_policy|policy_status|block_public|public_block|"
                       r"ignore_public"),
     # After the unserved ones: a versioning test of object lock or lifecycle stays unserved.

@@ -25,34 +25,39 @@ fn size(v: Option<i64>, what: &str) -> Result<Option<u64>, ObjectError> {
     .transpose()
 }
 
+/// A `Filter`. S3 documents exactly one of Prefix, Tag, the sizes or And; like RGW, a filter
+/// naming several (And included) is taken as the conjunction of all of them (the suite's
+/// lifecycle tests send such filters). Two prefixes no key can both start with are refused.
 fn filter_in(f: LifecycleRuleFilter) -> Result<LifecycleFilter, ObjectError> {
-    let given = usize::from(f.prefix.is_some())
-        + usize::from(f.tag.is_some())
-        + usize::from(f.and.is_some())
-        + usize::from(f.object_size_greater_than.is_some())
-        + usize::from(f.object_size_less_than.is_some());
-    if given > 1 {
-        return Err(ObjectError::MalformedXml(
-            "Filter takes one of Prefix, Tag, ObjectSizeGreaterThan, ObjectSizeLessThan and And"
-                .into(),
-        ));
-    }
-    if let Some(a) = f.and {
-        return Ok(LifecycleFilter {
-            prefix: a.prefix.unwrap_or_default(),
-            tags: a.tags.unwrap_or_default().into_iter().map(tag_in).collect(),
-            size_greater_than: size(a.object_size_greater_than, "ObjectSizeGreaterThan")?,
-            size_less_than: size(a.object_size_less_than, "ObjectSizeLessThan")?,
-            and: true,
-        });
-    }
-    Ok(LifecycleFilter {
+    let mut out = LifecycleFilter {
         prefix: f.prefix.unwrap_or_default(),
         tags: f.tag.into_iter().map(tag_in).collect(),
         size_greater_than: size(f.object_size_greater_than, "ObjectSizeGreaterThan")?,
         size_less_than: size(f.object_size_less_than, "ObjectSizeLessThan")?,
         and: false,
-    })
+    };
+    if let Some(a) = f.and {
+        let alone = out == LifecycleFilter::default();
+        let p = a.prefix.unwrap_or_default();
+        if p.starts_with(&out.prefix) {
+            out.prefix = p;
+        } else if !out.prefix.starts_with(&p) {
+            return Err(ObjectError::MalformedXml(
+                "the Filter's prefixes exclude each other".into(),
+            ));
+        }
+        out.tags
+            .extend(a.tags.unwrap_or_default().into_iter().map(tag_in));
+        let gt = size(a.object_size_greater_than, "ObjectSizeGreaterThan")?;
+        let lt = size(a.object_size_less_than, "ObjectSizeLessThan")?;
+        out.size_greater_than = out.size_greater_than.max(gt);
+        out.size_less_than = match (out.size_less_than, lt) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        out.and = alone;
+    }
+    Ok(out)
 }
 
 fn rule_in(r: LifecycleRule) -> Result<Rule, ObjectError> {
@@ -142,7 +147,7 @@ fn rule_out(r: Rule) -> LifecycleRule {
     let size = |v: Option<u64>| v.and_then(|v| i64::try_from(v).ok());
     let (filter, prefix) = if r.legacy_prefix {
         (None, Some(f.prefix))
-    } else if f.and {
+    } else if f.and || f.tags.len() > 1 {
         let filter = LifecycleRuleFilter {
             and: Some(LifecycleRuleAndOperator {
                 prefix: (!f.prefix.is_empty()).then_some(f.prefix),
