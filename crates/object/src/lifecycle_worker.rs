@@ -370,7 +370,7 @@ impl ObjectStore {
     /// Expires the current version of `key` if it is still `expected` (an object written
     /// since the pass read it stays): a bucket never versioned loses it; a versioned one gets
     /// a delete marker, as S3 does. `false` when it was no longer current.
-    pub(crate) async fn expire_current(
+    pub async fn expire_current(
         &self,
         bucket: &str,
         key: &str,
