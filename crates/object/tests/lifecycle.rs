@@ -130,23 +130,28 @@ async fn expiry_races_a_newer_put(backend: Backend) {
     assert_eq!(versions.entries.len(), 3);
 }
 
-async fn pass_resumes_at_its_cursor(backend: Backend) {
+/// A store with `n` objects `k0`.. in `bkt`, under a rule that expires them all.
+async fn due_objects(backend: Backend, n: usize) -> Option<(tempfile::TempDir, Arc<ObjectStore>)> {
     let dir = tempfile::tempdir().unwrap();
-    let Some(store) = open_store(backend, dir.path()).await else {
-        return;
-    };
-    let store = Arc::new(store);
+    let store = Arc::new(open_store(backend, dir.path()).await?);
     store
         .create_bucket("bkt", "owner", "us-east-1")
         .await
         .unwrap();
-    for i in 0..6 {
+    for i in 0..n {
         put(&store, &format!("k{i}"), b"x").await;
     }
     store
         .set_bucket_lifecycle("bkt", expire_all())
         .await
         .unwrap();
+    Some((dir, store))
+}
+
+async fn pass_resumes_at_its_cursor(backend: Backend) {
+    let Some((_dir, store)) = due_objects(backend, 6).await else {
+        return;
+    };
     // A pass that stopped after k2 (its cursor saved) goes on from there.
     let meta = store.meta();
     worker::save_progress(&*meta, NAME, "bkt", Some(b"k2"))
@@ -166,22 +171,9 @@ async fn pass_resumes_at_its_cursor(backend: Backend) {
 }
 
 async fn leased_bucket_is_left_alone(backend: Backend) {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(store) = open_store(backend, dir.path()).await else {
+    let Some((_dir, store)) = due_objects(backend, 3).await else {
         return;
     };
-    let store = Arc::new(store);
-    store
-        .create_bucket("bkt", "owner", "us-east-1")
-        .await
-        .unwrap();
-    for i in 0..3 {
-        put(&store, &format!("k{i}"), b"x").await;
-    }
-    store
-        .set_bucket_lifecycle("bkt", expire_all())
-        .await
-        .unwrap();
     let meta = store.meta();
     assert!(
         lease::acquire(&*meta, "lifecycle/bkt", "node-b", Duration::from_secs(60))
