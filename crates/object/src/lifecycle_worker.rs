@@ -250,7 +250,9 @@ impl LifecycleWorker {
             } else if lifecycle::current_expiry(rules, key, current, false)
                 .is_some_and(|(at, _)| at <= now)
             {
-                if !removable(current, now) {
+                // A versioned bucket keeps the version under a delete marker (allowed under
+                // object lock, as in S3); only a never-versioned bucket removes it.
+                if rec.versioning.is_none() && !removable(current, now) {
                     self.counts.kept_locked += 1;
                 } else if self
                     .store
