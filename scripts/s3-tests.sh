@@ -17,6 +17,8 @@
 #   S3TESTS_OUT       directory for junit.xml, the failure list and the server log
 #                     (default: a temporary directory that is kept and printed)
 #   RUSTFS_BIN        the server binary (default target/release/rustfs)
+#   S3TESTS_LC_DAY_SECONDS  seconds in a lifecycle day for the server and the suite's
+#                     lc_debug_interval (default 4)
 #   S3TESTS_FILES     the suite's test files to run (default: test_s3.py, test_headers.py,
 #                     test_iam.py and test_sts.py)
 #
