@@ -8,17 +8,20 @@ worker passes every half second), so every wait is a few seconds, bounded by wai
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import json
 import re
 
 import pytest
 
 from harness import (
+    EMPTY_SHA256,
     RustfsProcess,
     S3Server,
     expect_error,
     purge_bucket,
     raw_request,
+    sigv4_headers,
     unique_name,
     wait_until,
 )
@@ -367,3 +370,56 @@ def test_expiry_goes_on_after_a_restart(tmp_path):
         assert 1 <= lifecycle_worker(proc)["counters"]["expired"] <= 40 - 5
     finally:
         proc.stop()
+
+
+def test_cluster_runs_each_bucket_on_one_node(tmp_path):
+    """Two nodes on one database: each bucket's pass is run by the node holding its lease, so
+    every version is examined once over the whole cluster."""
+    from cluster_harness import Cluster
+
+    env = {"RUSTFS_LIFECYCLE_DAY_SECONDS": "1", "RUSTFS_LIFECYCLE_RATE": "20"}
+    cluster = Cluster(tmp_path, nodes=2, volumes=1, extra_env=env).start()
+    try:
+        s3 = cluster.client(0)
+        names = [f"lc-cluster-{i}" for i in range(3)]
+        for b in names:
+            s3.create_bucket(Bucket=b)
+            for k in range(10):
+                s3.put_object(Bucket=b, Key=f"k{k}", Body=b"x")
+        # Due at once (a date past), so each version is examined by exactly one pass.
+        past = dt.datetime(2015, 1, 1, tzinfo=dt.timezone.utc)
+        for b in names:
+            put_rules(s3, b, {"ID": "past", "Status": "Enabled", "Filter": {},
+                              "Expiration": {"Date": past}})
+
+        def check():
+            for b in names:
+                assert keys(s3, b) == []
+
+        wait_until(check, 60.0)
+
+        def counters():
+            out = []
+            for i in range(2):
+                node = cluster.node(i)
+                host = f"{node.host}:{node.port}"
+                path = "/rustfs/admin/v1/status"
+                headers = sigv4_headers("GET", host, path, [], {}, EMPTY_SHA256,
+                                        node.access_key, node.secret_key)
+                conn = http.client.HTTPConnection(node.host, node.port, timeout=30)
+                try:
+                    conn.request("GET", path, headers=headers)
+                    resp = conn.getresponse()
+                    body = resp.read()
+                finally:
+                    conn.close()
+                assert resp.status == 200, body
+                w = next(w for w in json.loads(body)["workers"] if w["name"] == "lifecycle")
+                out.append(w["counters"])
+            return out
+
+        c = counters()
+        assert sum(x["expired"] for x in c) == 30
+        assert sum(x["examined"] for x in c) == 30, c
+    finally:
+        cluster.stop()
