@@ -423,3 +423,23 @@ def test_cluster_runs_each_bucket_on_one_node(tmp_path):
         assert sum(x["examined"] for x in c) == 30, c
     finally:
         cluster.stop()
+
+
+def test_stale_uploads_are_aborted_in_every_bucket(tmp_path):
+    """RUSTFS_STALE_UPLOAD_EXPIRY: incomplete uploads older than that go, without a rule."""
+    proc = RustfsProcess(tmp_path, extra_env={"RUSTFS_STALE_UPLOAD_EXPIRY": "2"})
+    proc.start()
+    try:
+        s3 = server_of(proc).client()
+        s3.create_bucket(Bucket="stale")
+        up = s3.create_multipart_upload(Bucket="stale", Key="k")["UploadId"]
+        s3.upload_part(Bucket="stale", Key="k", UploadId=up, PartNumber=1, Body=b"x")
+
+        def gone():
+            assert s3.list_multipart_uploads(Bucket="stale").get("Uploads", []) == []
+
+        wait_until(gone, WAIT)
+        w = next(w for w in status(proc)["workers"] if w["name"] == "stale-uploads")
+        assert w["counters"]["aborted"] == 1
+    finally:
+        proc.stop()

@@ -24,6 +24,7 @@ mod objects;
 pub mod policy;
 pub mod range;
 mod read;
+pub mod stale_uploads;
 mod sweep;
 mod txn;
 mod update;

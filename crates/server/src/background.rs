@@ -1,7 +1,7 @@
 //! The server's background work, every piece a worker of `rustfs_object::worker` (reported in
 //! the admin status): the maintenance ticks (volume health, replica resync, repair of damage
-//! reads found, and the heal passes they start), the start-up orphan sweep, and the lifecycle
-//! worker.
+//! reads found, and the heal passes they start), the start-up orphan sweep, the expiry of
+//! stale multipart uploads (when set) and the lifecycle worker.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
 use rustfs_object::lifecycle_worker::{LifecycleConfig, LifecycleWorker};
+use rustfs_object::stale_uploads::StaleUploads;
 use rustfs_object::worker::{Step, Worker, WorkerInfo};
 use rustfs_object::{HealState, ObjectStore};
 
@@ -30,6 +31,8 @@ pub struct BackgroundArgs {
     pub heal_rate_mib: u64,
     /// Versions per second the lifecycle worker may examine.
     pub lifecycle_rate: u64,
+    /// Seconds after which incomplete uploads are aborted in every bucket (0: never).
+    pub stale_upload_expiry: u64,
     /// The process start (the orphan sweep leaves younger files alone).
     pub started: SystemTime,
     /// In a cluster, the heartbeat's signal that the others took this node for down.
@@ -60,6 +63,16 @@ pub fn start(store: &Arc<ObjectStore>, args: BackgroundArgs) {
         None,
     );
     workers.spawn(Maintenance::new(store.clone(), &args), None);
+    if args.stale_upload_expiry > 0 {
+        workers.spawn(
+            StaleUploads::new(
+                store.clone(),
+                args.node.clone(),
+                Duration::from_secs(args.stale_upload_expiry),
+            ),
+            None,
+        );
+    }
     workers.spawn(
         LifecycleWorker::new(
             store.clone(),

@@ -83,6 +83,10 @@ pub struct ServerArgs {
     /// and the lifecycle worker looks for due work every few of them.
     #[arg(long, env = "RUSTFS_LIFECYCLE_DAY_SECONDS", default_value_t = 0)]
     pub lifecycle_day_seconds: u64,
+    /// Seconds after which an incomplete multipart upload is aborted in any bucket (0: never;
+    /// a bucket's lifecycle rule can still abort its own).
+    #[arg(long, env = "RUSTFS_STALE_UPLOAD_EXPIRY", default_value_t = 0)]
+    pub stale_upload_expiry: u64,
     /// Object versions per second the lifecycle worker may examine.
     #[arg(long, env = "RUSTFS_LIFECYCLE_RATE", default_value_t = 1000)]
     pub lifecycle_rate: u64,

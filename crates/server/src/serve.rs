@@ -199,6 +199,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
             deep_heal_every: args.scanner_interval,
             heal_rate_mib: args.scanner_rate,
             lifecycle_rate: args.lifecycle_rate,
+            stale_upload_expiry: args.stale_upload_expiry,
             started,
             away,
             node: node_name,
