@@ -17,8 +17,9 @@ from xml.etree import ElementTree
 # First match wins, so the specific areas come before the broad ones.
 AREAS = [
     ("object lock", r"object_lock"),
+    ("lifecycle", r"lifecycle"),
     # Tests of features RustFS does not serve that carry no marker to deselect them by.
-    ("unserved features", r"torrent|lifecycle|logging|restore|storage_class"),
+    ("unserved features", r"torrent|logging|restore|storage_class"),
     ("encryption", r"encrypt|sse_|_sse|kms|enc_conflict"),
     ("bucket policy", r"bucket_policy|bucketv2_policy|policy_status|block_public|public_block|"
                       r"ignore_public"),

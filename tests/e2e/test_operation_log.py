@@ -53,10 +53,10 @@ def test_failures_are_logged_with_their_operation(debug_server):
 
     # An operation s3s routes that this server does not serve keeps s3s' name.
     with pytest.raises(ClientError) as e:
-        s3.get_bucket_lifecycle_configuration(Bucket="oplog")
+        s3.get_bucket_logging(Bucket="oplog")
     assert e.value.response["Error"]["Code"] == "NotImplemented"
     rid = e.value.response["ResponseMetadata"]["RequestId"]
-    assert logged_op(proc, rid) == "GetBucketLifecycleConfiguration"
+    assert logged_op(proc, rid) == "GetBucketLogging"
 
     # The admin API, unsigned.
     r = requests.get(f"{proc.endpoint}/rustfs/admin/v1/status")

@@ -11,6 +11,7 @@ mod backend;
 pub mod error;
 pub mod faults;
 pub mod keys;
+pub mod lifecycle;
 pub mod order;
 pub mod pg;
 #[cfg(feature = "test-support")]
@@ -23,6 +24,7 @@ pub mod store;
 pub mod txn;
 
 pub use error::MetaError;
+pub use lifecycle::{LifecycleExpiration, LifecycleFilter, LifecycleRule, NoncurrentExpiration};
 pub use pg::PgStore;
 pub use records::*;
 pub use redb_store::{RedbStore, ReplicaStatus};

@@ -69,6 +69,9 @@ pub struct BucketRecord {
     /// Default encryption of new objects (PutBucketEncryption); `None` when not configured.
     #[serde(default)]
     pub encryption: Option<BucketEncryption>,
+    /// Lifecycle rules (PutBucketLifecycleConfiguration); `None` when not configured.
+    #[serde(default)]
+    pub lifecycle: Option<Vec<crate::LifecycleRule>>,
 }
 
 /// A lock-enabled bucket's object lock configuration.
@@ -407,7 +410,7 @@ pub struct Segment {
 }
 
 /// One object (the current version of a key).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectRecord {
     /// Unique id of this write; names the data files so an overwrite never touches them.
     pub version_id: String,

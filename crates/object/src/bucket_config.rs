@@ -2,11 +2,11 @@
 //! the public access block. Each change is a compare-and-swap of the record, so concurrent
 //! changes to different settings never undo each other.
 
-use rustfs_meta::{CorsRule, PublicAccessBlock};
+use rustfs_meta::{CorsRule, LifecycleRule, PublicAccessBlock};
 
 use crate::policy::Policy;
 use crate::tagging::{self, MAX_BUCKET_TAGS, TagSet};
-use crate::{ObjectError, ObjectStore, Result, cors};
+use crate::{ObjectError, ObjectStore, Result, cors, lifecycle};
 
 impl ObjectStore {
     /// PutBucketTagging: validates (at most 50 tags) and replaces the bucket's tag set.
@@ -61,6 +61,40 @@ impl ObjectStore {
     pub async fn delete_bucket_cors(&self, name: &str) -> Result<()> {
         self.update_bucket(name, |r| {
             r.cors = None;
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// PutBucketLifecycleConfiguration: validates the rules (ids given to those without) and
+    /// replaces the bucket's lifecycle configuration.
+    pub async fn set_bucket_lifecycle(
+        &self,
+        name: &str,
+        mut rules: Vec<LifecycleRule>,
+    ) -> Result<()> {
+        lifecycle::validate(&mut rules)?;
+        self.update_bucket(name, |r| {
+            r.lifecycle = Some(rules.clone());
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// GetBucketLifecycleConfiguration: the rules, or `NoSuchLifecycleConfiguration`.
+    pub async fn bucket_lifecycle(&self, name: &str) -> Result<Vec<LifecycleRule>> {
+        self.bucket(name)
+            .await?
+            .lifecycle
+            .ok_or(ObjectError::NoSuchLifecycleConfiguration)
+    }
+
+    /// DeleteBucketLifecycle (succeeds when there is nothing to delete).
+    pub async fn delete_bucket_lifecycle(&self, name: &str) -> Result<()> {
+        self.update_bucket(name, |r| {
+            r.lifecycle = None;
             Ok(())
         })
         .await

@@ -67,6 +67,10 @@ pub enum ObjectError {
     NoSuchTagSet,
     #[error("the CORS configuration does not exist")]
     NoSuchCorsConfiguration,
+    #[error("the lifecycle configuration does not exist")]
+    NoSuchLifecycleConfiguration,
+    #[error("invalid storage class: {0}")]
+    InvalidStorageClass(String),
     #[error("malformed bucket policy: {0}")]
     MalformedPolicy(String),
     #[error("the bucket has no policy")]

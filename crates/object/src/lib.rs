@@ -13,6 +13,9 @@ pub mod cors;
 mod error;
 mod heal;
 pub mod ingest;
+pub mod lease;
+pub mod lifecycle;
+pub mod lifecycle_worker;
 mod list;
 pub mod md5x;
 mod multipart;
@@ -23,10 +26,12 @@ pub mod range;
 mod read;
 pub mod retention;
 pub mod sse;
+pub mod stale_uploads;
 mod sweep;
 mod txn;
 mod update;
 mod versions;
+pub mod worker;
 pub use heal::{HealReport, HealState, MaintenanceReport};
 pub use versions::DeleteOutcome;
 pub mod tagging;
@@ -52,7 +57,8 @@ pub use rustfs_data::{
 };
 pub use rustfs_meta::{
     BucketEncryption, BucketRecord, ChecksumAlgorithm, ChecksumType, ChecksumValue, CorsRule,
-    DefaultRetention, Grant, Grantee, MetaError, ObjectEncryption, ObjectLockConfig, ObjectMeta,
+    DefaultRetention, Grant, Grantee, LifecycleExpiration, LifecycleFilter, LifecycleRule,
+    MetaError, NoncurrentExpiration, ObjectEncryption, ObjectLockConfig, ObjectMeta,
     ObjectOwnership, ObjectRecord, PartRecord, Permission, PublicAccessBlock, ReplicaStatus,
     Retention, RetentionMode, RetentionPeriod, SseMode, UploadRecord, Versioning,
 };
@@ -71,6 +77,7 @@ pub struct ObjectStore {
     heal: heal::HealTracker,
     /// The KMS for server-side encryption ([`ObjectStore::set_kms`]).
     kms: std::sync::OnceLock<sse::Kms>,
+    workers: worker::Workers,
 }
 
 impl ObjectStore {
@@ -109,6 +116,7 @@ impl ObjectStore {
             data,
             heal: heal::HealTracker::default(),
             kms: std::sync::OnceLock::new(),
+            workers: worker::Workers::default(),
         })
     }
 
@@ -122,6 +130,11 @@ impl ObjectStore {
     /// identities).
     pub fn meta(&self) -> Arc<dyn TxnStore> {
         self.meta.clone()
+    }
+
+    /// The background workers running on this store (for their status).
+    pub fn workers(&self) -> &worker::Workers {
+        &self.workers
     }
 
     /// The metadata backend's short name (`redb`, `postgres`).

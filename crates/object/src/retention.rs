@@ -265,6 +265,7 @@ mod tests {
             retention,
             legal_hold,
             legal_hold_set: legal_hold,
+            encryption: None,
         }
     }
 

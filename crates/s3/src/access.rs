@@ -103,6 +103,23 @@ fn asks_bypass(headers: &http::HeaderMap) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
 
+/// The bucket's lifecycle rules, when it has some, as the access check of an object operation
+/// read them: PUT, GET, HEAD and CompleteMultipartUpload answer `x-amz-expiration` from them.
+#[derive(Clone)]
+pub struct CheckedLifecycle(pub Arc<Vec<rustfs_object::LifecycleRule>>);
+
+impl CheckedLifecycle {
+    /// The `x-amz-expiration` value for the current version `rec` of `key`, if a rule expires it.
+    pub fn header_of(
+        ext: &http::Extensions,
+        key: &str,
+        rec: &rustfs_object::ObjectRecord,
+    ) -> Option<String> {
+        let rules = ext.get::<CheckedLifecycle>()?;
+        rustfs_object::lifecycle::expiration_header(&rules.0, key, rec)
+    }
+}
+
 /// A key's current record as `ObjectStore::head_version` gives it, read ahead.
 type CurrentRecord = Result<rustfs_object::ObjectRecord, ObjectError>;
 
@@ -808,6 +825,10 @@ impl AccessControl {
         }
         let put = matches!(*op, Operation::PutObject { .. });
         let bucket_rec = s.rec;
+        if let Some(rules) = &bucket_rec.lifecycle {
+            cx.extensions_mut()
+                .insert(CheckedLifecycle(Arc::new(rules.clone())));
+        }
         // Only a read of the current version starts from the record read here.
         if let Some(rec) = read.filter(|_| current_read) {
             cx.extensions_mut().insert(CheckedRecord(rec));

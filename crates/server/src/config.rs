@@ -16,6 +16,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once at start: the size of the server's arguments does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve S3 from one or more volumes (directories; `/data{1...4}` expands to four).
@@ -79,6 +81,17 @@ pub struct ServerArgs {
     /// MiB per second a background heal pass may read.
     #[arg(long, env = "RUSTFS_SCANNER_RATE", default_value_t = 64)]
     pub scanner_rate: u64,
+    /// Debug: a lifecycle day lasts this many seconds instead of a real day (0: real days),
+    /// and the lifecycle worker looks for due work every few of them.
+    #[arg(long, env = "RUSTFS_LIFECYCLE_DAY_SECONDS", default_value_t = 0)]
+    pub lifecycle_day_seconds: u64,
+    /// Seconds after which an incomplete multipart upload is aborted in any bucket (0: never;
+    /// a bucket's lifecycle rule can still abort its own).
+    #[arg(long, env = "RUSTFS_STALE_UPLOAD_EXPIRY", default_value_t = 0)]
+    pub stale_upload_expiry: u64,
+    /// Object versions per second the lifecycle worker may examine.
+    #[arg(long, env = "RUSTFS_LIFECYCLE_RATE", default_value_t = 1000)]
+    pub lifecycle_rate: u64,
     /// MiB of request bodies held whole in memory at once, over all requests: XML and JSON
     /// documents, browser-form uploads (up to 65 MiB each) and uploads sent without a length
     /// (up to 16 MiB each). A request that would go past it is answered 503 SlowDown.

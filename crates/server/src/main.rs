@@ -1,6 +1,7 @@
 //! The `rustfs` binary: parses the command line and environment, opens the volumes, and serves
 //! S3 until SIGTERM or Ctrl-C. Everything S3 lives in the library crates.
 
+mod background;
 mod cluster_cmd;
 mod cluster_node;
 mod config;

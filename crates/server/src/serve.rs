@@ -100,6 +100,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     let reserve = args.volume_reserve;
     let backend = config::meta_backend(args.meta_url.as_deref())?;
     let mut away = None;
+    let node_name: String;
     let (store, internode, layout) = match &args.node_address {
         None => {
             let layout = match &args.storage_class {
@@ -108,6 +109,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
             }
             .map_err(|e| format!("invalid erasure layout: {e}"))?;
             let store = open_store(volumes, layout, reserve, &backend).await?;
+            node_name = "local".to_string();
             (Arc::new(store), None, layout.to_string())
         }
         Some(address) => {
@@ -142,6 +144,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
             let store = ObjectStore::new(meta, joined.data.clone())
                 .map_err(|e| format!("cannot open the object store: {e}"))?;
             away = Some(joined.away.clone());
+            node_name = format!("node-{}", joined.node_id);
             (Arc::new(store), Some(joined.service.clone()), shown_layout)
         }
     };
@@ -186,6 +189,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     let staging =
         usize::try_from(args.upload_staging_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     rustfs_object::ingest::set_staging_budget(staging);
+    rustfs_object::lifecycle::set_day_seconds(args.lifecycle_day_seconds);
     let buffered_bytes =
         usize::try_from(args.buffered_bodies_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     let identities = start_identities(&store, keys.clone(), accounts).await;
@@ -199,32 +203,18 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     });
     let service = Routes::new(edge, internode);
 
-    let sweeper = store.clone();
-    let clustered = args.node_address.is_some();
-    tokio::spawn(async move {
-        if clustered {
-            // Another node may have sent this one a shard just before it stopped and not yet
-            // committed the object's record: give such commits time to land (or fail) before
-            // judging files unreferenced.
-            tokio::time::sleep(CLUSTER_SWEEP_DELAY).await;
-        }
-        let r = sweeper.sweep_orphans(started).await;
-        if r.removed > 0 || r.unreadable > 0 {
-            tracing::info!(
-                scanned = r.scanned,
-                removed = r.removed,
-                unreadable = r.unreadable,
-                "orphan sweep finished"
-            );
-        }
-    });
-
-    tokio::spawn(maintenance(
-        store.clone(),
-        args.scanner_interval,
-        args.scanner_rate,
-        away,
-    ));
+    crate::background::start(
+        &store,
+        crate::background::BackgroundArgs {
+            deep_heal_every: args.scanner_interval,
+            heal_rate_mib: args.scanner_rate,
+            lifecycle_rate: args.lifecycle_rate,
+            stale_upload_expiry: args.stale_upload_expiry,
+            started,
+            away,
+            node: node_name,
+        },
+    );
 
     let scheme = if tls.is_some() { "https" } else { "http" };
     let roots: Vec<String> = store
@@ -374,88 +364,6 @@ async fn open_store(
             tracing::info!(backend = "postgres", database = %config::redact_url(url), "metadata in a PostgreSQL database");
             ObjectStore::new(Arc::new(meta), Arc::new(data))
                 .map_err(|e| format!("cannot open the object store: {e}"))
-        }
-    }
-}
-
-/// How often volumes and metadata replicas are checked and reported damage is repaired.
-const MAINTENANCE_TICK: Duration = Duration::from_secs(2);
-/// Every this many ticks, offline metadata replicas are retried even if no volume came back.
-const RESYNC_EVERY: u64 = 15;
-
-/// How long a cluster node waits after its start before sweeping orphaned files (longer than
-/// an upload's wait for its shards to be made durable, so commits in flight land first).
-const CLUSTER_SWEEP_DELAY: Duration = Duration::from_secs(120);
-
-/// Background upkeep: volume health, replica resync, repair of damage reads found, heal
-/// passes for volumes that missed writes, and a rate-limited deep pass of this server's own
-/// volumes every `interval` seconds.
-///
-/// A pass covers the volumes that came back (a replaced drive, another node seen alive
-/// again) and, in a cluster (`away` is the heartbeat's signal), this node's own volumes: at
-/// start, when the others took it for down (its heartbeat was silent), and when this loop
-/// itself was held up longer than the others wait (the process was paused). Writes went on
-/// without those volumes meanwhile.
-async fn maintenance(
-    store: Arc<ObjectStore>,
-    interval: u64,
-    rate_mib: u64,
-    away: Option<Arc<std::sync::atomic::AtomicU64>>,
-) {
-    use std::collections::BTreeSet;
-    use std::sync::atomic::Ordering;
-    let mut tick = tokio::time::interval(MAINTENANCE_TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut n: u64 = 0;
-    let mut last_deep = tokio::time::Instant::now();
-    let own: BTreeSet<u16> = store.local_volume_ids().into_iter().collect();
-    let clustered = away.is_some();
-    let mut wanted: BTreeSet<u16> = if clustered {
-        own.clone()
-    } else {
-        BTreeSet::new()
-    };
-    let mut seen_away = 0;
-    let mut last_tick = tokio::time::Instant::now();
-    loop {
-        tick.tick().await;
-        n += 1;
-        if clustered && last_tick.elapsed() > rustfs_cluster::membership::DEAD_AFTER {
-            tracing::warn!(
-                held_secs = last_tick.elapsed().as_secs(),
-                "this node was held up long enough for the others to take it for down; healing its volumes"
-            );
-            wanted.extend(own.iter().copied());
-        }
-        last_tick = tokio::time::Instant::now();
-        if let Some(a) = &away {
-            let now = a.load(Ordering::Acquire);
-            if now != seen_away {
-                seen_away = now;
-                wanted.extend(own.iter().copied());
-            }
-        }
-        let report = store.maintain(n.is_multiple_of(RESYNC_EVERY)).await;
-        wanted.extend(
-            report
-                .volumes_back
-                .iter()
-                .filter_map(|&v| u16::try_from(v).ok()),
-        );
-        if !wanted.is_empty()
-            && store
-                .start_heal_scoped(false, None, Some(Arc::new(wanted.clone())))
-                .is_some()
-        {
-            wanted.clear();
-        }
-        if interval > 0 && last_deep.elapsed() >= Duration::from_secs(interval) {
-            last_deep = tokio::time::Instant::now();
-            let _ = store.start_heal_scoped(
-                true,
-                Some(rate_mib.saturating_mul(1 << 20)),
-                Some(Arc::new(own.clone())),
-            );
         }
     }
 }

@@ -120,6 +120,12 @@ pub(crate) fn rule(op: &Operation) -> Rule {
         O::PutBucketTagging { .. } | O::DeleteBucketTagging { .. } => owner("s3:PutBucketTagging"),
         O::GetBucketCors { .. } => owner("s3:GetBucketCORS"),
         O::PutBucketCors { .. } | O::DeleteBucketCors { .. } => owner("s3:PutBucketCORS"),
+        // AWS names the lifecycle actions after the configuration: DeleteBucketLifecycle is
+        // `s3:PutLifecycleConfiguration`.
+        O::GetBucketLifecycleConfiguration { .. } => owner("s3:GetLifecycleConfiguration"),
+        O::PutBucketLifecycleConfiguration { .. } | O::DeleteBucketLifecycle { .. } => {
+            owner("s3:PutLifecycleConfiguration")
+        }
         O::GetBucketAcl { .. } => Rule::now("s3:GetBucketAcl", Bucket(ReadAcp)),
         O::PutBucketAcl { .. } => Rule::now("s3:PutBucketAcl", Bucket(WriteAcp)),
         O::GetBucketOwnershipControls { .. } => owner("s3:GetBucketOwnershipControls"),
@@ -350,12 +356,20 @@ mod tests {
             ),
             (
                 Operation::Unsupported {
-                    name: "GetBucketLifecycleConfiguration".into(),
+                    name: "GetBucketLogging".into(),
                     bucket: Some(bucket()),
                     key: None,
                     version: None,
                 },
-                "s3:GetBucketLifecycleConfiguration",
+                "s3:GetBucketLogging",
+            ),
+            (
+                Operation::GetBucketLifecycleConfiguration { bucket: bucket() },
+                "s3:GetLifecycleConfiguration",
+            ),
+            (
+                Operation::DeleteBucketLifecycle { bucket: bucket() },
+                "s3:PutLifecycleConfiguration",
             ),
             (Operation::Admin(AdminCall::StartHeal), "admin:Heal"),
             (

@@ -11,7 +11,8 @@
 //!
 //! Our own calls:
 //!
-//! - `GET  /rustfs/admin/v1/status`         volumes, erasure layout, metadata backend and replicas
+//! - `GET  /rustfs/admin/v1/status`         volumes, erasure layout, metadata backend and replicas,
+//!   background workers
 //! - `POST /rustfs/admin/v1/heal[?deep=true]` start a heal pass (202 with its id; 409 and the
 //!   running pass if one is running)
 //! - `GET  /rustfs/admin/v1/heal[?id=N]`     progress of the running pass or the last result (or
@@ -100,6 +101,9 @@ impl AdminApi {
                 "path": r.path.display().to_string(),
                 "online": r.online,
             })).collect::<Vec<_>>(),
+            // The background workers (rustfs_object::worker): name, state, progress,
+            // counters, steps, rate, last error.
+            "workers": self.store.workers().status(),
         })
     }
 }

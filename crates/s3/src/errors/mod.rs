@@ -77,6 +77,10 @@ pub fn to_s3(e: ObjectError) -> S3Error {
         ObjectError::NoSuchCorsConfiguration => {
             (C::NoSuchCORSConfiguration, "The CORS configuration does not exist".into())
         }
+        ObjectError::NoSuchLifecycleConfiguration => {
+            (C::NoSuchLifecycleConfiguration, "The lifecycle configuration does not exist".into())
+        }
+        ObjectError::InvalidStorageClass(m) => (C::InvalidStorageClass, m.clone()),
         ObjectError::MalformedPolicy(m) => (C::MalformedPolicy, m.clone()),
         ObjectError::NoSuchBucketPolicy => (C::NoSuchBucketPolicy, "The bucket policy does not exist".into()),
         ObjectError::NoSuchPublicAccessBlockConfiguration => {
@@ -292,6 +296,11 @@ mod tests {
         assert!(full.message().unwrap_or_default().contains("delete"));
         assert_eq!(status(ObjectError::InvalidTag("x".into())), Some(400));
         assert_eq!(status(ObjectError::NoSuchTagSet), Some(404));
+        assert_eq!(status(ObjectError::NoSuchLifecycleConfiguration), Some(404));
+        assert_eq!(
+            status(ObjectError::InvalidStorageClass("x".into())),
+            Some(400)
+        );
         assert_eq!(status(ObjectError::NoSuchCorsConfiguration), Some(404));
         assert_eq!(status(ObjectError::MalformedPolicy("x".into())), Some(400));
         assert_eq!(status(ObjectError::NoSuchBucketPolicy), Some(404));

@@ -304,9 +304,10 @@ impl RustFsS3 {
 
     pub(super) async fn op_complete_multipart_upload(
         &self,
-        req: S3Request<CompleteMultipartUploadInput>,
+        mut req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         let customer = crate::sse::fields(&req).part_key(crate::sse::secure(&req))?;
+        let ext = std::mem::take(&mut req.extensions);
         let i = req.input;
         let listed = i.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
         let mut parts = Vec::with_capacity(listed.len());
@@ -354,6 +355,7 @@ impl RustFsS3 {
             e_tag: Some(convert::etag(&rec.etag)),
             location: Some(format!("/{}/{}", i.bucket, i.key)),
             version_id: super::object::version_out(&rec, None),
+            expiration: crate::access::CheckedLifecycle::header_of(&ext, &i.key, &rec),
             ..Default::default()
         };
         set_object_checksum!(out, rec);

@@ -356,7 +356,10 @@ impl RustFsS3 {
             _ => None,
         };
         let mut out = PutObjectOutput::default();
+        let key = req.input.key.clone();
+        let ext = req.extensions.clone();
         let rec = put_from!(self, (req, sse));
+        out.expiration = crate::access::CheckedLifecycle::header_of(&ext, &key, &rec);
         let answer = sse::SseAnswer::of(rec.encryption.as_ref(), customer.as_ref());
         out.ssekms_encryption_context = answer.context.clone();
         sse::set_sse!(out, answer);
@@ -386,6 +389,10 @@ impl RustFsS3 {
         let tag_count = view.tag_count;
         let mut out = read_output!(GetObjectOutput, view);
         out.tag_count = tag_count;
+        if r.spec.version.is_none() {
+            out.expiration =
+                crate::access::CheckedLifecycle::header_of(&req.extensions, &r.key, &opened.record);
+        }
         out.body = Some(StreamingBlob::wrap(sync_wrapper::SyncStream::new(
             opened.body,
         )));
@@ -412,7 +419,12 @@ impl RustFsS3 {
         };
         let view = read_view(&rec, start, end, partial, &r);
         let tag_count = view.tag_count;
-        let mut resp = S3Response::new(read_output!(HeadObjectOutput, view));
+        let mut out = read_output!(HeadObjectOutput, view);
+        if r.spec.version.is_none() {
+            out.expiration =
+                crate::access::CheckedLifecycle::header_of(&req.extensions, &r.key, &rec);
+        }
+        let mut resp = S3Response::new(out);
         // HeadObjectOutput has no field for it; S3 sends it on HEAD as on GET.
         if let Some(n) = tag_count {
             resp.headers
