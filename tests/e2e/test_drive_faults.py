@@ -171,6 +171,13 @@ def test_objects_survive_a_wiped_volume_and_bit_rot_and_heal_restores_redundancy
     )
     summary = run_heal(cluster, "--deep")
     assert "0 unrecoverable" in summary, summary
+    # The pass ran as a background worker, listed with the others in the admin status with
+    # what it counted.
+    def heal_workers():
+        return [w for w in admin_status(cluster)["workers"] if w["name"] == "heal"]
+
+    wait_until(lambda: [w["state"] for w in heal_workers()] == ["done"], what="the heal worker done")
+    assert heal_workers()[0]["counters"]["objects_checked"] > 0, heal_workers()
     # Redundancy is whole again: any two volumes may now go.
     wipe(vols[0])
     wipe(vols[3])

@@ -3,13 +3,15 @@
 //! object and part, checks each shard (with `deep`, every block checksum) and rewrites what is
 //! missing or damaged from the others. Progress and the last result are kept for the admin API.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use rustfs_meta::{Body, ObjectRecord, PartRecord, ScanStep, Segment, Table, decode};
 use serde::Serialize;
 
+use crate::worker::{Step, Worker, WorkerInfo};
 use crate::{ObjectStore, now_ms};
 
 /// Rows visited per metadata read during a heal pass (the read snapshot is not held while
@@ -200,19 +202,16 @@ impl ObjectStore {
             }
             id
         };
-        let this = self.clone();
-        tokio::spawn(async move {
-            let report = this.heal_pass_scoped(deep, rate, only).await;
-            tracing::info!(?report, "heal pass finished");
-            if let Ok(mut p) = this.heal.state.lock() {
-                p.current = HealState::Done {
-                    id,
-                    started_ms,
-                    finished_ms: now_ms(),
-                    report,
-                };
-            }
-        });
+        self.workers.spawn(
+            HealPass {
+                store: self.clone(),
+                id,
+                started_ms,
+                walk: PassWalk::new(deep, rate, only),
+                failed: false,
+            },
+            None,
+        );
         Some(id)
     }
 
@@ -230,47 +229,59 @@ impl ObjectStore {
         rate: Option<u64>,
         only: Option<Arc<BTreeSet<u16>>>,
     ) -> HealReport {
-        let health = self.check_health(true).await;
-        let mut report = HealReport {
-            deep,
-            replicas_resynced: health.replicas_resynced,
-            ..Default::default()
-        };
-        let started = Instant::now();
-        for table in [Table::Objects, Table::Versions, Table::Parts] {
-            let mut cursor: Vec<u8> = Vec::new();
-            loop {
-                let page = match self.page(table, &cursor).await {
-                    Ok(p) => p,
-                    Err(e) => {
-                        tracing::error!(error = %e, "heal pass cannot read metadata; stopping");
-                        return report;
-                    }
-                };
-                let Some((last, _)) = page.last() else { break };
-                cursor = last.clone();
-                cursor.push(0);
-                for (key, value) in &page {
-                    let (name, segments) = describe(table, key, value);
-                    for seg in segments {
-                        self.heal_segment(&seg, deep, only.clone(), &name, &mut report)
-                            .await;
-                    }
-                    self.publish(&report);
-                    if let Some(rate) = rate.filter(|r| *r > 0) {
-                        let due =
-                            Duration::from_secs_f64(report.bytes_checked as f64 / rate as f64);
-                        if let Some(wait) = due.checked_sub(started.elapsed()) {
-                            tokio::time::sleep(wait).await;
-                        }
-                    }
-                }
-                if page.len() < PAGE {
-                    break;
+        let mut walk = PassWalk::new(deep, rate, only);
+        loop {
+            match self.heal_step(&mut walk).await {
+                Ok(true) => {}
+                Ok(false) => return walk.report,
+                Err(e) => {
+                    tracing::error!(error = %e, "heal pass cannot read metadata; stopping");
+                    return walk.report;
                 }
             }
         }
-        report
+    }
+
+    /// One step of a heal pass: the health check first, then one page of metadata rows and
+    /// the segments they name. `Ok(false)` once every table was walked.
+    async fn heal_step(&self, walk: &mut PassWalk) -> crate::Result<bool> {
+        let started = match walk.started {
+            Some(s) => s,
+            None => {
+                let health = self.check_health(true).await;
+                walk.report.replicas_resynced = health.replicas_resynced;
+                let now = Instant::now();
+                walk.started = Some(now);
+                now
+            }
+        };
+        let Some(&table) = PASS_TABLES.get(walk.table) else {
+            return Ok(false);
+        };
+        let page = self.page(table, &walk.cursor).await?;
+        if let Some((last, _)) = page.last() {
+            walk.cursor = last.clone();
+            walk.cursor.push(0);
+        }
+        for (key, value) in &page {
+            let (name, segments) = describe(table, key, value);
+            for seg in segments {
+                self.heal_segment(&seg, walk.deep, walk.only.clone(), &name, &mut walk.report)
+                    .await;
+            }
+            self.publish(&walk.report);
+            if let Some(rate) = walk.rate.filter(|r| *r > 0) {
+                let due = Duration::from_secs_f64(walk.report.bytes_checked as f64 / rate as f64);
+                if let Some(wait) = due.checked_sub(started.elapsed()) {
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+        if page.len() < PAGE {
+            walk.table += 1;
+            walk.cursor.clear();
+        }
+        Ok(walk.table < PASS_TABLES.len())
     }
 
     /// Up to [`PAGE`] rows of `table` from `from`, in a read-only transaction of their own.
@@ -367,4 +378,117 @@ fn describe(table: Table, key: &[u8], value: &[u8]) -> (String, Vec<Segment>) {
             .unwrap_or_default(),
     };
     (name, segments)
+}
+
+/// The tables a heal pass walks, in order.
+const PASS_TABLES: [Table; 3] = [Table::Objects, Table::Versions, Table::Parts];
+
+/// Where a heal pass is: the table and the key it reached, and what it found so far.
+struct PassWalk {
+    deep: bool,
+    /// Bytes checked per second at most.
+    rate: Option<u64>,
+    only: Option<Arc<BTreeSet<u16>>>,
+    /// Set by the first step, after the health check.
+    started: Option<Instant>,
+    table: usize,
+    cursor: Vec<u8>,
+    report: HealReport,
+}
+
+impl PassWalk {
+    fn new(deep: bool, rate: Option<u64>, only: Option<Arc<BTreeSet<u16>>>) -> Self {
+        Self {
+            deep,
+            rate,
+            only,
+            started: None,
+            table: 0,
+            cursor: Vec::new(),
+            report: HealReport {
+                deep,
+                ..Default::default()
+            },
+        }
+    }
+}
+
+/// A heal pass started in the background ([`ObjectStore::start_heal_scoped`]): a worker of
+/// the store's registry, one page of metadata a step, shown in the admin status beside the
+/// other workers; its result is kept for the admin API when it is done.
+struct HealPass {
+    store: Arc<ObjectStore>,
+    id: u64,
+    started_ms: i64,
+    walk: PassWalk,
+    /// A metadata read failed: the pass stopped there.
+    failed: bool,
+}
+
+impl HealPass {
+    fn finish(&self) {
+        let report = self.walk.report.clone();
+        tracing::info!(?report, "heal pass finished");
+        if let Ok(mut p) = self.store.heal.state.lock() {
+            p.current = HealState::Done {
+                id: self.id,
+                started_ms: self.started_ms,
+                finished_ms: now_ms(),
+                report,
+            };
+        }
+    }
+}
+
+impl Worker for HealPass {
+    fn name(&self) -> String {
+        "heal".into()
+    }
+
+    fn step(&mut self) -> BoxFuture<'_, crate::Result<Step>> {
+        Box::pin(async move {
+            if self.failed {
+                return Ok(Step::Done);
+            }
+            match self.store.heal_step(&mut self.walk).await {
+                Ok(true) => Ok(Step::Busy(1)),
+                Ok(false) => {
+                    self.finish();
+                    Ok(Step::Done)
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "heal pass cannot read metadata; stopping");
+                    self.failed = true;
+                    self.finish();
+                    Err(e)
+                }
+            }
+        })
+    }
+
+    fn idle_delay(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn info(&self) -> WorkerInfo {
+        let r = &self.walk.report;
+        let at = PASS_TABLES
+            .get(self.walk.table)
+            .map_or("finished".to_string(), |t| format!("walking {t:?}"));
+        WorkerInfo {
+            progress: format!(
+                "pass {}{}: {at}",
+                self.id,
+                if self.walk.deep { " (deep)" } else { "" }
+            ),
+            counters: BTreeMap::from([
+                ("objects_checked", r.objects_checked),
+                ("bytes_checked", r.bytes_checked),
+                ("shards_damaged", r.shards_damaged),
+                ("shards_repaired", r.shards_repaired),
+                ("shards_offline", r.shards_offline),
+                ("unrecoverable", r.unrecoverable),
+            ]),
+        }
+    }
 }

@@ -96,7 +96,7 @@ impl Workers {
     }
 
     /// Runs `worker` on its own task, letting at most `rate` items per second through (`None`:
-    /// unpaced), until it is done.
+    /// unpaced), until it is done. A finished worker of the same name leaves the list.
     pub fn spawn<W: Worker>(&self, worker: W, rate: Option<u64>) -> tokio::task::JoinHandle<()> {
         let info = worker.info();
         let status = Arc::new(Mutex::new(WorkerStatus {
@@ -111,6 +111,14 @@ impl Workers {
             last_step_ms: None,
         }));
         if let Ok(mut all) = self.all.lock() {
+            // A worker started again and again (a heal pass) keeps one entry: the last one
+            // done gives way to the new one.
+            let name = worker.name();
+            all.retain(|s| {
+                s.lock()
+                    .map(|s| !(s.name == name && s.state == WorkerState::Done))
+                    .unwrap_or(true)
+            });
             all.push(status.clone());
         }
         tokio::spawn(run(worker, rate, status))
