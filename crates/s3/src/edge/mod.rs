@@ -40,6 +40,7 @@ mod answers;
 mod buffered_body;
 mod cors;
 mod failure_log;
+pub mod observe;
 pub(crate) mod post_form;
 mod post_policy;
 mod range_header;
