@@ -209,28 +209,10 @@ impl ObjectStore {
         }
     }
 
-    /// UploadPart of an upload that is not SSE-C (see [`Self::upload_part_keyed`]).
-    pub async fn upload_part<S, E>(
-        &self,
-        bucket: &str,
-        key: &str,
-        upload_id: &str,
-        part_number: u32,
-        body: S,
-        checks: BodyChecks,
-    ) -> Result<UploadedPart>
-    where
-        S: Stream<Item = std::result::Result<Bytes, E>> + Unpin + Send,
-        E: Display,
-    {
-        self.upload_part_keyed(bucket, key, upload_id, part_number, body, checks, None)
-            .await
-    }
-
     /// UploadPart: `sse_customer` is the SSE-C key, required exactly when the upload is SSE-C
     /// (and then it must be the upload's).
     #[allow(clippy::too_many_arguments)] // each is one of S3's request fields
-    pub async fn upload_part_keyed<S, E>(
+    pub async fn upload_part<S, E>(
         &self,
         bucket: &str,
         key: &str,
@@ -378,31 +360,10 @@ impl ObjectStore {
     /// again meanwhile (whose replaced files the re-upload unlinks after its commit) conflicts
     /// with it, so it reruns on a fresh read, which then refuses the part's new ETag
     /// (`InvalidPart`) or, with the upload gone, finds the object a concurrent completion made.
-    pub async fn complete_multipart_upload(
-        &self,
-        bucket: &str,
-        key: &str,
-        upload_id: &str,
-        listed: &[CompletePart],
-        conditions: &WriteConditions,
-        full_checksum: Option<(ChecksumAlgorithm, String)>,
-    ) -> Result<ObjectRecord> {
-        self.complete_multipart_upload_keyed(
-            bucket,
-            key,
-            upload_id,
-            listed,
-            conditions,
-            full_checksum,
-            None,
-        )
-        .await
-    }
-
-    /// [`Self::complete_multipart_upload`] with the SSE-C key, which an SSE-C upload needs
-    /// (the upload's own key; as RGW and s3-tests expect).
+    /// `sse_customer`: the SSE-C key, which an SSE-C upload needs (the upload's own key; as
+    /// RGW and s3-tests expect).
     #[allow(clippy::too_many_arguments)] // each is one of S3's request fields
-    pub async fn complete_multipart_upload_keyed(
+    pub async fn complete_multipart_upload(
         &self,
         bucket: &str,
         key: &str,
@@ -471,20 +432,8 @@ impl ObjectStore {
     /// UploadPartCopy: a part whose bytes come from (a range of) an existing object. As for
     /// CopyObject, a source overwritten while it streams is read again (the part is one whole
     /// version's bytes).
+    /// `sse_customer`: the SSE-C key of the upload, if it has one.
     pub async fn upload_part_copy(
-        &self,
-        source: &CopySource<'_>,
-        bucket: &str,
-        key: &str,
-        upload_id: &str,
-        part_number: u32,
-    ) -> Result<(UploadedPart, ObjectRecord)> {
-        self.upload_part_copy_keyed(source, bucket, key, upload_id, part_number, None)
-            .await
-    }
-
-    /// [`Self::upload_part_copy`] into an upload whose SSE-C key is `sse_customer`.
-    pub async fn upload_part_copy_keyed(
         &self,
         source: &CopySource<'_>,
         bucket: &str,
@@ -509,7 +458,7 @@ impl ObjectStore {
             }
             let (body, vanished) = watch_source(src.body);
             match self
-                .upload_part_keyed(
+                .upload_part(
                     bucket,
                     key,
                     upload_id,

@@ -400,7 +400,7 @@ async fn concurrent_create_only_writes_have_exactly_one_winner() {
 
 async fn part(store: &ObjectStore, up: &str, n: u32, data: &[u8]) -> PartRecord {
     store
-        .upload_part("bkt", "mp", up, n, body(data), BodyChecks::default())
+        .upload_part("bkt", "mp", up, n, body(data), BodyChecks::default(), None)
         .await
         .unwrap()
         .part
@@ -432,48 +432,73 @@ async fn multipart_rules_and_etag() {
             &[cp(1, &p1), cp(2, &small), cp(3, &p3)],
             &none,
             None,
+            None,
         )
         .await;
     assert!(matches!(r, Err(ObjectError::EntityTooSmall)));
     let r = store
-        .complete_multipart_upload("bkt", "mp", &up, &[cp(3, &p3), cp(1, &p1)], &none, None)
+        .complete_multipart_upload(
+            "bkt",
+            "mp",
+            &up,
+            &[cp(3, &p3), cp(1, &p1)],
+            &none,
+            None,
+            None,
+        )
         .await;
     assert!(matches!(r, Err(ObjectError::InvalidPartOrder)));
     let r = store
-        .complete_multipart_upload("bkt", "mp", &up, &[cp(1, &p3)], &none, None)
+        .complete_multipart_upload("bkt", "mp", &up, &[cp(1, &p3)], &none, None, None)
         .await;
     assert!(matches!(r, Err(ObjectError::InvalidPart(_))));
     let r = store
-        .complete_multipart_upload("bkt", "mp", &up, &[cp(4, &p3)], &none, None)
+        .complete_multipart_upload("bkt", "mp", &up, &[cp(4, &p3)], &none, None, None)
         .await;
     assert!(matches!(r, Err(ObjectError::InvalidPart(_))));
     let r = store
-        .complete_multipart_upload("bkt", "mp", &up, &[], &none, None)
+        .complete_multipart_upload("bkt", "mp", &up, &[], &none, None, None)
         .await;
     assert!(matches!(r, Err(ObjectError::NoParts)));
     assert!(matches!(
         store
-            .upload_part("bkt", "mp", &up, 0, body(b"x"), BodyChecks::default())
+            .upload_part("bkt", "mp", &up, 0, body(b"x"), BodyChecks::default(), None)
             .await,
         Err(ObjectError::InvalidArgument(_))
     ));
     assert!(matches!(
         store
-            .upload_part("bkt", "mp", &up, 10_001, body(b"x"), BodyChecks::default())
+            .upload_part(
+                "bkt",
+                "mp",
+                &up,
+                10_001,
+                body(b"x"),
+                BodyChecks::default(),
+                None
+            )
             .await,
         Err(ObjectError::InvalidArgument(_))
     ));
 
     // A part listed twice: only the last entry counts (here a stale ETag, so refused).
     let r = store
-        .complete_multipart_upload("bkt", "mp", &up, &[cp(1, &p1), cp(1, &p3)], &none, None)
+        .complete_multipart_upload(
+            "bkt",
+            "mp",
+            &up,
+            &[cp(1, &p1), cp(1, &p3)],
+            &none,
+            None,
+            None,
+        )
         .await;
     assert!(matches!(r, Err(ObjectError::InvalidPart(_))));
 
     // ... and a stale entry before the last one is ignored.
     let listed = [cp(1, &p3), cp(1, &p1), cp(3, &p3)];
     let rec = store
-        .complete_multipart_upload("bkt", "mp", &up, &listed, &none, None)
+        .complete_multipart_upload("bkt", "mp", &up, &listed, &none, None, None)
         .await
         .unwrap();
     let want = checksum::multipart_etag(&[&p1.segment.etag, &p3.segment.etag]).unwrap();
@@ -529,7 +554,15 @@ async fn multipart_checksums_composite_and_full_object() {
             },
         ];
         let rec = store
-            .complete_multipart_upload("bkt", "mp", &up, &list, &WriteConditions::default(), None)
+            .complete_multipart_upload(
+                "bkt",
+                "mp",
+                &up,
+                &list,
+                &WriteConditions::default(),
+                None,
+                None,
+            )
             .await
             .unwrap();
         let c = rec.checksum.unwrap();
@@ -722,7 +755,15 @@ async fn upload_part_reports_the_checksum_algorithm_it_used() {
         .unwrap()
         .upload_id;
     let got = store
-        .upload_part("bkt", "mp", &up, 1, body(b"abc"), BodyChecks::default())
+        .upload_part(
+            "bkt",
+            "mp",
+            &up,
+            1,
+            body(b"abc"),
+            BodyChecks::default(),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(got.checksum_algorithm, Some(ChecksumAlgorithm::Crc32c));
@@ -736,7 +777,15 @@ async fn upload_part_reports_the_checksum_algorithm_it_used() {
         .unwrap()
         .upload_id;
     let got = store
-        .upload_part("bkt", "mp2", &plain, 1, body(b"abc"), BodyChecks::default())
+        .upload_part(
+            "bkt",
+            "mp2",
+            &plain,
+            1,
+            body(b"abc"),
+            BodyChecks::default(),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(

@@ -89,7 +89,7 @@ async fn put(store: &ObjectStore, key: &str, data: &[u8]) -> Result<ObjectRecord
 
 async fn upload(store: &ObjectStore, key: &str, up: &str, n: u32, data: &[u8]) -> Result<String> {
     store
-        .upload_part("bkt", key, up, n, body(data), BodyChecks::default())
+        .upload_part("bkt", key, up, n, body(data), BodyChecks::default(), None)
         .await
         .map(|p| p.part.segment.etag)
 }
@@ -148,7 +148,15 @@ async fn complete_racing_a_reupload_of_its_part_never_acknowledges_an_unreadable
         pause((round % 12) * 150).await;
         let listed = [part(1, &e1), part(2, &e2)];
         let done = store
-            .complete_multipart_upload("bkt", "mp", &up, &listed, &WriteConditions::default(), None)
+            .complete_multipart_upload(
+                "bkt",
+                "mp",
+                &up,
+                &listed,
+                &WriteConditions::default(),
+                None,
+                None,
+            )
             .await;
         let reuploaded = reupload.await.unwrap();
         match done {
@@ -242,7 +250,15 @@ async fn many_segment_object(store: &ObjectStore, key: &str) -> Vec<u8> {
         all.extend_from_slice(&data);
     }
     store
-        .complete_multipart_upload("bkt", key, &up, &listed, &WriteConditions::default(), None)
+        .complete_multipart_upload(
+            "bkt",
+            key,
+            &up,
+            &listed,
+            &WriteConditions::default(),
+            None,
+            None,
+        )
         .await
         .unwrap();
     all
@@ -282,7 +298,7 @@ async fn copies_racing_an_overwrite_of_their_source_copy_one_whole_version(backe
             tokio::spawn(async move {
                 let up = create_upload(&s, "dst-mp").await;
                 let r = s
-                    .upload_part_copy(&source("src"), "bkt", "dst-mp", &up, 1)
+                    .upload_part_copy(&source("src"), "bkt", "dst-mp", &up, 1, None)
                     .await;
                 (up, r)
             })
@@ -306,6 +322,7 @@ async fn copies_racing_an_overwrite_of_their_source_copy_one_whole_version(backe
                 &up,
                 &[part(1, &etag)],
                 &WriteConditions::default(),
+                None,
                 None,
             )
             .await

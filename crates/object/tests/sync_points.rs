@@ -93,7 +93,15 @@ async fn workload(store: &ObjectStore) -> (Vec<State>, bool) {
         Err(_) => return (states, false),
     };
     let p = match store
-        .upload_part(BUCKET, "mp", &up, 1, body(&part), BodyChecks::default())
+        .upload_part(
+            BUCKET,
+            "mp",
+            &up,
+            1,
+            body(&part),
+            BodyChecks::default(),
+            None,
+        )
         .await
     {
         Ok(p) => p.part,
@@ -111,6 +119,7 @@ async fn workload(store: &ObjectStore) -> (Vec<State>, bool) {
             &up,
             &listed,
             &WriteConditions::default(),
+            None,
             None
         ),
         |c: &mut BTreeMap<String, String>| {

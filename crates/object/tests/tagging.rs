@@ -201,6 +201,7 @@ async fn copies_and_multipart_uploads_carry_tags(backend: Backend) {
             1,
             body(b"part"),
             BodyChecks::default(),
+            None,
         )
         .await
         .unwrap();
@@ -215,6 +216,7 @@ async fn copies_and_multipart_uploads_carry_tags(backend: Backend) {
                 checksum: None,
             }],
             &WriteConditions::default(),
+            None,
             None,
         )
         .await

@@ -115,8 +115,16 @@ impl CheckedLifecycle {
         key: &str,
         rec: &rustfs_object::ObjectRecord,
     ) -> Option<String> {
-        let rules = ext.get::<CheckedLifecycle>()?;
-        rustfs_object::lifecycle::expiration_header(&rules.0, key, rec)
+        Self::header(ext.get::<CheckedLifecycle>(), key, rec)
+    }
+
+    /// [`Self::header_of`] for rules taken out of the request before it was consumed.
+    pub fn header(
+        rules: Option<&CheckedLifecycle>,
+        key: &str,
+        rec: &rustfs_object::ObjectRecord,
+    ) -> Option<String> {
+        rustfs_object::lifecycle::expiration_header(&rules?.0, key, rec)
     }
 }
 

@@ -92,7 +92,7 @@ impl RustFsS3 {
         let (body, fault) = body::wrap(i.body);
         let uploaded = self
             .store
-            .upload_part_keyed(
+            .upload_part(
                 &i.bucket,
                 &i.key,
                 &i.upload_id,
@@ -141,7 +141,7 @@ impl RustFsS3 {
         );
         let (uploaded, src) = self
             .store
-            .upload_part_copy_keyed(
+            .upload_part_copy(
                 &Source {
                     bucket: &src_bucket,
                     key: &src_key,
@@ -338,7 +338,7 @@ impl RustFsS3 {
         };
         let rec = self
             .store
-            .complete_multipart_upload_keyed(
+            .complete_multipart_upload(
                 &i.bucket,
                 &i.key,
                 &i.upload_id,

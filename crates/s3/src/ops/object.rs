@@ -357,9 +357,13 @@ impl RustFsS3 {
         };
         let mut out = PutObjectOutput::default();
         let key = req.input.key.clone();
-        let ext = req.extensions.clone();
+        // Only the rules (one `Arc`) outlive the request `put_from!` consumes.
+        let lifecycle = req
+            .extensions
+            .get::<crate::access::CheckedLifecycle>()
+            .cloned();
         let rec = put_from!(self, (req, sse));
-        out.expiration = crate::access::CheckedLifecycle::header_of(&ext, &key, &rec);
+        out.expiration = crate::access::CheckedLifecycle::header(lifecycle.as_ref(), &key, &rec);
         let answer = sse::SseAnswer::of(rec.encryption.as_ref(), customer.as_ref());
         out.ssekms_encryption_context = answer.context.clone();
         sse::set_sse!(out, answer);
