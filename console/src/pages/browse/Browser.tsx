@@ -25,6 +25,7 @@ export function Browser(props: { bucket: string; prefix: string }) {
   // Tokens of the pages before the current one (page 1 has none).
   const [tokens, setTokens] = useState<(string | null)[]>([null]);
   const [listing, setListing] = useState<Listing | null>(null);
+  const [listError, setListError] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [reload, setReload] = useState(0);
   const [uploads, setUploads] = useState<UploadItem[]>([]);
@@ -43,11 +44,12 @@ export function Browser(props: { bucket: string; prefix: string }) {
   useEffect(() => {
     let live = true;
     setListing(null);
+    setListError(null);
     listObjects(bucket, prefix, token, PAGE_SIZE)
       .then((l) => live && setListing(l))
       .catch((e) => {
         if (!live) return;
-        setError(errorText(e));
+        setListError(errorText(e));
         setListing({ prefixes: [], objects: [], nextToken: null });
       });
     return () => {
@@ -173,6 +175,12 @@ export function Browser(props: { bucket: string; prefix: string }) {
           <div className="table-wrap center">
             <Spinner />
           </div>
+        ) : listError ? (
+          <EmptyState title="The objects here cannot be listed">
+            <span role="alert">{listError}</span>
+            <br />
+            You may still upload or download objects your policies allow.
+          </EmptyState>
         ) : empty && tokens.length === 1 ? (
           <EmptyState title={prefix ? "This folder is empty" : "This bucket is empty"}>Drop files here or use Upload.</EmptyState>
         ) : (
