@@ -2,46 +2,19 @@
 // - `/rustfs/admin/v1/status` and `/rustfs/admin/v1/heal` (our own: volumes, workers, heal);
 // - `/rustfs/admin/v3/<op>` (MinIO's admin API with plain JSON bodies) used by src/api/iam.ts.
 // Refusals come back as MinIO's JSON errors ({Code, Message}); S3-level refusals (a bad
-// signature, an expired session) as S3's XML error document. Both become an AdminError.
+// signature, an expired session) as S3's XML error document. Both become an ApiError (src/api/xml.ts).
 import { signedFetch } from './sign';
+import { ApiError } from './xml';
 
-export class AdminError extends Error {
-  status: number;
-  code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message || code || `HTTP ${status}`);
-    this.status = status;
-    this.code = code;
-  }
-  /** The caller lacks the rights (a non-admin user): pages show a "no permission" panel. */
-  get denied(): boolean {
-    return this.status === 403 && /AccessDenied|Access Denied/i.test(this.code + ' ' + this.message);
-  }
-}
-
-/** Whether an error is a refusal for lack of rights. */
+/** Whether an error is a refusal for lack of rights (pages show a "no permission" panel). */
 export function isDenied(e: unknown): boolean {
-  return e instanceof AdminError && e.denied;
+  return e instanceof ApiError && e.status === 403 && /AccessDenied|Access Denied/i.test(e.code + ' ' + e.message);
 }
 
 /** A readable message for any error a call raised. */
 export function errorText(e: unknown): string {
-  if (e instanceof AdminError) return e.code ? `${e.code}: ${e.message}` : e.message;
   if (e instanceof Error) return e.message;
   return String(e);
-}
-
-async function toError(resp: Response): Promise<AdminError> {
-  const text = await resp.text().catch(() => '');
-  try {
-    const j = JSON.parse(text);
-    return new AdminError(resp.status, j.Code ?? '', j.Message ?? '');
-  } catch {
-    // An S3 XML error document.
-    const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? '';
-    const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? text.slice(0, 200);
-    return new AdminError(resp.status, code, message || resp.statusText);
-  }
 }
 
 export interface AdminRequest {
@@ -64,7 +37,6 @@ export async function adminCall<T = unknown>(path: string, req: AdminRequest = {
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body,
   });
-  if (!resp.ok) throw await toError(resp);
   const text = await resp.text();
   return (text.trim() ? JSON.parse(text) : null) as T;
 }
@@ -147,7 +119,7 @@ export async function startHeal(deep: boolean): Promise<HealState> {
       query: deep ? { deep: 'true' } : {},
     });
   } catch (e) {
-    if (e instanceof AdminError && e.status === 409) return getHeal();
+    if (e instanceof ApiError && e.status === 409) return getHeal();
     throw e;
   }
 }

@@ -33,22 +33,22 @@ function VersioningCard(props: { bucket: string; lock: boolean }) {
     }
   };
   return (
-    <section className="c2-card c2-section">
+    <section className="card c2-section">
       <h2>Versioning</h2>
       <p>
         State:{' '}
-        <span data-testid="settings-versioning-state" className={state === 'Enabled' ? 'c2-pill c2-pill-on' : state === 'Suspended' ? 'c2-pill c2-pill-warn' : 'c2-pill c2-pill-off'}>
+        <span data-testid="settings-versioning-state" className={state === 'Enabled' ? 'badge badge-ok' : state === 'Suspended' ? 'badge badge-warn' : 'badge badge-off'}>
           {state ?? '…'}
         </span>
       </p>
-      <p className="c2-muted">
+      <p className="muted">
         {props.lock ? 'Object lock is on: versioning stays enabled.' : 'Enabled keeps every version; suspended stops making new ones (old versions stay).'}
       </p>
       <div className="c2-row">
-        <button type="button" className="c2-btn c2-btn-primary" data-testid="versioning-enable" disabled={busy || state === 'Enabled'} onClick={() => set('Enabled')}>
+        <button type="button" className="btn btn-primary" data-testid="versioning-enable" disabled={busy || state === 'Enabled'} onClick={() => set('Enabled')}>
           Enable
         </button>
-        <button type="button" className="c2-btn" data-testid="versioning-suspend" disabled={busy || state !== 'Enabled'} onClick={() => set('Suspended')}>
+        <button type="button" className="btn" data-testid="versioning-suspend" disabled={busy || state !== 'Enabled'} onClick={() => set('Suspended')}>
           Suspend
         </button>
       </div>
@@ -66,10 +66,10 @@ function LockCard(props: { bucket: string; lock: ObjectLock; reload: () => Promi
   const [ok, setOk] = useState<string | null>(null);
   if (!props.lock.enabled) {
     return (
-      <section className="c2-card c2-section">
+      <section className="card c2-section">
         <h2>Object lock</h2>
         <p data-testid="lock-state">
-          <span className="c2-pill c2-pill-off">off</span> Object lock can only be chosen when a bucket is created.
+          <span className="badge badge-off">off</span> Object lock can only be chosen when a bucket is created.
         </p>
       </section>
     );
@@ -88,10 +88,10 @@ function LockCard(props: { bucket: string; lock: ObjectLock; reload: () => Promi
     }
   };
   return (
-    <section className="c2-card c2-section">
+    <section className="card c2-section">
       <h2>Object lock</h2>
       <p data-testid="lock-state">
-        <span className="c2-pill c2-pill-lock">enabled</span>{' '}
+        <span className="badge badge-accent">enabled</span>{' '}
         {r ? (
           <>
             Default retention: <b>{r.mode}</b> for {r.years ? `${r.years} year(s)` : `${r.days} day(s)`}
@@ -101,7 +101,7 @@ function LockCard(props: { bucket: string; lock: ObjectLock; reload: () => Promi
         )}
       </p>
       <div className="c2-row">
-        <label className="c2-field c2-inline">
+        <label className="field c2-inline">
           <span>Mode</span>
           <select data-testid="lock-mode" value={mode} onChange={(ev) => setMode(ev.target.value as typeof mode)}>
             <option value="">No default retention</option>
@@ -111,11 +111,11 @@ function LockCard(props: { bucket: string; lock: ObjectLock; reload: () => Promi
         </label>
         {mode && (
           <>
-            <label className="c2-field c2-inline">
+            <label className="field c2-inline">
               <span>Period</span>
               <input data-testid="lock-days" type="number" min={1} value={count} onChange={(ev) => setCount(ev.target.value)} />
             </label>
-            <label className="c2-field c2-inline">
+            <label className="field c2-inline">
               <span>Unit</span>
               <select value={unit} onChange={(ev) => setUnit(ev.target.value as typeof unit)}>
                 <option value="days">days</option>
@@ -124,12 +124,12 @@ function LockCard(props: { bucket: string; lock: ObjectLock; reload: () => Promi
             </label>
           </>
         )}
-        <button type="button" className="c2-btn c2-btn-primary" data-testid="lock-save" onClick={save}>
+        <button type="button" className="btn btn-primary" data-testid="lock-save" onClick={save}>
           Save
         </button>
       </div>
       {ok && (
-        <div className="c2-ok" role="status">
+        <div className="alert alert-ok" role="status">
           {ok}
         </div>
       )}
@@ -158,10 +158,10 @@ function TagsCard(props: { bucket: string }) {
     }
   };
   return (
-    <section className="c2-card c2-section">
+    <section className="card c2-section">
       <h2>Tags</h2>
       <div className="c2-tags" data-testid="tags-list">
-        {tags.length === 0 && <span className="c2-muted">No tags.</span>}
+        {tags.length === 0 && <span className="muted">No tags.</span>}
         {tags.map((t) => (
           <span className="c2-tag" key={t.key}>
             <b>{t.key}</b>={t.value}
@@ -184,11 +184,11 @@ function TagsCard(props: { bucket: string }) {
       >
         <input data-testid="tag-key" placeholder="key" aria-label="Tag key" value={k} onChange={(ev) => setK(ev.target.value)} />
         <input data-testid="tag-value" placeholder="value" aria-label="Tag value" value={v} onChange={(ev) => setV(ev.target.value)} />
-        <button type="submit" className="c2-btn" data-testid="tag-add">
+        <button type="submit" className="btn" data-testid="tag-add">
           Add tag
         </button>
       </form>
-      {ok && <span className="c2-muted">Tags saved.</span>}
+      {ok && <span className="muted">Tags saved.</span>}
       <ErrorBox error={err ?? error} testId="tags-error" />
     </section>
   );
@@ -200,16 +200,16 @@ export default function BucketSettings(props: { bucket?: string; name?: string }
   if (lock.denied) return <NoPermission what={`read the settings of bucket ${bucket}`} />;
   const missing = lock.error && !deniedError(lock.error) && /NoSuchBucket/.test(String((lock.error as { code?: string }).code));
   return (
-    <div className="c2-page" data-testid="bucket-settings-page">
-      <div className="c2-page-head">
+    <div className="page" data-testid="bucket-settings-page">
+      <div className="page-head">
         <div>
-          <div className="c2-crumbs">
+          <div className="breadcrumbs">
             <a href="#/buckets">Buckets</a> / <span>{bucket}</span>
           </div>
           <h1>🪣 {bucket}</h1>
         </div>
-        <div className="c2-actions">
-          <a className="c2-btn" href={`#/browse/${encodeURIComponent(bucket)}/`}>
+        <div className="actions">
+          <a className="btn" href={`#/browse/${encodeURIComponent(bucket)}/`}>
             Browse objects
           </a>
         </div>
@@ -220,7 +220,7 @@ export default function BucketSettings(props: { bucket?: string; name?: string }
         <>
           <div className="c2-grid2">
             <VersioningCard bucket={bucket} lock={lock.data?.enabled ?? false} />
-            {lock.data ? <LockCard key={JSON.stringify(lock.data)} bucket={bucket} lock={lock.data} reload={lock.reload} /> : <section className="c2-card c2-section"><h2>Object lock</h2><ErrorBox error={lock.error} /></section>}
+            {lock.data ? <LockCard key={JSON.stringify(lock.data)} bucket={bucket} lock={lock.data} reload={lock.reload} /> : <section className="card c2-section"><h2>Object lock</h2><ErrorBox error={lock.error} /></section>}
           </div>
           <PolicyEditor bucket={bucket} />
           <Lifecycle bucket={bucket} />

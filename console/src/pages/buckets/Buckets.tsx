@@ -77,10 +77,10 @@ function CreateBucket(props: { onClose: () => void; onCreated: (name: string) =>
       testId="bucket-create-dialog"
       footer={
         <>
-          <button type="button" className="c2-btn" onClick={props.onClose}>
+          <button type="button" className="btn" onClick={props.onClose}>
             Cancel
           </button>
-          <button type="button" className="c2-btn c2-btn-primary" data-testid="bucket-create-submit" disabled={busy} onClick={submit}>
+          <button type="button" className="btn btn-primary" data-testid="bucket-create-submit" disabled={busy} onClick={submit}>
             {busy ? 'Creating…' : 'Create bucket'}
           </button>
         </>
@@ -92,7 +92,7 @@ function CreateBucket(props: { onClose: () => void; onCreated: (name: string) =>
           void submit();
         }}
       >
-        <label className="c2-field">
+        <label className="field">
           <span>Bucket name</span>
           <input
             autoFocus
@@ -104,7 +104,7 @@ function CreateBucket(props: { onClose: () => void; onCreated: (name: string) =>
           />
           {touched && problem && <small className="c2-hint-bad">{problem}</small>}
         </label>
-        <label className="c2-check">
+        <label className="checkbox">
           <input
             type="checkbox"
             data-testid="bucket-versioning"
@@ -116,7 +116,7 @@ function CreateBucket(props: { onClose: () => void; onCreated: (name: string) =>
             <b>Versioning</b> — keep every version of each object
           </span>
         </label>
-        <label className="c2-check">
+        <label className="checkbox">
           <input type="checkbox" data-testid="bucket-object-lock" checked={lock} onChange={(ev) => setLock(ev.target.checked)} />
           <span>
             <b>Object lock</b> — write-once-read-many retention (turns versioning on for good)
@@ -124,7 +124,7 @@ function CreateBucket(props: { onClose: () => void; onCreated: (name: string) =>
         </label>
         {lock && (
           <div className="c2-sub">
-            <label className="c2-field">
+            <label className="field">
               <span>Default retention</span>
               <select data-testid="bucket-retention-mode" value={mode} onChange={(ev) => setMode(ev.target.value as typeof mode)}>
                 <option value="">None</option>
@@ -133,7 +133,7 @@ function CreateBucket(props: { onClose: () => void; onCreated: (name: string) =>
               </select>
             </label>
             {mode && (
-              <label className="c2-field">
+              <label className="field">
                 <span>Days</span>
                 <input data-testid="bucket-retention-days" type="number" min={1} value={days} onChange={(ev) => setDays(ev.target.value)} />
               </label>
@@ -147,7 +147,7 @@ function CreateBucket(props: { onClose: () => void; onCreated: (name: string) =>
 }
 
 function VersioningBadge(props: { v: Row['versioning'] }) {
-  const cls = props.v === 'Enabled' ? 'c2-pill c2-pill-on' : props.v === 'Suspended' ? 'c2-pill c2-pill-warn' : 'c2-pill c2-pill-off';
+  const cls = props.v === 'Enabled' ? 'badge badge-ok' : props.v === 'Suspended' ? 'badge badge-warn' : 'badge badge-off';
   return <span className={cls}>{props.v === '?' ? 'unknown' : props.v}</span>;
 }
 
@@ -157,29 +157,29 @@ export default function Buckets() {
   const [flash, setFlash] = useState<string | null>(null);
   if (denied) return <NoPermission what="list buckets" />;
   return (
-    <div className="c2-page" data-testid="buckets-page">
-      <div className="c2-page-head">
+    <div className="page" data-testid="buckets-page">
+      <div className="page-head">
         <div>
           <h1>Buckets</h1>
-          <p className="c2-muted">Create buckets, choose versioning and object lock, and open their settings.</p>
+          <p className="muted">Create buckets, choose versioning and object lock, and open their settings.</p>
         </div>
-        <div className="c2-actions">
-          <button type="button" className="c2-btn" onClick={() => void reload()}>
+        <div className="actions">
+          <button type="button" className="btn" onClick={() => void reload()}>
             Refresh
           </button>
-          <button type="button" className="c2-btn c2-btn-primary" data-testid="buckets-create" onClick={() => setCreating(true)}>
+          <button type="button" className="btn btn-primary" data-testid="buckets-create" onClick={() => setCreating(true)}>
             + Create bucket
           </button>
         </div>
       </div>
       {flash && (
-        <div className="c2-ok" role="status" data-testid="buckets-flash">
+        <div className="alert alert-ok" role="status" data-testid="buckets-flash">
           {flash}
         </div>
       )}
       <ErrorBox error={error} />
-      <div className="c2-card">
-        <table className="c2-table" data-testid="buckets-table">
+      <div className="card">
+        <table className="table" data-testid="buckets-table">
           <thead>
             <tr>
               <th>Name</th>
@@ -197,16 +197,16 @@ export default function Buckets() {
                     🪣 {b.name}
                   </a>
                 </td>
-                <td className="c2-muted">{formatDate(b.created)}</td>
+                <td className="muted">{formatDate(b.created)}</td>
                 <td>
                   <VersioningBadge v={b.versioning} />
                 </td>
-                <td>{b.lock === true ? <span className="c2-pill c2-pill-lock">locked</span> : b.lock === '?' ? '?' : <span className="c2-muted">—</span>}</td>
+                <td>{b.lock === true ? <span className="badge badge-accent">locked</span> : b.lock === '?' ? '?' : <span className="muted">—</span>}</td>
                 <td className="c2-right c2-nowrap">
-                  <a className="c2-btn c2-btn-small" href={`#/browse/${encodeURIComponent(b.name)}/`} data-testid={`bucket-browse-${b.name}`}>
+                  <a className="btn btn-sm" href={`#/browse/${encodeURIComponent(b.name)}/`} data-testid={`bucket-browse-${b.name}`}>
                     Browse
                   </a>{' '}
-                  <a className="c2-btn c2-btn-small" href={`#/buckets/${encodeURIComponent(b.name)}`} data-testid={`bucket-settings-${b.name}`}>
+                  <a className="btn btn-sm" href={`#/buckets/${encodeURIComponent(b.name)}`} data-testid={`bucket-settings-${b.name}`}>
                     Settings
                   </a>{' '}
                   <ConfirmButton

@@ -63,42 +63,42 @@ function RuleForm(props: {
       testId="lifecycle-dialog"
       footer={
         <>
-          <button type="button" className="c2-btn" onClick={props.onClose}>
+          <button type="button" className="btn" onClick={props.onClose}>
             Cancel
           </button>
-          <button type="button" className="c2-btn c2-btn-primary" data-testid="lifecycle-save" disabled={busy} onClick={submit}>
+          <button type="button" className="btn btn-primary" data-testid="lifecycle-save" disabled={busy} onClick={submit}>
             {busy ? 'Saving…' : 'Save rule'}
           </button>
         </>
       }
     >
       {r?.more && (
-        <div className="c2-hint">
+        <div className="alert alert-info">
           This rule also has settings this page does not edit ({r.more.join(', ')}); saving it from here replaces them.
         </div>
       )}
       <div className="c2-grid2">
-        <label className="c2-field">
+        <label className="field">
           <span>Rule ID</span>
           <input data-testid="lifecycle-id" value={id} onChange={(ev) => setId(ev.target.value)} />
         </label>
-        <label className="c2-field">
+        <label className="field">
           <span>Prefix filter (empty: the whole bucket)</span>
           <input data-testid="lifecycle-prefix" value={prefix} placeholder="logs/" onChange={(ev) => setPrefix(ev.target.value)} />
         </label>
-        <label className="c2-field">
+        <label className="field">
           <span>Expire current versions after (days)</span>
           <input data-testid="lifecycle-expiration" type="number" min={1} value={exp} onChange={(ev) => setExp(ev.target.value)} />
         </label>
-        <label className="c2-field">
+        <label className="field">
           <span>Expire noncurrent versions after (days)</span>
           <input data-testid="lifecycle-noncurrent" type="number" min={1} value={nce} onChange={(ev) => setNce(ev.target.value)} />
         </label>
-        <label className="c2-field">
+        <label className="field">
           <span>Abort incomplete multipart uploads after (days)</span>
           <input data-testid="lifecycle-abort" type="number" min={1} value={abort} onChange={(ev) => setAbort(ev.target.value)} />
         </label>
-        <label className="c2-check c2-check-inline">
+        <label className="checkbox c2-check-inline">
           <input type="checkbox" data-testid="lifecycle-enabled" checked={enabled} onChange={(ev) => setEnabled(ev.target.checked)} />
           <span>Rule enabled</span>
         </label>
@@ -119,18 +119,18 @@ export default function Lifecycle(props: { bucket: string }) {
   };
   const list = rules ?? [];
   return (
-    <section className="c2-card c2-section" aria-labelledby="lc-h">
+    <section className="card c2-section" aria-labelledby="lc-h">
       <div className="c2-section-head">
         <div>
           <h2 id="lc-h">Lifecycle rules</h2>
-          <p className="c2-muted">Expire objects and old versions, and clean up abandoned multipart uploads.</p>
+          <p className="muted">Expire objects and old versions, and clean up abandoned multipart uploads.</p>
         </div>
-        <button type="button" className="c2-btn c2-btn-primary" data-testid="lifecycle-add" onClick={() => setEditing('new')}>
+        <button type="button" className="btn btn-primary" data-testid="lifecycle-add" onClick={() => setEditing('new')}>
           + Add rule
         </button>
       </div>
       <ErrorBox error={error ?? saveError} testId="lifecycle-error" />
-      <table className="c2-table" data-testid="lifecycle-table">
+      <table className="table" data-testid="lifecycle-table">
         <thead>
           <tr>
             <th>ID</th>
@@ -147,17 +147,17 @@ export default function Lifecycle(props: { bucket: string }) {
             <tr key={r.id} data-testid={`lifecycle-row-${r.id}`}>
               <td className="c2-strong">
                 {r.id}
-                {r.more && <span className="c2-muted"> (+{r.more.join(', ')})</span>}
+                {r.more && <span className="muted"> (+{r.more.join(', ')})</span>}
               </td>
-              <td>{r.prefix ? <code>{r.prefix}</code> : <span className="c2-muted">whole bucket</span>}</td>
+              <td>{r.prefix ? <code>{r.prefix}</code> : <span className="muted">whole bucket</span>}</td>
               <td>
-                <span className={r.enabled ? 'c2-pill c2-pill-on' : 'c2-pill c2-pill-off'}>{r.enabled ? 'Enabled' : 'Disabled'}</span>
+                <span className={r.enabled ? 'badge badge-ok' : 'badge badge-off'}>{r.enabled ? 'Enabled' : 'Disabled'}</span>
               </td>
               <td>{days(r.expirationDays)}</td>
               <td>{days(r.noncurrentDays)}</td>
               <td>{days(r.abortDays)}</td>
               <td className="c2-right c2-nowrap">
-                <button type="button" className="c2-btn c2-btn-small" data-testid={`lifecycle-edit-${r.id}`} onClick={() => setEditing(r)}>
+                <button type="button" className="btn btn-sm" data-testid={`lifecycle-edit-${r.id}`} onClick={() => setEditing(r)}>
                   Edit
                 </button>{' '}
                 <ConfirmButton

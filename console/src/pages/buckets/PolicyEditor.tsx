@@ -80,19 +80,19 @@ export default function PolicyEditor(props: { bucket: string }) {
 
   const lines = text.split('\n').length;
   return (
-    <section className="c2-card c2-section" aria-labelledby="policy-h">
+    <section className="card c2-section" aria-labelledby="policy-h">
       <div className="c2-section-head">
         <div>
           <h2 id="policy-h">Bucket policy</h2>
-          <p className="c2-muted">
+          <p className="muted">
             {stored ? 'This bucket has a policy.' : 'No policy: the bucket is private (only users whose own policies allow it have access).'}
           </p>
         </div>
-        <div className="c2-actions">
-          <span className="c2-muted">Templates:</span>
+        <div className="actions">
+          <span className="muted">Templates:</span>
           <button
             type="button"
-            className="c2-btn c2-btn-small"
+            className="btn btn-sm"
             data-testid="policy-template-private"
             onClick={() => {
               setText('');
@@ -104,7 +104,7 @@ export default function PolicyEditor(props: { bucket: string }) {
           </button>
           <button
             type="button"
-            className="c2-btn c2-btn-small"
+            className="btn btn-sm"
             data-testid="policy-template-public-read"
             onClick={() => {
               setText(publicReadPolicy(props.bucket));
@@ -116,7 +116,7 @@ export default function PolicyEditor(props: { bucket: string }) {
           </button>
           <button
             type="button"
-            className="c2-btn c2-btn-small"
+            className="btn btn-sm"
             data-testid="policy-template-none"
             onClick={() => {
               setText(stored ? pretty(stored) : '');
@@ -128,7 +128,7 @@ export default function PolicyEditor(props: { bucket: string }) {
           </button>
         </div>
       </div>
-      {hint && <div className="c2-hint">{hint}</div>}
+      {hint && <div className="alert alert-info">{hint}</div>}
       <div className={problem ? 'c2-editor c2-editor-bad' : 'c2-editor'}>
         <pre className="c2-gutter" aria-hidden="true">
           {Array.from({ length: Math.max(lines, 8) }, (_, i) => (
@@ -153,17 +153,17 @@ export default function PolicyEditor(props: { bucket: string }) {
         />
       </div>
       {problem && (
-        <div className="c2-error" role="alert" data-testid="policy-error">
+        <div className="alert alert-error" role="alert" data-testid="policy-error">
           {problem.message}
         </div>
       )}
       {error !== null && (
-        <div className="c2-error" role="alert" data-testid="policy-error">
+        <div className="alert alert-error" role="alert" data-testid="policy-error">
           The server refused the policy — {messageOf(error)}
         </div>
       )}
       {saved && (
-        <div className="c2-ok" role="status" data-testid="policy-saved">
+        <div className="alert alert-ok" role="status" data-testid="policy-saved">
           {saved}
         </div>
       )}
@@ -182,7 +182,7 @@ export default function PolicyEditor(props: { bucket: string }) {
         )}
         <button
           type="button"
-          className="c2-btn"
+          className="btn"
           onClick={() => {
             const p = checkPolicy(text, { needPrincipal: true });
             setProblem(p);
@@ -191,7 +191,7 @@ export default function PolicyEditor(props: { bucket: string }) {
         >
           Validate
         </button>
-        <button type="button" className="c2-btn c2-btn-primary" data-testid="policy-save" disabled={busy || !loaded} onClick={save}>
+        <button type="button" className="btn btn-primary" data-testid="policy-save" disabled={busy || !loaded} onClick={save}>
           {busy ? 'Saving…' : 'Save policy'}
         </button>
       </div>

@@ -1,26 +1,11 @@
 // The bucket calls the buckets pages make (S3, signed for service `s3`): list, create with
 // versioning and object lock, delete, and the bucket's settings (versioning, policy,
 // lifecycle, object lock default retention, tags). XML answers are read with DOMParser;
-// refusals become an S3Error with S3's code and message.
+// refusals become an ApiError (src/api/xml.ts) with S3's code and message.
 import { signedFetch } from '../../api/sign';
+import { ApiError } from '../../api/xml';
 
 const NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
-
-export class S3Error extends Error {
-  status: number;
-  code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message || code || `HTTP ${status}`);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-export function s3ErrorText(e: unknown): string {
-  if (e instanceof S3Error) return e.code ? `${e.code}: ${e.message}` : e.message;
-  if (e instanceof Error) return e.message;
-  return String(e);
-}
 
 function parseXml(text: string): Document {
   return new DOMParser().parseFromString(text, 'application/xml');
@@ -59,14 +44,9 @@ async function s3(
     query,
     headers: body !== undefined ? { 'content-type': 'application/xml', ...headers } : headers,
     body,
+    // S3 wants an integrity header with lifecycle and object lock configurations.
+    checksum: body !== undefined,
   });
-  if (!resp.ok) {
-    const text = await resp.text().catch(() => '');
-    const doc = text ? parseXml(text) : null;
-    const code = (doc && childText(doc, 'Code')) || '';
-    const message = (doc && childText(doc, 'Message')) || resp.statusText;
-    throw new S3Error(resp.status, code, message);
-  }
   return resp;
 }
 
@@ -76,7 +56,7 @@ async function getXml(bucket: string, sub: string, missingCode: string): Promise
     const resp = await s3('GET', bucket, { [sub]: '' });
     return parseXml(await resp.text());
   } catch (e) {
-    if (e instanceof S3Error && e.code === missingCode) return null;
+    if (e instanceof ApiError && e.code === missingCode) return null;
     throw e;
   }
 }
@@ -155,7 +135,7 @@ export async function getObjectLock(bucket: string): Promise<ObjectLock> {
   const years = childText(doc, 'Years');
   const retention =
     mode === 'GOVERNANCE' || mode === 'COMPLIANCE'
-      ? { mode, days: days ? Number(days) : undefined, years: years ? Number(years) : undefined }
+      ? { mode: mode as Retention['mode'], days: days ? Number(days) : undefined, years: years ? Number(years) : undefined }
       : null;
   return { enabled, retention };
 }
@@ -182,7 +162,7 @@ export async function getPolicy(bucket: string): Promise<string | null> {
   try {
     return await (await s3('GET', bucket, { policy: '' })).text();
   } catch (e) {
-    if (e instanceof S3Error && e.code === 'NoSuchBucketPolicy') return null;
+    if (e instanceof ApiError && e.code === 'NoSuchBucketPolicy') return null;
     throw e;
   }
 }

@@ -3,15 +3,14 @@
 // loads data, and number formatting.
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { isDenied, errorText } from '../../api/admin';
-import { S3Error, s3ErrorText } from '../buckets/api';
 
 export function messageOf(e: unknown): string {
-  return e instanceof S3Error ? s3ErrorText(e) : errorText(e);
+  return errorText(e);
 }
 
-/** A refusal for lack of rights, from either API. */
+/** A refusal for lack of rights, from any API. */
 export function deniedError(e: unknown): boolean {
-  return isDenied(e) || (e instanceof S3Error && e.status === 403 && e.code === 'AccessDenied');
+  return isDenied(e);
 }
 
 export function Modal(props: {
@@ -30,22 +29,22 @@ export function Modal(props: {
     return () => window.removeEventListener('keydown', onKey);
   }, [props.onClose]);
   return (
-    <div className="c2-backdrop" onMouseDown={(ev) => ev.target === ev.currentTarget && props.onClose()}>
+    <div className="modal-backdrop" onMouseDown={(ev) => ev.target === ev.currentTarget && props.onClose()}>
       <div
-        className={props.wide ? 'c2-modal c2-modal-wide' : 'c2-modal'}
+        className={props.wide ? 'modal modal-wide' : 'modal'}
         role="dialog"
         aria-modal="true"
         aria-label={props.title}
         data-testid={props.testId}
       >
-        <div className="c2-modal-head">
+        <div className="modal-head">
           <h2>{props.title}</h2>
-          <button type="button" className="c2-icon-btn" aria-label="Close" onClick={props.onClose}>
+          <button type="button" className="icon-btn" aria-label="Close" onClick={props.onClose}>
             ×
           </button>
         </div>
-        <div className="c2-modal-body">{props.children}</div>
-        {props.footer && <div className="c2-modal-foot">{props.footer}</div>}
+        <div className="modal-body">{props.children}</div>
+        {props.footer && <div className="modal-foot">{props.footer}</div>}
       </div>
     </div>
   );
@@ -55,7 +54,7 @@ export function ErrorBox(props: { error: unknown; testId?: string }) {
   if (!props.error) return null;
   const text = typeof props.error === 'string' ? props.error : messageOf(props.error);
   return (
-    <div className="c2-error" role="alert" data-testid={props.testId ?? 'error'}>
+    <div className="alert alert-error" role="alert" data-testid={props.testId ?? 'error'}>
       {text}
     </div>
   );
@@ -63,7 +62,7 @@ export function ErrorBox(props: { error: unknown; testId?: string }) {
 
 export function Notice(props: { children: ReactNode; testId?: string }) {
   return (
-    <div className="c2-notice" role="status" data-testid={props.testId}>
+    <div className="alert alert-info" role="status" data-testid={props.testId}>
       {props.children}
     </div>
   );
@@ -100,7 +99,7 @@ export function ConfirmButton(props: {
     <>
       <button
         type="button"
-        className={props.className ?? 'c2-btn c2-btn-danger c2-btn-small'}
+        className={props.className ?? 'btn btn-danger btn-sm'}
         data-testid={props.testId}
         aria-label={props.ariaLabel}
         onClick={() => {
@@ -117,12 +116,12 @@ export function ConfirmButton(props: {
           testId="confirm-dialog"
           footer={
             <>
-              <button type="button" className="c2-btn" onClick={() => setAsking(false)}>
+              <button type="button" className="btn" onClick={() => setAsking(false)}>
                 Cancel
               </button>
               <button
                 type="button"
-                className="c2-btn c2-btn-danger"
+                className="btn btn-danger"
                 data-testid="confirm-yes"
                 disabled={busy}
                 onClick={async () => {
@@ -155,13 +154,13 @@ export function ConfirmButton(props: {
 export function CopyField(props: { label: string; value: string; testId: string }) {
   const [copied, setCopied] = useState(false);
   return (
-    <label className="c2-field">
+    <label className="field">
       <span>{props.label}</span>
       <div className="c2-copy">
         <input readOnly value={props.value} data-testid={props.testId} onFocus={(ev) => ev.currentTarget.select()} />
         <button
           type="button"
-          className="c2-btn c2-btn-small"
+          className="btn btn-sm"
           data-testid={`${props.testId}-copy`}
           onClick={async () => {
             try {
@@ -237,7 +236,7 @@ export function randomSecret(n = 32): string {
 
 export function StatusPill(props: { on: boolean; onText?: string; offText?: string; testId?: string }) {
   return (
-    <span className={props.on ? 'c2-pill c2-pill-on' : 'c2-pill c2-pill-off'} data-testid={props.testId}>
+    <span className={props.on ? 'badge badge-ok' : 'badge badge-off'} data-testid={props.testId}>
       {props.on ? (props.onText ?? 'enabled') : (props.offText ?? 'disabled')}
     </span>
   );
