@@ -206,7 +206,7 @@ export default function BucketSettings(props: { bucket?: string; name?: string }
           <div className="breadcrumbs">
             <a href="#/buckets">Buckets</a> / <span>{bucket}</span>
           </div>
-          <h1>🪣 {bucket}</h1>
+          <h1>{bucket}</h1>
         </div>
         <div className="actions">
           <a className="btn" href={`#/browse/${encodeURIComponent(bucket)}/`}>

@@ -6,7 +6,7 @@
 // bucket-row-<name>, bucket-delete-<name>, confirm-yes, error.
 import { useState } from 'react';
 import { createBucket, deleteBucket, getObjectLock, getVersioning, listBuckets, type Versioning } from './api';
-import { ConfirmButton, ErrorBox, Modal, NoPermission, formatDate, messageOf, useLoad } from '../kit/ui';
+import { BucketIcon, ConfirmButton, ErrorBox, Modal, NoPermission, formatDate, messageOf, useLoad } from '../kit/ui';
 
 interface Row {
   name: string;
@@ -194,7 +194,8 @@ export default function Buckets() {
               <tr key={b.name} data-testid={`bucket-row-${b.name}`}>
                 <td>
                   <a className="c2-strong" href={`#/browse/${encodeURIComponent(b.name)}/`}>
-                    🪣 {b.name}
+                    <BucketIcon />
+                    {b.name}
                   </a>
                 </td>
                 <td className="muted">{formatDate(b.created)}</td>

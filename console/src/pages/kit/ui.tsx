@@ -72,7 +72,10 @@ export function NoPermission(props: { what: string }) {
   return (
     <div className="c2-denied" data-testid="no-permission" role="alert">
       <div className="c2-denied-icon" aria-hidden="true">
-        🔒
+        <svg viewBox="0 0 24 24" width="26" height="26" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round">
+          <rect x="5" y="11" width="14" height="10" rx="2" />
+          <path d="M8 11V8a4 4 0 0 1 8 0v3" />
+        </svg>
       </div>
       <h2>You do not have permission</h2>
       <p>
@@ -239,5 +242,13 @@ export function StatusPill(props: { on: boolean; onText?: string; offText?: stri
     <span className={props.on ? 'badge badge-ok' : 'badge badge-off'} data-testid={props.testId}>
       {props.on ? (props.onText ?? 'enabled') : (props.offText ?? 'disabled')}
     </span>
+  );
+}
+
+export function BucketIcon() {
+  return (
+    <svg className="c2-icon" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">
+      <path d="M4 7h16M4 7l1.5 12h13L20 7M4 7l2-3h12l2 3" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinejoin="round" />
+    </svg>
   );
 }
