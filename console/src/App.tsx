@@ -11,6 +11,11 @@ import { Browser } from "./pages/browse/Browser";
 import { config } from "./api/config";
 import Buckets from "./pages/buckets/Buckets";
 import BucketSettings from "./pages/buckets/BucketSettings";
+import Users from "./pages/identity/Users";
+import Groups from "./pages/identity/Groups";
+import Policies from "./pages/identity/Policies";
+import Keys from "./pages/identity/Keys";
+import Status from "./pages/status/Status";
 
 export interface RouteDef {
   /** "/buckets/:name"; a trailing "*" captures the rest as params.rest. */
@@ -26,11 +31,12 @@ export const routes: RouteDef[] = [
   // console2: buckets list and settings, identity pages, status.
   { path: "/buckets", title: "Buckets", render: () => <Buckets /> },
   { path: "/buckets/:name", title: "Bucket settings", render: (p) => <BucketSettings key={p.name} bucket={p.name} /> },
-  { path: "/identity/users", title: "Users", render: () => <Placeholder title="Users" /> },
-  { path: "/identity/groups", title: "Groups", render: () => <Placeholder title="Groups" /> },
-  { path: "/identity/policies", title: "Policies", render: () => <Placeholder title="Policies" /> },
-  { path: "/identity/keys", title: "Access keys", render: () => <Placeholder title="Access keys" /> },
-  { path: "/status", title: "Status", render: () => <Placeholder title="Status" /> },
+  { path: "/identity/users", title: "Users", render: () => <Users /> },
+  { path: "/identity/groups", title: "Groups", render: () => <Groups /> },
+  { path: "/identity/policies", title: "Policies", render: () => <Policies /> },
+  { path: "/identity/keys", title: "Access keys", render: () => <Keys /> },
+  { path: "/identity/keys/:user", title: "Access keys", render: (p) => <Keys key={p.user} user={p.user} /> },
+  { path: "/status", title: "Status", render: () => <Status /> },
 ];
 
 export const DEFAULT_ROUTE = "/browse";
