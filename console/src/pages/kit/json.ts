@@ -15,32 +15,130 @@ export function lineColumn(text: string, pos: number): { line: number; column: n
   return { line: lines.length, column: lines[lines.length - 1].length + 1 };
 }
 
+/** Where `text` stops being JSON: the offset of the first bad character and what was
+ *  expected there (browsers' JSON.parse messages do not always say where). */
+export function findJsonError(text: string): { pos: number; expected: string } | null {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
+  };
+  const fail = (expected: string): never => {
+    throw { pos: i, expected };
+  };
+  const str = () => {
+    i++; // the opening quote
+    while (i < text.length) {
+      const c = text[i];
+      if (c === '"') {
+        i++;
+        return;
+      }
+      if (c === '\\') {
+        i++;
+        if (text[i] === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail('four hex digits after \\u');
+          i += 5;
+        } else if (text[i] !== undefined && '"\\/bfnrt'.includes(text[i])) i++;
+        else fail('an escape such as \\n or \\"');
+      } else if (c < ' ') fail('no control character inside a string (a closing quote?)');
+      else i++;
+    }
+    fail('a closing quote');
+  };
+  const value = (depth: number): void => {
+    if (depth > 200) fail('less nesting');
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail('a property name in double quotes');
+        str();
+        ws();
+        if (text[i] !== ':') fail("':' after the property name");
+        i++;
+        value(depth + 1);
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return;
+        }
+        fail("',' or '}'");
+      }
+    } else if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value(depth + 1);
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return;
+        }
+        fail("',' or ']'");
+      }
+    } else if (c === '"') str();
+    else if (c !== undefined && /[-0-9]/.test(c)) {
+      const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+      if (!m) fail('a number');
+      i += m![0].length;
+    } else {
+      for (const lit of ['true', 'false', 'null']) {
+        if (text.startsWith(lit, i)) {
+          i += lit.length;
+          return;
+        }
+      }
+      fail(c === undefined ? 'more input (the text ends too early)' : 'a value (object, list, string, number, true, false, null)');
+    }
+  };
+  try {
+    value(0);
+    ws();
+    if (i < text.length) fail('nothing more after the end of the document');
+    return null;
+  } catch (e) {
+    if (typeof e === 'object' && e !== null && 'pos' in e) return e as { pos: number; expected: string };
+    throw e;
+  }
+}
+
 /** Parses `text`; a syntax error comes back with its line and column. */
 export function parseJson(text: string): { value?: unknown; problem?: JsonProblem } {
   try {
     return { value: JSON.parse(text) };
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    let line: number | undefined;
-    let column: number | undefined;
-    const lc = /line (\d+) column (\d+)/.exec(msg);
-    const pos = /position (\d+)/.exec(msg);
-    if (lc) {
-      line = Number(lc[1]);
-      column = Number(lc[2]);
-    } else if (pos) {
-      ({ line, column } = lineColumn(text, Number(pos[1])));
-    } else if (/end of (JSON|data) input/i.test(msg)) {
-      ({ line, column } = lineColumn(text, text.length));
+    const found = findJsonError(text);
+    if (found) {
+      const { line, column } = lineColumn(text, found.pos);
+      const near = text.slice(found.pos, found.pos + 12).split('\n')[0];
+      return {
+        problem: {
+          message: `Invalid JSON at line ${line}, column ${column}: expected ${found.expected}${near ? `, found "${near}"` : ''}.`,
+          line,
+          column,
+        },
+      };
     }
-    const bare = msg.replace(/^JSON\.parse: /, '').replace(/ in JSON at position \d+.*$/, '');
-    return {
-      problem: {
-        message: line !== undefined ? `Invalid JSON at line ${line}, column ${column}: ${bare}` : `Invalid JSON: ${bare}`,
-        line,
-        column,
-      },
-    };
+    return { problem: { message: `Invalid JSON: ${e instanceof Error ? e.message : String(e)}` } };
   }
 }
 
