@@ -24,7 +24,7 @@ export async function getSessionToken(accessKeyId: string, secretAccessKey: stri
   if (!res.ok) {
     const err = errorFromBody(res.status, xml, res.statusText);
     if (["SignatureDoesNotMatch", "InvalidAccessKeyId", "InvalidClientTokenId", "AccessDenied"].includes(err.code)) {
-      throw new ApiError(err.status, err.code, "wrong access key or secret");
+      throw new ApiError(err.status, "", `Wrong access key or secret (${err.code}).`);
     }
     throw err;
   }
