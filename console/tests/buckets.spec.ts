@@ -2,10 +2,10 @@
 // (a valid policy saved and read back, invalid JSON and a policy the server refuses shown),
 // lifecycle rules added and read back, delete.
 import { test, expect, type Page } from "@playwright/test";
-import { login, shot, unique } from "./pages-helpers";
+import { go, login, shot, unique } from "./pages-helpers";
 
 async function createBucket(page: Page, name: string, opts: { versioning?: boolean; lock?: boolean; mode?: string; days?: string } = {}) {
-  await page.goto("/#/buckets");
+  await go(page, "/#/buckets");
   await page.getByTestId("buckets-create").click();
   await page.getByTestId("bucket-name").fill(name);
   if (opts.versioning) await page.getByTestId("bucket-versioning").check();
@@ -53,7 +53,7 @@ test("buckets: policy editor validates, saves, reads back and deletes", async ({
   await login(page);
   const b = unique("pol");
   await createBucket(page, b);
-  await page.goto(`/#/buckets/${b}`);
+  await go(page, `/#/buckets/${b}`);
   const editor = page.getByTestId("policy-text");
   // Invalid JSON: refused before sending, with its line and column.
   await editor.fill('{\n  "Version": "2012-10-17",\n  "Statement": [\n    { "Effect": "Allow" oops }\n  ]\n}');
@@ -84,7 +84,7 @@ test("buckets: lifecycle rules are added, edited, read back and deleted", async 
   await login(page);
   const b = unique("lc");
   await createBucket(page, b, { versioning: true });
-  await page.goto(`/#/buckets/${b}`);
+  await go(page, `/#/buckets/${b}`);
   await page.getByTestId("lifecycle-add").click();
   await page.getByTestId("lifecycle-id").fill("expire-logs");
   await page.getByTestId("lifecycle-prefix").fill("logs/");

@@ -3,13 +3,13 @@
 // refused first), an access key created and disabled; a non-admin user sees the
 // "no permission" panel.
 import { test, expect } from "@playwright/test";
-import { login, shot, unique } from "./pages-helpers";
+import { go, login, shot, unique } from "./pages-helpers";
 
 test("identity: users, groups, policies and access keys", async ({ page }) => {
   await login(page);
   const user = unique("alice").replace(/-/g, "");
   const secret = "secret-" + unique("s");
-  await page.goto("/#/identity/users");
+  await go(page, "/#/identity/users");
   await page.getByTestId("users-create").click();
   await page.getByTestId("user-access-key").fill(user);
   await page.getByTestId("user-secret-key").fill(secret);
@@ -30,7 +30,7 @@ test("identity: users, groups, policies and access keys", async ({ page }) => {
 
   // A custom policy: invalid JSON refused with its position, then created.
   const pol = unique("team");
-  await page.goto("/#/identity/policies");
+  await go(page, "/#/identity/policies");
   await page.getByTestId("policies-create").click();
   await page.getByTestId("policy-name").fill(pol);
   await page.getByTestId("policy-doc").fill('{"Version": "2012-10-17", "Statement": [}');
@@ -46,7 +46,7 @@ test("identity: users, groups, policies and access keys", async ({ page }) => {
 
   // A group with the user as member and the custom policy.
   const group = unique("analysts");
-  await page.goto("/#/identity/groups");
+  await go(page, "/#/identity/groups");
   await page.getByTestId("groups-create").click();
   await page.getByTestId("group-name").fill(group);
   await page.getByTestId(`group-member-${user}`).check();
@@ -57,7 +57,7 @@ test("identity: users, groups, policies and access keys", async ({ page }) => {
   await shot(page, "identity-groups");
 
   // Access keys of the user, created by the administrator.
-  await page.goto(`/#/identity/keys/${user}`);
+  await go(page, `/#/identity/keys/${user}`);
   await page.getByTestId("keys-create").click();
   await page.getByTestId("key-name").fill("backup");
   await page.getByTestId("key-create-submit").click();
@@ -72,9 +72,9 @@ test("identity: users, groups, policies and access keys", async ({ page }) => {
   // The readonly user may not manage identities: a clear panel, not a broken page.
   await page.getByRole("button", { name: "Log out" }).click();
   await login(page, user, secret);
-  await page.goto("/#/identity/users");
+  await go(page, "/#/identity/users");
   await expect(page.getByTestId("no-permission")).toBeVisible();
   await shot(page, "identity-no-permission");
-  await page.goto("/#/status");
+  await go(page, "/#/status");
   await expect(page.getByTestId("no-permission")).toBeVisible();
 });

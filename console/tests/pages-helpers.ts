@@ -1,30 +1,21 @@
-// Helpers of the buckets, identity and status specs: log in through the form, save a
-// screenshot into $RUSTFS_TEST_LOGS/console-screens/, make unique names.
-import { expect, type Page } from "@playwright/test";
-import * as fs from "node:fs";
-import * as path from "node:path";
+// Helpers of the buckets, identity and status specs, on the shared ones (helpers.ts):
+// log in as root or as a user, open a page by its hash route, screenshots, unique names.
+import { type Page } from "@playwright/test";
+import { serverInfo } from "./env";
+import { login as loginAs, loginAsRoot, screenshot } from "./helpers";
 
-export const ROOT_AK = process.env.RUSTFS_CONSOLE_TEST_ACCESS_KEY ?? "rustfsadmin";
-export const ROOT_SK = process.env.RUSTFS_CONSOLE_TEST_SECRET_KEY ?? "rustfsadmin";
-
-export async function login(page: Page, ak = ROOT_AK, sk = ROOT_SK): Promise<void> {
-  await page.goto("/");
-  await page.fill("input[name=accessKey]", ak);
-  await page.fill("input[name=secretKey]", sk);
-  await page.click("button[type=submit]");
-  await expect(page.getByTestId("current-user")).toHaveText(ak);
+/** Logs in as root, or as `ak`/`sk`. */
+export async function login(page: Page, ak?: string, sk?: string): Promise<void> {
+  if (ak && sk) await loginAs(page, ak, sk);
+  else await loginAsRoot(page);
 }
 
-export function screensDir(): string {
-  const logs = process.env.RUSTFS_TEST_LOGS ?? path.join(__dirname, "..", "..", "target", "e2e-logs");
-  const dir = path.join(logs, "console-screens");
-  fs.mkdirSync(dir, { recursive: true });
-  return dir;
+/** Opens `route` ("/#/buckets") on the console. */
+export async function go(page: Page, route: string): Promise<void> {
+  await page.goto(serverInfo().consoleUrl + route);
 }
 
-export async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(screensDir(), `${name}.png`), fullPage: true });
-}
+export const shot = screenshot;
 
 let n = 0;
 export function unique(prefix: string): string {

@@ -1,10 +1,10 @@
 // The status page: volumes online, the erasure layout, heal and workers, the graphs.
 import { test, expect } from "@playwright/test";
-import { login, shot } from "./pages-helpers";
+import { go, login, shot } from "./pages-helpers";
 
 test("status: volumes, heal, workers and the traffic graphs", async ({ page }) => {
   await login(page);
-  await page.goto("/#/status");
+  await go(page, "/#/status");
   const rows = page.locator("[data-testid^=volume-row-]");
   await expect(rows.first()).toContainText("online");
   const n = await rows.count();
