@@ -9,6 +9,13 @@ import { Placeholder } from "./pages/Placeholder";
 import { BucketPicker } from "./pages/browse/BucketPicker";
 import { Browser } from "./pages/browse/Browser";
 import { config } from "./api/config";
+import Buckets from "./pages/buckets/Buckets";
+import BucketSettings from "./pages/buckets/BucketSettings";
+import Users from "./pages/identity/Users";
+import Groups from "./pages/identity/Groups";
+import Policies from "./pages/identity/Policies";
+import Keys from "./pages/identity/Keys";
+import Status from "./pages/status/Status";
 
 export interface RouteDef {
   /** "/buckets/:name"; a trailing "*" captures the rest as params.rest. */
@@ -22,13 +29,14 @@ export const routes: RouteDef[] = [
   { path: "/browse/:bucket/*", title: "Object browser", render: (p) => <Browser bucket={p.bucket} prefix={p.rest ?? ""} /> },
   { path: "/browse", title: "Object browser", render: () => <BucketPicker /> },
   // console2: buckets list and settings, identity pages, status.
-  { path: "/buckets", title: "Buckets", render: () => <Placeholder title="Buckets" /> },
-  { path: "/buckets/:name", title: "Bucket settings", render: (p) => <Placeholder title={`Bucket ${p.name}`} /> },
-  { path: "/identity/users", title: "Users", render: () => <Placeholder title="Users" /> },
-  { path: "/identity/groups", title: "Groups", render: () => <Placeholder title="Groups" /> },
-  { path: "/identity/policies", title: "Policies", render: () => <Placeholder title="Policies" /> },
-  { path: "/identity/keys", title: "Access keys", render: () => <Placeholder title="Access keys" /> },
-  { path: "/status", title: "Status", render: () => <Placeholder title="Status" /> },
+  { path: "/buckets", title: "Buckets", render: () => <Buckets /> },
+  { path: "/buckets/:name", title: "Bucket settings", render: (p) => <BucketSettings key={p.name} bucket={p.name} /> },
+  { path: "/identity/users", title: "Users", render: () => <Users /> },
+  { path: "/identity/groups", title: "Groups", render: () => <Groups /> },
+  { path: "/identity/policies", title: "Policies", render: () => <Policies /> },
+  { path: "/identity/keys", title: "Access keys", render: () => <Keys /> },
+  { path: "/identity/keys/:user", title: "Access keys", render: (p) => <Keys key={p.user} user={p.user} /> },
+  { path: "/status", title: "Status", render: () => <Status /> },
 ];
 
 export const DEFAULT_ROUTE = "/browse";
