@@ -72,7 +72,7 @@ async function openBucket(page: Page): Promise<void> {
 async function upload(page: Page, path: string, name: string, shot?: string): Promise<number[]> {
   await watchProgress(page);
   await page.getByTestId("file-input").setInputFiles(path);
-  const row = page.getByTestId("upload-row").filter({ hasText: name });
+  const row = page.getByTestId("upload-row").filter({ hasText: name }).last();
   await expect(row).toBeVisible();
   if (shot) {
     // A picture of the bar on its way.
@@ -95,15 +95,18 @@ async function downloadAndHash(page: Page, name: string): Promise<string> {
   return sha256File(saved);
 }
 
-test("1-2. log in and create a bucket", async ({ page }) => {
+test("1-2. log in and create a bucket (the buckets page, with versioning)", async ({ page }) => {
   await loginAsRoot(page);
-  await page.goto(serverInfo().consoleUrl + "/#/browse");
-  await page.getByRole("button", { name: "Create bucket" }).click();
-  await page.getByLabel("Bucket name").fill(BUCKET);
+  await page.goto(serverInfo().consoleUrl + "/#/buckets");
+  await page.getByTestId("buckets-create").click();
+  await page.getByTestId("bucket-name").fill(BUCKET);
+  await page.getByTestId("bucket-versioning").check();
   await screenshot(page, "04-create-bucket");
-  await page.getByRole("button", { name: "Create", exact: true }).click();
-  await expect(page.getByRole("link", { name: new RegExp(BUCKET) })).toBeVisible();
+  await page.getByTestId("bucket-create-submit").click();
+  await expect(page.getByTestId(`bucket-row-${BUCKET}`)).toBeVisible();
   await screenshot(page, "05-buckets");
+  await page.goto(serverInfo().consoleUrl + "/#/browse");
+  await expect(page.getByRole("link", { name: new RegExp(BUCKET) })).toBeVisible();
 });
 
 test("3-5. upload 20 MB with a moving progress bar, see it, download it equal, delete it", async ({ page }) => {
@@ -168,9 +171,21 @@ test("details: tags, versions, share link", async ({ page, request }) => {
   await dialog.getByRole("tab", { name: "Tags" }).click();
   await expect(dialog.getByLabel("Tag value 1")).toHaveValue("storage");
 
+  await page.keyboard.press("Escape");
+  // A second version (the bucket is versioned): listed, the old one downloadable, then deleted.
+  await upload(page, file.path, "notes.txt");
+  await row.getByRole("button", { name: "Details" }).click();
   await dialog.getByRole("tab", { name: "Versions" }).click();
-  await expect(dialog.getByTestId("version-row")).toHaveCount(1);
+  await expect(dialog.getByTestId("version-row")).toHaveCount(2);
   await screenshot(page, "13-versions");
+  const old = dialog.getByTestId("version-row").nth(1);
+  const [download] = await Promise.all([page.waitForEvent("download"), old.getByRole("button", { name: "Download" }).click()]);
+  const saved = join(work, "old-notes.txt");
+  await download.saveAs(saved);
+  expect(await sha256File(saved)).toBe(file.sha256);
+  await old.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("dialog", { name: "Delete version" }).getByRole("button", { name: "Delete version" }).click();
+  await expect(dialog.getByTestId("version-row")).toHaveCount(1);
 
   await dialog.getByRole("tab", { name: "Share" }).click();
   await dialog.getByLabel("Expires after").selectOption({ label: "1 day" });
@@ -195,17 +210,31 @@ test("folders: create one, navigate into it by breadcrumbs", async ({ page }) =>
   const file = randomFile(work, "q1.csv", 2048);
   await upload(page, file.path, "q1.csv");
   await expect(page.getByTestId("object-row").filter({ hasText: "q1.csv" })).toHaveAttribute("data-key", "reports/q1.csv");
+  await dropFile(page, "dropped.txt", "dropped on the list");
+  await expect(page.getByTestId("upload-row").filter({ hasText: "dropped.txt" })).toHaveAttribute("data-state", "done");
+  await expect(page.getByTestId("object-row").filter({ hasText: "dropped.txt" })).toHaveAttribute("data-key", "reports/dropped.txt");
   await screenshot(page, "15-folder");
   await page.getByRole("navigation", { name: "Breadcrumbs" }).getByRole("link", { name: BUCKET }).click();
   await expect(page.getByRole("link", { name: "reports/" })).toBeVisible();
   await screenshot(page, "16-bucket-with-folder");
 });
 
-test("6. a user with the readonly policy is refused on upload", async ({ browser }) => {
-  // Made through the IAM API from the test (node + aws4fetch) until the identity pages land.
-  const user = await readonlyUser("console-reader");
-  const page = await browser.newPage();
-  await login(page, user.accessKey, user.secretKey);
+test("6. a user with the readonly policy (made on the identity page) is refused on upload", async ({ page }) => {
+  const user = "consolereader";
+  const secret = "reader-secret-" + Date.now();
+  await loginAsRoot(page);
+  await page.goto(serverInfo().consoleUrl + "/#/identity/users");
+  await page.getByTestId("users-create").click();
+  await page.getByTestId("user-access-key").fill(user);
+  await page.getByTestId("user-secret-key").fill(secret);
+  await page.getByTestId("user-policy-readonly").check();
+  await page.getByTestId("user-create-submit").click();
+  await expect(page.getByTestId("created-access-key")).toHaveValue(user);
+  await page.getByTestId("created-close").click();
+  await expect(page.getByTestId(`user-policies-${user}`)).toHaveText("readonly");
+  await page.getByRole("button", { name: "Log out" }).click();
+
+  await login(page, user, secret);
   await openBucket(page);
   // MinIO's readonly policy allows s3:GetObject and s3:GetBucketLocation, not listing.
   await expect(page.getByText("The objects here cannot be listed")).toBeVisible();
@@ -217,5 +246,32 @@ test("6. a user with the readonly policy is refused on upload", async ({ browser
   await expect(row).toContainText("AccessDenied");
   await expect(page.getByRole("alert").filter({ hasText: "Upload of denied.txt failed" })).toContainText("AccessDenied");
   await screenshot(page, "17-readonly-refused");
+});
+
+test("a user made through the IAM API with readonly is refused on a dropped file too", async ({ browser }) => {
+  // The IAM API from the test process (node + aws4fetch), the same policy by its ARN.
+  const user = await readonlyUser("console-reader-api");
+  const page = await browser.newPage();
+  await login(page, user.accessKey, user.secretKey);
+  await openBucket(page);
+  await expect(page.getByText("The objects here cannot be listed")).toBeVisible();
+  await dropFile(page, "dropped-denied.txt", "no");
+  const row = page.getByTestId("upload-row").filter({ hasText: "dropped-denied.txt" });
+  await expect(row).toHaveAttribute("data-state", "failed");
+  await expect(row).toContainText("AccessDenied");
   await page.close();
 });
+
+/** Drops a file made in the page on the object list (drag and drop). */
+async function dropFile(page: Page, name: string, content: string): Promise<void> {
+  const dt = await page.evaluateHandle(
+    ([n, c]) => {
+      const d = new DataTransfer();
+      d.items.add(new File([c], n, { type: "text/plain" }));
+      return d;
+    },
+    [name, content],
+  );
+  await page.getByTestId("dropzone").dispatchEvent("dragover", { dataTransfer: dt });
+  await page.getByTestId("dropzone").dispatchEvent("drop", { dataTransfer: dt });
+}
