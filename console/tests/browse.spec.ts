@@ -213,6 +213,11 @@ test("folders: create one, navigate into it by breadcrumbs", async ({ page }) =>
   await dropFile(page, "dropped.txt", "dropped on the list");
   await expect(page.getByTestId("upload-row").filter({ hasText: "dropped.txt" })).toHaveAttribute("data-state", "done");
   await expect(page.getByTestId("object-row").filter({ hasText: "dropped.txt" })).toHaveAttribute("data-key", "reports/dropped.txt");
+  // A name with spaces, "+", and letters outside ASCII: signed, listed and downloaded as it is.
+  const odd = randomFile(work, "résumé 2026+final (1).txt", 3000);
+  await upload(page, odd.path, "résumé 2026+final (1).txt");
+  await expect(page.getByTestId("object-row").filter({ hasText: "résumé" })).toHaveAttribute("data-key", "reports/résumé 2026+final (1).txt");
+  expect(await downloadAndHash(page, "résumé 2026+final (1).txt")).toBe(odd.sha256);
   await screenshot(page, "15-folder");
   await page.getByRole("navigation", { name: "Breadcrumbs" }).getByRole("link", { name: BUCKET }).click();
   await expect(page.getByRole("link", { name: "reports/" })).toBeVisible();
