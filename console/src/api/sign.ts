@@ -110,12 +110,16 @@ export async function signRequest(init: SignedRequestInit): Promise<{ url: strin
 export async function signedFetchRaw(init: SignedRequestInit): Promise<Response> {
   const { url, headers } = await signRequest(init);
   const body = init.body ?? undefined;
+  const method = (init.method ?? "GET").toUpperCase();
   return fetch(url, {
-    method: (init.method ?? "GET").toUpperCase(),
+    method,
     headers,
     body: body as BodyInit | undefined,
     signal: init.signal,
-    cache: "no-store",
+    // Reads are never served from the browser's cache. Only for reads: Chromium sends
+    // `Cache-Control: no-cache` with such requests, which a PUT or CreateMultipartUpload would
+    // store as the object's Cache-Control.
+    cache: method === "GET" || method === "HEAD" ? "no-store" : "default",
     credentials: "omit",
   });
 }
