@@ -77,4 +77,17 @@ test("identity: users, groups, policies and access keys", async ({ page }) => {
   await shot(page, "identity-no-permission");
   await go(page, "/#/status");
   await expect(page.getByTestId("no-permission")).toBeVisible();
+  // Its own access keys it manages through its console session.
+  await go(page, "/#/identity/keys");
+  await page.getByTestId("keys-create").click();
+  await page.getByTestId("key-name").fill("mine");
+  await page.getByTestId("key-create-submit").click();
+  const own = await page.getByTestId("created-access-key").inputValue();
+  await page.getByTestId("created-close").click();
+  await expect(page.getByTestId(`key-row-${own}`)).toContainText("mine");
+  await expect(page.getByTestId("keys-user")).toHaveCount(0);
+  await shot(page, "identity-keys-own");
+  await page.getByTestId(`key-delete-${own}`).click();
+  await page.getByTestId("confirm-yes").click();
+  await expect(page.getByTestId(`key-row-${own}`)).toHaveCount(0);
 });
