@@ -3,7 +3,7 @@
 // refused first), an access key created and disabled; a non-admin user sees the
 // "no permission" panel.
 import { test, expect } from "@playwright/test";
-import { go, login, shot, unique } from "./pages-helpers";
+import { go, login, shot, shotView, unique } from "./pages-helpers";
 
 test("identity: users, groups, policies and access keys", async ({ page }) => {
   await login(page);
@@ -14,11 +14,11 @@ test("identity: users, groups, policies and access keys", async ({ page }) => {
   await page.getByTestId("user-access-key").fill(user);
   await page.getByTestId("user-secret-key").fill(secret);
   await page.getByTestId("user-policy-readonly").check();
-  await shot(page, "identity-user-create");
+  await shotView(page, "identity-user-create");
   await page.getByTestId("user-create-submit").click();
   await expect(page.getByTestId("created-access-key")).toHaveValue(user);
   await expect(page.getByTestId("created-secret-key")).toHaveValue(secret);
-  await shot(page, "identity-user-created");
+  await shotView(page, "identity-user-created");
   await page.getByTestId("created-close").click();
   await expect(page.getByTestId(`user-policies-${user}`)).toHaveText("readonly");
   await expect(page.getByTestId(`user-status-${user}`)).toHaveText("enabled");

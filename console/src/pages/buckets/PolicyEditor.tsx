@@ -84,8 +84,12 @@ export default function PolicyEditor(props: { bucket: string }) {
       <div className="c2-section-head">
         <div>
           <h2 id="policy-h">Bucket policy</h2>
-          <p className="muted">
-            {stored ? 'This bucket has a policy.' : 'No policy: the bucket is private (only users whose own policies allow it have access).'}
+          <p className="muted" data-testid="policy-state">
+            {!loaded
+              ? 'Loading…'
+              : stored
+                ? 'This bucket has a policy.'
+                : 'No policy: the bucket is private (only users whose own policies allow it have access).'}
           </p>
         </div>
         <div className="actions">
