@@ -2,7 +2,7 @@
 // (a valid policy saved and read back, invalid JSON and a policy the server refuses shown),
 // lifecycle rules added and read back, delete.
 import { test, expect, type Page } from "@playwright/test";
-import { go, login, shot, unique } from "./pages-helpers";
+import { go, login, s3Root, shot, shotView, unique } from "./pages-helpers";
 
 async function createBucket(page: Page, name: string, opts: { versioning?: boolean; lock?: boolean; mode?: string; days?: string } = {}) {
   await go(page, "/#/buckets");
@@ -26,7 +26,7 @@ test("buckets: create with versioning and with object lock, suspend refused for 
   await page.getByTestId("bucket-object-lock").check();
   await expect(page.getByTestId("bucket-versioning")).toBeChecked();
   await page.getByTestId("bucket-retention-mode").selectOption("GOVERNANCE");
-  await shot(page, "buckets-create-dialog");
+  await shotView(page, "buckets-create-dialog");
   await page.keyboard.press("Escape");
   await createBucket(page, locked, { lock: true, mode: "GOVERNANCE", days: "7" });
   const row = page.getByTestId(`bucket-row-${locked}`);
@@ -70,6 +70,7 @@ test("buckets: policy editor validates, saves, reads back and deletes", async ({
   await page.getByTestId("policy-save").click();
   await expect(page.getByTestId("policy-saved")).toBeVisible();
   await page.reload();
+  await expect(page.getByTestId("policy-state")).toContainText("has a policy");
   await expect(page.getByTestId("policy-text")).toHaveValue(/PublicRead/);
   await expect(page.getByTestId("policy-text")).toHaveValue(new RegExp(`arn:aws:s3:::${b}/\\*`));
   await shot(page, "bucket-settings-policy");
@@ -77,6 +78,7 @@ test("buckets: policy editor validates, saves, reads back and deletes", async ({
   await page.getByTestId("confirm-yes").click();
   await expect(page.getByTestId("policy-saved")).toContainText("removed");
   await page.reload();
+  await expect(page.getByTestId("policy-state")).toContainText("No policy");
   await expect(page.getByTestId("policy-text")).toHaveValue("");
 });
 
@@ -91,8 +93,9 @@ test("buckets: lifecycle rules are added, edited, read back and deleted", async 
   await page.getByTestId("lifecycle-expiration").fill("30");
   await page.getByTestId("lifecycle-noncurrent").fill("7");
   await page.getByTestId("lifecycle-abort").fill("2");
-  await shot(page, "bucket-lifecycle-dialog");
+  await shotView(page, "bucket-lifecycle-dialog");
   await page.getByTestId("lifecycle-save").click();
+  await expect(page.getByTestId("lifecycle-dialog")).toHaveCount(0);
   const row = page.getByTestId("lifecycle-row-expire-logs");
   await expect(row).toContainText("logs/");
   await page.reload();
@@ -105,6 +108,9 @@ test("buckets: lifecycle rules are added, edited, read back and deleted", async 
   await page.getByTestId("lifecycle-expiration").fill("45");
   await page.getByTestId("lifecycle-enabled").uncheck();
   await page.getByTestId("lifecycle-save").click();
+  // The dialog closes once the configuration is saved.
+  await expect(page.getByTestId("lifecycle-dialog")).toHaveCount(0);
+  await expect(row).toContainText("Disabled");
   await page.reload();
   await expect(row).toContainText("45 days");
   await expect(row).toContainText("Disabled");
@@ -116,10 +122,17 @@ test("buckets: lifecycle rules are added, edited, read back and deleted", async 
   await expect(page.getByTestId("lifecycle-table")).toContainText("No lifecycle rules");
 });
 
-test("buckets: delete asks first and removes the bucket", async ({ page }) => {
+test("buckets: delete asks first, refuses a bucket with objects clearly, removes an empty one", async ({ page }) => {
   await login(page);
   const b = unique("del");
   await createBucket(page, b);
+  await s3Root("PUT", `/${b}/file.txt`, "x");
+  await page.getByTestId(`bucket-delete-${b}`).click();
+  await page.getByTestId("confirm-yes").click();
+  await expect(page.getByTestId("confirm-error")).toContainText("is not empty");
+  await shotView(page, "buckets-delete-not-empty");
+  await page.keyboard.press("Escape");
+  await s3Root("DELETE", `/${b}/file.txt`);
   await page.getByTestId(`bucket-delete-${b}`).click();
   await expect(page.getByTestId("confirm-dialog")).toContainText(b);
   await page.getByTestId("confirm-yes").click();

@@ -3,7 +3,7 @@
 // refused first), an access key created and disabled; a non-admin user sees the
 // "no permission" panel.
 import { test, expect } from "@playwright/test";
-import { go, login, shot, unique } from "./pages-helpers";
+import { go, login, shot, shotView, unique } from "./pages-helpers";
 
 test("identity: users, groups, policies and access keys", async ({ page }) => {
   await login(page);
@@ -14,11 +14,11 @@ test("identity: users, groups, policies and access keys", async ({ page }) => {
   await page.getByTestId("user-access-key").fill(user);
   await page.getByTestId("user-secret-key").fill(secret);
   await page.getByTestId("user-policy-readonly").check();
-  await shot(page, "identity-user-create");
+  await shotView(page, "identity-user-create");
   await page.getByTestId("user-create-submit").click();
   await expect(page.getByTestId("created-access-key")).toHaveValue(user);
   await expect(page.getByTestId("created-secret-key")).toHaveValue(secret);
-  await shot(page, "identity-user-created");
+  await shotView(page, "identity-user-created");
   await page.getByTestId("created-close").click();
   await expect(page.getByTestId(`user-policies-${user}`)).toHaveText("readonly");
   await expect(page.getByTestId(`user-status-${user}`)).toHaveText("enabled");
@@ -77,4 +77,17 @@ test("identity: users, groups, policies and access keys", async ({ page }) => {
   await shot(page, "identity-no-permission");
   await go(page, "/#/status");
   await expect(page.getByTestId("no-permission")).toBeVisible();
+  // Its own access keys it manages through its console session.
+  await go(page, "/#/identity/keys");
+  await page.getByTestId("keys-create").click();
+  await page.getByTestId("key-name").fill("mine");
+  await page.getByTestId("key-create-submit").click();
+  const own = await page.getByTestId("created-access-key").inputValue();
+  await page.getByTestId("created-close").click();
+  await expect(page.getByTestId(`key-row-${own}`)).toContainText("mine");
+  await expect(page.getByTestId("keys-user")).toHaveCount(0);
+  await shot(page, "identity-keys-own");
+  await page.getByTestId(`key-delete-${own}`).click();
+  await page.getByTestId("confirm-yes").click();
+  await expect(page.getByTestId(`key-row-${own}`)).toHaveCount(0);
 });

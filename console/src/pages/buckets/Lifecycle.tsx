@@ -58,6 +58,7 @@ function RuleForm(props: {
   };
   return (
     <Modal
+      wide
       title={r ? `Edit rule ${r.id}` : 'Add lifecycle rule'}
       onClose={props.onClose}
       testId="lifecycle-dialog"

@@ -78,14 +78,18 @@ export default function PolicyEditor(props: { bucket: string }) {
     }
   };
 
-  const lines = text.split('\n').length;
+  const lines = Math.max(text.split('\n').length + 1, 14);
   return (
     <section className="card c2-section" aria-labelledby="policy-h">
       <div className="c2-section-head">
         <div>
           <h2 id="policy-h">Bucket policy</h2>
-          <p className="muted">
-            {stored ? 'This bucket has a policy.' : 'No policy: the bucket is private (only users whose own policies allow it have access).'}
+          <p className="muted" data-testid="policy-state">
+            {!loaded
+              ? 'Loading…'
+              : stored
+                ? 'This bucket has a policy.'
+                : 'No policy: the bucket is private (only users whose own policies allow it have access).'}
           </p>
         </div>
         <div className="actions">
@@ -131,7 +135,7 @@ export default function PolicyEditor(props: { bucket: string }) {
       {hint && <div className="alert alert-info">{hint}</div>}
       <div className={problem ? 'c2-editor c2-editor-bad' : 'c2-editor'}>
         <pre className="c2-gutter" aria-hidden="true">
-          {Array.from({ length: Math.max(lines, 8) }, (_, i) => (
+          {Array.from({ length: lines }, (_, i) => (
             <span key={i} className={problem?.line === i + 1 ? 'c2-gutter-bad' : undefined}>
               {i + 1}
               {'\n'}
@@ -142,6 +146,7 @@ export default function PolicyEditor(props: { bucket: string }) {
           data-testid="policy-text"
           aria-label="Bucket policy JSON"
           spellCheck={false}
+          rows={lines}
           value={text}
           disabled={!loaded}
           placeholder='{ "Version": "2012-10-17", "Statement": [ … ] }'
@@ -171,6 +176,7 @@ export default function PolicyEditor(props: { bucket: string }) {
         {stored && (
           <ConfirmButton
             label="Delete policy"
+            className="btn btn-danger"
             testId="policy-delete"
             confirm="Remove this bucket's policy? The bucket becomes private."
             onConfirm={async () => {

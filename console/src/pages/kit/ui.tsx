@@ -239,7 +239,7 @@ export function randomSecret(n = 32): string {
 
 export function StatusPill(props: { on: boolean; onText?: string; offText?: string; testId?: string }) {
   return (
-    <span className={props.on ? 'badge badge-ok' : 'badge badge-off'} data-testid={props.testId}>
+    <span className={props.on ? 'badge badge-ok' : 'badge badge-danger'} data-testid={props.testId}>
       {props.on ? (props.onText ?? 'enabled') : (props.offText ?? 'disabled')}
     </span>
   );

@@ -338,7 +338,7 @@ export default function Status() {
           <tbody>
             {(status?.workers ?? []).map((w) => (
               <tr key={w.name}>
-                <td className="c2-strong">{w.name}</td>
+                <td className="c2-strong c2-nowrap">{w.name}</td>
                 <td>
                   <span className={w.state === 'running' ? 'badge badge-warn' : w.state === 'done' ? 'badge badge-ok' : 'badge badge-off'}>{w.state}</span>
                 </td>
@@ -351,7 +351,7 @@ export default function Status() {
                     .map(([k, v]) => `${k.replace(/_/g, ' ')} ${v.toLocaleString()}`)
                     .join(' · ')}
                 </td>
-                <td className="muted small">{w.last_step_ms ? new Date(w.last_step_ms).toLocaleTimeString() : '—'}</td>
+                <td className="muted small c2-nowrap">{w.last_step_ms ? new Date(w.last_step_ms).toLocaleTimeString() : '—'}</td>
               </tr>
             ))}
           </tbody>
