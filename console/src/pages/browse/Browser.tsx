@@ -69,7 +69,16 @@ export function Browser(props: { bucket: string; prefix: string }) {
       const handle = uploadFile(bucket, key, file, (loaded) => update(id, { loaded }));
       setUploads((us) => [
         ...us,
-        { id, key, size: file.size, loaded: 0, state: "uploading", multipart: file.size > MULTIPART_THRESHOLD, cancel: handle.cancel },
+        {
+          id,
+          key,
+          size: file.size,
+          loaded: 0,
+          state: "uploading",
+          multipart: file.size > MULTIPART_THRESHOLD,
+          started: Date.now(),
+          cancel: handle.cancel,
+        },
       ]);
       handle.done
         .then(() => {

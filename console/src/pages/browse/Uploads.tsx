@@ -9,6 +9,8 @@ export interface UploadItem {
   loaded: number;
   state: "uploading" | "done" | "failed" | "cancelled";
   multipart: boolean;
+  /** When it started (ms since the epoch), for the speed shown. */
+  started: number;
   error?: string;
   cancel: () => void;
 }
@@ -36,6 +38,7 @@ export function Uploads(props: { items: UploadItem[]; onClear: () => void }) {
               </div>
               <div className="muted small">
                 {formatBytes(u.loaded)} of {formatBytes(u.size)}
+                {u.state === "uploading" && speed(u) && ` · ${speed(u)}`}
                 {u.multipart && " · multipart"}
               </div>
             </div>
@@ -64,4 +67,10 @@ export function Uploads(props: { items: UploadItem[]; onClear: () => void }) {
       })}
     </div>
   );
+}
+
+function speed(u: UploadItem): string {
+  const secs = (Date.now() - u.started) / 1000;
+  if (secs < 0.5 || u.loaded === 0) return "";
+  return `${formatBytes(u.loaded / secs)}/s`;
 }
