@@ -252,3 +252,43 @@ export function BucketIcon() {
     </svg>
   );
 }
+
+/** Checkboxes for a set of names (policies, members); test ids `<prefix>-<name>`. */
+export function CheckList(props: { all: string[]; chosen: string[]; onChange: (v: string[]) => void; prefix: string; empty?: string; label?: string }) {
+  if (props.all.length === 0) return <p className="muted">{props.empty ?? 'None.'}</p>;
+  return (
+    <div className="c2-checks" role="group" aria-label={props.label}>
+      {props.all.map((x) => (
+        <label key={x}>
+          <input
+            type="checkbox"
+            data-testid={`${props.prefix}-${x}`}
+            checked={props.chosen.includes(x)}
+            onChange={(ev) => props.onChange(ev.target.checked ? [...props.chosen, x] : props.chosen.filter((y) => y !== x))}
+          />
+          <span>{x}</span>
+        </label>
+      ))}
+    </div>
+  );
+}
+
+/** New credentials, shown once: `created-access-key`, `created-secret-key`, `created-close`. */
+export function CredentialsModal(props: { title: string; accessKey: string; secretKey: string; testId: string; onClose: () => void }) {
+  return (
+    <Modal
+      title={props.title}
+      onClose={props.onClose}
+      testId={props.testId}
+      footer={
+        <button type="button" className="btn btn-primary" data-testid="created-close" onClick={props.onClose}>
+          Done
+        </button>
+      }
+    >
+      <div className="alert alert-warn">Copy the secret key now: it is not shown again.</div>
+      <CopyField label="Access key" value={props.accessKey} testId="created-access-key" />
+      <CopyField label="Secret key" value={props.secretKey} testId="created-secret-key" />
+    </Modal>
+  );
+}
