@@ -2,6 +2,7 @@
 // the "no permission" panel, a confirm-before-acting button, a copyable secret, a hook that
 // loads data, and number formatting.
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { createPortal } from 'react-dom';
 import { isDenied, errorText } from '../../api/admin';
 
 export function messageOf(e: unknown): string {
@@ -28,7 +29,8 @@ export function Modal(props: {
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [props.onClose]);
-  return (
+  // In a portal: a dialog opened from a table cell inherits none of the cell's styles.
+  return createPortal(
     <div className="modal-backdrop" onMouseDown={(ev) => ev.target === ev.currentTarget && props.onClose()}>
       <div
         className={props.wide ? 'modal modal-wide' : 'modal'}
@@ -46,7 +48,8 @@ export function Modal(props: {
         <div className="modal-body">{props.children}</div>
         {props.footer && <div className="modal-foot">{props.footer}</div>}
       </div>
-    </div>
+    </div>,
+    document.body,
   );
 }
 
