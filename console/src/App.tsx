@@ -3,7 +3,7 @@
 
 import { useEffect, useState, type ReactNode } from "react";
 import { clearSession, getSession, onSessionChange, type Session } from "./session";
-import { matchRoute, navigate, useHashPath, type Params } from "./router";
+import { matchRoute, useHashPath, type Params } from "./router";
 import { Login, Logo } from "./pages/login/Login";
 import { Placeholder } from "./pages/Placeholder";
 import { BucketPicker } from "./pages/browse/BucketPicker";
@@ -39,7 +39,7 @@ export const routes: RouteDef[] = [
   { path: "/status", title: "Status", render: () => <Status /> },
 ];
 
-export const DEFAULT_ROUTE = "/browse";
+export const DEFAULT_ROUTE = "/buckets";
 
 interface NavItem {
   label: string;
@@ -90,7 +90,10 @@ function resolve(path: string): { def: RouteDef; params: Params } | null {
 
 export function App() {
   const [session, setSessionState] = useState<Session | null>(getSession());
-  const path = useHashPath();
+  const hashPath = useHashPath();
+  // No route in the URL: the default page, shown at once; the URL is corrected without a
+  // navigation (and only if nothing else set a route meanwhile).
+  const path = hashPath === "/" || hashPath === "" ? DEFAULT_ROUTE : hashPath;
 
   useEffect(() => onSessionChange(setSessionState), []);
   // End the session at its expiry.
@@ -105,8 +108,10 @@ export function App() {
   const hit = session ? resolve(path) : null;
   useTitle(session ? (hit?.def.title ?? "Not found") : "Log in");
   useEffect(() => {
-    if (session && !hit && (path === "/" || path === "")) navigate(DEFAULT_ROUTE);
-  }, [session, hit, path]);
+    if (session && path !== hashPath && (location.hash === "" || location.hash === "#" || location.hash === "#/")) {
+      history.replaceState(null, "", "#" + DEFAULT_ROUTE);
+    }
+  }, [session, path, hashPath]);
 
   if (!session) return <Login />;
 

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serverInfo } from "./env";
 import { login, loginAsRoot, randomFile, screenshot, sha256File } from "./helpers";
-import { readonlyUser } from "./iam";
+import { listUploads, putObject, readonlyUser } from "./iam";
 
 test.describe.configure({ mode: "serial" });
 
@@ -149,6 +149,21 @@ test("multipart upload of 40 MB: parts in parallel, bytes equal", async ({ page 
   await screenshot(page, "11-object-details");
 });
 
+test("a multipart upload cancelled midway is aborted on the server", async ({ page }) => {
+  const file = randomFile(work, "cancelled.bin", 40 * MB);
+  await loginAsRoot(page);
+  await openBucket(page);
+  await throttleUploads(page, 2 * MB);
+  await page.getByTestId("file-input").setInputFiles(file.path);
+  const row = page.getByTestId("upload-row").filter({ hasText: "cancelled.bin" });
+  const bar = row.getByRole("progressbar");
+  await expect.poll(async () => Number(await bar.getAttribute("aria-valuenow")), { timeout: 60_000, intervals: [100] }).toBeGreaterThan(0);
+  await row.getByRole("button", { name: "Cancel" }).click();
+  await expect(row).toHaveAttribute("data-state", "cancelled");
+  await expect.poll(() => listUploads(BUCKET), { timeout: 30_000 }).toEqual([]);
+  await expect(page.getByTestId("object-row").filter({ hasText: "cancelled.bin" })).toHaveCount(0);
+});
+
 test("details: tags, versions, share link", async ({ page, request }) => {
   const file = randomFile(work, "notes.txt", 1234);
   await loginAsRoot(page);
@@ -213,10 +228,34 @@ test("folders: create one, navigate into it by breadcrumbs", async ({ page }) =>
   await dropFile(page, "dropped.txt", "dropped on the list");
   await expect(page.getByTestId("upload-row").filter({ hasText: "dropped.txt" })).toHaveAttribute("data-state", "done");
   await expect(page.getByTestId("object-row").filter({ hasText: "dropped.txt" })).toHaveAttribute("data-key", "reports/dropped.txt");
+  // A name with spaces, "+", and letters outside ASCII: signed, listed and downloaded as it is.
+  const odd = randomFile(work, "résumé 2026+final (1).txt", 3000);
+  await upload(page, odd.path, "résumé 2026+final (1).txt");
+  await expect(page.getByTestId("object-row").filter({ hasText: "résumé" })).toHaveAttribute("data-key", "reports/résumé 2026+final (1).txt");
+  expect(await downloadAndHash(page, "résumé 2026+final (1).txt")).toBe(odd.sha256);
   await screenshot(page, "15-folder");
   await page.getByRole("navigation", { name: "Breadcrumbs" }).getByRole("link", { name: BUCKET }).click();
   await expect(page.getByRole("link", { name: "reports/" })).toBeVisible();
   await screenshot(page, "16-bucket-with-folder");
+});
+
+test("pages of 100 follow continuation tokens", async ({ page }) => {
+  const keys = Array.from({ length: 105 }, (_, i) => `many/obj-${String(i).padStart(3, "0")}.txt`);
+  for (let i = 0; i < keys.length; i += 15) await Promise.all(keys.slice(i, i + 15).map((k) => putObject(BUCKET, k, k)));
+  await loginAsRoot(page);
+  await page.goto(serverInfo().consoleUrl + `/#/browse/${BUCKET}/many/`);
+  const rows = page.getByTestId("object-row");
+  await expect(rows).toHaveCount(100);
+  await expect(page.getByText("Page 1")).toBeVisible();
+  await page.getByRole("button", { name: "Next" }).click();
+  await expect(page.getByText("Page 2")).toBeVisible();
+  await expect(rows).toHaveCount(5);
+  await expect(rows.first()).toHaveAttribute("data-key", "many/obj-100.txt");
+  await expect(page.getByRole("button", { name: "Next" })).toBeDisabled();
+  await screenshot(page, "16b-second-page");
+  await page.getByRole("button", { name: "Previous" }).click();
+  await expect(rows).toHaveCount(100);
+  await expect(rows.first()).toHaveAttribute("data-key", "many/obj-000.txt");
 });
 
 test("6. a user with the readonly policy (made on the identity page) is refused on upload", async ({ page }) => {

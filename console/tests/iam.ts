@@ -1,5 +1,5 @@
-// IAM calls from the test process (node + aws4fetch, signed with the root key, straight
-// to the S3 port): used to make a user until the identity pages can be driven instead.
+// Calls from the test process (node + aws4fetch, signed with the root key, straight to
+// the S3 port): IAM users, and objects made in bulk.
 
 import { AwsClient } from "aws4fetch";
 import { serverInfo } from "./env";
@@ -24,6 +24,25 @@ export async function iam(action: string, params: Record<string, string>): Promi
 function tag(xml: string, name: string): string {
   const m = xml.match(new RegExp(`<${name}>([^<]*)</${name}>`));
   return m ? m[1] : "";
+}
+
+/** PUT of a small object straight to the S3 port, signed with the root key. */
+export async function putObject(bucket: string, key: string, body: string): Promise<void> {
+  const s = serverInfo();
+  const c = new AwsClient({ accessKeyId: s.accessKey, secretAccessKey: s.secretKey, service: "s3", region: "us-east-1", retries: 0 });
+  const path = key.split("/").map(encodeURIComponent).join("/");
+  const res = await c.fetch(`${s.s3Url}/${bucket}/${path}`, { method: "PUT", body });
+  if (!res.ok) throw new Error(`PUT ${key}: ${res.status} ${await res.text()}`);
+}
+
+/** The multipart uploads in progress in `bucket` (their keys). */
+export async function listUploads(bucket: string): Promise<string[]> {
+  const s = serverInfo();
+  const c = new AwsClient({ accessKeyId: s.accessKey, secretAccessKey: s.secretKey, service: "s3", region: "us-east-1", retries: 0 });
+  const res = await c.fetch(`${s.s3Url}/${bucket}?uploads`);
+  const xml = await res.text();
+  if (!res.ok) throw new Error(`ListMultipartUploads: ${res.status} ${xml}`);
+  return [...xml.matchAll(/<Upload>.*?<Key>([^<]*)<\/Key>/gs)].map((m) => m[1]);
 }
 
 /** A user with MinIO's canned `readonly` policy and an access key; returns the key pair. */

@@ -7,8 +7,8 @@
 
 import { AwsV4Signer } from "aws4fetch";
 import { config } from "./config";
-import { check } from "./xml";
-import { requireCredentials, type Credentials } from "../session";
+import { ApiError, check } from "./xml";
+import { clearSession, requireCredentials, type Credentials } from "../session";
 
 export type Service = "s3" | "iam" | "sts";
 export type Query = Record<string, string | number | undefined | null> | [string, string][];
@@ -110,19 +110,36 @@ export async function signRequest(init: SignedRequestInit): Promise<{ url: strin
 export async function signedFetchRaw(init: SignedRequestInit): Promise<Response> {
   const { url, headers } = await signRequest(init);
   const body = init.body ?? undefined;
+  const method = (init.method ?? "GET").toUpperCase();
   return fetch(url, {
-    method: (init.method ?? "GET").toUpperCase(),
+    method,
     headers,
     body: body as BodyInit | undefined,
     signal: init.signal,
-    cache: "no-store",
+    // Reads are never served from the browser's cache. Only for reads: Chromium sends
+    // `Cache-Control: no-cache` with such requests, which a PUT or CreateMultipartUpload would
+    // store as the object's Cache-Control.
+    cache: method === "GET" || method === "HEAD" ? "no-store" : "default",
     credentials: "omit",
   });
 }
 
+/** Codes that mean the session's temporary credentials are no longer valid. */
+const SESSION_ENDED = new Set(["ExpiredToken", "InvalidToken", "TokenRefreshRequired"]);
+
+/** Ends the session when the server says its credentials expired (back to the login page). */
+export function noteSessionError(e: unknown): void {
+  if (e instanceof ApiError && SESSION_ENDED.has(e.code)) clearSession();
+}
+
 /** A signed request; throws ApiError (code and message from the error document) on non-2xx. */
 export async function signedFetch(init: SignedRequestInit): Promise<Response> {
-  return check(await signedFetchRaw(init));
+  try {
+    return await check(await signedFetchRaw(init));
+  } catch (e) {
+    if (!init.credentials) noteSessionError(e);
+    throw e;
+  }
 }
 
 export interface PresignInit {

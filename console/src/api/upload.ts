@@ -5,7 +5,7 @@
 // AbortMultipartUpload when a part fails or the user cancels.
 
 import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload } from "./s3";
-import { objectPath, signRequest } from "./sign";
+import { noteSessionError, objectPath, signRequest } from "./sign";
 import { ApiError, errorFromBody } from "./xml";
 
 export const MULTIPART_THRESHOLD = 32 * 1024 * 1024;
@@ -96,7 +96,9 @@ async function xhrPut(
         onBytes(body.size);
         resolve({ etag: xhr.getResponseHeader("ETag") ?? "" });
       } else {
-        reject(errorFromBody(xhr.status, xhr.responseText ?? "", xhr.statusText));
+        const err = errorFromBody(xhr.status, xhr.responseText ?? "", xhr.statusText);
+        noteSessionError(err);
+        reject(err);
       }
     };
     xhr.onerror = () => {

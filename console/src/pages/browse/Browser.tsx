@@ -223,7 +223,7 @@ export function Browser(props: { bucket: string; prefix: string }) {
                         </div>
                       </td>
                       <td className="num">{formatBytes(o.size)}</td>
-                      <td>{formatDate(o.lastModified)}</td>
+                      <td className="nowrap">{formatDate(o.lastModified)}</td>
                       <td className="row-actions">
                         <button className="btn btn-sm" onClick={() => downloadObject(bucket, o.key).catch((e) => setError(errorText(e)))}>
                           Download

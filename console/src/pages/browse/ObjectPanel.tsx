@@ -155,12 +155,12 @@ function VersionsTab(props: { bucket: string; objectKey: string; onChanged: () =
             <tbody>
               {versions.map((v) => (
                 <tr key={v.versionId} data-testid="version-row">
-                  <td>
+                  <td title={v.versionId}>
                     <span className="mono">{v.versionId === "null" ? "null" : v.versionId.slice(0, 18) + (v.versionId.length > 18 ? "…" : "")}</span>{" "}
                     {v.isLatest && <span className="badge badge-accent">latest</span>} {v.deleteMarker && <span className="badge badge-warn">delete marker</span>}
                   </td>
                   <td className="num">{v.deleteMarker ? "—" : formatBytes(v.size)}</td>
-                  <td>{formatDate(v.lastModified)}</td>
+                  <td className="nowrap">{formatDate(v.lastModified)}</td>
                   <td className="row-actions">
                     {!v.deleteMarker && (
                       <button className="btn btn-sm" onClick={() => void downloadObject(props.bucket, props.objectKey, v.versionId).catch((e) => setError(errorText(e)))}>
