@@ -69,6 +69,22 @@ test("identity: users, groups, policies and access keys", async ({ page }) => {
   await expect(page.getByTestId(`key-row-${ak}`)).toContainText("disabled");
   await shot(page, "identity-keys");
 
+  // A policy in use is not deleted (the server's message shown); once its group is gone it is.
+  await go(page, "/#/identity/policies");
+  await page.getByTestId(`policy-delete-${pol}`).click();
+  await page.getByTestId("confirm-yes").click();
+  await expect(page.getByTestId("confirm-error")).toBeVisible();
+  await shotView(page, "identity-policy-in-use");
+  await page.keyboard.press("Escape");
+  await go(page, "/#/identity/groups");
+  await page.getByTestId(`group-delete-${group}`).click();
+  await page.getByTestId("confirm-yes").click();
+  await expect(page.getByTestId(`group-row-${group}`)).toHaveCount(0);
+  await go(page, "/#/identity/policies");
+  await page.getByTestId(`policy-delete-${pol}`).click();
+  await page.getByTestId("confirm-yes").click();
+  await expect(page.getByTestId(`policy-row-${pol}`)).toHaveCount(0);
+
   // The readonly user may not manage identities: a clear panel, not a broken page.
   await page.getByRole("button", { name: "Log out" }).click();
   await login(page, user, secret);

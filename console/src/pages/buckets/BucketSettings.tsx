@@ -113,7 +113,7 @@ function LockCard(props: { bucket: string; lock: ObjectLock; reload: () => Promi
           <>
             <label className="field c2-inline">
               <span>Period</span>
-              <input data-testid="lock-days" type="number" min={1} value={count} onChange={(ev) => setCount(ev.target.value)} />
+              <input data-testid="lock-days" type="number" min={1} style={{ width: 90 }} value={count} onChange={(ev) => setCount(ev.target.value)} />
             </label>
             <label className="field c2-inline">
               <span>Unit</span>

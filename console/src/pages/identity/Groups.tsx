@@ -6,30 +6,11 @@
 // group-policy-cell-<name>, group-edit-<name>, group-toggle-<name>, group-delete-<name>.
 import { useState } from 'react';
 import { CANNED, addMembers, deleteGroup, groupInfo, listGroups, listPolicies, listUsers, removeMembers, setGroupStatus, setPolicies, type GroupDesc } from '../../api/iam';
-import { ConfirmButton, ErrorBox, Modal, NoPermission, StatusPill, useLoad } from '../kit/ui';
+import { CheckList, ConfirmButton, ErrorBox, Modal, NoPermission, StatusPill, useLoad } from '../kit/ui';
 
 async function loadGroups(): Promise<GroupDesc[]> {
   const names = await listGroups();
   return Promise.all(names.sort().map((n) => groupInfo(n)));
-}
-
-function Checks(props: { all: string[]; chosen: string[]; onChange: (v: string[]) => void; prefix: string; empty: string }) {
-  if (props.all.length === 0) return <p className="muted">{props.empty}</p>;
-  return (
-    <div className="c2-checks">
-      {props.all.map((x) => (
-        <label key={x}>
-          <input
-            type="checkbox"
-            data-testid={`${props.prefix}-${x}`}
-            checked={props.chosen.includes(x)}
-            onChange={(ev) => props.onChange(ev.target.checked ? [...props.chosen, x] : props.chosen.filter((y) => y !== x))}
-          />
-          <span>{x}</span>
-        </label>
-      ))}
-    </div>
-  );
 }
 
 function GroupForm(props: { group: GroupDesc | null; users: string[]; policies: string[]; onClose: () => void; onSaved: () => void }) {
@@ -81,11 +62,11 @@ function GroupForm(props: { group: GroupDesc | null; users: string[]; policies: 
       </label>
       <div className="field">
         <span>Members</span>
-        <Checks all={props.users} chosen={members} onChange={setMembers} prefix="group-member" empty="No users to add yet." />
+        <CheckList all={props.users} chosen={members} onChange={setMembers} prefix="group-member" empty="No users to add yet." />
       </div>
       <div className="field">
         <span>Policies</span>
-        <Checks all={props.policies} chosen={pols} onChange={setPols} prefix="group-policy" empty="No policies." />
+        <CheckList all={props.policies} chosen={pols} onChange={setPols} prefix="group-policy" empty="No policies." />
       </div>
       <ErrorBox error={error} testId="group-create-error" />
     </Modal>

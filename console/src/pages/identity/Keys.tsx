@@ -9,7 +9,7 @@
 import { useState } from 'react';
 import { addServiceAccount, deleteServiceAccount, listServiceAccounts, listUsers, setServiceAccountStatus } from '../../api/iam';
 import { checkPolicy } from '../kit/json';
-import { ConfirmButton, CopyField, ErrorBox, Modal, NoPermission, StatusPill, formatDate, useLoad } from '../kit/ui';
+import { ConfirmButton, CredentialsModal, ErrorBox, Modal, NoPermission, StatusPill, formatDate, useLoad } from '../kit/ui';
 import { getSession } from '../../session';
 import { navigate } from '../../router';
 
@@ -196,22 +196,7 @@ export default function Keys(props: { user?: string }) {
           }}
         />
       )}
-      {created && (
-        <Modal
-          title="Access key created"
-          onClose={() => setCreated(null)}
-          testId="key-created"
-          footer={
-            <button type="button" className="btn btn-primary" data-testid="created-close" onClick={() => setCreated(null)}>
-              Done
-            </button>
-          }
-        >
-          <div className="alert alert-warn">Copy the secret key now: it is not shown again.</div>
-          <CopyField label="Access key" value={created.ak} testId="created-access-key" />
-          <CopyField label="Secret key" value={created.sk} testId="created-secret-key" />
-        </Modal>
-      )}
+      {created && <CredentialsModal title="Access key created" testId="key-created" accessKey={created.ak} secretKey={created.sk} onClose={() => setCreated(null)} />}
     </div>
   );
 }

@@ -16,7 +16,7 @@
 //   (then [data-testid=confirm-yes]). Errors: [data-testid=user-create-error].
 import { useState } from 'react';
 import { CANNED, addUser, listPolicies, listUsers, removeUser, setPolicies, setUserStatus, type UserInfo } from '../../api/iam';
-import { ConfirmButton, CopyField, ErrorBox, Modal, NoPermission, StatusPill, randomSecret, useLoad } from '../kit/ui';
+import { CheckList, ConfirmButton, CredentialsModal, ErrorBox, Modal, NoPermission, StatusPill, randomSecret, useLoad } from '../kit/ui';
 
 async function policyNames(): Promise<string[]> {
   try {
@@ -29,21 +29,7 @@ async function policyNames(): Promise<string[]> {
 }
 
 function PolicyChecks(props: { all: string[]; chosen: string[]; onChange: (p: string[]) => void; prefix: string }) {
-  return (
-    <div className="c2-checks" role="group" aria-label="Policies">
-      {props.all.map((p) => (
-        <label key={p}>
-          <input
-            type="checkbox"
-            data-testid={`${props.prefix}-${p}`}
-            checked={props.chosen.includes(p)}
-            onChange={(ev) => props.onChange(ev.target.checked ? [...props.chosen, p] : props.chosen.filter((x) => x !== p))}
-          />
-          <span>{p}</span>
-        </label>
-      ))}
-    </div>
-  );
+  return <CheckList {...props} label="Policies" empty="No policies." />;
 }
 
 const KEY_RE = /^[A-Za-z0-9_.@=,+-]{3,128}$/;
@@ -110,25 +96,6 @@ function CreateUser(props: { policies: string[]; onClose: () => void; onCreated:
         <ErrorBox error={error} testId="user-create-error" />
         <button type="submit" hidden />
       </form>
-    </Modal>
-  );
-}
-
-function Created(props: { ak: string; sk: string; onClose: () => void }) {
-  return (
-    <Modal
-      title="User created"
-      onClose={props.onClose}
-      testId="user-created"
-      footer={
-        <button type="button" className="btn btn-primary" data-testid="created-close" onClick={props.onClose}>
-          Done
-        </button>
-      }
-    >
-      <div className="alert alert-warn">Copy the secret key now: it is not shown again.</div>
-      <CopyField label="Access key" value={props.ak} testId="created-access-key" />
-      <CopyField label="Secret key" value={props.sk} testId="created-secret-key" />
     </Modal>
   );
 }
@@ -276,7 +243,7 @@ export default function Users() {
           }}
         />
       )}
-      {created && <Created ak={created.ak} sk={created.sk} onClose={() => setCreated(null)} />}
+      {created && <CredentialsModal title="User created" testId="user-created" accessKey={created.ak} secretKey={created.sk} onClose={() => setCreated(null)} />}
       {editing && users.data?.[editing] && (
         <EditPolicies
           user={editing}

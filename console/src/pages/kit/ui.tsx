@@ -2,6 +2,7 @@
 // the "no permission" panel, a confirm-before-acting button, a copyable secret, a hook that
 // loads data, and number formatting.
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { createPortal } from 'react-dom';
 import { isDenied, errorText } from '../../api/admin';
 
 export function messageOf(e: unknown): string {
@@ -28,7 +29,8 @@ export function Modal(props: {
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [props.onClose]);
-  return (
+  // In a portal: a dialog opened from a table cell inherits none of the cell's styles.
+  return createPortal(
     <div className="modal-backdrop" onMouseDown={(ev) => ev.target === ev.currentTarget && props.onClose()}>
       <div
         className={props.wide ? 'modal modal-wide' : 'modal'}
@@ -46,7 +48,8 @@ export function Modal(props: {
         <div className="modal-body">{props.children}</div>
         {props.footer && <div className="modal-foot">{props.footer}</div>}
       </div>
-    </div>
+    </div>,
+    document.body,
   );
 }
 
@@ -250,5 +253,45 @@ export function BucketIcon() {
     <svg className="c2-icon" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">
       <path d="M4 7h16M4 7l1.5 12h13L20 7M4 7l2-3h12l2 3" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinejoin="round" />
     </svg>
+  );
+}
+
+/** Checkboxes for a set of names (policies, members); test ids `<prefix>-<name>`. */
+export function CheckList(props: { all: string[]; chosen: string[]; onChange: (v: string[]) => void; prefix: string; empty?: string; label?: string }) {
+  if (props.all.length === 0) return <p className="muted">{props.empty ?? 'None.'}</p>;
+  return (
+    <div className="c2-checks" role="group" aria-label={props.label}>
+      {props.all.map((x) => (
+        <label key={x}>
+          <input
+            type="checkbox"
+            data-testid={`${props.prefix}-${x}`}
+            checked={props.chosen.includes(x)}
+            onChange={(ev) => props.onChange(ev.target.checked ? [...props.chosen, x] : props.chosen.filter((y) => y !== x))}
+          />
+          <span>{x}</span>
+        </label>
+      ))}
+    </div>
+  );
+}
+
+/** New credentials, shown once: `created-access-key`, `created-secret-key`, `created-close`. */
+export function CredentialsModal(props: { title: string; accessKey: string; secretKey: string; testId: string; onClose: () => void }) {
+  return (
+    <Modal
+      title={props.title}
+      onClose={props.onClose}
+      testId={props.testId}
+      footer={
+        <button type="button" className="btn btn-primary" data-testid="created-close" onClick={props.onClose}>
+          Done
+        </button>
+      }
+    >
+      <div className="alert alert-warn">Copy the secret key now: it is not shown again.</div>
+      <CopyField label="Access key" value={props.accessKey} testId="created-access-key" />
+      <CopyField label="Secret key" value={props.secretKey} testId="created-secret-key" />
+    </Modal>
   );
 }
