@@ -274,7 +274,12 @@ test("6. a user with the readonly policy (made on the identity page) is refused 
   await page.getByRole("button", { name: "Log out" }).click();
 
   await login(page, user, secret);
-  await openBucket(page);
+  // No s3:ListAllMyBuckets either: the bucket is opened by its name.
+  await page.goto(serverInfo().consoleUrl + "/#/browse");
+  await expect(page.getByRole("alert")).toContainText("AccessDenied");
+  await page.getByLabel("Open a bucket by name").fill(BUCKET);
+  await page.getByRole("button", { name: "Open", exact: true }).click();
+  await expect(page.getByRole("heading", { name: BUCKET })).toBeVisible();
   // MinIO's readonly policy allows s3:GetObject and s3:GetBucketLocation, not listing.
   await expect(page.getByText("The objects here cannot be listed")).toBeVisible();
   await expect(page.getByRole("alert")).toContainText("AccessDenied");

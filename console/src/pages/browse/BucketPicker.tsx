@@ -4,12 +4,13 @@ import { useCallback, useEffect, useState } from "react";
 import { createBucket, listBuckets, type Bucket } from "../../api/s3";
 import { errorText } from "../../api/xml";
 import { EmptyState, ErrorBanner, Modal, Spinner, formatDate } from "../../components/ui";
-import { href, seg } from "../../router";
+import { href, navigate, seg } from "../../router";
 
 export function BucketPicker() {
   const [buckets, setBuckets] = useState<Bucket[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
+  const [byName, setByName] = useState("");
 
   const load = useCallback(async () => {
     setError(null);
@@ -41,6 +42,22 @@ export function BucketPicker() {
         </div>
       </div>
       <ErrorBanner error={error} onDismiss={() => setError(null)} />
+      <form
+        className="card open-bucket"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (byName.trim()) navigate(`/browse/${seg(byName.trim())}/`);
+        }}
+      >
+        <label className="field inline">
+          <span>Open a bucket by name</span>
+          <input name="openBucket" placeholder="bucket-name" value={byName} onChange={(e) => setByName(e.target.value)} />
+        </label>
+        <button className="btn" type="submit" disabled={!byName.trim()}>
+          Open
+        </button>
+        <span className="muted small">For a bucket you may use but not see in the list.</span>
+      </form>
       {buckets === null ? (
         <Spinner />
       ) : buckets.length === 0 ? (
