@@ -107,6 +107,7 @@ test("1-2. log in and create a bucket (the buckets page, with versioning)", asyn
   await screenshot(page, "05-buckets");
   await page.goto(serverInfo().consoleUrl + "/#/browse");
   await expect(page.getByRole("link", { name: new RegExp(BUCKET) })).toBeVisible();
+  await screenshot(page, "05b-browse-buckets");
 });
 
 test("3-5. upload 20 MB with a moving progress bar, see it, download it equal, delete it", async ({ page }) => {
