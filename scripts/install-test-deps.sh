@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need, and only what is missing: PostgreSQL (initdb,
 # pg_ctl; the metadata conformance suite starts a real server) with apt (as root);
+# for the console's browser tests (console/tests): Debian's chromium, nodejs and npm
+# with apt, then `npm ci` in console/ when its node_modules is missing or older than
+# the lockfile;
 # for the end-to-end suite (tests/e2e): rclone, s3cmd and curl with apt (as root), pytest, pytest-timeout, requests,
 # boto3, cryptography, minio (MinioAdmin drives the admin API) and aws-cli with pip. boto3/botocore/s3transfer are never
 # upgraded: whatever is installed is pinned while anything else is added.
@@ -11,6 +14,9 @@ missing=()
 for tool in rclone s3cmd curl; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 # Debian keeps the server binaries off PATH, under /usr/lib/postgresql/VERSION/bin.
 if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
     missing+=(postgresql)
@@ -36,4 +42,16 @@ if ((${#py_missing[@]})); then
     python3 -m pip freeze 2>/dev/null | grep -iE '^(boto3|botocore|s3transfer)==' >"$pins" || true
     echo "install-test-deps: pip install ${py_missing[*]}"
     python3 -m pip install -q --disable-pip-version-check -c "$pins" "${py_missing[@]}"
+fi
+
+# The console's front-end packages (Vite, React, Playwright's driver; never a browser).
+console_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../console" && pwd)"
+if command -v npm >/dev/null 2>&1; then
+    if [[ ! -f "$console_dir/node_modules/.package-lock.json" ||
+        "$console_dir/package-lock.json" -nt "$console_dir/node_modules/.package-lock.json" ]]; then
+        echo "install-test-deps: npm ci in console/"
+        (cd "$console_dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+else
+    echo "install-test-deps: npm missing: the console's tests will be skipped" >&2
 fi

@@ -2,9 +2,11 @@
 # The project's test command: install missing test tools, build the server, run
 # the Rust tests, then the end-to-end suite (tests/e2e) against the fresh
 # release binary, once per metadata backend: redb (embedded) and PostgreSQL
-# (a real server started by the suite), both at once. Extra arguments go to
+# (a real server started by the suite), both at once, and beside them the
+# console's Playwright tests (console/tests, Debian's Chromium). Extra arguments go to
 # pytest (e.g. -k seed, -x).
 #
+# RUSTFS_TEST_CONSOLE    0 skips the console's tests (default 1)
 # RUSTFS_TEST_BACKENDS   which backends' e2e runs (default "redb postgres")
 # RUSTFS_TEST_LOGS       where each run's output goes (default target/e2e-logs)
 set -euo pipefail
@@ -52,6 +54,26 @@ for meta in "${backends[@]}"; do
     pids+=("$!")
 done
 
+# The console's browser tests, bounded, on the same binary; screenshots in
+# $logs/console-screens.
+console_pid=
+console_log="$logs/console.log"
+if [[ "${RUSTFS_TEST_CONSOLE:-1}" != 0 ]]; then
+    chromium="${RUSTFS_CHROMIUM:-/usr/bin/chromium}"
+    if [[ -x "$chromium" && -d console/node_modules ]]; then
+        echo "test: console (Playwright): output in $console_log"
+        (cd console && RUSTFS_TEST_LOGS="$logs" RUSTFS_CHROMIUM="$chromium" \
+            RUSTFS_CONSOLE_RESULTS="$scratch/console-results" \
+            timeout 1200 npx playwright test) >"$console_log" 2>&1 &
+        console_pid=$!
+    elif [[ "${CI:-}" == true ]]; then
+        echo "test: console: chromium or console/node_modules missing" >"$console_log"
+        console_pid=fail
+    else
+        echo "test: chromium or console/node_modules missing: the console's tests are skipped" >&2
+    fi
+fi
+
 status=0
 results=()
 for i in "${!running[@]}"; do
@@ -73,6 +95,18 @@ for meta in "${running[@]}"; do
         tail -n 20 "$log"
     fi
 done
+if [[ -n "$console_pid" ]]; then
+    if [[ "$console_pid" != fail ]] && wait "$console_pid"; then
+        console_result="console: passed"
+    else
+        status=1
+        console_result="console: FAILED"
+    fi
+    echo
+    echo "==== console ($console_log; screenshots in $logs/console-screens) ===="
+    tail -n 40 "$console_log"
+fi
 echo
 printf 'test: e2e on %s\n' "${results[@]}"
+[[ -z "$console_pid" ]] || echo "test: $console_result"
 exit "$status"

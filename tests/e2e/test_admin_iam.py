@@ -234,3 +234,57 @@ def test_policy_info_v2_and_account_info(server, admin):
     # Any signed user may read its own account info.
     info = json.loads(admin_for(server, ak, sk).account_info())
     assert info["AccountName"] == ak and info["Policy"]["policies"] == ["readwrite"]
+
+
+def signed_call(server, method, path, creds, query=(), body=b""):
+    """A /rustfs/admin call signed with (access key, secret key, session token or None)."""
+    ak, sk, token = creds
+    host = f"{server.host}:{server.port}"
+    sha = hashlib.sha256(body).hexdigest()
+    extra = {"x-amz-security-token": token} if token else {}
+    hdrs = sigv4_headers(method, host, path, list(query), extra, sha, ak, sk, region="")
+    qs = "&".join(f"{k}={v}" for k, v in query)
+    return requests.request(method, f"{server.endpoint}{path}" + (f"?{qs}" if qs else ""),
+                            headers=hdrs, data=body, verify=server.verify)
+
+
+def session_of(server, ak, sk):
+    import boto3
+    sts = boto3.client("sts", endpoint_url=server.endpoint, aws_access_key_id=ak,
+                       aws_secret_access_key=sk, region_name="us-east-1", verify=server.verify)
+    c = sts.get_session_token()["Credentials"]
+    return c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]
+
+
+def test_a_users_own_session_manages_its_service_accounts(server, admin, bucket, s3):
+    """The web console signs in with GetSessionToken: a user's own session (not narrowed)
+    manages the user's service accounts as the user could; a service account's session may
+    not make service accounts, and no session reaches another user's."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v")
+    ak, sk = new_user(admin, "readwrite")
+    session = session_of(server, ak, sk)
+    r = signed_call(server, "GET", "/rustfs/admin/v3/list-service-accounts", session)
+    assert r.status_code == 200 and r.json()["accounts"] == [], r.content
+    body = json.dumps({"name": "from-console"}).encode()
+    r = signed_call(server, "PUT", "/rustfs/admin/v3/add-service-account", session, body=body)
+    assert r.status_code == 200, r.content
+    made = r.json()["credentials"]
+    sa = server.client(access_key=made["accessKey"], secret_key=made["secretKey"])
+    assert sa.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v"
+    info = json.loads(admin.get_service_account(made["accessKey"]))
+    assert info["parentUser"] == ak and info["name"] == "from-console"
+    r = signed_call(server, "GET", "/rustfs/admin/v3/list-service-accounts", session)
+    assert [a["accessKey"] for a in r.json()["accounts"]] == [made["accessKey"]], r.content
+    # Not another user's, and no admin call beyond the self-service ones.
+    r = signed_call(server, "GET", "/rustfs/admin/v3/list-service-accounts", session,
+                    query=[("user", server.access_key)])
+    assert r.status_code == 403, r.content
+    r = signed_call(server, "GET", "/rustfs/admin/v3/list-users", session)
+    assert r.status_code == 403, r.content
+    # A service account's session stays a service account: it makes no service accounts.
+    sa_session = session_of(server, made["accessKey"], made["secretKey"])
+    r = signed_call(server, "PUT", "/rustfs/admin/v3/add-service-account", sa_session, body=b"{}")
+    assert r.status_code == 403, r.content
+    r = signed_call(server, "DELETE", "/rustfs/admin/v3/delete-service-account", session,
+                    query=[("accessKey", made["accessKey"])])
+    assert r.status_code == 200, r.content

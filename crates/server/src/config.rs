@@ -66,11 +66,17 @@ pub struct ServerArgs {
     /// Directory with rustfs_cert.pem and rustfs_key.pem: serve HTTPS.
     #[arg(long, env = "RUSTFS_TLS_PATH")]
     pub tls_path: Option<PathBuf>,
-    /// Web console (not available yet; accepted for compatibility).
+    /// Serve the web console on --console-address (off by default).
     #[arg(long, env = "RUSTFS_CONSOLE_ENABLE", default_value_t = false)]
     pub console_enable: bool,
-    #[arg(long, env = "RUSTFS_CONSOLE_ADDRESS")]
-    pub console_address: Option<String>,
+    /// Address of the web console, HOST:PORT or :PORT (HTTPS when --tls-path is given, with
+    /// the same certificate as the S3 port).
+    #[arg(long, env = "RUSTFS_CONSOLE_ADDRESS", default_value = ":9001")]
+    pub console_address: String,
+    /// The S3 endpoint's URL as clients reach it (behind a proxy or a load balancer); the
+    /// console's share links point there. Default: the console's host on the S3 port.
+    #[arg(long, env = "RUSTFS_SERVER_URL")]
+    pub server_url: Option<String>,
     /// Parity shards per object, as `EC:<parity>` (default by volume count: 1 volume EC:0,
     /// 2-3 EC:1, 4-5 EC:2, 6-7 EC:3, 8+ EC:4). At most half the volumes.
     #[arg(long, env = "RUSTFS_STORAGE_CLASS_STANDARD")]

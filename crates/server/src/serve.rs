@@ -67,11 +67,11 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     let addr = config::parse_address(&args.address)?;
     let (access_key, secret_key) = credentials(&args, addr.ip().is_loopback())?;
     let tls = args.tls_path.as_deref().map(tls::load).transpose()?;
-    if args.console_enable {
-        tracing::warn!(
-            "the web console is not available in this version; RUSTFS_CONSOLE_ENABLE is ignored"
-        );
-    }
+    let console_addr = if args.console_enable {
+        Some(config::parse_address(&args.console_address)?)
+    } else {
+        None
+    };
     let open_files = raise_open_file_limit();
     let cap = connections::connection_cap(args.max_connections, open_files, volumes.len());
     if args.max_connections > cap {
@@ -162,6 +162,14 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let console_listener = match console_addr {
+        Some(a) => Some(
+            TcpListener::bind(a)
+                .await
+                .map_err(|e| format!("cannot listen on {a} for the console: {e}"))?,
+        ),
+        None => None,
+    };
 
     let (keys, accounts) = users::keyring(
         (access_key, secret_key),
@@ -201,6 +209,15 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         domains: vhost_domains,
         buffered_bytes,
     });
+    let console = console_listener.map(|l| {
+        let site = rustfs_console::Console::new(rustfs_console::ConsoleConfig {
+            s3_url: args.server_url.clone(),
+            s3_port: Some(local.port()),
+            region: args.region.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        });
+        (l, Routes::console(edge.clone(), site))
+    });
     let service = Routes::new(edge, internode);
 
     crate::background::start(
@@ -222,14 +239,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         .iter()
         .map(|p| p.display().to_string())
         .collect();
-    // On a wildcard address, show a URL a client on this machine can use.
-    let (shown, scope) = match local.ip() {
-        ip if ip.is_unspecified() && ip.is_ipv4() => {
-            (format!("127.0.0.1:{}", local.port()), "; all interfaces")
-        }
-        ip if ip.is_unspecified() => (format!("[::1]:{}", local.port()), "; all interfaces"),
-        _ => (local.to_string(), ""),
-    };
+    let (shown, scope) = shown_address(local);
     println!(
         "RustFS {}: serving S3 on {scheme}://{shown} (volumes: {}; erasure {layout}; metadata: {}; region: {}{scope})",
         env!("CARGO_PKG_VERSION"),
@@ -244,9 +254,45 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         );
     }
     drop(store);
-    run(listener, tls, service, conns, shutdown_signal()).await;
+    let shutdown = futures::FutureExt::shared(Box::pin(shutdown_signal()));
+    let console = match console {
+        Some((listener, routes)) => {
+            let local = listener.local_addr().map_err(|e| e.to_string())?;
+            let (shown, scope) = shown_address(local);
+            let all = if scope.is_empty() {
+                ""
+            } else {
+                " (all interfaces)"
+            };
+            println!("RustFS: serving the web console on {scheme}://{shown}{all}");
+            Some(tokio::spawn(run(
+                listener,
+                tls.clone(),
+                routes,
+                conns.clone(),
+                shutdown.clone(),
+            )))
+        }
+        None => None,
+    };
+    run(listener, tls, service, conns, shutdown).await;
+    if let Some(console) = console {
+        let _ = console.await;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A URL host:port for `local` that a client on this machine can use (on a wildcard address,
+/// loopback), and a note saying it listens on all interfaces.
+fn shown_address(local: std::net::SocketAddr) -> (String, &'static str) {
+    match local.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => {
+            (format!("127.0.0.1:{}", local.port()), "; all interfaces")
+        }
+        ip if ip.is_unspecified() => (format!("[::1]:{}", local.port()), "; all interfaces"),
+        _ => (local.to_string(), ""),
+    }
 }
 
 /// How often each server looks whether identities changed (one small read): a change made on

@@ -140,12 +140,19 @@ impl Ctx<'_> {
     }
 
     /// Refuses a caller without the admin action acting on another user's things, or acting
-    /// through a service account or session (whose narrowing a new service account of the
-    /// parent would escape).
+    /// through a service account, a role's session or a narrowed session (whose narrowing a
+    /// new service account of the parent would escape). A user's own session with no
+    /// narrowing (GetSessionToken, how the web console signs in) has exactly the user's
+    /// rights, so it may manage the user's service accounts, as MinIO lets its STS
+    /// credentials do.
     fn may_manage(&self, user: &str) -> Result<(), AdminError> {
         let as_itself = match &self.caller.member {
             None => true,
-            Some(m) => matches!(m.kind, MemberKind::User | MemberKind::AccessKey { .. }),
+            Some(m) => match m.kind {
+                MemberKind::User | MemberKind::AccessKey { .. } => true,
+                MemberKind::Session { role: None } => m.narrowing.is_none(),
+                MemberKind::Session { role: Some(_) } | MemberKind::ServiceAccount { .. } => false,
+            },
         };
         if self.admin || (as_itself && user == self.own_name()) {
             Ok(())

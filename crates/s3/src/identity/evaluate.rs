@@ -174,7 +174,12 @@ impl Keyring {
                 let member = match &user.member {
                     Some(m) => Member {
                         narrowing: narrowing.or_else(|| m.narrowing.clone()),
-                        kind: MemberKind::Session { role: None },
+                        // A service account's session stays that service account's: it may
+                        // not manage the parent's service accounts (the admin API asks).
+                        kind: match &m.kind {
+                            MemberKind::ServiceAccount { .. } => m.kind.clone(),
+                            _ => MemberKind::Session { role: None },
+                        },
                         ..(**m).clone()
                     },
                     None => Member {
