@@ -200,6 +200,7 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         region: args.region.clone(),
         domains: vhost_domains,
         buffered_bytes,
+        sinks: Vec::new(),
     });
     let service = Routes::new(edge, internode);
 
