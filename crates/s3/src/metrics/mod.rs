@@ -64,6 +64,14 @@ pub fn install(server: &str) -> Result<(), String> {
     }
     requests::describe();
     scrape::describe();
+    metrics::describe_histogram!(
+        "rustfs_meta_commit_seconds",
+        "Time a metadata group commit took to be durable, by backend"
+    );
+    metrics::describe_histogram!(
+        "rustfs_meta_commit_group_size",
+        "Transactions carried by one metadata group commit, by backend"
+    );
     Ok(())
 }
 
