@@ -226,6 +226,29 @@ def test_health_checks_answer_without_credentials(server):
     assert get(server, "/health/other")[0] in (400, 403, 404)
 
 
+def test_virtual_hosted_paths_are_object_keys(tmp_path):
+    """On `BUCKET.DOMAIN` the health and metrics paths are keys of that bucket, served by S3."""
+    proc = RustfsProcess(tmp_path, volumes=1, domains=["s3.test"]).start()
+    try:
+        server = S3Server(name="vhost", process=proc, endpoint=proc.url)
+        server.client().create_bucket(Bucket="vhost1")
+        assert raw_request(server, "PUT", "/vhost1/health/live", body=b"object").status == 200
+        for path in ["/health/live", "/minio/v2/metrics/cluster"]:
+            conn = http.client.HTTPConnection("127.0.0.1", proc.port, timeout=60)
+            try:
+                conn.request("GET", path, headers={"host": f"vhost1.s3.test:{proc.port}"})
+                r = conn.getresponse()
+                body = r.read()
+            finally:
+                conn.close()
+            # Anonymous GET of an object in a private bucket: S3 refuses it.
+            assert r.status == 403, (path, r.status, body)
+            assert b"AccessDenied" in body
+        assert get(proc, "/health/live")[0] == 200
+    finally:
+        proc.stop()
+
+
 def test_cluster_health_is_503_without_write_quorum(tmp_path):
     proc = RustfsProcess(tmp_path, volumes=4).start()
     try:

@@ -155,13 +155,13 @@ impl Edge {
             cors: Arc::new(Cors::new(store.clone(), domains.clone())),
             next: Arc::new(AtomicU64::new(seed << 16)),
             host_id,
-            domains,
+            domains: domains.clone(),
             client: None,
             region: Arc::from(region.as_str()),
             budget: Arc::new(BufferBudget::new(buffered_bytes)),
             query_api: QueryApi::new(identities),
             sinks: sinks.into(),
-            operator: operator::Operator::new(store, keys.clone(), scrape_auth),
+            operator: operator::Operator::new(store, keys.clone(), scrape_auth, domains),
             keys,
         }
     }

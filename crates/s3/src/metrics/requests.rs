@@ -15,7 +15,7 @@
 //! map lookup under a read lock and a few atomic adds.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use metrics::{Counter, Histogram, counter, histogram};
 
@@ -47,7 +47,7 @@ struct ApiMetrics {
     ttfb: Histogram,
     received: Counter,
     sent: Counter,
-    by_status: Mutex<Vec<(u16, Counter)>>,
+    by_status: RwLock<Vec<(u16, Counter)>>,
 }
 
 impl ApiMetrics {
@@ -74,15 +74,23 @@ impl ApiMetrics {
             ttfb: histogram!("rustfs_s3_ttfb_seconds", "api" => ours.clone()),
             received: counter!("rustfs_s3_received_bytes_total", "api" => ours.clone()),
             sent: counter!("rustfs_s3_sent_bytes_total", "api" => ours.clone()),
-            by_status: Mutex::new(Vec::new()),
+            by_status: RwLock::new(Vec::new()),
             label: ours,
         }
     }
 
     fn status(&self, status: u16) -> Counter {
+        let known = self
+            .by_status
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, c)) = known.iter().find(|(s, _)| *s == status) {
+            return c.clone();
+        }
+        drop(known);
         let mut all = self
             .by_status
-            .lock()
+            .write()
             .unwrap_or_else(PoisonError::into_inner);
         if let Some((_, c)) = all.iter().find(|(s, _)| *s == status) {
             return c.clone();
@@ -225,4 +233,77 @@ pub(super) fn describe() {
         "rustfs_s3_sent_bytes_total",
         "Answer body bytes sent, by API"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    use super::*;
+
+    fn record(api: &str, status: u16, ttfb_ms: u64) -> RequestRecord {
+        RequestRecord {
+            time: time::OffsetDateTime::now_utc(),
+            request_id: "1".into(),
+            api: api.into(),
+            bucket: None,
+            key: None,
+            status,
+            bytes_in: 100,
+            bytes_out: 1000,
+            duration: Duration::from_millis(ttfb_ms * 2),
+            time_to_first_byte: Duration::from_millis(ttfb_ms),
+            remote: None,
+            access_key: None,
+            user: None,
+        }
+    }
+
+    #[test]
+    fn requests_are_counted_by_api_status_and_ttfb_bound() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let before = traffic_now();
+        metrics::with_local_recorder(&recorder, || {
+            let sink = RequestMetrics::new();
+            sink.record(&record("GetObject", 200, 1));
+            sink.record(&record("GetObject", 200, 300));
+            sink.record(&record("GetObject", 404, 1));
+            sink.record(&record("PutObject", 503, 1));
+            sink.record(&record("PutObject", CLIENT_CLOSED, 1));
+        });
+        let text = handle.render();
+        let has = |line: &str| {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        };
+        has(r#"minio_s3_requests_total{api="getobject"} 3"#);
+        has(r#"minio_s3_requests_total{api="putobject"} 2"#);
+        has(r#"minio_s3_requests_errors_total{api="getobject"} 1"#);
+        has(r#"minio_s3_requests_4xx_errors_total{api="getobject"} 1"#);
+        has(r#"minio_s3_requests_5xx_errors_total{api="putobject"} 1"#);
+        has(r#"minio_s3_requests_canceled_total{api="putobject"} 1"#);
+        has(r#"minio_s3_requests_4xx_errors_total{api="putobject"} 0"#);
+        has(r#"rustfs_s3_requests_total{api="GetObject",status="200"} 2"#);
+        has(r#"rustfs_s3_requests_total{api="GetObject",status="404"} 1"#);
+        has(r#"minio_s3_requests_ttfb_seconds_distribution{api="getobject",le="0.05"} 2"#);
+        has(r#"minio_s3_requests_ttfb_seconds_distribution{api="getobject",le="0.25"} 2"#);
+        has(r#"minio_s3_requests_ttfb_seconds_distribution{api="getobject",le="0.5"} 3"#);
+        has(r#"minio_s3_requests_ttfb_seconds_distribution{api="getobject",le="+Inf"} 3"#);
+        has("minio_s3_traffic_received_bytes 500");
+        has("minio_s3_traffic_sent_bytes 5000");
+        has(r#"rustfs_s3_received_bytes_total{api="PutObject"} 200"#);
+        let after = traffic_now();
+        assert!(after.0 - before.0 >= 5);
+        assert!(after.1 - before.1 >= 3);
+        assert!(after.2 - before.2 >= 500);
+        assert!(after.3 - before.3 >= 5000);
+    }
+
+    fn traffic_now() -> (u64, u64, u64, u64) {
+        let v = super::super::traffic().json();
+        let n = |k: &str| v[k].as_u64().unwrap();
+        (n("requests"), n("errors"), n("bytes_in"), n("bytes_out"))
+    }
 }
