@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from harness import ACCESS_KEY, SECRET_KEY, RustfsProcess, S3Server, raw_request, rustfs_binary
-from pg_cluster import in_ci
+from pg_cluster import in_ci, postgres_only
 
 SCRAPE_PATHS = ["/minio/v2/metrics/cluster", "/minio/v2/metrics/node"]
 HEALTH_PATHS = [
@@ -402,3 +402,48 @@ def test_a_real_prometheus_scrapes_the_request_count(server, tmp_path):
             prom.kill()
             prom.wait()
         log.close()
+
+
+@postgres_only("a cluster shares one PostgreSQL database (RUSTFS_TEST_META=postgres)")
+def test_a_cluster_node_reports_the_nodes_and_drives_it_sees(tmp_path):
+    from cluster_harness import Cluster
+
+    c = Cluster(tmp_path, nodes=4, volumes=2, extra_env={"RUSTFS_PROMETHEUS_AUTH_TYPE": "public"}).start()
+    try:
+        host, port = c.hosts[0], c.ports[0]
+
+        def scrape() -> dict[str, float]:
+            conn = http.client.HTTPConnection(host, port, timeout=60)
+            try:
+                conn.request("GET", "/minio/v2/metrics/cluster")
+                r = conn.getresponse()
+                body = r.read()
+            finally:
+                conn.close()
+            assert r.status == 200, body
+            return parse(body.decode())
+
+        def wait_for(ok, what):
+            deadline = time.monotonic() + 60
+            while True:
+                series = scrape()
+                if ok(series):
+                    return series
+                assert time.monotonic() < deadline, f"timed out waiting for {what}"
+                time.sleep(0.3)
+
+        wait_for(
+            lambda m: total(m, "minio_cluster_nodes_online_total") == 4
+            and total(m, "minio_cluster_drive_online_total") == 8,
+            "four nodes and eight drives online",
+        )
+        c.kill(3)
+        m = wait_for(
+            lambda m: total(m, "minio_cluster_nodes_offline_total") == 1,
+            "the killed node counted offline",
+        )
+        assert total(m, "minio_cluster_nodes_online_total") == 3
+        assert total(m, "minio_cluster_drive_offline_total") == 2
+        assert total(m, "minio_cluster_drive_total") == 8
+    finally:
+        c.stop()
