@@ -43,6 +43,7 @@ MINIO_NAMES = [
     "minio_s3_requests_4xx_errors_total",
     "minio_s3_traffic_received_bytes",
     "minio_s3_traffic_sent_bytes",
+    "minio_s3_requests_inflight_total",
     "minio_s3_requests_ttfb_seconds_distribution",
     "minio_cluster_drive_online_total",
     "minio_cluster_drive_offline_total",

@@ -4,6 +4,8 @@
 //!
 //! In request order (each workaround names the s3s 0.14 behaviour it covers, so it can go when
 //! s3s changes):
+//! 0. health checks and the metrics scrape endpoints are answered at once ([`operator`]), not
+//!    as S3 requests;
 //! 1. addressing: a path-style SigV2 bucket request reaches s3s as `/bucket/` ([`sigv2`]: s3s
 //!    canonicalizes `/bucket` without the slash every client signs); a SigV4 request without
 //!    `x-amz-date` gets its `Date` there ([`request_checks`]: s3s reads only `x-amz-date`);
@@ -291,7 +293,7 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
         let operation = OperationSlot::default();
         req.extensions_mut().insert(operation.clone());
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let observation =
+        let mut observation =
             Observation::start(&self.sinks, &operation, id, self.client.map(|c| c.ip));
         let counted = observation.as_ref().map(|_| operation.clone());
         let host_id = self.host_id.clone();
@@ -329,7 +331,6 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
             None => self.refusal(&req).map(|()| self.forward(req, counted)),
         };
         let cors = self.cors.clone();
-        let mut observation = observation;
         Box::pin(async move {
             let (mut resp, ledger, broken_condition) = match served {
                 Ok(f) => match f.fut.await {

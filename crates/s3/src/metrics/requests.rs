@@ -6,7 +6,8 @@
 //! `minio_s3_requests_4xx_errors_total`, `minio_s3_requests_5xx_errors_total`,
 //! `minio_s3_requests_canceled_total` (client gone before the answer),
 //! `minio_s3_requests_ttfb_seconds_distribution` (cumulative counts by `le`, as MinIO exports
-//! it), and, unlabelled, `minio_s3_traffic_received_bytes` / `minio_s3_traffic_sent_bytes`.
+//! it), and, unlabelled, `minio_s3_traffic_received_bytes` / `minio_s3_traffic_sent_bytes` and
+//! the gauge `minio_s3_requests_inflight_total` (received, not yet finished).
 //! Ours, labelled by `api` as the edge names it (`GetObject`): `rustfs_s3_requests_total`
 //! (with `status`), `rustfs_s3_request_duration_seconds` and `rustfs_s3_ttfb_seconds`
 //! (histograms), `rustfs_s3_received_bytes_total` / `rustfs_s3_sent_bytes_total`.
@@ -17,7 +18,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use metrics::{Counter, Histogram, counter, histogram};
+use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
 
 use crate::edge::observe::{CLIENT_CLOSED, RequestRecord, RequestSink};
 
@@ -108,17 +109,22 @@ pub struct RequestMetrics {
     received: OnceHandles,
 }
 
-/// The unlabelled traffic counters, registered on first use (after the recorder is installed).
+/// The unlabelled series, registered on first use (after the recorder is installed).
 #[derive(Default)]
-struct OnceHandles(std::sync::OnceLock<(Counter, Counter)>);
+struct OnceHandles(std::sync::OnceLock<Unlabelled>);
+
+struct Unlabelled {
+    received: Counter,
+    sent: Counter,
+    inflight: Gauge,
+}
 
 impl OnceHandles {
-    fn get(&self) -> &(Counter, Counter) {
-        self.0.get_or_init(|| {
-            (
-                counter!("minio_s3_traffic_received_bytes"),
-                counter!("minio_s3_traffic_sent_bytes"),
-            )
+    fn get(&self) -> &Unlabelled {
+        self.0.get_or_init(|| Unlabelled {
+            received: counter!("minio_s3_traffic_received_bytes"),
+            sent: counter!("minio_s3_traffic_sent_bytes"),
+            inflight: gauge!("minio_s3_requests_inflight_total"),
         })
     }
 }
@@ -147,6 +153,10 @@ impl RequestMetrics {
 }
 
 impl RequestSink for RequestMetrics {
+    fn started(&self) {
+        self.received.get().inflight.increment(1.0);
+    }
+
     fn record(&self, r: &RequestRecord) {
         let m = self.api(&r.api);
         m.requests.increment(1);
@@ -174,9 +184,10 @@ impl RequestSink for RequestMetrics {
         m.ttfb.record(ttfb);
         m.received.increment(r.bytes_in);
         m.sent.increment(r.bytes_out);
-        let (received, sent) = self.received.get();
-        received.increment(r.bytes_in);
-        sent.increment(r.bytes_out);
+        let all = self.received.get();
+        all.received.increment(r.bytes_in);
+        all.sent.increment(r.bytes_out);
+        all.inflight.decrement(1.0);
         super::traffic().add(failed, r.bytes_in, r.bytes_out);
     }
 }
@@ -268,6 +279,9 @@ mod tests {
         let before = traffic_now();
         metrics::with_local_recorder(&recorder, || {
             let sink = RequestMetrics::new();
+            for _ in 0..6 {
+                sink.started();
+            }
             sink.record(&record("GetObject", 200, 1));
             sink.record(&record("GetObject", 200, 300));
             sink.record(&record("GetObject", 404, 1));
@@ -293,6 +307,7 @@ mod tests {
         has(r#"minio_s3_requests_ttfb_seconds_distribution{api="getobject",le="+Inf"} 3"#);
         has("minio_s3_traffic_received_bytes 500");
         has("minio_s3_traffic_sent_bytes 5000");
+        has("minio_s3_requests_inflight_total 1");
         has(r#"rustfs_s3_received_bytes_total{api="PutObject"} 200"#);
         let after = traffic_now();
         assert!(after.0 - before.0 >= 5);
