@@ -8,6 +8,7 @@ mod config;
 mod connections;
 mod heal_cmd;
 mod logging;
+mod prometheus_cmd;
 mod routes;
 mod serve;
 mod tls;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => runtime.block_on(rustfs_bench::run(args)),
         Command::Heal(args) => runtime.block_on(heal_cmd::run(args)),
         Command::Cluster(args) => runtime.block_on(cluster_cmd::run(args)),
+        Command::PrometheusToken(args) => prometheus_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

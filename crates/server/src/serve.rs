@@ -65,6 +65,14 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     let started = SystemTime::now();
     let volumes = config::expand_volumes(&args.volumes)?;
     let addr = config::parse_address(&args.address)?;
+    // The metrics recorder, before anything records (the metadata store's commits).
+    let metrics_label = args
+        .node_address
+        .clone()
+        .unwrap_or_else(|| args.address.clone());
+    rustfs_s3::metrics::install(&metrics_label)
+        .map_err(|e| format!("cannot start the metrics recorder: {e}"))?;
+    rustfs_s3::metrics::scrape::started();
     let (access_key, secret_key) = credentials(&args, addr.ip().is_loopback())?;
     let tls = args.tls_path.as_deref().map(tls::load).transpose()?;
     let console_addr = if args.console_enable {
@@ -208,6 +216,8 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         region: args.region.clone(),
         domains: vhost_domains,
         buffered_bytes,
+        sinks: vec![Arc::new(rustfs_s3::metrics::RequestMetrics::new())],
+        scrape_auth: rustfs_s3::metrics::token::ScrapeAuth::from_env(),
     });
     let console = console_listener.map(|l| {
         let site = rustfs_console::Console::new(rustfs_console::ConsoleConfig {

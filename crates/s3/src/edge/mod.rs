@@ -4,6 +4,8 @@
 //!
 //! In request order (each workaround names the s3s 0.14 behaviour it covers, so it can go when
 //! s3s changes):
+//! 0. health checks and the metrics scrape endpoints are answered at once ([`operator`]), not
+//!    as S3 requests;
 //! 1. addressing: a path-style SigV2 bucket request reaches s3s as `/bucket/` ([`sigv2`]: s3s
 //!    canonicalizes `/bucket` without the slash every client signs); a SigV4 request without
 //!    `x-amz-date` gets its `Date` there ([`request_checks`]: s3s reads only `x-amz-date`);
@@ -30,7 +32,11 @@
 //!    close` after answering an `Expect: 100-continue` request without reading its body
 //!    (hyper then sends no `100 Continue`, which RFC 9110 allows, but botocore keeps the final
 //!    status it read as connection state and misparses the next response on the connection);
-//!    one log line per failed request ([`failure_log`]).
+//!    one log line per failed request ([`failure_log`]);
+//! 7. the request's record ([`observe`]): with sinks configured, the request body is counted
+//!    as it is read and the answer's body as it is sent ([`counted_body`]); once the answer's
+//!    body ends (or is dropped) every sink gets one [`observe::RequestRecord`], its API,
+//!    bucket, key and caller taken from the request's [`OperationSlot`].
 //!
 //! Every S3 error code the edge answers comes from a [`RequestError`] through
 //! `crate::errors::request`.
@@ -39,8 +45,10 @@ mod addressing;
 mod answers;
 mod buffered_body;
 mod cors;
+mod counted_body;
 mod failure_log;
 pub mod observe;
+mod operator;
 pub(crate) mod post_form;
 mod post_policy;
 mod range_header;
@@ -70,6 +78,8 @@ use crate::routes::RouteSet;
 pub use buffered_body::DEFAULT_BUDGET_MIB;
 use buffered_body::{BufferBudget, Guarded, Ledger, Reading, reading_of};
 use cors::{Cors, CorsRequest};
+use counted_body::{CountedIn, CountedOut};
+use observe::Observation;
 pub use request_error::RequestError;
 
 type ServiceResult = Result<s3s::HttpResponse, s3s::HttpError>;
@@ -87,6 +97,10 @@ pub struct EdgeConfig {
     pub domains: Option<Domains>,
     /// Bytes of request bodies held whole in memory at once (`buffered_body`).
     pub buffered_bytes: usize,
+    /// Told about every request the edge answers ([`observe`]: metrics, the audit log).
+    pub sinks: Vec<Arc<dyn observe::RequestSink>>,
+    /// How scrapes of the metrics endpoints are authorized ([`operator`]).
+    pub scrape_auth: crate::metrics::token::ScrapeAuth,
 }
 
 /// The S3 service as a hyper service: s3s' `S3Service` with the edge around it.
@@ -105,6 +119,10 @@ pub struct Edge {
     keys: Keyring,
     /// The IAM and STS query APIs.
     query_api: QueryApi,
+    /// Told about every request answered ([`observe`]).
+    sinks: observe::Sinks,
+    /// Health checks and metrics scrapes.
+    operator: operator::Operator,
 }
 
 impl Edge {
@@ -116,6 +134,8 @@ impl Edge {
             region,
             domains,
             buffered_bytes,
+            sinks,
+            scrape_auth,
         } = config;
         let mut builder =
             S3ServiceBuilder::new(crate::RustFsS3::new(store.clone(), &region, keys.clone()));
@@ -134,15 +154,17 @@ impl Edge {
             .unwrap_or(HeaderValue::from_static("rustfs"));
         Self {
             inner: builder.build(),
-            cors: Arc::new(Cors::new(store, domains.clone())),
+            cors: Arc::new(Cors::new(store.clone(), domains.clone())),
             next: Arc::new(AtomicU64::new(seed << 16)),
             host_id,
-            domains,
+            domains: domains.clone(),
             client: None,
             region: Arc::from(region.as_str()),
             budget: Arc::new(BufferBudget::new(buffered_bytes)),
-            keys,
             query_api: QueryApi::new(identities),
+            sinks: sinks.into(),
+            operator: operator::Operator::new(store, keys.clone(), scrape_auth, domains),
+            keys,
         }
     }
 
@@ -157,8 +179,8 @@ impl Edge {
     /// Passes the request to s3s, first reading a body of unknown length if it must.
     /// Browser forms are prepared first. A body the server holds whole is read through the
     /// request's [`Ledger`], returned with the future: what went wrong reading it decides the
-    /// answer.
-    fn forward(&self, req: http::Request<Incoming>) -> Forwarded {
+    /// answer. `counted`: the slot the bytes read are counted in, when the request is observed.
+    fn forward(&self, req: http::Request<Incoming>, counted: Option<OperationSlot>) -> Forwarded {
         let inner = self.inner.clone();
         let form = post_form::is_form_post(&req);
         let no_length = unsized_body::unsized_upload(&req);
@@ -169,8 +191,9 @@ impl Edge {
             form || no_length,
         );
         let Reading::Held { limit } = reading else {
+            let req = req.map(|b| CountedIn::new(b, counted).into_s3s());
             return Forwarded {
-                fut: Box::pin(hyper::service::Service::call(&self.inner, req)),
+                fut: Box::pin(async move { inner.call(req).await }),
                 ledger: None,
                 broken_condition: None,
             };
@@ -182,8 +205,10 @@ impl Edge {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         let guarded = ledger.clone();
-        let req =
-            req.map(move |b| s3s::Body::http_body(Guarded::new(b, guarded, true, limit, declared)));
+        let req = req.map(move |b| {
+            let b = CountedIn::new(b, counted);
+            s3s::Body::http_body(Guarded::new(b, guarded, true, limit, declared))
+        });
         let broken = Arc::new(std::sync::OnceLock::new());
         let fut: BoxFuture<'static, ServiceResult> = if form {
             let bucket =
@@ -260,11 +285,17 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
     type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
 
     fn call(&self, mut req: http::Request<Incoming>) -> Self::Future {
+        if let Some(answer) = self.operator.answer(&req) {
+            return answer;
+        }
         self.adjust(&mut req);
         // Filled by the access check: s3s does not hand a request's extensions back.
         let operation = OperationSlot::default();
         req.extensions_mut().insert(operation.clone());
         let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut observation =
+            Observation::start(&self.sinks, &operation, id, self.client.map(|c| c.ip));
+        let counted = observation.as_ref().map(|_| operation.clone());
         let host_id = self.host_id.clone();
         let (any_expect, empty_expect) = answers::expects_continue(&req);
         let attributes = answers::is_get_attributes(&req);
@@ -290,18 +321,27 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
                 OperationSlot::record(req.extensions_mut(), crate::operation::Operation::IamOrSts);
                 let api = self.query_api.clone();
                 let request_id = format!("{id:016X}");
+                let req = req.map(|b| CountedIn::new(b, counted));
                 Ok(Forwarded {
                     fut: Box::pin(async move { Ok(api.serve(req, request_id).await) }),
                     ledger: None,
                     broken_condition: None,
                 })
             }
-            None => self.refusal(&req).map(|()| self.forward(req)),
+            None => self.refusal(&req).map(|()| self.forward(req, counted)),
         };
         let cors = self.cors.clone();
         Box::pin(async move {
             let (mut resp, ledger, broken_condition) = match served {
-                Ok(f) => (f.fut.await?, f.ledger, f.broken_condition),
+                Ok(f) => match f.fut.await {
+                    Ok(resp) => (resp, f.ledger, f.broken_condition),
+                    Err(e) => {
+                        if let Some(o) = observation.as_mut() {
+                            o.answered(http::StatusCode::INTERNAL_SERVER_ERROR.as_u16());
+                        }
+                        return Err(e);
+                    }
+                },
                 Err(refused) => (crate::errors::request_response(refused), None, None),
             };
             // A held body that could not be read: its fault is the answer.
@@ -357,7 +397,10 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
             if failed {
                 failure_log::log_failure(&method, &path, &operation.label(), &request_id, &resp);
             }
-            Ok(resp)
+            Ok(match observation {
+                Some(o) => CountedOut::wrap(resp, o),
+                None => resp,
+            })
         })
     }
 }
