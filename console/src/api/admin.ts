@@ -53,8 +53,10 @@ export interface VolumeStatus {
   online: boolean;
   full: boolean;
   /** Filesystem size and free bytes, where the server reports them. */
-  total_bytes?: number;
-  free_bytes?: number;
+  total_bytes?: number | null;
+  free_bytes?: number | null;
+  /** The node holding the volume (null: the node answering). */
+  node?: string | null;
 }
 
 export interface WorkerStatus {

@@ -152,12 +152,12 @@ export default function Status() {
 
   const vols = status?.volumes ?? [];
   const online = vols.filter((v) => v.online).length;
-  const withSpace = vols.filter((v) => v.total_bytes !== undefined && v.free_bytes !== undefined);
+  const withSpace = vols.filter((v) => v.total_bytes != null && v.free_bytes != null);
   const total = withSpace.reduce((a, v) => a + (v.total_bytes ?? 0), 0);
   const free = withSpace.reduce((a, v) => a + (v.free_bytes ?? 0), 0);
   const nodes = new Map<string, { on: number; all: number }>();
   for (const v of vols) {
-    const n = nodeOf(v.path);
+    const n = v.node ?? nodeOf(v.path);
     const e = nodes.get(n) ?? { on: 0, all: 0 };
     e.all++;
     if (v.online) e.on++;
@@ -265,7 +265,7 @@ export default function Status() {
           <tbody>
             {vols.map((v, i) => (
               <tr key={v.path} data-testid={`volume-row-${i}`}>
-                <td>{nodeOf(v.path)}</td>
+                <td>{v.node ?? nodeOf(v.path)}</td>
                 <td className="mono">{v.path}</td>
                 <td>
                   <span className={v.online ? 'c2-dot' : 'c2-dot c2-dot-off'} />
@@ -273,10 +273,10 @@ export default function Status() {
                   {v.full && <span className="badge badge-danger" style={{ marginLeft: 6 }}>full</span>}
                 </td>
                 <td style={{ minWidth: 180 }}>
-                  {v.total_bytes !== undefined && v.free_bytes !== undefined ? <Meter used={v.total_bytes - v.free_bytes} total={v.total_bytes} /> : <span className="muted">—</span>}
+                  {v.total_bytes != null && v.free_bytes != null ? <Meter used={v.total_bytes - v.free_bytes} total={v.total_bytes} /> : <span className="muted">—</span>}
                 </td>
                 <td className="c2-right muted">
-                  {v.free_bytes !== undefined ? `${formatBytes(v.free_bytes)} of ${formatBytes(v.total_bytes)}` : '—'}
+                  {v.free_bytes != null && v.total_bytes != null ? `${formatBytes(v.free_bytes)} of ${formatBytes(v.total_bytes)}` : '—'}
                 </td>
               </tr>
             ))}

@@ -95,6 +95,11 @@ impl AdminApi {
                 "path": v.root.display().to_string(),
                 "online": v.online,
                 "full": v.full,
+                // The filesystem's size and what is left on it (null: another node's volume).
+                "total_bytes": v.total_bytes,
+                "free_bytes": v.free_bytes,
+                // The node holding it (null: this node).
+                "node": v.node,
             })).collect::<Vec<_>>(),
             "metadata_backend": self.store.meta_backend(),
             "metadata_replicas": self.store.replica_status().iter().map(|r| serde_json::json!({
