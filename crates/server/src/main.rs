@@ -1,6 +1,7 @@
 //! The `rustfs` binary: parses the command line and environment, opens the volumes, and serves
 //! S3 until SIGTERM or Ctrl-C. Everything S3 lives in the library crates.
 
+mod audit;
 mod background;
 mod cluster_cmd;
 mod cluster_node;
@@ -28,7 +29,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init();
+    logging::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

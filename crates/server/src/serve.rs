@@ -193,6 +193,16 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     let buffered_bytes =
         usize::try_from(args.buffered_bodies_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     let identities = start_identities(&store, keys.clone(), accounts).await;
+    let audit = crate::audit::Audit::start(
+        &crate::audit::AuditSettings::from_env()?,
+        crate::audit::Origin {
+            deployment_id: String::new(),
+            node: node_name.clone(),
+        },
+    )?;
+    if let Some(a) = &audit {
+        tracing::info!(targets = a.describe(), "audit log on");
+    }
     let edge = Edge::new(EdgeConfig {
         store: store.clone(),
         identities,
@@ -245,6 +255,9 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     }
     drop(store);
     run(listener, tls, service, conns, shutdown_signal()).await;
+    if let Some(a) = audit {
+        a.stop().await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -10,7 +10,7 @@ use super::answers::element;
 const LOGGED_TEXT: usize = 256;
 
 /// At most [`LOGGED_TEXT`] bytes of `s`, cut at a character boundary.
-fn bounded(s: &str) -> &str {
+pub(super) fn bounded(s: &str) -> &str {
     if s.len() <= LOGGED_TEXT {
         return s;
     }

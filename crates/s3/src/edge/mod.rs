@@ -47,6 +47,7 @@ mod range_header;
 mod region;
 mod request_checks;
 mod request_error;
+mod request_span;
 mod sigv2;
 pub(crate) mod sigv4_resign;
 mod unsized_body;
@@ -59,6 +60,7 @@ use http::{HeaderValue, header};
 use hyper::body::Incoming;
 use rustfs_object::ObjectStore;
 use s3s::service::{S3Service, S3ServiceBuilder};
+use tracing::Instrument;
 
 use crate::access::{AccessControl, ClientInfo};
 use crate::admin::AdminApi;
@@ -265,6 +267,8 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
         let operation = OperationSlot::default();
         req.extensions_mut().insert(operation.clone());
         let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let span = request_span::span(&format!("{id:016X}"), req.method(), req.uri().path());
+        let _in_span = span.enter();
         let host_id = self.host_id.clone();
         let (any_expect, empty_expect) = answers::expects_continue(&req);
         let attributes = answers::is_get_attributes(&req);
@@ -299,65 +303,74 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
             None => self.refusal(&req).map(|()| self.forward(req)),
         };
         let cors = self.cors.clone();
-        Box::pin(async move {
-            let (mut resp, ledger, broken_condition) = match served {
-                Ok(f) => (f.fut.await?, f.ledger, f.broken_condition),
-                Err(refused) => (crate::errors::request_response(refused), None, None),
-            };
-            // A held body that could not be read: its fault is the answer.
-            if let Some(fault) = ledger.as_ref().and_then(|l| l.fault())
-                && !resp.status().is_success()
-            {
-                resp = crate::errors::request_response(fault.into());
+        Box::pin(
+            async move {
+                let (mut resp, ledger, broken_condition) = match served {
+                    Ok(f) => (f.fut.await?, f.ledger, f.broken_condition),
+                    Err(refused) => (crate::errors::request_response(refused), None, None),
+                };
+                // A held body that could not be read: its fault is the answer.
+                if let Some(fault) = ledger.as_ref().and_then(|l| l.fault())
+                    && !resp.status().is_success()
+                {
+                    resp = crate::errors::request_response(fault.into());
+                }
+                drop(ledger);
+                if let Some(why) = broken_condition.as_ref().and_then(|b| b.get())
+                    && resp.status() == http::StatusCode::BAD_REQUEST
+                    && answers::error_code(&resp).as_deref() == Some("InvalidPolicyDocument")
+                {
+                    resp = crate::errors::request_response(RequestError::PolicyConditionFailed(
+                        why.clone(),
+                    ));
+                }
+                if let Some(r) = &cors_req
+                    && let Some(extra) = cors.response_headers(r).await
+                {
+                    resp.headers_mut().extend(extra);
+                }
+                // s3s 0.14 answers HeadObject 200 whatever its output (HeadObjectOutput has no
+                // status); S3 answers a HEAD that selected a range 206, as GET does. The operation
+                // sets Content-Range only when it answered a range.
+                if method == http::Method::HEAD
+                    && resp.status() == http::StatusCode::OK
+                    && resp.headers().contains_key(header::CONTENT_RANGE)
+                {
+                    *resp.status_mut() = http::StatusCode::PARTIAL_CONTENT;
+                }
+                let failed = !resp.status().is_success();
+                if attributes
+                    && !failed
+                    && let Some(fixed) = resp.body().bytes().and_then(|b| answers::unquote_etag(&b))
+                {
+                    answers::replace_body(&mut resp, fixed);
+                }
+                let request_id = format!("{id:016X}");
+                if failed
+                    && let Some(fixed) = resp
+                        .body()
+                        .bytes()
+                        .and_then(|b| answers::with_request_id(&b, &request_id, host_id.as_bytes()))
+                {
+                    answers::replace_body(&mut resp, fixed);
+                }
+                let h = resp.headers_mut();
+                answers::stamp(h, &request_id, host_id);
+                if empty_expect || (any_expect && failed) {
+                    h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                if failed {
+                    failure_log::log_failure(
+                        &method,
+                        &path,
+                        &operation.label(),
+                        &request_id,
+                        &resp,
+                    );
+                }
+                Ok(resp)
             }
-            drop(ledger);
-            if let Some(why) = broken_condition.as_ref().and_then(|b| b.get())
-                && resp.status() == http::StatusCode::BAD_REQUEST
-                && answers::error_code(&resp).as_deref() == Some("InvalidPolicyDocument")
-            {
-                resp = crate::errors::request_response(RequestError::PolicyConditionFailed(
-                    why.clone(),
-                ));
-            }
-            if let Some(r) = &cors_req
-                && let Some(extra) = cors.response_headers(r).await
-            {
-                resp.headers_mut().extend(extra);
-            }
-            // s3s 0.14 answers HeadObject 200 whatever its output (HeadObjectOutput has no
-            // status); S3 answers a HEAD that selected a range 206, as GET does. The operation
-            // sets Content-Range only when it answered a range.
-            if method == http::Method::HEAD
-                && resp.status() == http::StatusCode::OK
-                && resp.headers().contains_key(header::CONTENT_RANGE)
-            {
-                *resp.status_mut() = http::StatusCode::PARTIAL_CONTENT;
-            }
-            let failed = !resp.status().is_success();
-            if attributes
-                && !failed
-                && let Some(fixed) = resp.body().bytes().and_then(|b| answers::unquote_etag(&b))
-            {
-                answers::replace_body(&mut resp, fixed);
-            }
-            let request_id = format!("{id:016X}");
-            if failed
-                && let Some(fixed) = resp
-                    .body()
-                    .bytes()
-                    .and_then(|b| answers::with_request_id(&b, &request_id, host_id.as_bytes()))
-            {
-                answers::replace_body(&mut resp, fixed);
-            }
-            let h = resp.headers_mut();
-            answers::stamp(h, &request_id, host_id);
-            if empty_expect || (any_expect && failed) {
-                h.insert(header::CONNECTION, HeaderValue::from_static("close"));
-            }
-            if failed {
-                failure_log::log_failure(&method, &path, &operation.label(), &request_id, &resp);
-            }
-            Ok(resp)
-        })
+            .instrument(span.clone()),
+        )
     }
 }
