@@ -730,6 +730,7 @@ impl AccessControl {
         )?;
         if let Some(u) = &resolved {
             cx.extensions_mut().insert(CheckedCaller(u.clone()));
+            OperationSlot::record_caller(cx.extensions_mut(), u.clone());
         }
         let user = resolved.as_deref();
         let rule = rule(&op);

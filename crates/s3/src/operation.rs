@@ -8,11 +8,14 @@
 //! Who may do what is decided by an exhaustive `match` on the enum (`access::rule`): adding
 //! a variant without deciding its access does not compile.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use http::{Extensions, Method};
 use percent_encoding::percent_decode_str;
 use s3s::path::S3Path;
+
+use crate::auth::User;
 
 /// A call to the admin API (`/rustfs/admin/v1/...`, see `admin`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,20 +307,41 @@ pub(crate) fn decode(s: &str) -> String {
         .into_owned()
 }
 
-/// Where a request's [`Operation`] is kept once classified. The HTTP layer puts an empty slot
-/// in each request's extensions before s3s sees it and keeps a handle (s3s does not return a
-/// request's extensions with its answer); the access check fills it; the operation handlers
-/// read it from their request's extensions ([`OperationSlot::of`]).
+/// Where a request's [`Operation`] is kept once classified, with what else the edge learns
+/// about the request while s3s has it: the caller the access check resolved and the body bytes
+/// read. The HTTP layer puts an empty slot in each request's extensions before s3s sees it and
+/// keeps a handle (s3s does not return a request's extensions with its answer); the access
+/// check fills it; the operation handlers read it from their request's extensions
+/// ([`OperationSlot::of`]); the edge reads it for the request's record (`edge::observe`).
 #[derive(Debug, Clone, Default)]
-pub struct OperationSlot(Arc<Mutex<Option<Arc<Operation>>>>);
+pub struct OperationSlot(Arc<Slot>);
+
+#[derive(Debug, Default)]
+struct Slot {
+    filled: Mutex<Filled>,
+    /// Request body bytes read from the client (`edge::counted_body`).
+    bytes_in: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct Filled {
+    op: Option<Arc<Operation>>,
+    caller: Option<Arc<User>>,
+}
 
 impl OperationSlot {
+    fn filled(&self) -> std::sync::MutexGuard<'_, Filled> {
+        self.0.filled.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The operation recorded, if the request was classified.
     pub fn get(&self) -> Option<Arc<Operation>> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.filled().op.clone()
+    }
+
+    /// The caller the access check resolved (`None`: anonymous, or not checked).
+    pub fn caller(&self) -> Option<Arc<User>> {
+        self.filled().caller.clone()
     }
 
     /// The operation's label, `-` if the request was not classified (refused before s3s
@@ -328,22 +352,40 @@ impl OperationSlot {
     }
 
     fn set(&self, op: Arc<Operation>) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(op);
+        self.filled().op = Some(op);
+    }
+
+    /// Adds `n` request body bytes read.
+    pub fn add_bytes_in(&self, n: u64) {
+        self.0.bytes_in.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The request body bytes read so far.
+    pub fn bytes_in(&self) -> u64 {
+        self.0.bytes_in.load(Ordering::Relaxed)
+    }
+
+    /// The slot in a request's extensions (one is added if the HTTP layer gave it none).
+    fn in_extensions(extensions: &mut Extensions) -> &Self {
+        extensions.get_or_insert_default::<Self>()
     }
 
     /// Records `op` as the operation of the request whose extensions these are (in the
     /// request's slot; one is added if the HTTP layer gave it none).
     pub fn record(extensions: &mut Extensions, op: Operation) -> Arc<Operation> {
         let op = Arc::new(op);
-        match extensions.get::<Self>() {
-            Some(slot) => slot.set(op.clone()),
-            None => {
-                let slot = Self::default();
-                slot.set(op.clone());
-                extensions.insert(slot);
-            }
-        }
+        Self::in_extensions(extensions).set(op.clone());
         op
+    }
+
+    /// Records the caller the access check resolved for the request.
+    pub fn record_caller(extensions: &mut Extensions, caller: Arc<User>) {
+        Self::in_extensions(extensions).set_caller(caller);
+    }
+
+    /// Records the caller of the request this slot is of.
+    pub fn set_caller(&self, caller: Arc<User>) {
+        self.filled().caller = Some(caller);
     }
 
     /// The operation recorded in a request's extensions.

@@ -210,6 +210,10 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         region: args.region.clone(),
         domains: vhost_domains,
         buffered_bytes,
+        sinks: audit
+            .iter()
+            .map(|a| a.sink.clone() as Arc<dyn rustfs_s3::edge::observe::RequestSink>)
+            .collect(),
     });
     let service = Routes::new(edge, internode);
 

@@ -366,6 +366,7 @@ impl S3Route for AdminApi {
             (Err(e), _, _) => return Err(e),
         };
         if let Some(user) = caller {
+            OperationSlot::record_caller(&mut req.extensions, user.clone());
             req.extensions.insert(AdminCaller { user, admin });
         }
         Ok(())

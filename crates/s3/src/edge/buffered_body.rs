@@ -22,8 +22,9 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::body::{Body, Frame, SizeHint};
 
+use super::counted_body::CountedIn;
 use super::request_error::RequestError;
 
 /// The default bound on buffered request bodies held at once: 256 MiB.
@@ -168,7 +169,7 @@ impl Drop for Ledger {
 /// A request body read through its [`Ledger`]: counted against the budget (`counted`),
 /// bounded to `limit` bytes, its failures noted.
 pub struct Guarded {
-    inner: Incoming,
+    inner: CountedIn,
     ledger: Arc<Ledger>,
     counted: bool,
     limit: Option<usize>,
@@ -180,7 +181,7 @@ pub struct Guarded {
 
 impl Guarded {
     pub fn new(
-        inner: Incoming,
+        inner: CountedIn,
         ledger: Arc<Ledger>,
         counted: bool,
         limit: Option<usize>,

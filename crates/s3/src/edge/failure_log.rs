@@ -37,18 +37,19 @@ pub(super) fn log_failure(
         .map(String::from_utf8_lossy)
         .unwrap_or_default();
     let code = element(&text, "Code").unwrap_or_default();
-    let message = bounded(element(&text, "Message").unwrap_or_default());
+    // Not `message`: tracing's name for the event's own text (JSON logs would hold it twice).
+    let detail = bounded(element(&text, "Message").unwrap_or_default());
     let path = bounded(path);
     let status = status.as_u16();
     match status {
         503 | 507 => {
-            tracing::warn!(request_id, %method, path, op, status, code, message, "request failed")
+            tracing::warn!(request_id, %method, path, op, status, code, detail, "request failed")
         }
         500.. => {
-            tracing::error!(request_id, %method, path, op, status, code, message, "request failed")
+            tracing::error!(request_id, %method, path, op, status, code, detail, "request failed")
         }
         _ => {
-            tracing::debug!(request_id, %method, path, op, status, code, message, "request refused")
+            tracing::debug!(request_id, %method, path, op, status, code, detail, "request refused")
         }
     }
 }

@@ -30,7 +30,11 @@
 //!    close` after answering an `Expect: 100-continue` request without reading its body
 //!    (hyper then sends no `100 Continue`, which RFC 9110 allows, but botocore keeps the final
 //!    status it read as connection state and misparses the next response on the connection);
-//!    one log line per failed request ([`failure_log`]).
+//!    one log line per failed request ([`failure_log`]);
+//! 7. the request's record ([`observe`]): with sinks configured, the request body is counted
+//!    as it is read and the answer's body as it is sent ([`counted_body`]); once the answer's
+//!    body ends (or is dropped) every sink gets one [`observe::RequestRecord`], its API,
+//!    bucket, key and caller taken from the request's [`OperationSlot`].
 //!
 //! Every S3 error code the edge answers comes from a [`RequestError`] through
 //! `crate::errors::request`.
@@ -39,6 +43,7 @@ mod addressing;
 mod answers;
 mod buffered_body;
 mod cors;
+mod counted_body;
 mod failure_log;
 pub mod observe;
 pub(crate) mod post_form;
@@ -60,7 +65,6 @@ use http::{HeaderValue, header};
 use hyper::body::Incoming;
 use rustfs_object::ObjectStore;
 use s3s::service::{S3Service, S3ServiceBuilder};
-use tracing::Instrument;
 
 use crate::access::{AccessControl, ClientInfo};
 use crate::admin::AdminApi;
@@ -72,6 +76,8 @@ use crate::routes::RouteSet;
 pub use buffered_body::DEFAULT_BUDGET_MIB;
 use buffered_body::{BufferBudget, Guarded, Ledger, Reading, reading_of};
 use cors::{Cors, CorsRequest};
+use counted_body::{CountedIn, CountedOut};
+use observe::Observation;
 pub use request_error::RequestError;
 
 type ServiceResult = Result<s3s::HttpResponse, s3s::HttpError>;
@@ -89,6 +95,8 @@ pub struct EdgeConfig {
     pub domains: Option<Domains>,
     /// Bytes of request bodies held whole in memory at once (`buffered_body`).
     pub buffered_bytes: usize,
+    /// Told about every request the edge answers ([`observe`]: metrics, the audit log).
+    pub sinks: Vec<Arc<dyn observe::RequestSink>>,
 }
 
 /// The S3 service as a hyper service: s3s' `S3Service` with the edge around it.
@@ -107,6 +115,8 @@ pub struct Edge {
     keys: Keyring,
     /// The IAM and STS query APIs.
     query_api: QueryApi,
+    /// Told about every request answered ([`observe`]).
+    sinks: observe::Sinks,
 }
 
 impl Edge {
@@ -118,6 +128,7 @@ impl Edge {
             region,
             domains,
             buffered_bytes,
+            sinks,
         } = config;
         let mut builder =
             S3ServiceBuilder::new(crate::RustFsS3::new(store.clone(), &region, keys.clone()));
@@ -145,6 +156,7 @@ impl Edge {
             budget: Arc::new(BufferBudget::new(buffered_bytes)),
             keys,
             query_api: QueryApi::new(identities),
+            sinks: sinks.into(),
         }
     }
 
@@ -159,8 +171,8 @@ impl Edge {
     /// Passes the request to s3s, first reading a body of unknown length if it must.
     /// Browser forms are prepared first. A body the server holds whole is read through the
     /// request's [`Ledger`], returned with the future: what went wrong reading it decides the
-    /// answer.
-    fn forward(&self, req: http::Request<Incoming>) -> Forwarded {
+    /// answer. `counted`: the slot the bytes read are counted in, when the request is observed.
+    fn forward(&self, req: http::Request<Incoming>, counted: Option<OperationSlot>) -> Forwarded {
         let inner = self.inner.clone();
         let form = post_form::is_form_post(&req);
         let no_length = unsized_body::unsized_upload(&req);
@@ -171,8 +183,9 @@ impl Edge {
             form || no_length,
         );
         let Reading::Held { limit } = reading else {
+            let req = req.map(|b| CountedIn::new(b, counted).into_s3s());
             return Forwarded {
-                fut: Box::pin(hyper::service::Service::call(&self.inner, req)),
+                fut: Box::pin(async move { inner.call(req).await }),
                 ledger: None,
                 broken_condition: None,
             };
@@ -184,8 +197,10 @@ impl Edge {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         let guarded = ledger.clone();
-        let req =
-            req.map(move |b| s3s::Body::http_body(Guarded::new(b, guarded, true, limit, declared)));
+        let req = req.map(move |b| {
+            let b = CountedIn::new(b, counted);
+            s3s::Body::http_body(Guarded::new(b, guarded, true, limit, declared))
+        });
         let broken = Arc::new(std::sync::OnceLock::new());
         let fut: BoxFuture<'static, ServiceResult> = if form {
             let bucket =
@@ -269,6 +284,9 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let span = request_span::span(&format!("{id:016X}"), req.method(), req.uri().path());
         let _in_span = span.enter();
+        let observation =
+            Observation::start(&self.sinks, &operation, id, self.client.map(|c| c.ip));
+        let counted = observation.as_ref().map(|_| operation.clone());
         let host_id = self.host_id.clone();
         let (any_expect, empty_expect) = answers::expects_continue(&req);
         let attributes = answers::is_get_attributes(&req);
@@ -294,83 +312,87 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
                 OperationSlot::record(req.extensions_mut(), crate::operation::Operation::IamOrSts);
                 let api = self.query_api.clone();
                 let request_id = format!("{id:016X}");
+                let req = req.map(|b| CountedIn::new(b, counted));
                 Ok(Forwarded {
                     fut: Box::pin(async move { Ok(api.serve(req, request_id).await) }),
                     ledger: None,
                     broken_condition: None,
                 })
             }
-            None => self.refusal(&req).map(|()| self.forward(req)),
+            None => self.refusal(&req).map(|()| self.forward(req, counted)),
         };
         let cors = self.cors.clone();
-        Box::pin(
-            async move {
-                let (mut resp, ledger, broken_condition) = match served {
-                    Ok(f) => (f.fut.await?, f.ledger, f.broken_condition),
-                    Err(refused) => (crate::errors::request_response(refused), None, None),
-                };
-                // A held body that could not be read: its fault is the answer.
-                if let Some(fault) = ledger.as_ref().and_then(|l| l.fault())
-                    && !resp.status().is_success()
-                {
-                    resp = crate::errors::request_response(fault.into());
-                }
-                drop(ledger);
-                if let Some(why) = broken_condition.as_ref().and_then(|b| b.get())
-                    && resp.status() == http::StatusCode::BAD_REQUEST
-                    && answers::error_code(&resp).as_deref() == Some("InvalidPolicyDocument")
-                {
-                    resp = crate::errors::request_response(RequestError::PolicyConditionFailed(
-                        why.clone(),
-                    ));
-                }
-                if let Some(r) = &cors_req
-                    && let Some(extra) = cors.response_headers(r).await
-                {
-                    resp.headers_mut().extend(extra);
-                }
-                // s3s 0.14 answers HeadObject 200 whatever its output (HeadObjectOutput has no
-                // status); S3 answers a HEAD that selected a range 206, as GET does. The operation
-                // sets Content-Range only when it answered a range.
-                if method == http::Method::HEAD
-                    && resp.status() == http::StatusCode::OK
-                    && resp.headers().contains_key(header::CONTENT_RANGE)
-                {
-                    *resp.status_mut() = http::StatusCode::PARTIAL_CONTENT;
-                }
-                let failed = !resp.status().is_success();
-                if attributes
-                    && !failed
-                    && let Some(fixed) = resp.body().bytes().and_then(|b| answers::unquote_etag(&b))
-                {
-                    answers::replace_body(&mut resp, fixed);
-                }
-                let request_id = format!("{id:016X}");
-                if failed
-                    && let Some(fixed) = resp
-                        .body()
-                        .bytes()
-                        .and_then(|b| answers::with_request_id(&b, &request_id, host_id.as_bytes()))
-                {
-                    answers::replace_body(&mut resp, fixed);
-                }
-                let h = resp.headers_mut();
-                answers::stamp(h, &request_id, host_id);
-                if empty_expect || (any_expect && failed) {
-                    h.insert(header::CONNECTION, HeaderValue::from_static("close"));
-                }
-                if failed {
-                    failure_log::log_failure(
-                        &method,
-                        &path,
-                        &operation.label(),
-                        &request_id,
-                        &resp,
-                    );
-                }
-                Ok(resp)
+        let mut observation = observation;
+        Box::pin(request_span::within(span.clone(), async move {
+            let (mut resp, ledger, broken_condition) = match served {
+                Ok(f) => match f.fut.await {
+                    Ok(resp) => (resp, f.ledger, f.broken_condition),
+                    Err(e) => {
+                        if let Some(o) = observation.as_mut() {
+                            o.answered(http::StatusCode::INTERNAL_SERVER_ERROR.as_u16());
+                        }
+                        return Err(e);
+                    }
+                },
+                Err(refused) => (crate::errors::request_response(refused), None, None),
+            };
+            // A held body that could not be read: its fault is the answer.
+            if let Some(fault) = ledger.as_ref().and_then(|l| l.fault())
+                && !resp.status().is_success()
+            {
+                resp = crate::errors::request_response(fault.into());
             }
-            .instrument(span.clone()),
-        )
+            drop(ledger);
+            if let Some(why) = broken_condition.as_ref().and_then(|b| b.get())
+                && resp.status() == http::StatusCode::BAD_REQUEST
+                && answers::error_code(&resp).as_deref() == Some("InvalidPolicyDocument")
+            {
+                resp = crate::errors::request_response(RequestError::PolicyConditionFailed(
+                    why.clone(),
+                ));
+            }
+            if let Some(r) = &cors_req
+                && let Some(extra) = cors.response_headers(r).await
+            {
+                resp.headers_mut().extend(extra);
+            }
+            // s3s 0.14 answers HeadObject 200 whatever its output (HeadObjectOutput has no
+            // status); S3 answers a HEAD that selected a range 206, as GET does. The operation
+            // sets Content-Range only when it answered a range.
+            if method == http::Method::HEAD
+                && resp.status() == http::StatusCode::OK
+                && resp.headers().contains_key(header::CONTENT_RANGE)
+            {
+                *resp.status_mut() = http::StatusCode::PARTIAL_CONTENT;
+            }
+            let failed = !resp.status().is_success();
+            if attributes
+                && !failed
+                && let Some(fixed) = resp.body().bytes().and_then(|b| answers::unquote_etag(&b))
+            {
+                answers::replace_body(&mut resp, fixed);
+            }
+            let request_id = format!("{id:016X}");
+            if failed
+                && let Some(fixed) = resp
+                    .body()
+                    .bytes()
+                    .and_then(|b| answers::with_request_id(&b, &request_id, host_id.as_bytes()))
+            {
+                answers::replace_body(&mut resp, fixed);
+            }
+            let h = resp.headers_mut();
+            answers::stamp(h, &request_id, host_id);
+            if empty_expect || (any_expect && failed) {
+                h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            if failed {
+                failure_log::log_failure(&method, &path, &operation.label(), &request_id, &resp);
+            }
+            Ok(match observation {
+                Some(o) => CountedOut::wrap(resp, o),
+                None => resp,
+            })
+        }))
     }
 }

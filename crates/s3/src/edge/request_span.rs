@@ -9,14 +9,22 @@
 //! so it writes nothing on its own.
 
 use http::Method;
+use tracing::Instrument;
+use tracing::instrument::Instrumented;
 
 /// The span of the request `request_id` (its path bounded as the failure log bounds it).
 pub(crate) fn span(request_id: &str, method: &Method, path: &str) -> tracing::Span {
     tracing::error_span!(
         target: "rustfs::request",
         "request",
-        request_id,
+        request_id = %request_id,
         method = %method,
         path = super::failure_log::bounded(path)
     )
+}
+
+/// `fut` run inside `span` (the span first, so the future's block keeps its indentation where
+/// the edge calls it).
+pub(crate) fn within<F: Future>(span: tracing::Span, fut: F) -> Instrumented<F> {
+    fut.instrument(span)
 }

@@ -359,6 +359,8 @@ impl RustFsS3 {
         let key = req.input.key.clone();
         let ext = req.extensions.clone();
         let rec = put_from!(self, (req, sse));
+        // Inside the request's span: the line carries its request id.
+        tracing::debug!(key, size = rec.size, version = %rec.version_id, "object stored");
         out.expiration = crate::access::CheckedLifecycle::header_of(&ext, &key, &rec);
         let answer = sse::SseAnswer::of(rec.encryption.as_ref(), customer.as_ref());
         out.ssekms_encryption_context = answer.context.clone();

@@ -282,6 +282,9 @@ impl QueryApi {
         };
         let result = async {
             let caller = self.authenticate(&req, &body)?;
+            if let Some(slot) = req.extensions().get::<crate::operation::OperationSlot>() {
+                slot.set_caller(caller.clone());
+            }
             let call = Call {
                 form: &form,
                 caller,

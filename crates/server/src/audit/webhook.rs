@@ -74,6 +74,9 @@ struct Poster {
 
 impl Poster {
     async fn run(self, mut rx: mpsc::Receiver<Line>, mut stop: watch::Receiver<bool>) {
+        // A batch whose delivery the stop interrupted: delivered again under the stop's bound
+        // (at least once: a POST that had just succeeded may be repeated).
+        let mut interrupted = None;
         loop {
             let first = tokio::select! {
                 biased;
@@ -85,12 +88,25 @@ impl Poster {
             };
             let batch = self.batch(first, &mut rx);
             self.tally.queue_length(rx.len());
-            self.deliver(&batch, None).await;
+            tokio::select! {
+                biased;
+                () = self.deliver(&batch, None) => {}
+                _ = stop.changed() => {
+                    interrupted = Some(batch);
+                    break;
+                }
+            }
         }
         rx.close();
         let deadline = Instant::now() + DRAIN_AT_STOP;
-        while let Ok(first) = rx.try_recv() {
-            let batch = self.batch(first, &mut rx);
+        loop {
+            let batch = match interrupted.take() {
+                Some(b) => b,
+                None => match rx.try_recv() {
+                    Ok(first) => self.batch(first, &mut rx),
+                    Err(_) => break,
+                },
+            };
             if Instant::now() >= deadline {
                 self.tally.dropped(batch.len() as u64, "server stopped");
                 continue;
