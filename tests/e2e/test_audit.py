@@ -340,3 +340,79 @@ def test_json_log_lines_parse_and_carry_the_request_id(tmp_path):
             json.loads(l)
     finally:
         srv.process.stop()
+
+
+class OtlpReceiver:
+    """An OTLP/HTTP collector on loopback: keeps the spans posted to /v1/traces (JSON)."""
+
+    def __init__(self):
+        self.spans: list[dict] = []
+        self.paths: list[str] = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n)
+                with outer.lock:
+                    outer.paths.append(self.path)
+                    doc = json.loads(body)
+                    for rs in doc.get("resourceSpans", []):
+                        for ss in rs.get("scopeSpans", []):
+                            outer.spans.extend(ss.get("spans", []))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def span_with(self, key, value):
+        with self.lock:
+            for s in self.spans:
+                attrs = {a["key"]: a["value"].get("stringValue") for a in s.get("attributes", [])}
+                if attrs.get(key) == value:
+                    return s, attrs
+        return None
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_opentelemetry_export_of_request_spans(tmp_path):
+    collector = OtlpReceiver()
+    srv = start(tmp_path, {"RUSTFS_OTEL_ENDPOINT": collector.base, "OTEL_BSP_SCHEDULE_DELAY": "200"})
+    try:
+        if "no OpenTelemetry export" in server_log(srv):
+            pytest.skip("this rustfs binary was built without the `otel` feature")
+        s3 = srv.client()
+        s3.create_bucket(Bucket="traced")
+        put = rid(s3.put_object(Bucket="traced", Key="k", Body=b"x"))
+        # The SDK batches spans (every 200 ms here); the stop flushes them at the latest.
+        found = None
+        deadline = time.monotonic() + 8
+        while found is None and time.monotonic() < deadline:
+            found = collector.span_with("request_id", put)
+            time.sleep(0.2)
+    finally:
+        srv.process.stop()
+    found = found or collector.span_with("request_id", put)
+    try:
+        assert found, f"no span with request_id {put}; posts to {collector.paths}"
+        span, attrs = found
+        assert span["name"] == "request"
+        assert attrs["method"] == "PUT" and attrs["path"] == "/traced/k"
+        assert all(p == "/v1/traces" for p in collector.paths)
+    finally:
+        collector.close()

@@ -10,12 +10,12 @@
 
 use tracing::Metadata;
 use tracing_subscriber::Layer;
-use tracing_subscriber::Registry;
 use tracing_subscriber::filter::{EnvFilter, FilterFn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
+use crate::otel::{BoxedLayer, OtelGuard};
 
 /// Whether an event is one of s3s' per-request error reports (see the module notes).
 fn s3s_request_error(meta: &Metadata<'_>) -> bool {
@@ -24,9 +24,18 @@ fn s3s_request_error(meta: &Metadata<'_>) -> bool {
     from_s3s && (*meta.level() == tracing::Level::ERROR || target.starts_with("s3s::http::de"))
 }
 
-pub fn init(format: LogFormat) {
-    let env = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,s3s=warn"));
-    let fmt: Box<dyn Layer<Registry> + Send + Sync> = match format {
+/// `RUST_LOG`'s filter (default `info`, s3s at `warn`).
+fn env_filter() -> EnvFilter {
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,s3s=warn"))
+}
+
+/// Installs the log (and the OpenTelemetry export when an endpoint is set: `crate::otel`);
+/// returns what stops that export.
+pub fn init(
+    format: LogFormat,
+    runtime: &tokio::runtime::Handle,
+) -> Result<Option<OtelGuard>, String> {
+    let fmt: BoxedLayer = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .boxed(),
@@ -41,10 +50,18 @@ pub fn init(format: LogFormat) {
             .with_writer(std::io::stderr)
             .boxed(),
     };
-    let fmt = fmt
-        .with_filter(env)
-        .with_filter(FilterFn::new(|meta| !s3s_request_error(meta)));
-    tracing_subscriber::registry().with(fmt).init();
+    let mut layers: Vec<BoxedLayer> = vec![
+        fmt.with_filter(env_filter())
+            .with_filter(FilterFn::new(|meta| !s3s_request_error(meta)))
+            .boxed(),
+    ];
+    let otel = crate::otel::layer(runtime)?;
+    let guard = otel.map(|(layer, guard)| {
+        layers.push(layer.with_filter(env_filter()).boxed());
+        guard
+    });
+    tracing_subscriber::registry().with(layers).init();
+    Ok(guard)
 }
 
 #[cfg(test)]

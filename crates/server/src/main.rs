@@ -9,6 +9,7 @@ mod config;
 mod connections;
 mod heal_cmd;
 mod logging;
+mod otel;
 mod routes;
 mod serve;
 mod tls;
@@ -29,7 +30,6 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -40,12 +40,22 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let otel = match logging::init(cli.log_format, runtime.handle()) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("rustfs: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = match cli.command {
         Command::Server(args) => runtime.block_on(serve::server(args)),
         Command::Bench(args) => runtime.block_on(rustfs_bench::run(args)),
         Command::Heal(args) => runtime.block_on(heal_cmd::run(args)),
         Command::Cluster(args) => runtime.block_on(cluster_cmd::run(args)),
     };
+    if let Some(guard) = otel {
+        guard.shutdown();
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
