@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need, and only what is missing: PostgreSQL (initdb,
 # pg_ctl; the metadata conformance suite starts a real server) with apt (as root);
-# for the end-to-end suite (tests/e2e): rclone, s3cmd and curl with apt (as root), pytest, pytest-timeout, requests,
+# for the end-to-end suite (tests/e2e): rclone, s3cmd, curl and prometheus with apt (as root), pytest, pytest-timeout, requests,
 # boto3, cryptography, minio (MinioAdmin drives the admin API) and aws-cli with pip. boto3/botocore/s3transfer are never
 # upgraded: whatever is installed is pinned while anything else is added.
 set -euo pipefail
@@ -15,6 +15,8 @@ done
 if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
     missing+=(postgresql)
 fi
+# tests/e2e/test_metrics.py scrapes the server with a real Prometheus (Debian's package).
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 if ((${#missing[@]})); then
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
         echo "install-test-deps: apt-get install ${missing[*]}"

@@ -115,6 +115,7 @@ def test_audit_file_and_webhook_get_one_entry_per_request(tmp_path, receiver):
             "RUSTFS_AUDIT_FILE": str(audit_file),
             "RUSTFS_AUDIT_WEBHOOK_ENDPOINT": receiver.url,
             "RUSTFS_AUDIT_WEBHOOK_AUTH_TOKEN": "audit-token",
+            "RUSTFS_PROMETHEUS_AUTH_TYPE": "public",
         },
     )
     try:
@@ -180,6 +181,14 @@ def test_audit_file_and_webhook_get_one_entry_per_request(tmp_path, receiver):
             headers = [h for h, _ in receiver.posts]
         assert all(h.get("authorization") == "Bearer audit-token" for h in headers)
         assert all(h.get("content-type") == "application/json" for h in headers)
+
+        # Counted as sent, per target, under our names and MinIO's.
+        for name, label in [("rustfs_audit_sent_total", 'target="file"'),
+                            ("rustfs_audit_sent_total", 'target="webhook"'),
+                            ("minio_audit_total_messages", 'target_id="webhook"')]:
+            sent = poll(f"{name}{{{label}}}", lambda: (metric(srv, name, label) or 0) >= len(ids))
+            assert sent
+        assert (metric(srv, "rustfs_audit_dropped_total", 'target="webhook"') or 0) == 0
     finally:
         srv.process.stop()
     # Every request answered before the stop is in the file, written at shutdown at the latest.
@@ -221,7 +230,7 @@ def dropped_in_log(srv: S3Server) -> int:
 
 
 def metric(srv: S3Server, name: str, label: str) -> float | None:
-    """`name{...label...}` from the node metrics endpoint, None if the server has none."""
+    """`name{...label...}` from the node metrics endpoint (public), None if absent."""
     try:
         r = requests.get(f"{srv.endpoint}/minio/v2/metrics/node", timeout=10)
     except requests.RequestException:
@@ -264,10 +273,9 @@ def test_failing_webhook_never_fails_requests_and_drops_are_counted(tmp_path, fa
             requests_made += 2
         # The queue holds 4 and the poster at most one in hand: most were dropped at once.
         counted = metric(srv, "rustfs_audit_dropped_total", 'target="webhook"')
-        if counted is not None:
-            assert counted >= requests_made - 5
-            failed = metric(srv, "minio_audit_failed_messages", 'target_id="webhook"')
-            assert failed is not None and failed >= requests_made - 5
+        assert counted is not None and counted >= requests_made - 5, counted
+        failed = metric(srv, "minio_audit_failed_messages", 'target_id="webhook"')
+        assert failed is not None and failed >= requests_made - 5, failed
     finally:
         srv.process.stop()
         hold.close()

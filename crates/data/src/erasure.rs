@@ -328,6 +328,7 @@ impl HealQueue {
         if list.len() < HEAL_QUEUE_MAX && ids.insert(r.id.clone()) {
             list.push_back(r.clone());
         }
+        metrics::gauge!("rustfs_heal_queue_length").set(list.len() as f64);
     }
 
     pub(crate) fn take(&self, max: usize) -> Vec<DataRef> {
@@ -339,6 +340,9 @@ impl HealQueue {
         let out: Vec<DataRef> = list.drain(..n).collect();
         for r in &out {
             ids.remove(&r.id);
+        }
+        if !out.is_empty() {
+            metrics::gauge!("rustfs_heal_queue_length").set(list.len() as f64);
         }
         out
     }

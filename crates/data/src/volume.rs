@@ -150,6 +150,10 @@ pub struct VolumeStatus {
     pub online: bool,
     /// Less than 1 MiB is left above its free-space reserve: new data is refused.
     pub full: bool,
+    /// Size of the filesystem holding it (`None`: a volume of another node, or unreadable).
+    pub total_bytes: Option<u64>,
+    /// Bytes still available on that filesystem (`f_bavail`).
+    pub free_bytes: Option<u64>,
 }
 
 /// What [`DataStore::check_volumes`] changed.
@@ -463,17 +467,33 @@ impl DataStore {
         self.vols
             .list
             .iter()
-            .map(|v| VolumeStatus {
-                root: v.root.clone(),
-                online: v.is_online(),
-                full: v.slack(self.vols.reserve).is_some_and(|s| s < CHECK_STEP),
+            .map(|v| {
+                let space = Space::of(&v.root).ok();
+                VolumeStatus {
+                    root: v.root.clone(),
+                    online: v.is_online(),
+                    full: space.is_some_and(|s| s.slack(self.vols.reserve) < CHECK_STEP),
+                    total_bytes: space.map(|s| s.total),
+                    free_bytes: space.map(|s| s.avail),
+                }
             })
             .chain(self.vols.remotes().into_iter().map(|(_, r)| VolumeStatus {
                 root: PathBuf::from(r.describe()),
                 online: r.is_online(),
                 full: false,
+                total_bytes: None,
+                free_bytes: None,
             }))
             .collect()
+    }
+
+    /// How many volumes are online, of how many: from the volumes' state flags, without
+    /// touching a disk (for health checks).
+    pub fn volumes_online(&self) -> (usize, usize) {
+        let remotes = self.vols.remotes();
+        let online = self.vols.list.iter().filter(|v| v.is_online()).count()
+            + remotes.iter().filter(|(_, r)| r.is_online()).count();
+        (online, self.vols.list.len() + remotes.len())
     }
 
     /// The free-space reserve each volume keeps.

@@ -8,6 +8,7 @@
 //! reference produced by the data layer.
 
 mod backend;
+mod commit_metrics;
 pub mod error;
 pub mod faults;
 pub mod keys;

@@ -454,6 +454,7 @@ impl Committer {
         }
         self.seq += 1;
         let seq = self.seq;
+        let began = std::time::Instant::now();
         let batches: Vec<&Batch> = group.iter().map(|(b, _)| b).collect();
         let outcomes: Vec<(usize, GroupOutcome)> = if online.len() == 1 {
             online
@@ -477,6 +478,7 @@ impl Committer {
                     .collect()
             })
         };
+        crate::commit_metrics::group_committed("redb", began.elapsed(), group.len());
         let mut verdicts: Option<Vec<Result<(), MetaError>>> = None;
         let mut committed = 0;
         let mut last_err = String::new();

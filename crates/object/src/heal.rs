@@ -99,6 +99,11 @@ impl ObjectStore {
         self.data.volume_status()
     }
 
+    /// How many volumes are online, of how many, from their state flags (no disk access).
+    pub fn volumes_online(&self) -> (usize, usize) {
+        self.data.volumes_online()
+    }
+
     /// The metadata replicas' state; empty for a backend that keeps no replicas of its own
     /// (a database server replicates by itself).
     pub fn replica_status(&self) -> Vec<crate::ReplicaStatus> {

@@ -47,6 +47,9 @@ pub enum Command {
     Heal(crate::heal_cmd::HealArgs),
     /// Look at or grow a cluster through the database its nodes share.
     Cluster(crate::cluster_cmd::ClusterArgs),
+    /// Print a bearer token for the Prometheus metrics endpoints and a scrape configuration
+    /// (as `mc admin prometheus generate`).
+    PrometheusToken(crate::prometheus_cmd::PrometheusTokenArgs),
 }
 
 #[derive(Args, Debug)]

@@ -10,6 +10,7 @@ mod connections;
 mod heal_cmd;
 mod logging;
 mod otel;
+mod prometheus_cmd;
 mod routes;
 mod serve;
 mod tls;
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => runtime.block_on(rustfs_bench::run(args)),
         Command::Heal(args) => runtime.block_on(heal_cmd::run(args)),
         Command::Cluster(args) => runtime.block_on(cluster_cmd::run(args)),
+        Command::PrometheusToken(args) => prometheus_cmd::run(args),
     };
     if let Some(guard) = otel {
         guard.shutdown();

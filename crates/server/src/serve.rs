@@ -65,6 +65,14 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     let started = SystemTime::now();
     let volumes = config::expand_volumes(&args.volumes)?;
     let addr = config::parse_address(&args.address)?;
+    // The metrics recorder, before anything records (the metadata store's commits).
+    let metrics_label = args
+        .node_address
+        .clone()
+        .unwrap_or_else(|| args.address.clone());
+    rustfs_s3::metrics::install(&metrics_label)
+        .map_err(|e| format!("cannot start the metrics recorder: {e}"))?;
+    rustfs_s3::metrics::scrape::started();
     let (access_key, secret_key) = credentials(&args, addr.ip().is_loopback())?;
     let tls = args.tls_path.as_deref().map(tls::load).transpose()?;
     if args.console_enable {
@@ -210,10 +218,13 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         region: args.region.clone(),
         domains: vhost_domains,
         buffered_bytes,
-        sinks: audit
-            .iter()
-            .map(|a| a.sink.clone() as Arc<dyn rustfs_s3::edge::observe::RequestSink>)
-            .collect(),
+        sinks: {
+            let mut sinks: Vec<Arc<dyn rustfs_s3::edge::observe::RequestSink>> =
+                vec![Arc::new(rustfs_s3::metrics::RequestMetrics::new())];
+            sinks.extend(audit.iter().map(|a| a.sink.clone() as _));
+            sinks
+        },
+        scrape_auth: rustfs_s3::metrics::token::ScrapeAuth::from_env(),
     });
     let service = Routes::new(edge, internode);
 

@@ -162,7 +162,9 @@ async fn run(
             }
         }
         let members: Vec<&Member> = group.iter().map(|p| &p.member).collect();
+        let began = std::time::Instant::now();
         let outcomes = commit_group(&pool, &members).await;
+        crate::commit_metrics::group_committed("postgres", began.elapsed(), members.len());
         let ok = outcomes.iter().filter(|o| o.is_ok()).count();
         let refused = outcomes
             .iter()

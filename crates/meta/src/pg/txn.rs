@@ -559,7 +559,9 @@ impl Txn for PgTxn<'_> {
                 }
                 let begin = !self.conn.open;
                 let client = self.conn.client().await.map_err(CommitError::Failed)?;
+                let began = std::time::Instant::now();
                 let result = write_and_commit(client, begin, &overlay).await;
+                crate::commit_metrics::group_committed("postgres", began.elapsed(), 1);
                 if let Err(
                     CommitError::Unknown(MetaError::Unavailable(m))
                     | CommitError::Failed(MetaError::Unavailable(m)),

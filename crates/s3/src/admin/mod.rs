@@ -104,6 +104,9 @@ impl AdminApi {
             // The background workers (rustfs_object::worker): name, state, progress,
             // counters, steps, rate, last error.
             "workers": self.store.workers().status(),
+            // Request totals since start (`metrics::Traffic`): requests, errors, bytes_in,
+            // bytes_out; the console draws its graphs from their differences.
+            "traffic": crate::metrics::traffic().json(),
         })
     }
 }

@@ -46,6 +46,7 @@ mod cors;
 mod counted_body;
 mod failure_log;
 pub mod observe;
+mod operator;
 pub(crate) mod post_form;
 mod post_policy;
 mod range_header;
@@ -97,6 +98,8 @@ pub struct EdgeConfig {
     pub buffered_bytes: usize,
     /// Told about every request the edge answers ([`observe`]: metrics, the audit log).
     pub sinks: Vec<Arc<dyn observe::RequestSink>>,
+    /// How scrapes of the metrics endpoints are authorized ([`operator`]).
+    pub scrape_auth: crate::metrics::token::ScrapeAuth,
 }
 
 /// The S3 service as a hyper service: s3s' `S3Service` with the edge around it.
@@ -117,6 +120,8 @@ pub struct Edge {
     query_api: QueryApi,
     /// Told about every request answered ([`observe`]).
     sinks: observe::Sinks,
+    /// Health checks and metrics scrapes.
+    operator: operator::Operator,
 }
 
 impl Edge {
@@ -129,6 +134,7 @@ impl Edge {
             domains,
             buffered_bytes,
             sinks,
+            scrape_auth,
         } = config;
         let mut builder =
             S3ServiceBuilder::new(crate::RustFsS3::new(store.clone(), &region, keys.clone()));
@@ -147,16 +153,17 @@ impl Edge {
             .unwrap_or(HeaderValue::from_static("rustfs"));
         Self {
             inner: builder.build(),
-            cors: Arc::new(Cors::new(store, domains.clone())),
+            cors: Arc::new(Cors::new(store.clone(), domains.clone())),
             next: Arc::new(AtomicU64::new(seed << 16)),
             host_id,
             domains,
             client: None,
             region: Arc::from(region.as_str()),
             budget: Arc::new(BufferBudget::new(buffered_bytes)),
-            keys,
             query_api: QueryApi::new(identities),
             sinks: sinks.into(),
+            operator: operator::Operator::new(store, keys.clone(), scrape_auth),
+            keys,
         }
     }
 
@@ -277,6 +284,9 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
     type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
 
     fn call(&self, mut req: http::Request<Incoming>) -> Self::Future {
+        if let Some(answer) = self.operator.answer(&req) {
+            return answer;
+        }
         self.adjust(&mut req);
         // Filled by the access check: s3s does not hand a request's extensions back.
         let operation = OperationSlot::default();

@@ -246,6 +246,16 @@ pub fn response_with(err: &S3Error, extra: &[(&str, &str)]) -> http::Response<s3
     resp
 }
 
+/// A scrape of the metrics refused (no token, or a bad one): `403 AccessDenied`, as MinIO
+/// answers it.
+pub fn scrape_refused(e: &crate::metrics::token::TokenError) -> http::Response<s3s::Body> {
+    tracing::debug!(error = %e, "metrics scrape refused");
+    response(&S3Error::with_message(
+        S3ErrorCode::AccessDenied,
+        "Access Denied.",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
