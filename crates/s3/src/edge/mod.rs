@@ -333,6 +333,7 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
         };
         let cors = self.cors.clone();
         let mut observation = observation;
+        let body_span = span.clone();
         Box::pin(request_span::within(span.clone(), async move {
             let (mut resp, ledger, broken_condition) = match served {
                 Ok(f) => match f.fut.await {
@@ -399,6 +400,7 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
             if failed {
                 failure_log::log_failure(&method, &path, &operation.label(), &request_id, &resp);
             }
+            let resp = request_span::body_within(body_span, resp);
             Ok(match observation {
                 Some(o) => CountedOut::wrap(resp, o),
                 None => resp,

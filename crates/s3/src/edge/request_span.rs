@@ -28,3 +28,41 @@ pub(crate) fn span(request_id: &str, method: &Method, path: &str) -> tracing::Sp
 pub(crate) fn within<F: Future>(span: tracing::Span, fut: F) -> Instrumented<F> {
     fut.instrument(span)
 }
+
+/// `resp` with its body polled inside `span` when it streams (an object's bytes read as they are
+/// sent, after the edge's future has ended): a failure reading them is logged with the request's
+/// id too. A body already in memory is left as it is.
+pub(crate) fn body_within(span: tracing::Span, resp: s3s::HttpResponse) -> s3s::HttpResponse {
+    if resp.body().bytes().is_some() {
+        return resp;
+    }
+    resp.map(|inner| s3s::Body::http_body(InSpan { inner, span }))
+}
+
+/// A body polled inside a span.
+struct InSpan {
+    inner: s3s::Body,
+    span: tracing::Span,
+}
+
+impl hyper::body::Body for InSpan {
+    type Data = bytes::Bytes;
+    type Error = s3s::StdError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, s3s::StdError>>> {
+        let this = &mut *self;
+        let _in = this.span.enter();
+        std::pin::Pin::new(&mut this.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
