@@ -66,3 +66,61 @@ impl hyper::body::Body for InSpan {
         self.inner.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    use http_body_util::BodyExt;
+
+    /// A streaming body of one frame that notes the span it was polled in.
+    struct Probe {
+        seen: Arc<Mutex<Option<Option<tracing::Id>>>>,
+        done: bool,
+    }
+
+    impl hyper::body::Body for Probe {
+        type Data = bytes::Bytes;
+        type Error = s3s::StdError;
+
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, s3s::StdError>>>
+        {
+            *self.seen.lock().unwrap() = Some(tracing::Span::current().id());
+            if self.done {
+                return std::task::Poll::Ready(None);
+            }
+            self.done = true;
+            std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(
+                bytes::Bytes::from_static(b"x"),
+            ))))
+        }
+    }
+
+    #[tokio::test]
+    async fn streamed_body_is_polled_in_the_request_span() {
+        let subscriber = tracing_subscriber::registry();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let span = span("00000000000000AB", &Method::GET, "/b/k");
+        assert!(span.id().is_some());
+        let seen = Arc::new(Mutex::new(None));
+        let resp = http::Response::new(s3s::Body::http_body(Probe {
+            seen: seen.clone(),
+            done: false,
+        }));
+        let resp = body_within(span.clone(), resp);
+        let got = resp.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&got[..], b"x");
+        assert_eq!(*seen.lock().unwrap(), Some(span.id()));
+    }
+
+    #[test]
+    fn body_in_memory_is_left_alone() {
+        let resp = http::Response::new(s3s::Body::from(bytes::Bytes::from_static(b"<Error/>")));
+        let resp = body_within(tracing::Span::none(), resp);
+        assert!(resp.body().bytes().is_some());
+    }
+}
