@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from harness import ACCESS_KEY, SECRET_KEY, RustfsProcess, S3Server, raw_request, rustfs_binary
-from pg_cluster import in_ci
+from pg_cluster import in_ci, postgres_only
 
 SCRAPE_PATHS = ["/minio/v2/metrics/cluster", "/minio/v2/metrics/node"]
 HEALTH_PATHS = [
@@ -43,6 +43,7 @@ MINIO_NAMES = [
     "minio_s3_requests_4xx_errors_total",
     "minio_s3_traffic_received_bytes",
     "minio_s3_traffic_sent_bytes",
+    "minio_s3_requests_inflight_total",
     "minio_s3_requests_ttfb_seconds_distribution",
     "minio_cluster_drive_online_total",
     "minio_cluster_drive_offline_total",
@@ -226,6 +227,29 @@ def test_health_checks_answer_without_credentials(server):
     assert get(server, "/health/other")[0] in (400, 403, 404)
 
 
+def test_virtual_hosted_paths_are_object_keys(tmp_path):
+    """On `BUCKET.DOMAIN` the health and metrics paths are keys of that bucket, served by S3."""
+    proc = RustfsProcess(tmp_path, volumes=1, domains=["s3.test"]).start()
+    try:
+        server = S3Server(name="vhost", process=proc, endpoint=proc.url)
+        server.client().create_bucket(Bucket="vhost1")
+        assert raw_request(server, "PUT", "/vhost1/health/live", body=b"object").status == 200
+        for path in ["/health/live", "/minio/v2/metrics/cluster"]:
+            conn = http.client.HTTPConnection("127.0.0.1", proc.port, timeout=60)
+            try:
+                conn.request("GET", path, headers={"host": f"vhost1.s3.test:{proc.port}"})
+                r = conn.getresponse()
+                body = r.read()
+            finally:
+                conn.close()
+            # Anonymous GET of an object in a private bucket: S3 refuses it.
+            assert r.status == 403, (path, r.status, body)
+            assert b"AccessDenied" in body
+        assert get(proc, "/health/live")[0] == 200
+    finally:
+        proc.stop()
+
+
 def test_cluster_health_is_503_without_write_quorum(tmp_path):
     proc = RustfsProcess(tmp_path, volumes=4).start()
     try:
@@ -379,3 +403,48 @@ def test_a_real_prometheus_scrapes_the_request_count(server, tmp_path):
             prom.kill()
             prom.wait()
         log.close()
+
+
+@postgres_only("a cluster shares one PostgreSQL database (RUSTFS_TEST_META=postgres)")
+def test_a_cluster_node_reports_the_nodes_and_drives_it_sees(tmp_path):
+    from cluster_harness import Cluster
+
+    c = Cluster(tmp_path, nodes=4, volumes=2, extra_env={"RUSTFS_PROMETHEUS_AUTH_TYPE": "public"}).start()
+    try:
+        host, port = c.hosts[0], c.ports[0]
+
+        def scrape() -> dict[str, float]:
+            conn = http.client.HTTPConnection(host, port, timeout=60)
+            try:
+                conn.request("GET", "/minio/v2/metrics/cluster")
+                r = conn.getresponse()
+                body = r.read()
+            finally:
+                conn.close()
+            assert r.status == 200, body
+            return parse(body.decode())
+
+        def wait_for(ok, what):
+            deadline = time.monotonic() + 60
+            while True:
+                series = scrape()
+                if ok(series):
+                    return series
+                assert time.monotonic() < deadline, f"timed out waiting for {what}"
+                time.sleep(0.3)
+
+        wait_for(
+            lambda m: total(m, "minio_cluster_nodes_online_total") == 4
+            and total(m, "minio_cluster_drive_online_total") == 8,
+            "four nodes and eight drives online",
+        )
+        c.kill(3)
+        m = wait_for(
+            lambda m: total(m, "minio_cluster_nodes_offline_total") == 1,
+            "the killed node counted offline",
+        )
+        assert total(m, "minio_cluster_nodes_online_total") == 3
+        assert total(m, "minio_cluster_drive_offline_total") == 2
+        assert total(m, "minio_cluster_drive_total") == 8
+    finally:
+        c.stop()

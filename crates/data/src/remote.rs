@@ -14,6 +14,10 @@ pub type RemoveDone = Box<dyn FnOnce(Result<(), DataError>) + Send>;
 pub trait RemoteVolume: Send + Sync {
     /// Where it is, for logs and errors (`http://node:port volume 7`).
     fn describe(&self) -> String;
+    /// The node holding it (its address), for per-node counts in the metrics.
+    fn node(&self) -> String {
+        self.describe()
+    }
     /// Whether shards may be sent to it and read from it now (its node is alive and answered
     /// its last call).
     fn is_online(&self) -> bool;

@@ -154,6 +154,8 @@ pub struct VolumeStatus {
     pub total_bytes: Option<u64>,
     /// Bytes still available on that filesystem (`f_bavail`).
     pub free_bytes: Option<u64>,
+    /// The other node holding it (`None`: this node's own).
+    pub node: Option<String>,
 }
 
 /// What [`DataStore::check_volumes`] changed.
@@ -475,6 +477,7 @@ impl DataStore {
                     full: space.is_some_and(|s| s.slack(self.vols.reserve) < CHECK_STEP),
                     total_bytes: space.map(|s| s.total),
                     free_bytes: space.map(|s| s.avail),
+                    node: None,
                 }
             })
             .chain(self.vols.remotes().into_iter().map(|(_, r)| VolumeStatus {
@@ -483,6 +486,7 @@ impl DataStore {
                 full: false,
                 total_bytes: None,
                 free_bytes: None,
+                node: Some(r.node()),
             }))
             .collect()
     }

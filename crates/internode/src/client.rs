@@ -295,6 +295,10 @@ impl RemoteVolume for RemoteShardVolume {
         format!("{} volume {}", self.link.address, self.volume)
     }
 
+    fn node(&self) -> String {
+        self.link.address.clone()
+    }
+
     fn is_online(&self) -> bool {
         self.link.is_online()
     }

@@ -4,6 +4,8 @@
 //!
 //! In request order (each workaround names the s3s 0.14 behaviour it covers, so it can go when
 //! s3s changes):
+//! 0. health checks and the metrics scrape endpoints are answered at once ([`operator`]), not
+//!    as S3 requests;
 //! 1. addressing: a path-style SigV2 bucket request reaches s3s as `/bucket/` ([`sigv2`]: s3s
 //!    canonicalizes `/bucket` without the slash every client signs); a SigV4 request without
 //!    `x-amz-date` gets its `Date` there ([`request_checks`]: s3s reads only `x-amz-date`);
@@ -156,13 +158,13 @@ impl Edge {
             cors: Arc::new(Cors::new(store.clone(), domains.clone())),
             next: Arc::new(AtomicU64::new(seed << 16)),
             host_id,
-            domains,
+            domains: domains.clone(),
             client: None,
             region: Arc::from(region.as_str()),
             budget: Arc::new(BufferBudget::new(buffered_bytes)),
             query_api: QueryApi::new(identities),
             sinks: sinks.into(),
-            operator: operator::Operator::new(store, keys.clone(), scrape_auth),
+            operator: operator::Operator::new(store, keys.clone(), scrape_auth, domains),
             keys,
         }
     }
@@ -294,7 +296,7 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let span = request_span::span(&format!("{id:016X}"), req.method(), req.uri().path());
         let _in_span = span.enter();
-        let observation =
+        let mut observation =
             Observation::start(&self.sinks, &operation, id, self.client.map(|c| c.ip));
         let counted = observation.as_ref().map(|_| operation.clone());
         let host_id = self.host_id.clone();
@@ -332,7 +334,6 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
             None => self.refusal(&req).map(|()| self.forward(req, counted)),
         };
         let cors = self.cors.clone();
-        let mut observation = observation;
         let body_span = span.clone();
         Box::pin(request_span::within(span.clone(), async move {
             let (mut resp, ledger, broken_condition) = match served {

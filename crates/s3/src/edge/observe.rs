@@ -42,6 +42,10 @@ pub struct RequestRecord {
 /// Something told about every finished request.
 pub trait RequestSink: Send + Sync + 'static {
     fn record(&self, record: &RequestRecord);
+
+    /// A request was received; [`RequestSink::record`] follows for it once it is finished
+    /// (for in-flight counts; most sinks need nothing here).
+    fn started(&self) {}
 }
 
 /// The sinks the edge tells, shared by every connection.
@@ -79,6 +83,9 @@ impl Observation {
     ) -> Option<Self> {
         if sinks.is_empty() {
             return None;
+        }
+        for sink in sinks.iter() {
+            sink.started();
         }
         Some(Self {
             sinks: sinks.clone(),

@@ -1,7 +1,9 @@
 //! Requests the edge answers itself before s3s, outside the body budget and without a record
 //! in the request metrics: the health checks ([`crate::health`]) and the Prometheus scrape
 //! endpoints `/minio/v2/metrics/cluster` and `/minio/v2/metrics/node` ([`crate::metrics`],
-//! authorized by [`ScrapeAuth`]).
+//! authorized by [`ScrapeAuth`]). Path-style only: on a virtual-hosted request (`BUCKET.DOMAIN`)
+//! these paths are object keys. Path-style, they name objects of the buckets `health` and
+//! `minio` (MinIO reserves `minio`), which these paths shadow.
 
 use std::sync::Arc;
 
@@ -9,9 +11,10 @@ use futures::future::BoxFuture;
 use http::{HeaderValue, Method, header};
 use rustfs_object::ObjectStore;
 
-use super::ServiceResult;
+use super::{ServiceResult, addressing};
 use crate::auth::Keyring;
 use crate::health::Check;
+use crate::host::Domains;
 use crate::metrics::token::ScrapeAuth;
 
 /// The scrape paths (both render every series this node has).
@@ -22,21 +25,37 @@ pub struct Operator {
     store: Arc<ObjectStore>,
     keys: Keyring,
     auth: ScrapeAuth,
+    /// A virtual-hosted request's path is an object key, never one of these.
+    domains: Option<Domains>,
 }
 
 impl Operator {
-    pub fn new(store: Arc<ObjectStore>, keys: Keyring, auth: ScrapeAuth) -> Self {
-        Self { store, keys, auth }
+    pub fn new(
+        store: Arc<ObjectStore>,
+        keys: Keyring,
+        auth: ScrapeAuth,
+        domains: Option<Domains>,
+    ) -> Self {
+        Self {
+            store,
+            keys,
+            auth,
+            domains,
+        }
     }
 
     /// The answer, if the request is one of these.
     pub fn answer<B>(&self, req: &http::Request<B>) -> Option<BoxFuture<'static, ServiceResult>> {
         let path = req.uri().path();
-        if let Some(check) = Check::of(req.method(), path) {
-            return Some(Box::pin(std::future::ready(Ok(check.answer(&self.store)))));
-        }
-        if req.method() != Method::GET || !SCRAPE_PATHS.contains(&path.trim_end_matches('/')) {
+        let check = Check::of(req.method(), path);
+        let scrape = check.is_none()
+            && req.method() == Method::GET
+            && SCRAPE_PATHS.contains(&path.trim_end_matches('/'));
+        if (check.is_none() && !scrape) || addressing::virtual_hosted(self.domains.as_ref(), req) {
             return None;
+        }
+        if let Some(check) = check {
+            return Some(Box::pin(std::future::ready(Ok(check.answer(&self.store)))));
         }
         if let Err(e) = self.auth.check(req.headers(), &self.keys) {
             return Some(Box::pin(std::future::ready(Ok(

@@ -6,7 +6,8 @@
 //! `minio_s3_requests_4xx_errors_total`, `minio_s3_requests_5xx_errors_total`,
 //! `minio_s3_requests_canceled_total` (client gone before the answer),
 //! `minio_s3_requests_ttfb_seconds_distribution` (cumulative counts by `le`, as MinIO exports
-//! it), and, unlabelled, `minio_s3_traffic_received_bytes` / `minio_s3_traffic_sent_bytes`.
+//! it), and, unlabelled, `minio_s3_traffic_received_bytes` / `minio_s3_traffic_sent_bytes` and
+//! the gauge `minio_s3_requests_inflight_total` (received, not yet finished).
 //! Ours, labelled by `api` as the edge names it (`GetObject`): `rustfs_s3_requests_total`
 //! (with `status`), `rustfs_s3_request_duration_seconds` and `rustfs_s3_ttfb_seconds`
 //! (histograms), `rustfs_s3_received_bytes_total` / `rustfs_s3_sent_bytes_total`.
@@ -15,9 +16,9 @@
 //! map lookup under a read lock and a few atomic adds.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
-use metrics::{Counter, Histogram, counter, histogram};
+use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
 
 use crate::edge::observe::{CLIENT_CLOSED, RequestRecord, RequestSink};
 
@@ -47,7 +48,7 @@ struct ApiMetrics {
     ttfb: Histogram,
     received: Counter,
     sent: Counter,
-    by_status: Mutex<Vec<(u16, Counter)>>,
+    by_status: RwLock<Vec<(u16, Counter)>>,
 }
 
 impl ApiMetrics {
@@ -74,15 +75,23 @@ impl ApiMetrics {
             ttfb: histogram!("rustfs_s3_ttfb_seconds", "api" => ours.clone()),
             received: counter!("rustfs_s3_received_bytes_total", "api" => ours.clone()),
             sent: counter!("rustfs_s3_sent_bytes_total", "api" => ours.clone()),
-            by_status: Mutex::new(Vec::new()),
+            by_status: RwLock::new(Vec::new()),
             label: ours,
         }
     }
 
     fn status(&self, status: u16) -> Counter {
+        let known = self
+            .by_status
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, c)) = known.iter().find(|(s, _)| *s == status) {
+            return c.clone();
+        }
+        drop(known);
         let mut all = self
             .by_status
-            .lock()
+            .write()
             .unwrap_or_else(PoisonError::into_inner);
         if let Some((_, c)) = all.iter().find(|(s, _)| *s == status) {
             return c.clone();
@@ -100,17 +109,22 @@ pub struct RequestMetrics {
     received: OnceHandles,
 }
 
-/// The unlabelled traffic counters, registered on first use (after the recorder is installed).
+/// The unlabelled series, registered on first use (after the recorder is installed).
 #[derive(Default)]
-struct OnceHandles(std::sync::OnceLock<(Counter, Counter)>);
+struct OnceHandles(std::sync::OnceLock<Unlabelled>);
+
+struct Unlabelled {
+    received: Counter,
+    sent: Counter,
+    inflight: Gauge,
+}
 
 impl OnceHandles {
-    fn get(&self) -> &(Counter, Counter) {
-        self.0.get_or_init(|| {
-            (
-                counter!("minio_s3_traffic_received_bytes"),
-                counter!("minio_s3_traffic_sent_bytes"),
-            )
+    fn get(&self) -> &Unlabelled {
+        self.0.get_or_init(|| Unlabelled {
+            received: counter!("minio_s3_traffic_received_bytes"),
+            sent: counter!("minio_s3_traffic_sent_bytes"),
+            inflight: gauge!("minio_s3_requests_inflight_total"),
         })
     }
 }
@@ -139,6 +153,10 @@ impl RequestMetrics {
 }
 
 impl RequestSink for RequestMetrics {
+    fn started(&self) {
+        self.received.get().inflight.increment(1.0);
+    }
+
     fn record(&self, r: &RequestRecord) {
         let m = self.api(&r.api);
         m.requests.increment(1);
@@ -166,9 +184,10 @@ impl RequestSink for RequestMetrics {
         m.ttfb.record(ttfb);
         m.received.increment(r.bytes_in);
         m.sent.increment(r.bytes_out);
-        let (received, sent) = self.received.get();
-        received.increment(r.bytes_in);
-        sent.increment(r.bytes_out);
+        let all = self.received.get();
+        all.received.increment(r.bytes_in);
+        all.sent.increment(r.bytes_out);
+        all.inflight.decrement(1.0);
         super::traffic().add(failed, r.bytes_in, r.bytes_out);
     }
 }
@@ -225,4 +244,81 @@ pub(super) fn describe() {
         "rustfs_s3_sent_bytes_total",
         "Answer body bytes sent, by API"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    use super::*;
+
+    fn record(api: &str, status: u16, ttfb_ms: u64) -> RequestRecord {
+        RequestRecord {
+            time: time::OffsetDateTime::now_utc(),
+            request_id: "1".into(),
+            api: api.into(),
+            bucket: None,
+            key: None,
+            status,
+            bytes_in: 100,
+            bytes_out: 1000,
+            duration: Duration::from_millis(ttfb_ms * 2),
+            time_to_first_byte: Duration::from_millis(ttfb_ms),
+            remote: None,
+            access_key: None,
+            user: None,
+        }
+    }
+
+    #[test]
+    fn requests_are_counted_by_api_status_and_ttfb_bound() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let before = traffic_now();
+        metrics::with_local_recorder(&recorder, || {
+            let sink = RequestMetrics::new();
+            for _ in 0..6 {
+                sink.started();
+            }
+            sink.record(&record("GetObject", 200, 1));
+            sink.record(&record("GetObject", 200, 300));
+            sink.record(&record("GetObject", 404, 1));
+            sink.record(&record("PutObject", 503, 1));
+            sink.record(&record("PutObject", CLIENT_CLOSED, 1));
+        });
+        let text = handle.render();
+        let has = |line: &str| {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        };
+        has(r#"minio_s3_requests_total{api="getobject"} 3"#);
+        has(r#"minio_s3_requests_total{api="putobject"} 2"#);
+        has(r#"minio_s3_requests_errors_total{api="getobject"} 1"#);
+        has(r#"minio_s3_requests_4xx_errors_total{api="getobject"} 1"#);
+        has(r#"minio_s3_requests_5xx_errors_total{api="putobject"} 1"#);
+        has(r#"minio_s3_requests_canceled_total{api="putobject"} 1"#);
+        has(r#"minio_s3_requests_4xx_errors_total{api="putobject"} 0"#);
+        has(r#"rustfs_s3_requests_total{api="GetObject",status="200"} 2"#);
+        has(r#"rustfs_s3_requests_total{api="GetObject",status="404"} 1"#);
+        has(r#"minio_s3_requests_ttfb_seconds_distribution{api="getobject",le="0.05"} 2"#);
+        has(r#"minio_s3_requests_ttfb_seconds_distribution{api="getobject",le="0.25"} 2"#);
+        has(r#"minio_s3_requests_ttfb_seconds_distribution{api="getobject",le="0.5"} 3"#);
+        has(r#"minio_s3_requests_ttfb_seconds_distribution{api="getobject",le="+Inf"} 3"#);
+        has("minio_s3_traffic_received_bytes 500");
+        has("minio_s3_traffic_sent_bytes 5000");
+        has("minio_s3_requests_inflight_total 1");
+        has(r#"rustfs_s3_received_bytes_total{api="PutObject"} 200"#);
+        let after = traffic_now();
+        assert!(after.0 - before.0 >= 5);
+        assert!(after.1 - before.1 >= 3);
+        assert!(after.2 - before.2 >= 500);
+        assert!(after.3 - before.3 >= 5000);
+    }
+
+    fn traffic_now() -> (u64, u64, u64, u64) {
+        let v = super::super::traffic().json();
+        let n = |k: &str| v[k].as_u64().unwrap();
+        (n("requests"), n("errors"), n("bytes_in"), n("bytes_out"))
+    }
 }

@@ -32,9 +32,16 @@ pub async fn refresh(store: &ObjectStore) {
     ] {
         gauge!(name).set(n as f64);
     }
-    // This node answers the scrape; the others are known by their volumes only.
-    gauge!("minio_cluster_nodes_online_total").set(1.0);
-    gauge!("minio_cluster_nodes_offline_total").set(0.0);
+    // This node answers the scrape; another node is online when one of its volumes is.
+    let mut nodes: std::collections::BTreeMap<&str, bool> = Default::default();
+    for v in &volumes {
+        if let Some(n) = &v.node {
+            *nodes.entry(n).or_default() |= v.online;
+        }
+    }
+    let others_online = nodes.values().filter(|o| **o).count();
+    gauge!("minio_cluster_nodes_online_total").set((1 + others_online) as f64);
+    gauge!("minio_cluster_nodes_offline_total").set((nodes.len() - others_online) as f64);
     gauge!("minio_cluster_health_status").set(if health.writable() { 1.0 } else { 0.0 });
     let (mut raw_total, mut raw_free) = (0u64, 0u64);
     for v in &volumes {
