@@ -61,6 +61,7 @@ pub fn init(
         guard
     });
     tracing_subscriber::registry().with(layers).init();
+    crate::otel::report_ignored();
     Ok(guard)
 }
 

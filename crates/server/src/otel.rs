@@ -53,12 +53,18 @@ pub type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 /// The tracing layer exporting spans, if an endpoint is set (and the feature built).
 #[cfg(not(feature = "otel"))]
 pub fn layer(_runtime: &tokio::runtime::Handle) -> Result<Option<(BoxedLayer, OtelGuard)>, String> {
-    if let Some((_, described)) = configured() {
-        eprintln!(
-            "rustfs: OpenTelemetry endpoint {described} set, but this build has no OpenTelemetry export (cargo feature `otel`); ignored"
+    Ok(None)
+}
+
+/// Says (in the log, once it is installed) that a set endpoint is ignored by this build.
+pub fn report_ignored() {
+    #[cfg(not(feature = "otel"))]
+    if let Some((_, endpoint)) = configured() {
+        tracing::warn!(
+            endpoint,
+            "an OpenTelemetry endpoint is set, but this build has no OpenTelemetry export (cargo feature `otel`); ignored"
         );
     }
-    Ok(None)
 }
 
 #[cfg(feature = "otel")]
