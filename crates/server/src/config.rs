@@ -14,6 +14,25 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines as text or as JSON objects, one a line (which events: `RUST_LOG`).
+    #[arg(
+        long,
+        global = true,
+        env = "RUSTFS_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (`--log-format`, `RUSTFS_LOG_FORMAT`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines: time, level, spans (`request{request_id=...}`), target, message.
+    Text,
+    /// One JSON object a line: `timestamp`, `level`, `message` and the event's fields,
+    /// `target`, `span` and `spans` (the request's span with its `request_id` among them).
+    Json,
 }
 
 // Parsed once at start: the size of the server's arguments does not matter.

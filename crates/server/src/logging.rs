@@ -1,4 +1,6 @@
-//! The log: `RUST_LOG` (default `info`) on stderr, without s3s' per-request error events.
+//! The log: `RUST_LOG` (default `info`) on stderr, as text or JSON lines (`--log-format`,
+//! `RUSTFS_LOG_FORMAT`), without s3s' per-request error events. Each request's events carry its
+//! id through the edge's request span (`rustfs_s3::edge`, `request{request_id=...}`).
 //!
 //! s3s logs every failed request at error level ("failed to prepare", "op returns error", its
 //! request span's error), refusals and client mistakes included, and a malformed XML body
@@ -12,6 +14,9 @@ use tracing_subscriber::filter::{EnvFilter, FilterFn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+use crate::config::LogFormat;
+use crate::otel::{BoxedLayer, OtelGuard};
+
 /// Whether an event is one of s3s' per-request error reports (see the module notes).
 fn s3s_request_error(meta: &Metadata<'_>) -> bool {
     let target = meta.target();
@@ -19,13 +24,45 @@ fn s3s_request_error(meta: &Metadata<'_>) -> bool {
     from_s3s && (*meta.level() == tracing::Level::ERROR || target.starts_with("s3s::http::de"))
 }
 
-pub fn init() {
-    let env = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,s3s=warn"));
-    let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_filter(env)
-        .with_filter(FilterFn::new(|meta| !s3s_request_error(meta)));
-    tracing_subscriber::registry().with(fmt).init();
+/// `RUST_LOG`'s filter (default `info`, s3s at `warn`).
+fn env_filter() -> EnvFilter {
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,s3s=warn"))
+}
+
+/// Installs the log (and the OpenTelemetry export when an endpoint is set: `crate::otel`);
+/// returns what stops that export.
+pub fn init(
+    format: LogFormat,
+    runtime: &tokio::runtime::Handle,
+) -> Result<Option<OtelGuard>, String> {
+    let fmt: BoxedLayer = match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed(),
+        // The event's fields at the top level beside `message`; the innermost span as `span`
+        // and all of them, outermost (the request's) first, as `spans`: s3s' debug spans, when
+        // `RUST_LOG` lets them through, sit inside the request's.
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_writer(std::io::stderr)
+            .boxed(),
+    };
+    let mut layers: Vec<BoxedLayer> = vec![
+        fmt.with_filter(env_filter())
+            .with_filter(FilterFn::new(|meta| !s3s_request_error(meta)))
+            .boxed(),
+    ];
+    let otel = crate::otel::layer(runtime)?;
+    let guard = otel.map(|(layer, guard)| {
+        layers.push(layer.with_filter(env_filter()).boxed());
+        guard
+    });
+    tracing_subscriber::registry().with(layers).init();
+    crate::otel::report_ignored();
+    Ok(guard)
 }
 
 #[cfg(test)]

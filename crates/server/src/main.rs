@@ -1,6 +1,7 @@
 //! The `rustfs` binary: parses the command line and environment, opens the volumes, and serves
 //! S3 until SIGTERM or Ctrl-C. Everything S3 lives in the library crates.
 
+mod audit;
 mod background;
 mod cluster_cmd;
 mod cluster_node;
@@ -8,6 +9,7 @@ mod config;
 mod connections;
 mod heal_cmd;
 mod logging;
+mod otel;
 mod prometheus_cmd;
 mod routes;
 mod serve;
@@ -29,7 +31,6 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -40,6 +41,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let otel = match logging::init(cli.log_format, runtime.handle()) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("rustfs: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = match cli.command {
         Command::Server(args) => runtime.block_on(serve::server(args)),
         Command::Bench(args) => runtime.block_on(rustfs_bench::run(args)),
@@ -47,6 +55,9 @@ fn main() -> ExitCode {
         Command::Cluster(args) => runtime.block_on(cluster_cmd::run(args)),
         Command::PrometheusToken(args) => prometheus_cmd::run(args),
     };
+    if let Some(guard) = otel {
+        guard.shutdown();
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -209,6 +209,16 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     let buffered_bytes =
         usize::try_from(args.buffered_bodies_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     let identities = start_identities(&store, keys.clone(), accounts).await;
+    let audit = crate::audit::Audit::start(
+        &crate::audit::AuditSettings::from_env()?,
+        crate::audit::Origin {
+            deployment_id: String::new(),
+            node: node_name.clone(),
+        },
+    )?;
+    if let Some(a) = &audit {
+        tracing::info!(targets = a.describe(), "audit log on");
+    }
     let edge = Edge::new(EdgeConfig {
         store: store.clone(),
         identities,
@@ -216,7 +226,12 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         region: args.region.clone(),
         domains: vhost_domains,
         buffered_bytes,
-        sinks: vec![Arc::new(rustfs_s3::metrics::RequestMetrics::new())],
+        sinks: {
+            let mut sinks: Vec<Arc<dyn rustfs_s3::edge::observe::RequestSink>> =
+                vec![Arc::new(rustfs_s3::metrics::RequestMetrics::new())];
+            sinks.extend(audit.iter().map(|a| a.sink.clone() as _));
+            sinks
+        },
         scrape_auth: rustfs_s3::metrics::token::ScrapeAuth::from_env(),
     });
     let console = console_listener.map(|l| {
@@ -288,6 +303,9 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
     run(listener, tls, service, conns, shutdown).await;
     if let Some(console) = console {
         let _ = console.await;
+    }
+    if let Some(a) = audit {
+        a.stop().await;
     }
     tracing::info!("stopped");
     Ok(())

@@ -10,7 +10,7 @@ use super::answers::element;
 const LOGGED_TEXT: usize = 256;
 
 /// At most [`LOGGED_TEXT`] bytes of `s`, cut at a character boundary.
-fn bounded(s: &str) -> &str {
+pub(super) fn bounded(s: &str) -> &str {
     if s.len() <= LOGGED_TEXT {
         return s;
     }
@@ -37,18 +37,19 @@ pub(super) fn log_failure(
         .map(String::from_utf8_lossy)
         .unwrap_or_default();
     let code = element(&text, "Code").unwrap_or_default();
-    let message = bounded(element(&text, "Message").unwrap_or_default());
+    // Not `message`: tracing's name for the event's own text (JSON logs would hold it twice).
+    let detail = bounded(element(&text, "Message").unwrap_or_default());
     let path = bounded(path);
     let status = status.as_u16();
     match status {
         503 | 507 => {
-            tracing::warn!(request_id, %method, path, op, status, code, message, "request failed")
+            tracing::warn!(request_id, %method, path, op, status, code, detail, "request failed")
         }
         500.. => {
-            tracing::error!(request_id, %method, path, op, status, code, message, "request failed")
+            tracing::error!(request_id, %method, path, op, status, code, detail, "request failed")
         }
         _ => {
-            tracing::debug!(request_id, %method, path, op, status, code, message, "request refused")
+            tracing::debug!(request_id, %method, path, op, status, code, detail, "request refused")
         }
     }
 }

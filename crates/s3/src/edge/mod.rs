@@ -55,6 +55,7 @@ mod range_header;
 mod region;
 mod request_checks;
 mod request_error;
+mod request_span;
 mod sigv2;
 pub(crate) mod sigv4_resign;
 mod unsized_body;
@@ -293,6 +294,8 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
         let operation = OperationSlot::default();
         req.extensions_mut().insert(operation.clone());
         let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let span = request_span::span(&format!("{id:016X}"), req.method(), req.uri().path());
+        let _in_span = span.enter();
         let mut observation =
             Observation::start(&self.sinks, &operation, id, self.client.map(|c| c.ip));
         let counted = observation.as_ref().map(|_| operation.clone());
@@ -331,7 +334,8 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
             None => self.refusal(&req).map(|()| self.forward(req, counted)),
         };
         let cors = self.cors.clone();
-        Box::pin(async move {
+        let body_span = span.clone();
+        Box::pin(request_span::within(span.clone(), async move {
             let (mut resp, ledger, broken_condition) = match served {
                 Ok(f) => match f.fut.await {
                     Ok(resp) => (resp, f.ledger, f.broken_condition),
@@ -397,10 +401,11 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
             if failed {
                 failure_log::log_failure(&method, &path, &operation.label(), &request_id, &resp);
             }
+            let resp = request_span::body_within(body_span, resp);
             Ok(match observation {
                 Some(o) => CountedOut::wrap(resp, o),
                 None => resp,
             })
-        })
+        }))
     }
 }

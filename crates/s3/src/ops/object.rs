@@ -363,6 +363,8 @@ impl RustFsS3 {
             .get::<crate::access::CheckedLifecycle>()
             .cloned();
         let rec = put_from!(self, (req, sse));
+        // Inside the request's span: the line carries its request id.
+        tracing::debug!(key, size = rec.size, version = %rec.version_id, "object stored");
         out.expiration = crate::access::CheckedLifecycle::header(lifecycle.as_ref(), &key, &rec);
         let answer = sse::SseAnswer::of(rec.encryption.as_ref(), customer.as_ref());
         out.ssekms_encryption_context = answer.context.clone();
