@@ -184,3 +184,13 @@ def test_memory_stays_bounded_while_a_large_body_streams(tmp_path):
         assert _peak_rss_mib(proc.proc.pid) < 200
     finally:
         proc.stop()
+
+
+def test_a_sigterm_sent_as_soon_as_it_serves_stops_it_gracefully(tmp_path):
+    """The signal handlers are installed before the server prints that it is serving: a SIGTERM
+    sent the moment the line appears ends it with status 0 (once the handlers were installed
+    only when the serving loop first polled them, and a loaded machine saw the default action,
+    death by SIGTERM, -15)."""
+    for i in range(5):
+        proc = RustfsProcess(tmp_path / f"run{i}").start()
+        assert proc.stop() == 0

@@ -500,6 +500,24 @@ impl DataStore {
         (online, self.vols.list.len() + remotes.len())
     }
 
+    /// The fewest online volumes in any erasure set new objects go to (each set's shards are
+    /// spread over its own volumes, so a write needs its set's quorum: the weakest set decides
+    /// whether every key is writable).
+    pub fn weakest_set_online(&self) -> usize {
+        let Ok(sets) = self.sets.read() else {
+            return 0;
+        };
+        sets.iter()
+            .map(|set| {
+                set.volumes
+                    .iter()
+                    .filter(|&&id| self.vols.is_online(id))
+                    .count()
+            })
+            .min()
+            .unwrap_or(0)
+    }
+
     /// The free-space reserve each volume keeps.
     pub fn reserve(&self) -> Reserve {
         self.vols.reserve

@@ -104,6 +104,11 @@ impl ObjectStore {
         self.data.volumes_online()
     }
 
+    /// The fewest online volumes in any erasure set new objects go to.
+    pub fn weakest_set_online(&self) -> usize {
+        self.data.weakest_set_online()
+    }
+
     /// The metadata replicas' state; empty for a backend that keeps no replicas of its own
     /// (a database server replicates by itself).
     pub fn replica_status(&self) -> Vec<crate::ReplicaStatus> {

@@ -5,8 +5,10 @@
 //! - live: the process answers: `200`;
 //! - ready: the store is open (it is before the edge serves anything) and its layout known:
 //!   `200`;
-//! - cluster: `200` when the online volumes reach the write quorum, else `503`; either way
-//!   with `X-Minio-Write-Quorum` (and `X-Minio-Healing-Drives` while a heal pass runs);
+//! - cluster: `200` when the online volumes of every erasure set new objects go to reach the
+//!   write quorum, else `503` (as MinIO judges each set: one set short of its quorum makes the
+//!   keys that hash to it unwritable); either way with `X-Minio-Write-Quorum` (and
+//!   `X-Minio-Healing-Drives` while a heal pass runs);
 //! - cluster/read: `200` when they reach the read quorum, else `503`.
 
 use http::{HeaderValue, Method, StatusCode};
@@ -15,8 +17,11 @@ use rustfs_object::ObjectStore;
 /// The online volumes against the quorums of the store's layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VolumeHealth {
+    /// Volumes online, of all the server knows (its own and other nodes').
     pub online: usize,
     pub total: usize,
+    /// Online volumes of the erasure set with the fewest.
+    pub weakest_set: usize,
     pub write_quorum: usize,
     pub read_quorum: usize,
 }
@@ -28,17 +33,18 @@ impl VolumeHealth {
         Self {
             online,
             total,
+            weakest_set: store.weakest_set_online(),
             write_quorum: layout.write_quorum(),
             read_quorum: layout.read_quorum(),
         }
     }
 
     pub fn writable(&self) -> bool {
-        self.online >= self.write_quorum
+        self.weakest_set >= self.write_quorum
     }
 
     pub fn readable(&self) -> bool {
-        self.online >= self.read_quorum
+        self.weakest_set >= self.read_quorum
     }
 }
 
@@ -131,10 +137,20 @@ mod tests {
         let h = VolumeHealth {
             online: 2,
             total: 4,
+            weakest_set: 2,
             write_quorum: 3,
             read_quorum: 2,
         };
         assert!(!h.writable());
         assert!(h.readable());
+        // Two sets of four: six of eight online, but one set has only two of its four.
+        let h = VolumeHealth {
+            online: 6,
+            total: 8,
+            weakest_set: 2,
+            write_quorum: 3,
+            read_quorum: 2,
+        };
+        assert!(!h.writable());
     }
 }

@@ -265,6 +265,8 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         .map(|p| p.display().to_string())
         .collect();
     let (shown, scope) = shown_address(local);
+    // Installed before the server says it is serving (see `shutdown_signal`).
+    let shutdown = futures::FutureExt::shared(Box::pin(shutdown_signal()));
     println!(
         "RustFS {}: serving S3 on {scheme}://{shown} (volumes: {}; erasure {layout}; metadata: {}; region: {}{scope})",
         env!("CARGO_PKG_VERSION"),
@@ -279,7 +281,6 @@ pub async fn server(args: ServerArgs) -> Result<(), String> {
         );
     }
     drop(store);
-    let shutdown = futures::FutureExt::shared(Box::pin(shutdown_signal()));
     let console = match console {
         Some((listener, routes)) => {
             let local = listener.local_addr().map_err(|e| e.to_string())?;
@@ -442,25 +443,34 @@ async fn open_store(
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// The end of serving: the first SIGINT or SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled, so a signal sent as soon as the server says it
+/// is serving still stops it gracefully (before, it could kill the process outright).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
                 }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+                // No handler could be installed: serve until Ctrl-C.
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Most bytes hyper buffers per connection while reading (a request head must fit; body bytes
