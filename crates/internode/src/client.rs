@@ -83,18 +83,7 @@ impl NodeLink {
                 "node address {address}: must start with http:// or https://"
             ));
         }
-        let mut http = HttpConnector::new();
-        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        http.set_nodelay(true);
-        http.enforce_http(false);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config((*tls).clone())
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
+        let client = http_client(&tls, CONNECT_TIMEOUT);
         Ok(Arc::new(Self {
             address,
             client,
@@ -184,6 +173,31 @@ impl NodeLink {
         let req = req.body(body).map_err(|e| e.to_string())?;
         self.client.request(req).await.map_err(|e| e.to_string())
     }
+}
+
+/// A pooled HTTP/1 client for `http://` and `https://` URLs (certificates verified with
+/// `tls`), connections given up after `connect_timeout`: the one client setup of the calls
+/// between nodes, the audit webhook and the OpenTelemetry export.
+pub fn http_client<B>(
+    tls: &Arc<rustls::ClientConfig>,
+    connect_timeout: Duration,
+) -> Client<HttpsConnector<HttpConnector>, B>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+{
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(connect_timeout));
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config((**tls).clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build(connector)
 }
 
 /// The TLS settings for calls to other nodes: the system's roots, and every certificate in

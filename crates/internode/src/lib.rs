@@ -16,5 +16,5 @@ pub mod frames;
 pub mod service;
 
 pub use auth::{AuthError, ReplayGuard, Signer};
-pub use client::{NodeLink, RemoteShardVolume, tls_config};
+pub use client::{NodeLink, RemoteShardVolume, http_client, tls_config};
 pub use service::ShardService;

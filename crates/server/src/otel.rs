@@ -108,7 +108,6 @@ mod client {
     use http_body_util::{BodyExt, Full};
     use hyper_util::client::legacy::Client;
     use hyper_util::client::legacy::connect::HttpConnector;
-    use hyper_util::rt::TokioExecutor;
     use opentelemetry_http::{HttpClient, HttpError};
 
     type Inner = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
@@ -129,17 +128,9 @@ mod client {
         pub fn new(runtime: tokio::runtime::Handle) -> Result<Self, String> {
             let tls = rustfs_internode::tls_config(&[])
                 .map_err(|e| format!("OpenTelemetry exporter: {e}"))?;
-            let mut http = HttpConnector::new();
-            http.set_connect_timeout(Some(std::time::Duration::from_secs(5)));
-            http.enforce_http(false);
-            let connector = hyper_rustls::HttpsConnectorBuilder::new()
-                .with_tls_config((*tls).clone())
-                .https_or_http()
-                .enable_http1()
-                .wrap_connector(http);
             // Built inside the runtime: the client's pool keeps a timer from it.
             let _in = runtime.enter();
-            let client = Client::builder(TokioExecutor::new()).build(connector);
+            let client = rustfs_internode::http_client(&tls, std::time::Duration::from_secs(5));
             Ok(Self { client, runtime })
         }
     }

@@ -294,7 +294,9 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
         let operation = OperationSlot::default();
         req.extensions_mut().insert(operation.clone());
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let span = request_span::span(&format!("{id:016X}"), req.method(), req.uri().path());
+        // Formatted once: the span, the IAM/STS answer and the answer's headers share it.
+        let request_id = format!("{id:016X}");
+        let span = request_span::span(&request_id, req.method(), req.uri().path());
         let _in_span = span.enter();
         let mut observation =
             Observation::start(&self.sinks, &operation, id, self.client.map(|c| c.ip));
@@ -323,7 +325,7 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
             None if self.is_query(&req) => {
                 OperationSlot::record(req.extensions_mut(), crate::operation::Operation::IamOrSts);
                 let api = self.query_api.clone();
-                let request_id = format!("{id:016X}");
+                let request_id = request_id.clone();
                 let req = req.map(|b| CountedIn::new(b, counted));
                 Ok(Forwarded {
                     fut: Box::pin(async move { Ok(api.serve(req, request_id).await) }),
@@ -384,7 +386,6 @@ impl hyper::service::Service<http::Request<Incoming>> for Edge {
             {
                 answers::replace_body(&mut resp, fixed);
             }
-            let request_id = format!("{id:016X}");
             if failed
                 && let Some(fixed) = resp
                     .body()

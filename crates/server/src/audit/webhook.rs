@@ -12,7 +12,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use tokio::sync::{mpsc, watch};
 
 use super::queue::{Line, Tally};
@@ -22,6 +21,8 @@ pub const ATTEMPTS: u32 = 3;
 /// Longest one POST may take, answer included.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The most of a target's answer body read (it is only drained).
+const ANSWER_LIMIT: usize = 64 * 1024;
 /// Pause before the second attempt; doubled before each later one.
 const BACKOFF: Duration = Duration::from_millis(200);
 /// How long the queued entries may take to go out once the server stops.
@@ -47,17 +48,7 @@ pub fn spawn(
     stop: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>, String> {
     let tls = rustfs_internode::tls_config(&[]).map_err(|e| format!("audit webhook: {e}"))?;
-    let mut http = HttpConnector::new();
-    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-    http.enforce_http(false);
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config((*tls).clone())
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    let client = Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build(connector);
+    let client = rustfs_internode::http_client(&tls, CONNECT_TIMEOUT);
     let poster = Poster {
         client,
         settings,
@@ -179,8 +170,11 @@ impl Poster {
         let req = req.body(Full::new(body)).map_err(|e| e.to_string())?;
         let resp = self.client.request(req).await.map_err(|e| e.to_string())?;
         let status = resp.status();
-        // Read the answer so the connection can be used again.
-        let _ = resp.into_body().collect().await;
+        // Read the answer so the connection can be used again, but no more than a target has
+        // reason to send (one past the bound ends the connection instead).
+        let _ = http_body_util::Limited::new(resp.into_body(), ANSWER_LIMIT)
+            .collect()
+            .await;
         if status.is_success() {
             Ok(())
         } else {
